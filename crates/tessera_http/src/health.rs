@@ -1,0 +1,111 @@
+//! `GET /healthz` (liveness) and `GET /readyz` (readiness), ARCHITECTURE.md §2 "Health".
+//!
+//! Liveness touches no dependency. Readiness runs every registered [`Probe`] concurrently,
+//! each bounded by [`PROBE_TIMEOUT`], and answers 503 with the envelope naming what is down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use futures_util::future::{BoxFuture, join_all};
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Longest a single readiness probe may take before it counts as down.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+type CheckFn = dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync;
+
+/// One readiness check: a name (`database`, `broker`) and an async check.
+#[derive(Clone)]
+pub struct Probe {
+    name: &'static str,
+    check: Arc<CheckFn>,
+}
+
+impl Probe {
+    /// A probe from a closure returning a future; `Err(reason)` means down.
+    pub fn new<F, Fut>(name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self {
+            name,
+            check: Arc::new(move || Box::pin(check())),
+        }
+    }
+}
+
+/// The set of probes `/readyz` runs; register it as `web::Data<Readiness>`.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    probes: Vec<Probe>,
+}
+
+impl Readiness {
+    /// Adds a probe.
+    pub fn with(mut self, probe: Probe) -> Self {
+        self.probes.push(probe);
+        self
+    }
+
+    /// Runs all probes; returns the names (and reasons) of those that failed.
+    pub async fn failures(&self) -> Vec<(&'static str, String)> {
+        let results = join_all(self.probes.iter().map(|p| async move {
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, (p.check)()).await;
+            match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(reason)) => Some((p.name, reason)),
+                Err(_) => Some((p.name, "timed out".to_owned())),
+            }
+        }))
+        .await;
+        results.into_iter().flatten().collect()
+    }
+}
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// `GET /healthz`: 200 `{"status":"ok"}` while the process serves requests.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+}
+
+/// `GET /readyz`: 200 `{"status":"ok"}`, or 503 `service_unavailable` naming the failed probes
+/// (`details` lists the reasons when `APP_DEBUG=true`).
+pub async fn readyz(readiness: Option<web::Data<Readiness>>) -> Result<HttpResponse, ApiError> {
+    let failures = match readiness {
+        Some(r) => r.failures().await,
+        None => Vec::new(),
+    };
+    if failures.is_empty() {
+        return Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }));
+    }
+    let names: Vec<&str> = failures.iter().map(|(n, _)| *n).collect();
+    tracing::warn!(down = ?failures, "not ready");
+    let details: serde_json::Map<String, serde_json::Value> = failures
+        .iter()
+        .map(|(n, r)| ((*n).to_owned(), serde_json::Value::String(r.clone())))
+        .collect();
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServiceUnavailable,
+        format!("Not ready: {} unavailable.", names.join(", ")),
+    )
+    .with_reason(&names.join(","))
+    .with_details(serde_json::Value::Object(details)))
+}
+
+/// Registers `/healthz` and `/readyz`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+pub mod error;
+pub mod extract;
+pub mod gateway;
+pub mod health;
+pub mod metrics;
+pub mod pagination;
+pub mod request_id;
+
+pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
+pub use extract::{ExtractorOptions, envelope_for_framework_errors};
+pub use gateway::{GatewayGuard, GatewayTrust};
+pub use health::{Probe, Readiness};
+pub use request_id::{RequestId, RequestIdMiddleware};

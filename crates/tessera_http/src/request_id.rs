@@ -1,0 +1,218 @@
+//! Request ids (ARCHITECTURE.md §2 "Request ids and tracing") and the outermost middleware.
+//!
+//! [`RequestIdMiddleware`] must be the outermost `wrap` of every app. For each request it:
+//! 1. accepts the client's `X-Request-Id` when it is 1–128 chars of `[A-Za-z0-9._-]`,
+//!    otherwise generates a UUID v4;
+//! 2. stores it in the request extensions ([`RequestId`] extractor) and in a task-local, so
+//!    that [`ApiError`](crate::ApiError) can put it in the envelope without being handed it;
+//! 3. turns a panic in any inner service into a 500 envelope, and an `Err` that escaped the
+//!    handlers into its response, inside that scope;
+//! 4. sets `X-Request-Id` on every response.
+
+use std::future::{Ready, ready};
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
+
+use crate::error::ApiError;
+
+/// `X-Request-Id`.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-supplied request id we keep (ARCHITECTURE.md §2).
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The current request's id, when called inside a request handled by [`RequestIdMiddleware`].
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` with `id` as the current request id (for background work done on behalf of a request).
+pub async fn scope<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    CURRENT.scope(id, fut).await
+}
+
+/// Whether a client-supplied id is acceptable: 1..=128 chars of `[A-Za-z0-9._-]`.
+pub fn is_valid(candidate: &str) -> bool {
+    !candidate.is_empty()
+        && candidate.len() <= MAX_REQUEST_ID_LEN
+        && candidate
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The request id of this request (extractor). Always present behind [`RequestIdMiddleware`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromRequest for RequestId {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()));
+        ready(Ok(id))
+    }
+}
+
+/// The outermost middleware: request id, panic → 500 envelope, `X-Request-Id` on every response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdMiddleware;
+
+impl<S, B> Transform<S, ServiceRequest> for RequestIdMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Transform = RequestIdService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestIdService {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+/// The service [`RequestIdMiddleware`] builds.
+pub struct RequestIdService<S> {
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequestIdService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_valid(v))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let service = Rc::clone(&self.service);
+        let header_value = HeaderValue::from_str(&id).ok();
+
+        Box::pin(CURRENT.scope(id, async move {
+            let outcome = AssertUnwindSafe(service.call(req)).catch_unwind().await;
+            match outcome {
+                Ok(Ok(res)) => {
+                    let mut res = res.map_into_boxed_body();
+                    if let Some(value) = header_value {
+                        res.headers_mut().insert(REQUEST_ID_HEADER, value);
+                    }
+                    Ok(res)
+                }
+                // The request was consumed by the inner service, so the response is rendered
+                // here, inside the request-id scope, and handed to actix as a finished error.
+                Ok(Err(err)) => {
+                    Err(Rendered::from_response(err.error_response(), header_value).into())
+                }
+                Err(_panic) => {
+                    tracing::error!("handler panicked");
+                    let response = ApiError::internal(std::io::Error::other("handler panicked"))
+                        .error_response();
+                    Err(Rendered::from_response(response, header_value).into())
+                }
+            }
+        }))
+    }
+}
+
+/// An error response already rendered inside the request scope (status, headers, body).
+struct Rendered {
+    status: actix_web::http::StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    body: actix_web::web::Bytes,
+}
+
+impl Rendered {
+    fn from_response(response: actix_web::HttpResponse, request_id: Option<HeaderValue>) -> Self {
+        let status = response.status();
+        let mut headers = response.headers().clone();
+        if let Some(value) = request_id {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rendered {} response", self.status)
+    }
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)
+    }
+}
+
+impl ResponseError for Rendered {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let mut response = actix_web::HttpResponse::with_body(self.status, self.body.clone());
+        for (name, value) in &self.headers {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+        response.map_into_boxed_body()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_client_ids() {
+        assert!(is_valid("abc-123_X.y"));
+        assert!(is_valid(&"a".repeat(128)));
+        assert!(!is_valid(&"a".repeat(129)));
+        assert!(!is_valid(""));
+        assert!(!is_valid("has space"));
+        assert!(!is_valid("inject\nheader"));
+        assert!(!is_valid("ünïcode"));
+    }
+}
