@@ -1,1 +1,114 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// The connection pool every service uses.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A pooled connection.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Maximum open connections.
+    pub max_size: usize,
+    /// Longest a request waits for a free connection before a 503.
+    pub wait_timeout: Duration,
+    /// Longest opening a connection may take.
+    pub create_timeout: Duration,
+    /// Longest the liveness check of a reused connection may take.
+    pub recycle_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            wait_timeout: Duration::from_secs(5),
+            create_timeout: Duration::from_secs(5),
+            recycle_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Builds a pool for `database_url`; connections open lazily, so this succeeds while the
+/// database is down (readiness reports it).
+///
+/// # Errors
+/// Only when the pool configuration is invalid.
+pub fn build_pool(database_url: &str, settings: PoolSettings) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(settings.max_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(settings.wait_timeout))
+        .create_timeout(Some(settings.create_timeout))
+        .recycle_timeout(Some(settings.recycle_timeout))
+        .build()
+        .context("building the database pool")
+}
+
+/// Runs every pending migration of each source, in order; returns the versions applied.
+///
+/// # Errors
+/// Connection or migration failures, with the migration named.
+pub async fn run_migrations(
+    database_url: &str,
+    sources: &'static [EmbeddedMigrations],
+) -> anyhow::Result<Vec<String>> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
+            diesel::Connection::establish(&url).context("connecting to run migrations")?;
+        let mut applied = Vec::new();
+        for source in sources {
+            let done = conn
+                .run_pending_migrations(Source(source))
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+            applied.extend(done.into_iter().map(|v| v.to_string()));
+        }
+        Ok(applied)
+    })
+    .await
+    .context("migration task")?
+}
+
+/// A borrowed embedded source (diesel wants a `MigrationSource` by value; the embedded one is not `Clone`).
+struct Source(&'static EmbeddedMigrations);
+
+impl diesel::migration::MigrationSource<diesel::pg::Pg> for Source {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        self.0.migrations()
+    }
+}
+
+/// Readiness probe: a pooled connection answers `SELECT 1`.
+///
+/// # Errors
+/// A short reason (`"pool timeout"`, the driver's message) — never credentials.
+pub async fn ping(pool: &DbPool) -> Result<(), String> {
+    let mut conn = pool.get().await.map_err(|e| match e {
+        PoolError::Timeout(_) => "pool timeout".to_owned(),
+        other => other.to_string(),
+    })?;
+    diesel::sql_query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

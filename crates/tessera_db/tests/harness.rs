@@ -1,0 +1,71 @@
+//! The pool, the migration runner and the per-test database harness, on the real server.
+#![expect(clippy::unwrap_used, reason = "test code")]
+
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use tessera_db::testing::TestDatabase;
+use tessera_db::{PoolSettings, build_pool, ping, run_migrations};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("tests/migrations");
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(url: &str) -> i64 {
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    let rows: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM widgets")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    rows[0].n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_test_database_is_fresh_migrated_and_isolated() {
+    let a = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    let b = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    assert_ne!(a.name(), b.name());
+    let mut conn = AsyncPgConnection::establish(a.url()).await.unwrap();
+    diesel::sql_query("INSERT INTO widgets (name) VALUES ('x')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count(a.url()).await, 1);
+    assert_eq!(count(b.url()).await, 0, "b is not affected by a");
+    // Migrations already applied: nothing pending.
+    assert!(
+        run_migrations(a.url(), &[MIGRATIONS])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_removes_the_database() {
+    let db = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    let url = db.url().to_owned();
+    drop(db);
+    assert!(AsyncPgConnection::establish(&url).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_ping_reports_up_and_down() {
+    let db = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    let pool = build_pool(db.url(), PoolSettings::default()).unwrap();
+    assert_eq!(ping(&pool).await, Ok(()));
+    let down = build_pool(
+        "postgres://postgres@127.0.0.1:1/nothing",
+        PoolSettings {
+            create_timeout: std::time::Duration::from_millis(300),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(ping(&down).await.is_err());
+}
