@@ -1,5 +1,5 @@
 //! The pool, the migration runner and the per-test database harness, on the real server.
-#![expect(clippy::unwrap_used, reason = "test code")]
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
 
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
