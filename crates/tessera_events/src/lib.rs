@@ -1,1 +1,23 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod broker;
+pub mod consumer;
+pub mod envelope;
+pub mod outbox;
+pub mod relay;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+pub use consumer::{Consumer, ConsumerConfig, EventHandler};
+pub use envelope::EventEnvelope;
+pub use outbox::{OutboxMessage, OutboxWriter};
+pub use relay::{Relay, RelayConfig, RelayHandle};
+
+/// The platform's one durable topic exchange.
+pub const EXCHANGE: &str = "tessera.events";
+
+/// The `outbox` and `processed_events` tables; run before a service's own migrations.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");

@@ -1,0 +1,177 @@
+//! RabbitMQ connection and a confirming publisher.
+
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind, PublisherConfirm,
+};
+
+/// Longest a connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Errors talking to the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// Could not connect in time, or the connection/channel failed.
+    #[error("broker: {0}")]
+    Amqp(String),
+    /// The broker did not confirm in time.
+    #[error("broker did not confirm in time")]
+    Timeout,
+}
+
+impl From<lapin::Error> for BrokerError {
+    fn from(e: lapin::Error) -> Self {
+        Self::Amqp(e.to_string())
+    }
+}
+
+/// Opens a connection named `name` (visible in the RabbitMQ management UI).
+///
+/// # Errors
+/// [`BrokerError`] when the broker is unreachable or refuses.
+pub async fn connect(amqp_url: &str, name: &str) -> Result<Connection, BrokerError> {
+    let props = ConnectionProperties::default().with_connection_name(LongString::from(name));
+    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(amqp_url, props))
+        .await
+        .map_err(|_| BrokerError::Timeout)?
+        .map_err(BrokerError::from)
+}
+
+/// Declares the durable topic exchange `name`.
+///
+/// # Errors
+/// When the broker refuses.
+pub async fn declare_exchange(channel: &Channel, name: &str) -> Result<(), BrokerError> {
+    channel
+        .exchange_declare(
+            ShortString::from(name),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A channel in confirm mode on its own connection.
+pub struct Publisher {
+    connection: Connection,
+    channel: Channel,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Publisher")
+    }
+}
+
+/// Headers as an AMQP table of long strings.
+pub fn header_table<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (k, v) in pairs {
+        table.insert(
+            ShortString::from(k),
+            AMQPValue::LongString(LongString::from(v)),
+        );
+    }
+    table
+}
+
+impl Publisher {
+    /// Connects, opens a confirming channel and declares `exchange`.
+    ///
+    /// # Errors
+    /// [`BrokerError`].
+    pub async fn connect(amqp_url: &str, name: &str, exchange: &str) -> Result<Self, BrokerError> {
+        let connection = connect(amqp_url, name).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        declare_exchange(&channel, exchange).await?;
+        Ok(Self {
+            connection,
+            channel,
+        })
+    }
+
+    /// Whether the connection and channel are still open.
+    pub fn is_open(&self) -> bool {
+        self.connection.status().connected() && self.channel.status().connected()
+    }
+
+    /// The underlying channel (for declaring queues).
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// Publishes a persistent JSON message; await the returned confirm.
+    ///
+    /// # Errors
+    /// [`BrokerError`] when the channel is closed.
+    pub async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        message_id: &str,
+        body: &[u8],
+        headers: FieldTable,
+        expiration_ms: Option<u64>,
+    ) -> Result<PublisherConfirm, BrokerError> {
+        let mut props = BasicProperties::default()
+            .with_content_type(ShortString::from("application/json"))
+            .with_delivery_mode(2)
+            .with_message_id(ShortString::from(message_id))
+            .with_type(ShortString::from(routing_key))
+            .with_headers(headers);
+        if let Some(ms) = expiration_ms {
+            props = props.with_expiration(ShortString::from(ms.to_string()));
+        }
+        Ok(self
+            .channel
+            .basic_publish(
+                ShortString::from(exchange),
+                ShortString::from(routing_key),
+                BasicPublishOptions::default(),
+                body,
+                props,
+            )
+            .await?)
+    }
+
+    /// Publishes and waits (bounded) for the broker's ack.
+    ///
+    /// # Errors
+    /// [`BrokerError`], including a nack or a timeout.
+    pub async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        message_id: &str,
+        body: &[u8],
+        headers: FieldTable,
+    ) -> Result<(), BrokerError> {
+        let confirm = self
+            .publish(exchange, routing_key, message_id, body, headers, None)
+            .await?;
+        let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm)
+            .await
+            .map_err(|_| BrokerError::Timeout)??;
+        if confirmation.is_ack() {
+            Ok(())
+        } else {
+            Err(BrokerError::Amqp("broker nacked the message".to_owned()))
+        }
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(self) {
+        let _ = self.connection.close(200, ShortString::from("bye")).await;
+    }
+}

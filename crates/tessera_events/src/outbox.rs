@@ -1,0 +1,166 @@
+//! Writing events to the transactional outbox.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use tessera_db::DbPool;
+use tokio::sync::{Notify, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::envelope::EventEnvelope;
+use crate::schema::outbox;
+
+/// AMQP header carrying the request id (ARCHITECTURE.md §2 "Request ids").
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// One event ready for the outbox: the serialised envelope plus message headers.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    /// The event id (AMQP `message_id`).
+    pub id: Uuid,
+    /// Routing key (= envelope `type`).
+    pub routing_key: String,
+    /// The envelope as JSON, published byte for byte.
+    pub body: String,
+    /// Message headers: W3C trace context and `x-request-id`.
+    pub headers: serde_json::Value,
+}
+
+impl OutboxMessage {
+    /// Serialises `envelope`; `trace_headers` are the W3C headers of the current span
+    /// (`tessera_telemetry::trace_headers()`); the request id is added from the envelope.
+    ///
+    /// # Errors
+    /// When `data` cannot be serialised.
+    pub fn new<T: Serialize>(
+        envelope: &EventEnvelope<T>,
+        trace_headers: HashMap<String, String>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut headers: serde_json::Map<String, serde_json::Value> = trace_headers
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        if let Some(rid) = &envelope.request_id {
+            headers.insert(
+                REQUEST_ID_HEADER.to_owned(),
+                serde_json::Value::String(rid.clone()),
+            );
+        }
+        Ok(Self {
+            id: envelope.id,
+            routing_key: envelope.kind.clone(),
+            body: serde_json::to_string(envelope)?,
+            headers: serde_json::Value::Object(headers),
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+struct NewRow<'a> {
+    id: Uuid,
+    routing_key: &'a str,
+    body: &'a str,
+    headers: &'a serde_json::Value,
+}
+
+/// Inserts `messages` using `conn`; call it inside the transaction of the business change.
+///
+/// # Errors
+/// Database errors (the caller's transaction then rolls back as a whole).
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    messages: &[OutboxMessage],
+) -> QueryResult<usize> {
+    let rows: Vec<NewRow<'_>> = messages
+        .iter()
+        .map(|m| NewRow {
+            id: m.id,
+            routing_key: &m.routing_key,
+            body: &m.body,
+            headers: &m.headers,
+        })
+        .collect();
+    diesel::insert_into(outbox::table)
+        .values(&rows)
+        .execute(conn)
+        .await
+}
+
+/// Why a group-committed write failed. The event was not stored; the caller must fail its request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OutboxError {
+    /// The database refused or was unreachable.
+    #[error("outbox unavailable: {0}")]
+    Unavailable(String),
+    /// The writer task has stopped (shutdown).
+    #[error("outbox writer stopped")]
+    Closed,
+}
+
+struct Pending {
+    message: OutboxMessage,
+    done: oneshot::Sender<Result<(), OutboxError>>,
+}
+
+/// Group commit for hot paths whose only write is the event (module docs of the crate).
+///
+/// Cheap to clone; all clones feed one writer task.
+#[derive(Clone)]
+pub struct OutboxWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for OutboxWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutboxWriter")
+    }
+}
+
+impl OutboxWriter {
+    /// Starts the writer: up to `max_batch` rows per `INSERT`; `wake` is notified after each
+    /// commit (pass the relay's notifier so events go out at once).
+    pub fn spawn(pool: DbPool, wake: Arc<Notify>, max_batch: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        let (tx, mut rx) = mpsc::channel::<Pending>(max_batch * 8);
+        tokio::spawn(async move {
+            let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+            while rx.recv_many(&mut batch, max_batch).await > 0 {
+                let messages: Vec<OutboxMessage> =
+                    batch.iter().map(|p| p.message.clone()).collect();
+                let result = match pool.get().await {
+                    Ok(mut conn) => enqueue(&mut conn, &messages)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| OutboxError::Unavailable(e.to_string())),
+                    Err(e) => Err(OutboxError::Unavailable(e.to_string())),
+                };
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, rows = messages.len(), "outbox batch insert failed");
+                } else {
+                    wake.notify_one();
+                }
+                for p in batch.drain(..) {
+                    let _ = p.done.send(result.clone());
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Stores `message`; returns once its row is committed.
+    ///
+    /// # Errors
+    /// [`OutboxError`] when the row could not be committed.
+    pub async fn write(&self, message: OutboxMessage) -> Result<(), OutboxError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Pending { message, done })
+            .await
+            .map_err(|_| OutboxError::Closed)?;
+        wait.await.map_err(|_| OutboxError::Closed)?
+    }
+}

@@ -1,0 +1,323 @@
+//! The outbox relay: pending rows → RabbitMQ (with confirms) → `published_at`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tessera_db::DbPool;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::broker::{BrokerError, Publisher, header_table};
+use crate::schema::outbox;
+
+/// Relay settings.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// `AMQP_URL`.
+    pub amqp_url: String,
+    /// Exchange to publish to ([`crate::EXCHANGE`]).
+    pub exchange: String,
+    /// Name of the publishing service (connection name).
+    pub service: String,
+    /// Rows claimed per round.
+    pub batch_size: i64,
+    /// How often to look for rows when not woken.
+    pub poll_interval: Duration,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+    /// How long published rows are kept before pruning.
+    pub retention: Duration,
+}
+
+impl RelayConfig {
+    /// Defaults: batch 500, poll 1 s, back-off up to 5 s, keep published rows 1 day.
+    pub fn new(amqp_url: impl Into<String>, service: impl Into<String>) -> Self {
+        Self {
+            amqp_url: amqp_url.into(),
+            exchange: crate::EXCHANGE.to_owned(),
+            service: service.into(),
+            batch_size: 500,
+            poll_interval: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(5),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<diesel::result::Error> for RelayError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.to_string())
+    }
+}
+
+/// The relay task (see the crate docs).
+pub struct Relay {
+    pool: DbPool,
+    config: RelayConfig,
+    wake: Arc<Notify>,
+    connected: Arc<AtomicBool>,
+}
+
+/// A running relay: readiness, wake-ups and shutdown.
+#[derive(Debug)]
+pub struct RelayHandle {
+    wake: Arc<Notify>,
+    connected: Arc<AtomicBool>,
+    stop: watch::Sender<bool>,
+    join: JoinHandle<()>,
+}
+
+impl RelayHandle {
+    /// Whether the relay currently holds an open broker connection.
+    pub fn is_connected(&self) -> bool {
+        AtomicBool::load(&self.connected, Ordering::Relaxed)
+    }
+
+    /// A shared flag mirroring [`Self::is_connected`] (for readiness probes).
+    pub fn connected_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.connected)
+    }
+
+    /// Wakes the relay (after a commit that added rows).
+    pub fn notifier(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Stops the relay after one last publishing pass, waiting at most `timeout`.
+    pub async fn shutdown(self, timeout: Duration) {
+        let _ = self.stop.send(true);
+        self.wake.notify_one();
+        if tokio::time::timeout(timeout, self.join).await.is_err() {
+            tracing::warn!(
+                "outbox relay did not stop in time; pending rows stay for the next start"
+            );
+        }
+    }
+}
+
+impl Relay {
+    /// A relay over `pool`'s outbox.
+    pub fn new(pool: DbPool, config: RelayConfig) -> Self {
+        Self {
+            pool,
+            config,
+            wake: Arc::new(Notify::new()),
+            connected: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The notifier to hand to [`crate::OutboxWriter`] or to call after commits.
+    pub fn notifier(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Starts the relay task.
+    pub fn spawn(self) -> RelayHandle {
+        let (stop, stop_rx) = watch::channel(false);
+        let wake = Arc::clone(&self.wake);
+        let connected = Arc::clone(&self.connected);
+        let join = tokio::spawn(self.run(stop_rx));
+        RelayHandle {
+            wake,
+            connected,
+            stop,
+            join,
+        }
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut publisher: Option<Publisher> = None;
+        let mut backoff = Duration::from_millis(100);
+        let mut last_prune = tokio::time::Instant::now();
+        loop {
+            let stopping = *stop.borrow();
+            if publisher.as_ref().is_some_and(|p| !p.is_open()) {
+                publisher = None;
+            }
+            if publisher.is_none() {
+                match Publisher::connect(
+                    &self.config.amqp_url,
+                    &self.config.service,
+                    &self.config.exchange,
+                )
+                .await
+                {
+                    Ok(p) => {
+                        tracing::info!("outbox relay connected to the broker");
+                        publisher = Some(p);
+                        backoff = Duration::from_millis(100);
+                        AtomicBool::store(&self.connected, true, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        AtomicBool::store(&self.connected, false, Ordering::Relaxed);
+                        if stopping {
+                            tracing::warn!(error = %e, "broker unreachable at shutdown; events stay in the outbox");
+                            break;
+                        }
+                        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis(), "outbox relay cannot reach the broker");
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff) => {}
+                            _ = stop.changed() => {}
+                        }
+                        backoff = (backoff * 2).min(self.config.max_backoff);
+                        continue;
+                    }
+                }
+            }
+            let Some(p) = publisher.as_ref() else {
+                continue;
+            };
+            match self.publish_pending(p).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) if stopping => break,
+                Ok(_) => {
+                    if last_prune.elapsed() > Duration::from_secs(60) {
+                        self.prune().await;
+                        last_prune = tokio::time::Instant::now();
+                    }
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Err(RelayError::Broker(e)) => {
+                    tracing::warn!(error = %e, "publishing failed; reconnecting");
+                    AtomicBool::store(&self.connected, false, Ordering::Relaxed);
+                    publisher = None;
+                    if stopping {
+                        break;
+                    }
+                }
+                Err(RelayError::Db(e)) => {
+                    tracing::warn!(error = %e, "outbox relay cannot read the outbox");
+                    if stopping {
+                        break;
+                    }
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+        if let Some(p) = publisher {
+            p.close().await;
+        }
+        AtomicBool::store(&self.connected, false, Ordering::Relaxed);
+    }
+
+    /// One round: claim up to `batch_size` pending rows, publish, await confirms, stamp.
+    async fn publish_pending(&self, publisher: &Publisher) -> Result<usize, RelayError> {
+        let mut conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| RelayError::Db(e.to_string()))?;
+        let batch = self.config.batch_size;
+        let exchange = self.config.exchange.as_str();
+        AsyncConnection::transaction::<usize, RelayError, _>(
+            &mut *conn,
+            async move |c: &mut AsyncPgConnection| {
+                let rows: Vec<(Uuid, String, String, serde_json::Value)> = outbox::table
+                    .filter(outbox::published_at.is_null())
+                    .order(outbox::created_at.asc())
+                    .limit(batch)
+                    .select((
+                        outbox::id,
+                        outbox::routing_key,
+                        outbox::body,
+                        outbox::headers,
+                    ))
+                    .for_update()
+                    .skip_locked()
+                    .load(c)
+                    .await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let mut confirms = Vec::with_capacity(rows.len());
+                for (id, key, body, headers) in &rows {
+                    let table = header_table(
+                        headers
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v))),
+                    );
+                    let message_id = id.to_string();
+                    confirms.push(
+                        publisher
+                            .publish(exchange, key, &message_id, body.as_bytes(), table, None)
+                            .await?,
+                    );
+                }
+                let mut acked = Vec::with_capacity(rows.len());
+                let mut nacked = Vec::new();
+                for ((id, ..), confirm) in rows.iter().zip(confirms) {
+                    let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm)
+                        .await
+                        .map_err(|_| BrokerError::Timeout)?
+                        .map_err(BrokerError::from)?;
+                    if confirmation.is_ack() {
+                        acked.push(*id);
+                    } else {
+                        nacked.push(*id);
+                    }
+                }
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&acked)))
+                    .set(outbox::published_at.eq(diesel::dsl::now))
+                    .execute(c)
+                    .await?;
+                if !nacked.is_empty() {
+                    tracing::warn!(
+                        count = nacked.len(),
+                        "broker nacked events; they will be retried"
+                    );
+                    diesel::update(outbox::table.filter(outbox::id.eq_any(&nacked)))
+                        .set((
+                            outbox::attempts.eq(outbox::attempts + 1),
+                            outbox::last_error.eq("nack"),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+                tracing::debug!(published = acked.len(), "outbox batch published");
+                Ok(acked.len())
+            },
+        )
+        .await
+    }
+
+    async fn prune(&self) {
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
+        let cutoff = chrono::Utc::now()
+            - chrono::TimeDelta::from_std(self.config.retention).unwrap_or(chrono::TimeDelta::MAX);
+        let _ = diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff)))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
+/// How many outbox rows are still unpublished (for readiness detail, tests and metrics).
+///
+/// # Errors
+/// Database errors.
+pub async fn pending_count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::published_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,432 @@
+//! Outbox, relay and consumer against the real PostgreSQL and RabbitMQ.
+#![expect(clippy::unwrap_used, reason = "test code")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{FieldTable, ShortString};
+use tessera_db::testing::TestDatabase;
+use tessera_db::{DbPool, PoolSettings, build_pool};
+use tessera_events::broker::{Publisher, connect};
+use tessera_events::relay::pending_count;
+use tessera_events::testing::{TcpProxy, amqp_url};
+use tessera_events::{
+    Consumer, ConsumerConfig, EXCHANGE, EventEnvelope, EventHandler, MIGRATIONS, OutboxMessage,
+    OutboxWriter, Relay, RelayConfig, outbox,
+};
+
+static ALL: &[diesel_migrations::EmbeddedMigrations] = &[MIGRATIONS];
+
+async fn db() -> (TestDatabase, DbPool) {
+    let db = TestDatabase::new("events", ALL).await.unwrap();
+    let pool = build_pool(db.url(), PoolSettings::default()).unwrap();
+    (db, pool)
+}
+
+fn event(key: &str, n: u32) -> EventEnvelope {
+    EventEnvelope::new(
+        "test",
+        key,
+        serde_json::json!({ "n": n }),
+        Some(format!("req-{n}")),
+        chrono::Utc::now(),
+    )
+}
+
+/// An exclusive queue bound to `key` on the platform exchange.
+async fn observe(key: &str) -> (lapin::Connection, lapin::Consumer) {
+    let conn = connect(&amqp_url(), "test-observer").await.unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    tessera_events::broker::declare_exchange(&ch, EXCHANGE)
+        .await
+        .unwrap();
+    let q = ch
+        .queue_declare(
+            ShortString::from(""),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    ch.queue_bind(
+        q.name().clone(),
+        ShortString::from(EXCHANGE),
+        ShortString::from(key),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let consumer = ch
+        .basic_consume(
+            q.name().clone(),
+            ShortString::from("observer"),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    (conn, consumer)
+}
+
+async fn next_delivery(
+    consumer: &mut lapin::Consumer,
+    within: Duration,
+) -> Option<lapin::message::Delivery> {
+    let d = tokio::time::timeout(within, consumer.next())
+        .await
+        .ok()??
+        .ok()?;
+    d.ack(BasicAckOptions::default()).await.ok()?;
+    Some(d)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relay_publishes_outbox_rows_with_the_contract_properties() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
+    let (_obs, mut rx) = observe(&key).await;
+    let ev = event(&key, 1);
+    let mut trace = HashMap::new();
+    trace.insert(
+        "traceparent".to_owned(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+    );
+    let msg = OutboxMessage::new(&ev, trace).unwrap();
+    {
+        let mut conn = pool.get().await.unwrap();
+        outbox::enqueue(&mut conn, &[msg]).await.unwrap();
+    }
+    let relay = Relay::new(pool.clone(), RelayConfig::new(amqp_url(), "test")).spawn();
+    let d = next_delivery(&mut rx, Duration::from_secs(10))
+        .await
+        .expect("delivered");
+    let p = &d.properties;
+    assert_eq!(
+        p.message_id().as_ref().map(|s| s.as_str().to_owned()),
+        Some(ev.id.to_string())
+    );
+    assert_eq!(
+        p.content_type()
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(*p.delivery_mode(), Some(2), "persistent");
+    let headers = p.headers().clone().unwrap();
+    let get = |k: &str| match headers.inner().get(&ShortString::from(k)) {
+        Some(lapin::types::AMQPValue::LongString(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    assert!(get("x-request-id").unwrap().contains("req-1"));
+    assert!(
+        get("traceparent")
+            .unwrap()
+            .contains("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    let body: EventEnvelope = serde_json::from_slice(&d.data).unwrap();
+    assert_eq!(body, ev);
+    // Stamped as published.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
+    relay.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_returns() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
+    let (_obs, mut rx) = observe(&key).await;
+    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    proxy.cut();
+    let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
+    cfg.max_backoff = Duration::from_millis(300);
+    let relay = Relay::new(pool.clone(), cfg).spawn();
+    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64);
+    let ev = event(&key, 7);
+    writer
+        .write(OutboxMessage::new(&ev, HashMap::new()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        next_delivery(&mut rx, Duration::from_secs(2))
+            .await
+            .is_none(),
+        "broker is cut off"
+    );
+    assert!(!relay.is_connected());
+    {
+        let mut conn = pool.get().await.unwrap();
+        assert_eq!(
+            pending_count(&mut conn).await.unwrap(),
+            1,
+            "kept in the outbox"
+        );
+    }
+    proxy.restore();
+    let d = next_delivery(&mut rx, Duration::from_secs(15))
+        .await
+        .expect("delivered after the broker returned");
+    let body: EventEnvelope = serde_json::from_slice(&d.data).unwrap();
+    assert_eq!(body.id, ev.id);
+    assert!(
+        next_delivery(&mut rx, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "exactly once here"
+    );
+    relay.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_mid_session_is_survived() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
+    let (_obs, mut rx) = observe(&key).await;
+    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
+    cfg.max_backoff = Duration::from_millis(300);
+    cfg.poll_interval = Duration::from_millis(200);
+    let relay = Relay::new(pool.clone(), cfg).spawn();
+    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64);
+    writer
+        .write(OutboxMessage::new(&event(&key, 1), HashMap::new()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        next_delivery(&mut rx, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+    proxy.cut();
+    writer
+        .write(OutboxMessage::new(&event(&key, 2), HashMap::new()).unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+    let d = next_delivery(&mut rx, Duration::from_secs(15))
+        .await
+        .expect("second event after reconnect");
+    let body: EventEnvelope = serde_json::from_slice(&d.data).unwrap();
+    assert_eq!(body.data["n"], 2);
+    relay.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_commit_stores_every_concurrent_write() {
+    let (_db, pool) = db().await;
+    let writer = OutboxWriter::spawn(pool.clone(), Arc::new(tokio::sync::Notify::new()), 32);
+    let tasks: Vec<_> = (0..300)
+        .map(|n| {
+            let w = writer.clone();
+            tokio::spawn(async move {
+                w.write(OutboxMessage::new(&event("test.x.y", n), HashMap::new()).unwrap())
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(pending_count(&mut conn).await.unwrap(), 300);
+}
+
+struct Flaky {
+    calls: Arc<AtomicU32>,
+    fail_first: u32,
+}
+
+impl EventHandler for Flaky {
+    fn handle<'a>(
+        &'a self,
+        _conn: &'a mut AsyncPgConnection,
+        _event: &'a EventEnvelope,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if n <= self.fail_first {
+                anyhow::bail!("failure {n}")
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn delete_queues(cfg: &ConsumerConfig) {
+    let conn = connect(&amqp_url(), "cleanup").await.unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let mut names = vec![cfg.queue.clone(), cfg.dead_letter_queue()];
+    names.extend((1..cfg.max_attempts).map(|a| cfg.retry_queue(a)));
+    for n in names {
+        let _ = ch
+            .queue_delete(ShortString::from(n), QueueDeleteOptions::default())
+            .await;
+    }
+}
+
+fn consumer_config(key: &str, max_attempts: u32) -> ConsumerConfig {
+    let mut cfg = ConsumerConfig::new(
+        amqp_url(),
+        format!("test-{}", uuid::Uuid::new_v4().simple()),
+        vec![key.to_owned()],
+    );
+    cfg.max_attempts = max_attempts;
+    cfg.base_backoff = Duration::from_millis(100);
+    cfg
+}
+
+async fn publish(ev: &EventEnvelope) {
+    let p = Publisher::connect(&amqp_url(), "test-publisher", EXCHANGE)
+        .await
+        .unwrap();
+    p.publish_confirmed(
+        EXCHANGE,
+        &ev.kind,
+        &ev.id.to_string(),
+        &serde_json::to_vec(ev).unwrap(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    p.close().await;
+}
+
+async fn wait_for(calls: &AtomicU32, n: u32, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if calls.load(Ordering::SeqCst) >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_processes_each_event_id_once_and_retries_failures() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
+    let cfg = consumer_config(&key, 5);
+    let calls = Arc::new(AtomicU32::new(0));
+    let handler = Arc::new(Flaky {
+        calls: Arc::clone(&calls),
+        fail_first: 2,
+    });
+    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    tokio::time::sleep(Duration::from_millis(500)).await; // queue declared
+    let ev = event(&key, 1);
+    publish(&ev).await;
+    assert!(
+        wait_for(&calls, 3, Duration::from_secs(10)).await,
+        "two failures, then success"
+    );
+    // The same event again (at-least-once delivery): acknowledged without a new call.
+    publish(&ev).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let _ = stop.send(true);
+    let _ = task.await;
+    delete_queues(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_dead_letters_after_max_attempts() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
+    let cfg = consumer_config(&key, 3);
+    let calls = Arc::new(AtomicU32::new(0));
+    let handler = Arc::new(Flaky {
+        calls: Arc::clone(&calls),
+        fail_first: u32::MAX,
+    });
+    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ev = event(&key, 9);
+    publish(&ev).await;
+    assert!(wait_for(&calls, 3, Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "no fourth attempt");
+    let conn = connect(&amqp_url(), "dlq-reader").await.unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let got = ch
+        .basic_get(
+            ShortString::from(cfg.dead_letter_queue()),
+            BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+        .expect("a dead letter");
+    let body: EventEnvelope = serde_json::from_slice(&got.delivery.data).unwrap();
+    assert_eq!(body.id, ev.id);
+    let headers = got.delivery.properties.headers().clone().unwrap();
+    let last_error = match headers.inner().get(&ShortString::from("x-last-error")) {
+        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("no x-last-error: {other:?}"),
+    };
+    assert!(last_error.contains("failure 3"), "{last_error}");
+    let _ = stop.send(true);
+    let _ = task.await;
+    delete_queues(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_that_is_not_an_event_goes_straight_to_the_dead_letter_queue() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
+    let cfg = consumer_config(&key, 3);
+    let calls = Arc::new(AtomicU32::new(0));
+    let handler = Arc::new(Flaky {
+        calls: Arc::clone(&calls),
+        fail_first: 0,
+    });
+    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let p = Publisher::connect(&amqp_url(), "test-publisher", EXCHANGE)
+        .await
+        .unwrap();
+    p.publish_confirmed(EXCHANGE, &key, "poison", b"not json", FieldTable::default())
+        .await
+        .unwrap();
+    let conn = connect(&amqp_url(), "dlq-reader").await.unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let mut found = None;
+    for _ in 0..40 {
+        if let Some(m) = ch
+            .basic_get(
+                ShortString::from(cfg.dead_letter_queue()),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            found = Some(m);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found.expect("dead-lettered").delivery.data, b"not json");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let _ = stop.send(true);
+    let _ = task.await;
+    delete_queues(&cfg).await;
+}
