@@ -260,6 +260,12 @@ impl ApiError {
         e
     }
 
+    /// Adds (replaces) the `errors` member: field → messages.
+    pub fn with_errors(mut self, errors: FieldErrors) -> Self {
+        self.0.errors = Some(errors);
+        self
+    }
+
     /// Adds the `reason` member.
     pub fn with_reason(mut self, reason: &str) -> Self {
         self.0.reason = Some(reason.to_owned());

@@ -7,9 +7,11 @@ pub mod health;
 pub mod metrics;
 pub mod pagination;
 pub mod request_id;
+pub mod tracing_span;
 
 pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use extract::{ExtractorOptions, envelope_for_framework_errors};
 pub use gateway::{GatewayGuard, GatewayTrust};
 pub use health::{Probe, Readiness};
 pub use request_id::{RequestId, RequestIdMiddleware};
+pub use tracing_span::RequestSpan;

@@ -6,7 +6,8 @@
 //! `UNKNOWN`, so label cardinality stays bounded. Services register their own counters on
 //! [`PrometheusMetrics::registry`].
 
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+pub use actix_web_prom::PrometheusMetrics;
+use actix_web_prom::PrometheusMetricsBuilder;
 
 pub use prometheus;
 

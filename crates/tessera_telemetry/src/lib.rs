@@ -60,8 +60,9 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
     let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
+        // The whole span list, so the request's root span (with `request_id`) is on every line.
+        .with_current_span(false)
+        .with_span_list(true)
         .with_target(true)
         .with_filter(env_filter());
 

@@ -1,0 +1,256 @@
+//! The command line: `serve`, `migrate`, registry operations, key management, `openapi`.
+//!
+//! Registry commands need only `DATABASE_URL` and share their queries with the operator API.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use tessera_jwt::Algorithm;
+
+use crate::config::Config;
+use crate::registry;
+use crate::startup::{Application, MIGRATIONS};
+
+/// Tessera control plane.
+#[derive(Debug, Parser)]
+#[command(name = "control-plane", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (configuration from the environment; see .env.example).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage white labels.
+    #[command(subcommand)]
+    Wl(WlCommand),
+    /// Create or replace an importer → target relationship.
+    Relationship {
+        /// Importer WL id.
+        #[arg(long)]
+        importer: String,
+        /// Target WL id.
+        #[arg(long)]
+        target: String,
+        /// Allowed scopes, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// `active` or `inactive`.
+        #[arg(long, default_value = "active")]
+        status: String,
+    },
+    /// Issue an API key for a WL and print it (shown once).
+    ApiKey {
+        /// WL id.
+        #[arg(long)]
+        wl: String,
+    },
+    /// Manage signing keys in a key directory.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+}
+
+/// `wl …`.
+#[derive(Debug, Subcommand)]
+pub enum WlCommand {
+    /// Create a WL (no-op if it exists with the same id).
+    Create {
+        /// Stable id.
+        #[arg(long)]
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// `active` or `inactive`.
+        #[arg(long, default_value = "active")]
+        status: String,
+    },
+    /// Activate or deactivate a WL.
+    SetStatus {
+        /// WL id.
+        #[arg(long)]
+        id: String,
+        /// `active` or `inactive`.
+        #[arg(long)]
+        status: String,
+    },
+    /// List WLs (first 100).
+    List,
+}
+
+/// Signing algorithms offered by the CLI.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Alg {
+    /// ECDSA P-256 (default).
+    Es256,
+    /// Ed25519.
+    Eddsa,
+    /// RSA 2048.
+    Rs256,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(a: Alg) -> Self {
+        match a {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Eddsa => Algorithm::EdDSA,
+            Alg::Rs256 => Algorithm::RS256,
+        }
+    }
+}
+
+/// `keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key directory with one active key (refuses a directory that has keys).
+    Generate {
+        /// Directory (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Algorithm.
+        #[arg(long, value_enum, default_value = "es256")]
+        alg: Alg,
+    },
+    /// Add a key that activates after the lead time and retire the current one then.
+    Rotate {
+        /// Directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Algorithm.
+        #[arg(long, value_enum, default_value = "es256")]
+        alg: Alg,
+        /// Seconds before the new key signs (≥ the JWKS max-age, so verifiers have it cached).
+        #[arg(long, env = "JWT_KEY_PUBLISH_LEAD_SECONDS", default_value_t = 600)]
+        lead_seconds: u64,
+    },
+}
+
+async fn connect() -> anyhow::Result<AsyncPgConnection> {
+    let url = std::env::var("DATABASE_URL")
+        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+    Ok(AsyncPgConnection::establish(&url).await?)
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Any failure, as one line for the terminal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_environment()?;
+            let telemetry = tessera_telemetry::init("control-plane")?;
+            let app = Application::build(config).await?;
+            let result = app.run_until_stopped().await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Migrate => {
+            let url = std::env::var("DATABASE_URL")
+                .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+            let applied = tessera_db::run_migrations(&url, MIGRATIONS).await?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::Wl(WlCommand::Create { id, name, status }) => {
+            anyhow::ensure!(registry::valid_wl_id(&id), "invalid WL id {id:?}");
+            anyhow::ensure!(
+                registry::valid_status(&status),
+                "status must be active or inactive"
+            );
+            let mut conn = connect().await?;
+            let wl = match registry::get_wl(&mut conn, &id).await? {
+                Some(wl) => wl,
+                None => registry::create_wl(&mut conn, &id, &name, &status).await?,
+            };
+            print_json(&serde_json::to_value(wl)?)
+        }
+        Command::Wl(WlCommand::SetStatus { id, status }) => {
+            anyhow::ensure!(
+                registry::valid_status(&status),
+                "status must be active or inactive"
+            );
+            let mut conn = connect().await?;
+            let wl = registry::update_wl(&mut conn, &id, None, Some(&status))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no white label {id:?}"))?;
+            print_json(&serde_json::to_value(wl)?)
+        }
+        Command::Wl(WlCommand::List) => {
+            let mut conn = connect().await?;
+            let (wls, total) = registry::list_wls(&mut conn, 100, 0).await?;
+            print_json(&serde_json::json!({ "whiteLabels": wls, "total": total }))
+        }
+        Command::Relationship {
+            importer,
+            target,
+            scopes,
+            status,
+        } => {
+            anyhow::ensure!(!scopes.is_empty(), "--scopes needs at least one scope");
+            let mut conn = connect().await?;
+            let (rel, _) =
+                registry::upsert_relationship(&mut conn, &importer, &target, &scopes, &status)
+                    .await?;
+            print_json(&serde_json::to_value(rel)?)
+        }
+        Command::ApiKey { wl } => {
+            let mut conn = connect().await?;
+            let key = registry::issue_api_key(&mut conn, &wl).await?;
+            print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
+        }
+        Command::Keys(KeysCommand::Generate { dir, alg }) => {
+            let has_keys = std::fs::read_dir(&dir)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".pem"))
+                })
+                .unwrap_or(false);
+            anyhow::ensure!(
+                !has_keys,
+                "{} already holds keys; use `keys rotate`",
+                dir.display()
+            );
+            let kid =
+                tessera_jwt::rotate_dir(&dir, alg.into(), chrono::Utc::now(), Duration::ZERO)?;
+            println!("{kid}");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate {
+            dir,
+            alg,
+            lead_seconds,
+        }) => {
+            let kid = tessera_jwt::rotate_dir(
+                &dir,
+                alg.into(),
+                chrono::Utc::now(),
+                Duration::from_secs(lead_seconds),
+            )?;
+            println!("{kid}");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::openapi::yaml()?);
+            Ok(())
+        }
+    }
+}

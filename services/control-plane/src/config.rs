@@ -1,0 +1,256 @@
+//! Configuration from the environment (ARCHITECTURE.md §2 "Configuration").
+//!
+//! Every variable, its default and its meaning is listed on [`Config`] and in
+//! `services/control-plane/.env.example`. A missing or invalid variable stops start-up with
+//! one line naming it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `APP_ENV`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// A developer's machine (`make up`): ephemeral signing key allowed, migrations at start-up.
+    Local,
+    /// Automated tests.
+    Testing,
+    /// Production: signing keys must be configured.
+    Production,
+}
+
+fn default_env() -> AppEnv {
+    AppEnv::Local
+}
+fn default_host() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_port() -> u16 {
+    8081
+}
+fn default_amqp() -> String {
+    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+}
+fn default_issuer() -> String {
+    "http://localhost:8081".to_owned()
+}
+fn default_ttl() -> u64 {
+    300
+}
+fn default_max_ttl() -> u64 {
+    900
+}
+fn default_scopes() -> String {
+    "offers:sync,trader:purchase".to_owned()
+}
+fn default_lead() -> u64 {
+    600
+}
+fn default_jwks_max_age() -> u64 {
+    300
+}
+fn default_reload() -> u64 {
+    30
+}
+fn default_cache_ms() -> u64 {
+    1000
+}
+fn default_pool() -> usize {
+    10
+}
+fn default_shutdown() -> u64 {
+    30
+}
+fn default_trust_domain() -> String {
+    "tessera".to_owned()
+}
+fn default_outbox_batch() -> usize {
+    256
+}
+
+/// The control plane's settings. Variable names are the field names upper-cased.
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
+    #[serde(default = "default_env")]
+    pub app_env: AppEnv,
+    /// `APP_HOST`, the listen address (default `0.0.0.0`).
+    #[serde(default = "default_host")]
+    pub app_host: String,
+    /// `APP_PORT` (default 8081; 0 picks a free port).
+    #[serde(default = "default_port")]
+    pub app_port: u16,
+    /// `APP_DEBUG`: include `details` in error envelopes (default false).
+    #[serde(default)]
+    pub app_debug: bool,
+    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
+    #[serde(default)]
+    pub app_workers: Option<usize>,
+    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/control_plane`.
+    pub database_url: String,
+    /// `DB_POOL_SIZE` (default 10).
+    #[serde(default = "default_pool")]
+    pub db_pool_size: usize,
+    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
+    #[serde(default)]
+    pub run_migrations: Option<bool>,
+    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+    #[serde(default = "default_amqp")]
+    pub amqp_url: String,
+    /// `CP_ISSUER`: the `iss` of peer tokens, this service's public base URL (default `http://localhost:8081`).
+    #[serde(default = "default_issuer")]
+    pub cp_issuer: String,
+    /// `CP_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
+    #[serde(default)]
+    pub cp_admin_token: Option<String>,
+    /// `PEER_TOKEN_TTL_SECONDS`: default token lifetime (default 300).
+    #[serde(default = "default_ttl")]
+    pub peer_token_ttl_seconds: u64,
+    /// `PEER_TOKEN_MAX_TTL_SECONDS`: largest `ttlSeconds` a caller may ask for (default 900).
+    #[serde(default = "default_max_ttl")]
+    pub peer_token_max_ttl_seconds: u64,
+    /// `PEER_TOKEN_SCOPES`: the known scopes, comma-separated (default `offers:sync,trader:purchase`).
+    #[serde(default = "default_scopes")]
+    pub peer_token_scopes: String,
+    /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with optional `keys.json` schedule.
+    /// Required in production; elsewhere an ephemeral ES256 key is generated (with a warning).
+    #[serde(default)]
+    pub jwt_signing_keys_dir: Option<PathBuf>,
+    /// `JWT_KEY_PUBLISH_LEAD_SECONDS`: a new key is in the JWKS this long before it signs (default 600).
+    #[serde(default = "default_lead")]
+    pub jwt_key_publish_lead_seconds: u64,
+    /// `JWT_KEYS_RELOAD_SECONDS`: how often the key directory is re-read (default 30).
+    #[serde(default = "default_reload")]
+    pub jwt_keys_reload_seconds: u64,
+    /// `JWKS_MAX_AGE_SECONDS`: `Cache-Control: max-age` of the JWKS (default 300; keep it below the lead).
+    #[serde(default = "default_jwks_max_age")]
+    pub jwks_max_age_seconds: u64,
+    /// `REGISTRY_CACHE_TTL_MS`: how long a replica caches registry look-ups (default 1000; 0 disables).
+    #[serde(default = "default_cache_ms")]
+    pub registry_cache_ttl_ms: u64,
+    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
+    #[serde(default)]
+    pub gateway_secret: Option<String>,
+    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
+    #[serde(default)]
+    pub gateway_enforce_source: bool,
+    /// `MTLS_TRUST_DOMAIN`: SPIFFE trust domain of WL certificates (default `tessera`).
+    #[serde(default = "default_trust_domain")]
+    pub mtls_trust_domain: String,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
+    #[serde(default = "default_shutdown")]
+    pub shutdown_timeout_seconds: u64,
+    /// `OUTBOX_BATCH_SIZE`: most events per group-committed insert (default 256).
+    #[serde(default = "default_outbox_batch")]
+    pub outbox_batch_size: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("app_port", &self.app_port)
+            .field("cp_issuer", &self.cp_issuer)
+            .field(
+                "cp_admin_token",
+                &self.cp_admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "gateway_secret",
+                &self.gateway_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> anyhow::Result<Self> {
+        let cfg: Self = envy::from_env().map_err(|e| match e {
+            envy::Error::MissingValue(field) => {
+                anyhow::anyhow!("missing environment variable {}", field.to_uppercase())
+            }
+            envy::Error::Custom(msg) => anyhow::anyhow!("invalid environment variable: {msg}"),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks relations between variables.
+    ///
+    /// # Errors
+    /// One line naming the offending variable.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.peer_token_ttl_seconds == 0
+            || self.peer_token_ttl_seconds > self.peer_token_max_ttl_seconds
+        {
+            anyhow::bail!(
+                "invalid environment variable PEER_TOKEN_TTL_SECONDS: must be 1..=PEER_TOKEN_MAX_TTL_SECONDS"
+            );
+        }
+        if self.known_scopes().is_empty() {
+            anyhow::bail!("invalid environment variable PEER_TOKEN_SCOPES: no scope listed");
+        }
+        if self.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
+            anyhow::bail!(
+                "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The known scopes, trimmed, without empties.
+    pub fn known_scopes(&self) -> Vec<String> {
+        self.peer_token_scopes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Whether to migrate at start-up.
+    pub fn migrate_on_start(&self) -> bool {
+        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
+    }
+
+    /// Registry cache lifetime.
+    pub fn registry_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.registry_cache_ttl_ms)
+    }
+
+    /// A configuration for tests: the given database, everything else default.
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+        Self {
+            app_env: AppEnv::Testing,
+            app_host: "127.0.0.1".to_owned(),
+            app_port: 0,
+            app_debug: false,
+            app_workers: Some(2),
+            database_url: database_url.to_owned(),
+            db_pool_size: 5,
+            run_migrations: Some(false),
+            amqp_url: amqp_url.to_owned(),
+            cp_issuer: default_issuer(),
+            cp_admin_token: Some("test-admin-token".to_owned()),
+            peer_token_ttl_seconds: default_ttl(),
+            peer_token_max_ttl_seconds: default_max_ttl(),
+            peer_token_scopes: default_scopes(),
+            jwt_signing_keys_dir: None,
+            jwt_key_publish_lead_seconds: 0,
+            jwt_keys_reload_seconds: default_reload(),
+            jwks_max_age_seconds: default_jwks_max_age(),
+            registry_cache_ttl_ms: 0,
+            gateway_secret: None,
+            gateway_enforce_source: false,
+            mtls_trust_domain: default_trust_domain(),
+            shutdown_timeout_seconds: 5,
+            outbox_batch_size: default_outbox_batch(),
+        }
+    }
+}

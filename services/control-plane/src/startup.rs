@@ -1,0 +1,182 @@
+//! Building and running the application (STYLE.md §1 `startup.rs`).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpServer, web};
+use diesel_migrations::EmbeddedMigrations;
+use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
+use tessera_events::{OutboxWriter, Relay, RelayConfig, RelayHandle};
+use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
+use tessera_http::{
+    ExtractorOptions, GatewayGuard, Probe, Readiness, RequestIdMiddleware, RequestSpan,
+    envelope_for_framework_errors, extract, health,
+};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::keys::KeyStore;
+use crate::registry::Registry;
+use crate::state::{AppState, Metrics};
+
+/// The service's own migrations.
+pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../../migrations/control-plane");
+
+/// Every migration the service runs: the shared outbox tables, then its own.
+pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    relay: RelayHandle,
+    pool: DbPool,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The actix app: routes plus the platform middleware, outermost last.
+fn app(
+    state: web::Data<AppState>,
+    readiness: web::Data<Readiness>,
+    prometheus: PrometheusMetrics,
+    gateway: GatewayGuard,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(readiness)
+        .configure(|c| extract::configure(c, ExtractorOptions::default()))
+        .configure(health::configure)
+        .configure(crate::routes::configure)
+        .wrap(envelope_for_framework_errors())
+        .wrap(prometheus)
+        .wrap(TracingLogger::<RequestSpan>::new())
+        .wrap(gateway)
+        .wrap(RequestIdMiddleware)
+}
+
+impl Application {
+    /// Migrates (when configured), connects, starts the outbox relay and binds the listener.
+    ///
+    /// # Errors
+    /// Invalid keys, a failed migration, or a port that cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        tessera_http::error::set_debug(config.app_debug);
+        if config.migrate_on_start() {
+            let applied = run_migrations(&config.database_url, MIGRATIONS).await?;
+            tracing::info!(count = applied.len(), "migrations applied");
+        }
+        let pool = build_pool(
+            &config.database_url,
+            PoolSettings {
+                max_size: config.db_pool_size,
+                ..Default::default()
+            },
+        )?;
+        let keys = KeyStore::from_config(&config)?;
+        keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
+
+        let relay = Relay::new(
+            pool.clone(),
+            RelayConfig::new(config.amqp_url.clone(), "control-plane"),
+        )
+        .spawn();
+        let outbox = OutboxWriter::spawn(pool.clone(), relay.notifier(), config.outbox_batch_size);
+        let prometheus = prometheus_metrics("control-plane").map_err(|e| anyhow::anyhow!(e))?;
+        let metrics = Metrics::register(&prometheus.registry)?;
+
+        let state = web::Data::new(AppState {
+            known_scopes: config.known_scopes(),
+            registry: Registry::new(pool.clone(), config.registry_cache_ttl()),
+            keys,
+            outbox,
+            metrics,
+            config: Arc::new(config.clone()),
+        });
+        let probe_pool = pool.clone();
+        let connected: Arc<AtomicBool> = relay.connected_flag();
+        let readiness = web::Data::new(
+            Readiness::default()
+                .with(Probe::new("database", move || {
+                    let pool = probe_pool.clone();
+                    async move { ping(&pool).await }
+                }))
+                .with(Probe::new("broker", move || {
+                    let up = connected.load(Ordering::Relaxed);
+                    async move {
+                        if up {
+                            Ok(())
+                        } else {
+                            Err("not connected".to_owned())
+                        }
+                    }
+                })),
+        );
+
+        let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+        let port = listener.local_addr()?.port();
+        let secret = config.gateway_secret.clone();
+        let enforce = config.gateway_enforce_source;
+        let mut server = HttpServer::new(move || {
+            app(
+                state.clone(),
+                readiness.clone(),
+                prometheus.clone(),
+                GatewayGuard::new(secret.as_deref(), enforce),
+            )
+        })
+        .listen(listener)?
+        .shutdown_timeout(config.shutdown_timeout_seconds);
+        if let Some(workers) = config.app_workers {
+            server = server.workers(workers.max(1));
+        }
+        tracing::info!(port, issuer = %config.cp_issuer, "control-plane listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+            relay,
+            pool,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool (for tests and tools).
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Serves until SIGTERM/SIGINT (in-flight requests get `SHUTDOWN_TIMEOUT_SECONDS`), then
+    /// gives the outbox relay a last pass.
+    ///
+    /// # Errors
+    /// Server I/O errors.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        tracing::info!("HTTP server stopped; flushing the outbox");
+        self.relay.shutdown(Duration::from_secs(10)).await;
+        Ok(())
+    }
+}

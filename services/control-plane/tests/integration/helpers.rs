@@ -1,0 +1,263 @@
+//! The real server on a free port, over a fresh database on the real PostgreSQL server,
+//! publishing to the real RabbitMQ.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{FieldTable, ShortString};
+use serde_json::{Value, json};
+use tessera_control_plane::config::Config;
+use tessera_control_plane::startup::{Application, MIGRATIONS};
+use tessera_db::DbPool;
+use tessera_db::testing::TestDatabase;
+use tessera_events::testing::amqp_url;
+
+pub const ADMIN: &str = "test-admin-token";
+pub const ISSUER: &str = "http://localhost:8081";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    pub _db: TestDatabase,
+}
+
+/// The seeded registry: wl-a imports from wl-b (offers:sync, trader:purchase); wl-c is unrelated.
+pub struct Seed {
+    pub key_a: String,
+    pub key_b: String,
+    pub key_a_id: String,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        tessera_telemetry::init_for_test();
+        let db = TestDatabase::new("control-plane", MIGRATIONS)
+            .await
+            .expect("test database");
+        let mut config = Config::for_tests(db.url(), &amqp_url());
+        configure(&mut config);
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.pool().clone();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            pool,
+            _db: db,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, Some(ADMIN), body, &[]).await
+    }
+
+    pub async fn peer_token(&self, importer: &str, key: &str, body: Value) -> Reply {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/wls/{importer}/peer-token"),
+            Some(key),
+            Some(body),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn seed(&self) -> Seed {
+        for (id, name) in [
+            ("wl-a", "White Label A"),
+            ("wl-b", "White Label B"),
+            ("wl-c", "White Label C"),
+        ] {
+            let r = self
+                .admin(
+                    reqwest::Method::POST,
+                    "/wls",
+                    Some(json!({"id": id, "name": name})),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let r = self
+            .admin(
+                reqwest::Method::PUT,
+                "/wls/wl-a/relationships/wl-b",
+                Some(json!({"scopes": ["offers:sync", "trader:purchase"]})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let a = self
+            .admin(reqwest::Method::POST, "/wls/wl-a/api-keys", None)
+            .await;
+        let b = self
+            .admin(reqwest::Method::POST, "/wls/wl-b/api-keys", None)
+            .await;
+        Seed {
+            key_a: a.body["secret"].as_str().expect("secret").to_owned(),
+            key_b: b.body["secret"].as_str().expect("secret").to_owned(),
+            key_a_id: a.body["apiKey"]["id"].as_str().expect("id").to_owned(),
+        }
+    }
+
+    /// Polls `/readyz` until 200 (the relay connects to the broker shortly after start).
+    pub async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self
+            .call(reqwest::Method::GET, "/readyz", None, None, &[])
+            .await
+            .status
+            != 200
+        {
+            assert!(tokio::time::Instant::now() < deadline, "never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.address)
+    }
+}
+
+/// Verifies `token` with Node's crypto against the live JWKS; returns the script's verdict.
+pub async fn verify_independently(jwks_url: &str, token: &str, aud: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify-jwt.mjs");
+    let out = tokio::process::Command::new("node")
+        .args([script, jwks_url, token, aud, ISSUER])
+        .output()
+        .await
+        .expect("node runs (install nodejs)");
+    assert!(
+        out.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("verdict JSON")
+}
+
+/// Decodes a JWT segment without verifying (for asserting on exact members).
+pub fn segment(token: &str, i: usize) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(i).expect("segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+/// A queue bound to `key` on `tessera.events`, and a way to wait for a matching event.
+pub struct EventTap {
+    _conn: lapin::Connection,
+    consumer: lapin::Consumer,
+}
+
+impl EventTap {
+    pub async fn bind(key: &str) -> Self {
+        let conn = tessera_events::broker::connect(&amqp_url(), "test-tap")
+            .await
+            .expect("broker");
+        let ch = conn.create_channel().await.expect("channel");
+        tessera_events::broker::declare_exchange(&ch, tessera_events::EXCHANGE)
+            .await
+            .expect("exchange");
+        let q = ch
+            .queue_declare(
+                ShortString::from(""),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("queue");
+        ch.queue_bind(
+            q.name().clone(),
+            ShortString::from(tessera_events::EXCHANGE),
+            ShortString::from(key),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+        let consumer = ch
+            .basic_consume(
+                q.name().clone(),
+                ShortString::from("tap"),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("consume");
+        Self {
+            _conn: conn,
+            consumer,
+        }
+    }
+
+    /// The first event whose `data.jti` is `jti`, within `within`.
+    pub async fn event_with_jti(
+        &mut self,
+        jti: &str,
+        within: Duration,
+    ) -> Option<(Value, lapin::BasicProperties)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            let delivery = tokio::time::timeout(left, self.consumer.next())
+                .await
+                .ok()??
+                .ok()?;
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+            let body: Value = serde_json::from_slice(&delivery.data).ok()?;
+            if body["data"]["jti"] == jti {
+                return Some((body, delivery.properties));
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! control-plane integration tests: the real server, PostgreSQL and RabbitMQ.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+mod admin;
+mod events;
+mod helpers;
+mod peer_token;
+mod rotation;
+mod service;
