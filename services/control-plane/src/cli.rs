@@ -29,7 +29,11 @@ pub enum Command {
     /// Serve HTTP (configuration from the environment; see .env.example).
     Serve,
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
     /// Manage white labels.
     #[command(subcommand)]
     Wl(WlCommand),

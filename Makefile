@@ -1,0 +1,52 @@
+# Tessera: `make up` runs the platform, `make test` tests it. `make` alone lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export DATABASE_URL ?=
+PROFILE ?= release
+
+.PHONY: help up down ps logs test lint fmt check-services migrate openapi bench clean-state doc
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+up: ## Build, create and migrate the databases, seed demo data, start everything, print URLs and credentials
+	@PROFILE=$(PROFILE) scripts/up.sh
+
+down: ## Stop everything `make up` started
+	@scripts/down.sh
+
+ps: ## What is running and whether it is ready
+	@scripts/ps.sh
+
+logs: ## Follow the services' logs
+	@tail -n 50 -F .tessera/logs/*.log
+
+check-services: ## Fail with instructions when PostgreSQL or RabbitMQ is not reachable
+	@bash -c 'source scripts/lib.sh; require_postgres; require_rabbitmq'
+
+test: check-services ## Everything CI runs: fmt check, clippy (warnings denied), docs, every test on the real PostgreSQL and RabbitMQ
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+	cargo nextest run --workspace --all-features --locked
+	cargo test --doc --workspace --locked --quiet
+
+lint: ## fmt check and clippy with warnings denied
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+migrate: ## Apply migrations (SVC=control-plane; DATABASE_URL or the local default)
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/control_plane} \
+	  cargo run --quiet --profile $(PROFILE) -p tessera_control_plane --bin control-plane -- migrate --create-database
+
+openapi: ## Regenerate the committed OpenAPI documents
+	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml
+
+bench: check-services ## Benchmarks (wrk, 32 connections) against their references; writes docs/benchmarks.md
+	@bench/peer-token.sh
+
+clean-state: down ## Stop and forget local state (.tessera: keys, secrets, demo credentials)
+	rm -rf .tessera

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# make up: build, create and migrate the databases, seed demo data, start the services in the
+# background, wait for readiness, print URLs and demo credentials (also .tessera/demo.json).
+source "$(dirname "$0")/lib.sh"
+
+command -v curl >/dev/null || die "curl is required (apt-get install curl)"
+require_postgres
+require_rabbitmq
+mkdir -p "$STATE"/{logs,pids,keys}
+chmod 700 "$STATE"
+
+say "building ($PROFILE)"
+cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane
+
+# Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
+SECRETS="$STATE/secrets.env"
+if [ ! -f "$SECRETS" ]; then
+  umask 077
+  {
+    echo "CP_ADMIN_TOKEN=$(random_secret)"
+    echo "GATEWAY_SECRET=$(random_secret)"
+  } > "$SECRETS"
+fi
+# shellcheck disable=SC1090
+source "$SECRETS"
+
+# ---------------------------------------------------------------- control-plane
+CP_PORT="${CP_PORT:-8081}"
+CP_DB="$PG_URL_BASE/control_plane"
+CP_KEYS="$STATE/keys/control-plane"
+export DATABASE_URL="$CP_DB"
+say "control-plane: database and migrations"
+"$BIN/control-plane" migrate --create-database
+if ! ls "$CP_KEYS"/*.pem >/dev/null 2>&1; then
+  say "control-plane: generating the signing key (ES256) in $CP_KEYS"
+  "$BIN/control-plane" keys generate --dir "$CP_KEYS" >/dev/null
+fi
+say "control-plane: demo white labels"
+"$BIN/control-plane" wl create --id wl-a --name "Demo Importer A" >/dev/null
+"$BIN/control-plane" wl create --id wl-b --name "Demo Target B" >/dev/null
+"$BIN/control-plane" relationship --importer wl-a --target wl-b --scopes offers:sync,trader:purchase >/dev/null
+DEMO_KEY_FILE="$STATE/control-plane-wl-a.key"
+if [ ! -s "$DEMO_KEY_FILE" ]; then
+  ( umask 077; "$BIN/control-plane" api-key --wl wl-a \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' > "$DEMO_KEY_FILE" )
+fi
+WL_A_KEY="$(cat "$DEMO_KEY_FILE")"
+
+start() { # name port env...
+  local name="$1" port="$2"; shift 2
+  local pidfile="$STATE/pids/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  say "starting $name on :$port"
+  env "$@" nohup "$BIN/$name" serve >>"$STATE/logs/$name.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+start control-plane "$CP_PORT" \
+  APP_ENV=local APP_PORT="$CP_PORT" DATABASE_URL="$CP_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  CP_ISSUER="http://localhost:$CP_PORT" CP_ADMIN_TOKEN="$CP_ADMIN_TOKEN" GATEWAY_SECRET="$GATEWAY_SECRET" \
+  JWT_SIGNING_KEYS_DIR="$CP_KEYS" RUST_LOG="${RUST_LOG:-info}"
+
+say "waiting for readiness"
+wait_ready "http://127.0.0.1:$CP_PORT/readyz" 60 || {
+  tail -n 20 "$STATE/logs/control-plane.log" >&2
+  die "control-plane did not become ready (log: .tessera/logs/control-plane.log)"
+}
+
+python3 - "$STATE/demo.json" <<PY
+import json, sys
+demo = {
+  "services": {"control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"}},
+  "credentials": {
+    "control-plane.admin_token": "$CP_ADMIN_TOKEN",
+    "control-plane.wl-a.api_key": "$WL_A_KEY",
+    "gateway.secret": "$GATEWAY_SECRET",
+  },
+  "demo": {"control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]}},
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(demo, f, indent=2)
+PY
+chmod 600 "$STATE/demo.json"
+
+cat <<TXT
+
+  Tessera is up.
+
+  service          URL
+  control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
+
+  demo credential                 value
+  control-plane operator token    $CP_ADMIN_TOKEN
+  wl-a API key                    $WL_A_KEY
+
+  Try it:
+    curl -s -X POST http://127.0.0.1:$CP_PORT/wls/wl-a/peer-token \\
+      -H "Authorization: Bearer $WL_A_KEY" -H 'Content-Type: application/json' \\
+      -d '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
+
+  Everything above is also in .tessera/demo.json. Logs: make logs. Stop: make down.
+TXT
