@@ -28,8 +28,8 @@ test: check-services ## Everything CI runs: fmt check, clippy (warnings denied),
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
-	cargo nextest run --workspace --all-features --locked
 	cargo test --doc --workspace --locked --quiet
+	cargo nextest run --workspace --all-features --locked
 
 lint: ## fmt check and clippy with warnings denied
 	cargo fmt --all -- --check

@@ -98,26 +98,34 @@ pub async fn create_database_if_missing(database_url: &str) -> anyhow::Result<bo
     let target = url::Url::parse(database_url).context("DATABASE_URL is not a URL")?;
     let name = target.path().trim_start_matches('/').to_owned();
     anyhow::ensure!(
-        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
         "DATABASE_URL must name a database of [A-Za-z0-9_-]"
     );
     let mut admin = target.clone();
     admin.set_path("postgres");
-    let mut conn = AsyncPgConnection::establish(admin.as_str()).await.context("connecting to the postgres database")?;
+    let mut conn = AsyncPgConnection::establish(admin.as_str())
+        .await
+        .context("connecting to the postgres database")?;
     #[derive(diesel::QueryableByName)]
     struct Found {
         #[diesel(sql_type = diesel::sql_types::Integer)]
         #[expect(dead_code, reason = "only its presence matters")]
         one: i32,
     }
-    let found: Vec<Found> = diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
-        .bind::<Text, _>(&name)
-        .load(&mut conn)
-        .await?;
+    let found: Vec<Found> =
+        diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(&name)
+            .load(&mut conn)
+            .await?;
     if !found.is_empty() {
         return Ok(false);
     }
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await?;
     Ok(true)
 }
 

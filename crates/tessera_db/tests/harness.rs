@@ -72,12 +72,27 @@ async fn pool_ping_reports_up_and_down() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn creates_a_missing_database_once() {
-    let name = format!("t_create_{}_{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let admin = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!(
+        "t_create_{}_{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     assert!(tessera_db::create_database_if_missing(&url).await.unwrap());
-    assert!(!tessera_db::create_database_if_missing(&url).await.unwrap(), "second call is a no-op");
+    assert!(
+        !tessera_db::create_database_if_missing(&url).await.unwrap(),
+        "second call is a no-op"
+    );
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut conn).await.unwrap();
-    assert!(tessera_db::create_database_if_missing("postgres://postgres@127.0.0.1:5432/bad;name").await.is_err());
+    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        tessera_db::create_database_if_missing("postgres://postgres@127.0.0.1:5432/bad;name")
+            .await
+            .is_err()
+    );
 }

@@ -121,33 +121,45 @@ impl std::fmt::Debug for OutboxWriter {
 }
 
 impl OutboxWriter {
-    /// Starts the writer: up to `max_batch` rows per `INSERT`; `wake` is notified after each
+    /// Starts `writers` writer tasks: each takes up to `max_batch` waiting rows into one
+    /// `INSERT`, so several commits (and their WAL flushes) overlap; `wake` is notified after each
     /// commit (pass the relay's notifier so events go out at once).
-    pub fn spawn(pool: DbPool, wake: Arc<Notify>, max_batch: usize) -> Self {
+    pub fn spawn(pool: DbPool, wake: Arc<Notify>, max_batch: usize, writers: usize) -> Self {
         let max_batch = max_batch.max(1);
-        let (tx, mut rx) = mpsc::channel::<Pending>(max_batch * 8);
-        tokio::spawn(async move {
-            let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-            while rx.recv_many(&mut batch, max_batch).await > 0 {
-                let messages: Vec<OutboxMessage> =
-                    batch.iter().map(|p| p.message.clone()).collect();
-                let result = match pool.get().await {
-                    Ok(mut conn) => enqueue(&mut conn, &messages)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| OutboxError::Unavailable(e.to_string())),
-                    Err(e) => Err(OutboxError::Unavailable(e.to_string())),
-                };
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, rows = messages.len(), "outbox batch insert failed");
-                } else {
-                    wake.notify_one();
+        let (tx, rx) = mpsc::channel::<Pending>(max_batch * 8);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            let rx = Arc::clone(&rx);
+            let pool = pool.clone();
+            let wake = Arc::clone(&wake);
+            tokio::spawn(async move {
+                let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+                loop {
+                    // Hold the receiver only while taking a batch, never across the insert.
+                    let taken = rx.lock().await.recv_many(&mut batch, max_batch).await;
+                    if taken == 0 {
+                        break;
+                    }
+                    let messages: Vec<OutboxMessage> =
+                        batch.iter().map(|p| p.message.clone()).collect();
+                    let result = match pool.get().await {
+                        Ok(mut conn) => enqueue(&mut conn, &messages)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| OutboxError::Unavailable(e.to_string())),
+                        Err(e) => Err(OutboxError::Unavailable(e.to_string())),
+                    };
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, rows = messages.len(), "outbox batch insert failed");
+                    } else {
+                        wake.notify_one();
+                    }
+                    for p in batch.drain(..) {
+                        let _ = p.done.send(result.clone());
+                    }
                 }
-                for p in batch.drain(..) {
-                    let _ = p.done.send(result.clone());
-                }
-            }
-        });
+            });
+        }
         Self { tx }
     }
 

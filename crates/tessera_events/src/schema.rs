@@ -8,7 +8,6 @@ diesel::table! {
         body -> Text,
         headers -> Jsonb,
         created_at -> Timestamptz,
-        published_at -> Nullable<Timestamptz>,
         attempts -> Int4,
         last_error -> Nullable<Text>,
     }

@@ -9,10 +9,7 @@ use std::time::Duration;
 use diesel_async::AsyncPgConnection;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, QueueBindOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
-};
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeleteOptions};
 use lapin::types::{FieldTable, ShortString};
 use tessera_db::testing::TestDatabase;
 use tessera_db::{DbPool, PoolSettings, build_pool};
@@ -42,43 +39,10 @@ fn event(key: &str, n: u32) -> EventEnvelope {
     )
 }
 
-/// An exclusive queue bound to `key` on the platform exchange.
 async fn observe(key: &str) -> (lapin::Connection, lapin::Consumer) {
-    let conn = connect(&amqp_url(), "test-observer").await.unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    tessera_events::broker::declare_exchange(&ch, EXCHANGE)
+    tessera_events::testing::tap(&amqp_url(), key)
         .await
-        .unwrap();
-    let q = ch
-        .queue_declare(
-            ShortString::from(""),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    ch.queue_bind(
-        q.name().clone(),
-        ShortString::from(EXCHANGE),
-        ShortString::from(key),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await
-    .unwrap();
-    let consumer = ch
-        .basic_consume(
-            q.name().clone(),
-            ShortString::from("observer"),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    (conn, consumer)
+        .unwrap()
 }
 
 async fn next_delivery(
@@ -158,7 +122,7 @@ async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_re
     let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
     cfg.max_backoff = Duration::from_millis(300);
     let relay = Relay::new(pool.clone(), cfg).spawn();
-    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64);
+    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64, 2);
     let ev = event(&key, 7);
     writer
         .write(OutboxMessage::new(&ev, HashMap::new()).unwrap())
@@ -206,7 +170,7 @@ async fn a_cut_mid_session_is_survived() {
     cfg.max_backoff = Duration::from_millis(300);
     cfg.poll_interval = Duration::from_millis(200);
     let relay = Relay::new(pool.clone(), cfg).spawn();
-    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64);
+    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64, 2);
     writer
         .write(OutboxMessage::new(&event(&key, 1), HashMap::new()).unwrap())
         .await
@@ -234,7 +198,7 @@ async fn a_cut_mid_session_is_survived() {
 #[tokio::test(flavor = "multi_thread")]
 async fn group_commit_stores_every_concurrent_write() {
     let (_db, pool) = db().await;
-    let writer = OutboxWriter::spawn(pool.clone(), Arc::new(tokio::sync::Notify::new()), 32);
+    let writer = OutboxWriter::spawn(pool.clone(), Arc::new(tokio::sync::Notify::new()), 32, 4);
     let tasks: Vec<_> = (0..300)
         .map(|n| {
             let w = writer.clone();

@@ -4,7 +4,7 @@
 //! 1. accepts the client's `X-Request-Id` when it is 1–128 chars of `[A-Za-z0-9._-]`,
 //!    otherwise generates a UUID v4;
 //! 2. stores it in the request extensions ([`RequestId`] extractor) and in a task-local, so
-//!    that [`ApiError`](crate::ApiError) can put it in the envelope without being handed it;
+//!    that [`ApiError`] can put it in the envelope without being handed it;
 //! 3. turns a panic in any inner service into a 500 envelope, and an `Err` that escaped the
 //!    handlers into its response, inside that scope;
 //! 4. sets `X-Request-Id` on every response.

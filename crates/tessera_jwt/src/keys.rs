@@ -146,6 +146,7 @@ impl SigningKey {
     /// # Errors
     /// [`KeyError::Unsupported`] for anything else (`source` names the file for the message).
     pub fn from_pem(pem: &[u8], source: &str) -> Result<Self, KeyError> {
+        crate::provider::install();
         let unsupported = || KeyError::Unsupported(source.to_owned());
         if let Ok(enc) = EncodingKey::from_ec_pem(pem) {
             let jwk = Jwk::from_encoding_key(&enc, Algorithm::ES256).map_err(|_| unsupported())?;
@@ -200,6 +201,7 @@ impl SigningKey {
     /// An HS256 key from a shared secret (only where a contract demands one, e.g. seed 004's
     /// `JWT_SECRET`). Its `kid` is the thumbprint of the secret (a hash, never the secret).
     pub fn hmac(secret: &[u8]) -> Self {
+        crate::provider::install();
         let kid = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, secret));
         Self {
             kid,
@@ -290,6 +292,7 @@ impl KeySet {
     /// A set of `keys`; `publish_lead` = how long before activation a key is in the JWKS;
     /// `max_token_ttl` = longest lifetime of a token it signs (retired keys stay that long).
     pub fn new(keys: Vec<SigningKey>, publish_lead: Duration, max_token_ttl: Duration) -> Self {
+        crate::provider::install();
         Self {
             keys,
             publish_lead,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod keys;
+pub mod provider;
 pub mod verify;
 
 pub use jsonwebtoken::Algorithm;

@@ -219,6 +219,7 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// Verifies against a fixed JWKS.
     pub fn with_jwks(config: VerifierConfig, jwks: JwkSet) -> Self {
+        crate::provider::install();
         Self {
             config,
             source: Source::Static(jwks),
@@ -227,6 +228,7 @@ impl Verifier {
 
     /// Verifies against a remote JWKS.
     pub fn with_remote(config: VerifierConfig, remote: RemoteJwks) -> Self {
+        crate::provider::install();
         Self {
             config,
             source: Source::Remote(remote),
@@ -235,6 +237,7 @@ impl Verifier {
 
     /// Verifies HS256 tokens with a shared secret; the allow-list becomes exactly `[HS256]`.
     pub fn with_secret(mut config: VerifierConfig, secret: &[u8]) -> Self {
+        crate::provider::install();
         config.algorithms = vec![Algorithm::HS256];
         Self {
             config,

@@ -16,11 +16,12 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// The OTLP endpoint variable that switches export on.
 pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-/// Handles to the exporters; flush them with [`Telemetry::shutdown`].
+/// Handles to the log writer and the exporters; flush them with [`Telemetry::shutdown`].
 #[derive(Debug, Default)]
 pub struct Telemetry {
     tracer_provider: Option<SdkTracerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
 impl Telemetry {
@@ -29,7 +30,7 @@ impl Telemetry {
         self.tracer_provider.is_some()
     }
 
-    /// Flushes and stops the exporters (call once, after the server stopped).
+    /// Flushes and stops the exporters and the log writer (call once, after the server stopped).
     pub fn shutdown(self) {
         if let Some(tp) = self.tracer_provider
             && let Err(e) = tp.shutdown()
@@ -41,6 +42,8 @@ impl Telemetry {
         {
             tracing::warn!(error = %e, "metric exporter shutdown failed");
         }
+        // Dropping the guard flushes the log lines still queued.
+        drop(self.log_writer);
     }
 }
 
@@ -57,8 +60,15 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
+    // Lines are written by a dedicated thread, so request threads never block on stdout; when
+    // its queue is full, callers wait rather than lines being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stdout());
     let json = tracing_subscriber::fmt::layer()
         .json()
+        .with_writer(writer)
         .flatten_event(true)
         // The whole span list, so the request's root span (with `request_id`) is on every line.
         .with_current_span(false)
@@ -69,7 +79,10 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
     let exporting = std::env::var(OTLP_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty());
     if !exporting {
         tracing_subscriber::registry().with(json).try_init()?;
-        return Ok(Telemetry::default());
+        return Ok(Telemetry {
+            log_writer: Some(guard),
+            ..Telemetry::default()
+        });
     }
 
     let resource = Resource::builder().with_service_name(service).build();
@@ -99,6 +112,7 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
     Ok(Telemetry {
         tracer_provider: Some(tracer_provider),
         meter_provider: Some(meter_provider),
+        log_writer: Some(guard),
     })
 }
 

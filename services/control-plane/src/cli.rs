@@ -167,9 +167,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry.shutdown();
             result
         }
-        Command::Migrate => {
+        Command::Migrate { create_database } => {
             let url = std::env::var("DATABASE_URL")
                 .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+            if create_database && tessera_db::create_database_if_missing(&url).await? {
+                println!("created the database");
+            }
             let applied = tessera_db::run_migrations(&url, MIGRATIONS).await?;
             println!("applied {} migration(s)", applied.len());
             Ok(())

@@ -69,6 +69,9 @@ fn default_trust_domain() -> String {
 fn default_outbox_batch() -> usize {
     256
 }
+fn default_outbox_writers() -> usize {
+    1
+}
 
 /// The control plane's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
@@ -145,6 +148,9 @@ pub struct Config {
     /// `OUTBOX_BATCH_SIZE`: most events per group-committed insert (default 256).
     #[serde(default = "default_outbox_batch")]
     pub outbox_batch_size: usize,
+    /// `OUTBOX_WRITERS`: concurrent group-commit inserts per HTTP worker (default 1: fewer, larger batches measured fastest; each writer has its own connection).
+    #[serde(default = "default_outbox_writers")]
+    pub outbox_writers: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -251,6 +257,7 @@ impl Config {
             mtls_trust_domain: default_trust_domain(),
             shutdown_timeout_seconds: 5,
             outbox_batch_size: default_outbox_batch(),
+            outbox_writers: 2,
         }
     }
 }

@@ -49,6 +49,7 @@ impl std::fmt::Debug for Application {
 /// The actix app: routes plus the platform middleware, outermost last.
 fn app(
     state: web::Data<AppState>,
+    outbox: web::Data<OutboxWriter>,
     readiness: web::Data<Readiness>,
     prometheus: PrometheusMetrics,
     gateway: GatewayGuard,
@@ -63,6 +64,7 @@ fn app(
 > {
     App::new()
         .app_data(state)
+        .app_data(outbox)
         .app_data(readiness)
         .configure(|c| extract::configure(c, ExtractorOptions::default()))
         .configure(health::configure)
@@ -95,12 +97,22 @@ impl Application {
         let keys = KeyStore::from_config(&config)?;
         keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
 
+        // The relay and the outbox writers get their own connections: a tokio-postgres
+        // connection is driven by the runtime that opened it. The relay runs here; each actix
+        // worker gets its own group-commit writer and pool (below), so a request, its batch
+        // insert and the connection's I/O all stay on the worker's thread.
+        let events_pool = build_pool(
+            &config.database_url,
+            PoolSettings {
+                max_size: 2,
+                ..Default::default()
+            },
+        )?;
         let relay = Relay::new(
-            pool.clone(),
+            events_pool.clone(),
             RelayConfig::new(config.amqp_url.clone(), "control-plane"),
         )
         .spawn();
-        let outbox = OutboxWriter::spawn(pool.clone(), relay.notifier(), config.outbox_batch_size);
         let prometheus = prometheus_metrics("control-plane").map_err(|e| anyhow::anyhow!(e))?;
         let metrics = Metrics::register(&prometheus.registry)?;
 
@@ -108,7 +120,6 @@ impl Application {
             known_scopes: config.known_scopes(),
             registry: Registry::new(pool.clone(), config.registry_cache_ttl()),
             keys,
-            outbox,
             metrics,
             config: Arc::new(config.clone()),
         });
@@ -136,9 +147,22 @@ impl Application {
         let port = listener.local_addr()?.port();
         let secret = config.gateway_secret.clone();
         let enforce = config.gateway_enforce_source;
+        let wake = relay.notifier();
+        let database_url = config.database_url.clone();
+        let (batch, writers) = (config.outbox_batch_size, config.outbox_writers.max(1));
+        let writer_pool = move || {
+            let settings = PoolSettings {
+                max_size: writers,
+                ..Default::default()
+            };
+            build_pool(&database_url, settings).unwrap_or_else(|_| events_pool.clone())
+        };
         let mut server = HttpServer::new(move || {
+            // Runs once per worker, on the worker's thread and runtime.
+            let outbox = OutboxWriter::spawn(writer_pool(), Arc::clone(&wake), batch, writers);
             app(
                 state.clone(),
+                web::Data::new(outbox),
                 readiness.clone(),
                 prometheus.clone(),
                 GatewayGuard::new(secret.as_deref(), enforce),

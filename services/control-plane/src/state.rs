@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tessera_events::OutboxWriter;
 use tessera_http::metrics::prometheus::{IntCounterVec, Opts, Registry as PromRegistry};
 
 use crate::config::Config;
@@ -63,8 +62,6 @@ pub struct AppState {
     pub registry: Registry,
     /// Signing keys.
     pub keys: KeyStore,
-    /// Group-committed outbox.
-    pub outbox: OutboxWriter,
     /// Counters.
     pub metrics: Metrics,
     /// `PEER_TOKEN_SCOPES`, parsed.

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{SecondsFormat, TimeDelta};
 use serde::{Deserialize, Serialize};
-use tessera_events::{EventEnvelope, OutboxMessage};
+use tessera_events::{EventEnvelope, OutboxMessage, OutboxWriter};
 use tessera_http::{ApiError, ErrorCode, FieldErrors, RequestId};
 
 use crate::auth::{AuthMethod, Caller};
@@ -229,9 +229,9 @@ fn deny(state: &AppState, status: StatusCode, reason: &str, message: &str) -> Ap
         (status = 503, description = "Database unavailable; no token issued", body = tessera_http::ErrorEnvelope),
     )
 )]
-#[tracing::instrument(skip_all, fields(wl.id = %importer))]
 pub async fn issue_peer_token(
     state: web::Data<AppState>,
+    outbox: web::Data<OutboxWriter>,
     importer: web::Path<String>,
     caller: Caller,
     body: web::Json<PeerTokenRequest>,
@@ -370,11 +370,7 @@ pub async fn issue_peer_token(
     let headers: HashMap<String, String> = tessera_telemetry::trace_headers();
     let message = OutboxMessage::new(&event, headers).map_err(ApiError::internal)?;
     // The token leaves only once its event is durable (group commit; see tessera_events).
-    state
-        .outbox
-        .write(message)
-        .await
-        .map_err(ApiError::unavailable)?;
+    outbox.write(message).await.map_err(ApiError::unavailable)?;
 
     state.metrics.issued(&valid.scopes);
     tracing::info!(

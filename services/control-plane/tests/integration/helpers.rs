@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{FieldTable, ShortString};
+use lapin::options::BasicAckOptions;
 use serde_json::{Value, json};
 use tessera_control_plane::config::Config;
 use tessera_control_plane::startup::{Application, MIGRATIONS};
@@ -198,42 +197,9 @@ pub struct EventTap {
 
 impl EventTap {
     pub async fn bind(key: &str) -> Self {
-        let conn = tessera_events::broker::connect(&amqp_url(), "test-tap")
+        let (conn, consumer) = tessera_events::testing::tap(&amqp_url(), key)
             .await
             .expect("broker");
-        let ch = conn.create_channel().await.expect("channel");
-        tessera_events::broker::declare_exchange(&ch, tessera_events::EXCHANGE)
-            .await
-            .expect("exchange");
-        let q = ch
-            .queue_declare(
-                ShortString::from(""),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("queue");
-        ch.queue_bind(
-            q.name().clone(),
-            ShortString::from(tessera_events::EXCHANGE),
-            ShortString::from(key),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
-        let consumer = ch
-            .basic_consume(
-                q.name().clone(),
-                ShortString::from("tap"),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("consume");
         Self {
             _conn: conn,
             consumer,

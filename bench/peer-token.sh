@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# make bench: peer-token issuance throughput and p99 latency, wrk on loopback (2 threads,
+# 32 connections), next to two references measured the same way in the same run:
+#   ceiling  a bare actix-web endpoint (tessera_http's `bare` example, no I/O)
+#   peer     node-oidc-provider's client_credentials endpoint issuing ES256 JWT access tokens
+# Also the control plane's peak RSS (VmHWM) during its run. Writes docs/benchmarks.md.
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+
+DURATION="${BENCH_DURATION:-20s}"
+WARMUP="${BENCH_WARMUP:-5s}"
+CONNS=32
+THREADS=2
+OUT="$ROOT/docs/benchmarks.md"
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
+command -v node >/dev/null || { say "installing Node.js"; apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+require_postgres
+require_rabbitmq
+
+say "building release binaries"
+cargo build --locked --release -p tessera_control_plane --bin control-plane
+cargo build --locked --release -p tessera_http --example bare
+( cd bench/oidc && npm ci --no-audit --no-fund --silent )
+
+# wrk prints latency percentiles with --latency; we read the 99% line and Requests/sec.
+run_wrk() { # name url lua
+  wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$3" "$2" >/dev/null
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2" > "$WORK/$1.txt"
+  cat "$WORK/$1.txt"
+  if grep -q "Non-2xx" "$WORK/$1.txt"; then die "$1: non-2xx responses during the run"; fi
+}
+rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/$1.txt"; }
+p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}' "$WORK/$1.txt"; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+wait_http() { wait_ready "$1" 30 || die "$1 did not answer"; }
+
+# ------------------------------------------------------------------ control-plane
+BENCH_DB="$PG_URL_BASE/control_plane_bench"
+export DATABASE_URL="$BENCH_DB"
+# A fresh database each run (psql ships with PostgreSQL; without it the database is reused).
+if command -v psql >/dev/null; then
+  psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS control_plane_bench WITH (FORCE)" >/dev/null
+fi
+target/release/control-plane migrate --create-database >/dev/null
+target/release/control-plane wl create --id wl-a --name A >/dev/null
+target/release/control-plane wl create --id wl-b --name B >/dev/null
+target/release/control-plane relationship --importer wl-a --target wl-b --scopes offers:sync,trader:purchase >/dev/null
+KEY="$(target/release/control-plane api-key --wl wl-a | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+target/release/control-plane keys generate --dir "$WORK/keys" >/dev/null
+
+say "control-plane"
+APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18181 DATABASE_URL="$BENCH_DB" AMQP_URL="$AMQP_URL" \
+  JWT_SIGNING_KEYS_DIR="$WORK/keys" CP_ISSUER=http://127.0.0.1:18181 RUST_LOG=info \
+  target/release/control-plane serve > "$WORK/control-plane.log" 2>&1 &
+CP_PID=$!
+wait_http http://127.0.0.1:18181/readyz
+cat > "$WORK/cp.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.body = '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
+LUA
+run_wrk control-plane http://127.0.0.1:18181/wls/wl-a/peer-token "$WORK/cp.lua"
+CP_RSS="$(peak_rss_mb $CP_PID)"
+ISSUED="$(grep -c '"peer token issued"' "$WORK/control-plane.log" || true)"
+kill -TERM $CP_PID; wait $CP_PID 2>/dev/null || true
+UNPUBLISHED="n/a"
+if command -v psql >/dev/null; then
+  UNPUBLISHED="$(psql -tAq "$BENCH_DB" -c "SELECT count(*) FROM outbox")"
+fi
+
+# ------------------------------------------------------------------ bare actix-web
+say "bare actix-web (ceiling)"
+target/release/examples/bare 18182 > /dev/null 2>&1 &
+BARE_PID=$!
+sleep 0.5
+cat > "$WORK/bare.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
+LUA
+run_wrk bare http://127.0.0.1:18182/wls/wl-a/peer-token "$WORK/bare.lua"
+BARE_RSS="$(peak_rss_mb $BARE_PID)"
+kill $BARE_PID; wait $BARE_PID 2>/dev/null || true
+
+# ------------------------------------------------------------------ node-oidc-provider
+say "node-oidc-provider (peer)"
+node bench/oidc/server.mjs 18183 > "$WORK/oidc.log" 2>&1 &
+OIDC_PID=$!
+sleep 1.5
+AUTH="$(printf 'wl-a:bench-secret' | base64)"
+cat > "$WORK/oidc.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $AUTH"
+wrk.body = "grant_type=client_credentials&scope=offers:sync"
+LUA
+run_wrk oidc http://127.0.0.1:18183/token "$WORK/oidc.lua"
+OIDC_RSS="$(ps -o rss= -p $OIDC_PID | awk '{printf "%.1f", $1/1024}')"
+OIDC_HWM="$(peak_rss_mb $OIDC_PID)"
+kill $OIDC_PID; wait $OIDC_PID 2>/dev/null || true
+
+CP_RPS="$(rps control-plane)"; CP_P99="$(p99 control-plane)"
+BARE_RPS="$(rps bare)"; BARE_P99="$(p99 bare)"
+OIDC_RPS="$(rps oidc)"; OIDC_P99="$(p99 oidc)"
+RATIO="$(awk -v a="$CP_RPS" -v b="$OIDC_RPS" 'BEGIN {printf "%.2f", a/b}')"
+CEIL="$(awk -v a="$CP_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.0f", 100*a/b}')"
+
+cat > "$OUT" <<MD
+# Benchmarks
+
+Measured by \`make bench\` (\`bench/peer-token.sh\`) on $(date -u +%Y-%m-%d), $(nproc) cores,
+$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Load: wrk on the same loopback,
+$THREADS threads, $CONNS connections, $WARMUP warm-up then $DURATION measured; the load generator,
+PostgreSQL, RabbitMQ and the server share the two cores, for every row alike.
+
+## Peer-token issuance (control-plane, issue #2)
+
+| server | what one request does | requests/s | p99 latency | peak RSS |
+|---|---|---:|---:|---:|
+| bare actix-web (ceiling) | parse JSON, answer JSON | $BARE_RPS | $BARE_P99 ms | $BARE_RSS MB |
+| **control-plane** \`POST /wls/{id}/peer-token\` | API key + registry look-ups (cached 1 s), ES256 JWT, outbox row committed (group commit) before the response, one JSON log line, metrics | **$CP_RPS** | **$CP_P99 ms** | **$CP_RSS MB** |
+| node-oidc-provider 9 \`POST /token\` (peer) | client_credentials, ES256 JWT access token (RFC 9068), nothing persisted | $OIDC_RPS | $OIDC_P99 ms | $OIDC_HWM MB |
+
+- control-plane vs node-oidc-provider: **${RATIO}×** the rate (target ≥ 3×); p99 target ≤ 15 ms; RSS target < 50 MB.
+- control-plane reaches ${CEIL}% of the bare actix-web ceiling.
+- Every 201 follows the commit of its \`PEER_TOKEN_ISSUED\` outbox row (group commit). This run (warm-up included):
+  $ISSUED tokens issued (log lines), $UNPUBLISHED outbox rows left unpublished after the graceful shutdown (rows are deleted
+  once RabbitMQ confirmed them).
+
+Raw wrk output of this run:
+
+\`\`\`
+== control-plane
+$(cat "$WORK/control-plane.txt")
+== bare actix-web
+$(cat "$WORK/bare.txt")
+== node-oidc-provider
+$(cat "$WORK/oidc.txt")
+\`\`\`
+MD
+say "wrote $OUT"
+printf '\n  control-plane %s req/s p99 %s ms RSS %s MB | bare %s req/s | oidc-provider %s req/s p99 %s ms (ratio %s×)\n' \
+  "$CP_RPS" "$CP_P99" "$CP_RSS" "$BARE_RPS" "$OIDC_RPS" "$OIDC_P99" "$RATIO"
