@@ -1,13 +1,15 @@
 //! Who is calling: a WL ([`Caller`]) or an operator ([`Admin`]).
 //!
-//! A WL authenticates with either
-//! - `Authorization: Bearer cpk_…`, a CP-issued API key (stored as SHA-256), or
+//! A WL authenticates with one of
+//! - `Authorization: Bearer cpk_…`, a CP-issued API key (stored as SHA-256);
+//! - a client certificate verified by this service when it terminates TLS (`crate::tls`);
 //! - a client certificate verified by the ingress and forwarded in Envoy's
 //!   `X-Forwarded-Client-Cert` header (`Hash=<hex SHA-256 of the DER>;URI=spiffe://<trust-domain>/wl/<id>`
 //!   or `Subject="CN=<id>"`), read **only** when the request carries a valid gateway secret.
 //!   The token is then bound to that certificate (`cnf.x5t#S256`, RFC 8705 §3.1).
 //!
-//! When both are present the API key wins (an explicit credential beats an ambient one).
+//! Precedence, when several are present: API key, then the direct certificate, then the
+//! forwarded one (an explicit credential beats an ambient one).
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -135,6 +137,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let key = bearer(req);
+        let direct_cert = req.conn_data::<crate::tls::PeerCertificate>().cloned();
         let trusted = req
             .extensions()
             .get::<GatewayTrust>()
@@ -163,6 +166,22 @@ impl FromRequest for Caller {
                     }
                     Err(e) => {
                         Err(ApiError::unavailable(std::io::Error::other(e.to_string())).into())
+                    }
+                };
+            }
+            if let Some(cert) = direct_cert {
+                return match cert.wl_id(&state.config.mtls_trust_domain) {
+                    Some(wl_id) => Ok(Self {
+                        wl_id,
+                        method: AuthMethod::Mtls,
+                        cert_thumbprint: Some(cert.thumbprint()),
+                    }),
+                    None => {
+                        state.metrics.denied("invalid_credentials");
+                        Err(ApiError::unauthenticated(
+                            "The client certificate does not name a white label.",
+                        )
+                        .into())
                     }
                 };
             }

@@ -142,6 +142,15 @@ pub struct Config {
     /// `MTLS_TRUST_DOMAIN`: SPIFFE trust domain of WL certificates (default `tessera`).
     #[serde(default = "default_trust_domain")]
     pub mtls_trust_domain: String,
+    /// `TLS_CERT_FILE`: PEM certificate chain; with `TLS_KEY_FILE`, the service serves HTTPS itself.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// `TLS_KEY_FILE`: PEM private key of `TLS_CERT_FILE`.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// `TLS_CLIENT_CA_FILE`: PEM CA(s) that sign WL client certificates; enables mTLS callers.
+    #[serde(default)]
+    pub tls_client_ca_file: Option<PathBuf>,
     /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
     #[serde(default = "default_shutdown")]
     pub shutdown_timeout_seconds: u64,
@@ -202,6 +211,16 @@ impl Config {
         if self.known_scopes().is_empty() {
             anyhow::bail!("invalid environment variable PEER_TOKEN_SCOPES: no scope listed");
         }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            anyhow::bail!(
+                "invalid environment variable TLS_CERT_FILE/TLS_KEY_FILE: set both or neither"
+            );
+        }
+        if self.tls_client_ca_file.is_some() && self.tls_cert_file.is_none() {
+            anyhow::bail!(
+                "invalid environment variable TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE"
+            );
+        }
         if self.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
             anyhow::bail!(
                 "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
@@ -255,6 +274,9 @@ impl Config {
             gateway_secret: None,
             gateway_enforce_source: false,
             mtls_trust_domain: default_trust_domain(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
             shutdown_timeout_seconds: 5,
             outbox_batch_size: default_outbox_batch(),
             outbox_writers: 2,

@@ -168,12 +168,21 @@ impl Application {
                 GatewayGuard::new(secret.as_deref(), enforce),
             )
         })
-        .listen(listener)?
+        .on_connect(crate::tls::on_connect)
         .shutdown_timeout(config.shutdown_timeout_seconds);
+        server = match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => {
+                let tls =
+                    crate::tls::server_config(cert, key, config.tls_client_ca_file.as_deref())?;
+                server.listen_rustls_0_23(listener, tls)?
+            }
+            _ => server.listen(listener)?,
+        };
         if let Some(workers) = config.app_workers {
             server = server.workers(workers.max(1));
         }
-        tracing::info!(port, issuer = %config.cp_issuer, "control-plane listening");
+        tracing::info!(port, tls = config.tls_cert_file.is_some(), mtls = config.tls_client_ca_file.is_some(),
+            issuer = %config.cp_issuer, "control-plane listening");
         Ok(Self {
             port,
             server: server.run(),

@@ -9,6 +9,7 @@
 mod admin;
 mod events;
 mod helpers;
+mod mtls;
 mod peer_token;
 mod rotation;
 mod service;
