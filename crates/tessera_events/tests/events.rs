@@ -275,6 +275,30 @@ async fn publish(ev: &EventEnvelope) {
     p.close().await;
 }
 
+/// A consumer of a fresh routing key whose handler fails its first `fail_first` calls.
+async fn flaky_consumer(
+    max_attempts: u32,
+    fail_first: u32,
+) -> (
+    TestDatabase,
+    String,
+    ConsumerConfig,
+    Arc<AtomicU32>,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (db, pool) = db().await;
+    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
+    let cfg = consumer_config(&key, max_attempts);
+    let calls = Arc::new(AtomicU32::new(0));
+    let handler = Arc::new(Flaky {
+        calls: Arc::clone(&calls),
+        fail_first,
+    });
+    let (stop, task) = Consumer::new(pool, cfg.clone(), handler).spawn();
+    (db, key, cfg, calls, stop, task)
+}
+
 async fn wait_for(calls: &AtomicU32, n: u32, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < deadline {
@@ -288,15 +312,7 @@ async fn wait_for(calls: &AtomicU32, n: u32, within: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_processes_each_event_id_once_and_retries_failures() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
-    let cfg = consumer_config(&key, 5);
-    let calls = Arc::new(AtomicU32::new(0));
-    let handler = Arc::new(Flaky {
-        calls: Arc::clone(&calls),
-        fail_first: 2,
-    });
-    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    let (_db, key, cfg, calls, stop, task) = flaky_consumer(5, 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // queue declared
     let ev = event(&key, 1);
     publish(&ev).await;
@@ -315,15 +331,7 @@ async fn consumer_processes_each_event_id_once_and_retries_failures() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_dead_letters_after_max_attempts() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
-    let cfg = consumer_config(&key, 3);
-    let calls = Arc::new(AtomicU32::new(0));
-    let handler = Arc::new(Flaky {
-        calls: Arc::clone(&calls),
-        fail_first: u32::MAX,
-    });
-    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    let (_db, key, cfg, calls, stop, task) = flaky_consumer(3, u32::MAX).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ev = event(&key, 9);
     publish(&ev).await;
@@ -355,15 +363,7 @@ async fn consumer_dead_letters_after_max_attempts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_that_is_not_an_event_goes_straight_to_the_dead_letter_queue() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
-    let cfg = consumer_config(&key, 3);
-    let calls = Arc::new(AtomicU32::new(0));
-    let handler = Arc::new(Flaky {
-        calls: Arc::clone(&calls),
-        fail_first: 0,
-    });
-    let (stop, task) = Consumer::new(pool.clone(), cfg.clone(), handler).spawn();
+    let (_db, key, cfg, calls, stop, task) = flaky_consumer(3, 0).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let p = Publisher::connect(&amqp_url(), "test-publisher", EXCHANGE)
         .await

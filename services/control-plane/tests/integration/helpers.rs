@@ -97,6 +97,18 @@ impl TestApp {
         self.call(method, path, Some(ADMIN), body, &[]).await
     }
 
+    /// Activates or deactivates a WL through the operator API.
+    pub async fn set_wl_status(&self, wl: &str, status: &str) {
+        let r = self
+            .admin(
+                reqwest::Method::PATCH,
+                &format!("/wls/{wl}"),
+                Some(json!({"status": status})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     pub async fn peer_token(&self, importer: &str, key: &str, body: Value) -> Reply {
         self.call(
             reqwest::Method::POST,

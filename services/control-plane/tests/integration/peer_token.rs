@@ -318,16 +318,7 @@ async fn every_403_of_the_contract() {
         .await;
     assert_eq!(r.status, 200);
     // Inactive target, then inactive importer.
-    assert_eq!(
-        app.admin(
-            Method::PATCH,
-            "/wls/wl-b",
-            Some(json!({"status": "inactive"}))
-        )
-        .await
-        .status,
-        200
-    );
+    app.set_wl_status("wl-b", "inactive").await;
     expect_error(
         &app,
         "wl-a",
@@ -338,26 +329,8 @@ async fn every_403_of_the_contract() {
         Some("target_inactive"),
     )
     .await;
-    assert_eq!(
-        app.admin(
-            Method::PATCH,
-            "/wls/wl-b",
-            Some(json!({"status": "active"}))
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        app.admin(
-            Method::PATCH,
-            "/wls/wl-a",
-            Some(json!({"status": "inactive"}))
-        )
-        .await
-        .status,
-        200
-    );
+    app.set_wl_status("wl-b", "active").await;
+    app.set_wl_status("wl-a", "inactive").await;
     expect_error(
         &app,
         "wl-a",
@@ -368,16 +341,7 @@ async fn every_403_of_the_contract() {
         Some("importer_inactive"),
     )
     .await;
-    assert_eq!(
-        app.admin(
-            Method::PATCH,
-            "/wls/wl-a",
-            Some(json!({"status": "active"}))
-        )
-        .await
-        .status,
-        200
-    );
+    app.set_wl_status("wl-a", "active").await;
     // And back to normal.
     assert_eq!(app.peer_token("wl-a", &seed.key_a, body).await.status, 201);
 }
