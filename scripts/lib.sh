@@ -7,7 +7,8 @@ STATE="$ROOT/.tessera"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
 AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 PROFILE="${PROFILE:-release}"
-BIN="$ROOT/target/$PROFILE"
+# cargo puts the `dev` profile in target/debug.
+if [ "$PROFILE" = dev ]; then BIN="$ROOT/target/debug"; else BIN="$ROOT/target/$PROFILE"; fi
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
