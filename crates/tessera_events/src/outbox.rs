@@ -140,8 +140,8 @@ impl OutboxWriter {
                     if taken == 0 {
                         break;
                     }
-                    let messages: Vec<OutboxMessage> =
-                        batch.iter().map(|p| p.message.clone()).collect();
+                    let (messages, waiting): (Vec<OutboxMessage>, Vec<_>) =
+                        batch.drain(..).map(|p| (p.message, p.done)).unzip();
                     let result = match pool.get().await {
                         Ok(mut conn) => enqueue(&mut conn, &messages)
                             .await
@@ -154,8 +154,8 @@ impl OutboxWriter {
                     } else {
                         wake.notify_one();
                     }
-                    for p in batch.drain(..) {
-                        let _ = p.done.send(result.clone());
+                    for done in waiting {
+                        let _ = done.send(result.clone());
                     }
                 }
             });
