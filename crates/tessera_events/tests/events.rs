@@ -45,6 +45,21 @@ async fn observe(key: &str) -> (lapin::Connection, lapin::Consumer) {
         .unwrap()
 }
 
+/// A relay and a group-commit writer whose broker connection goes through a cuttable proxy.
+async fn relay_behind_proxy(
+    pool: &DbPool,
+) -> (TcpProxy, tessera_events::RelayHandle, OutboxWriter) {
+    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
+    cfg.max_backoff = Duration::from_millis(300);
+    cfg.poll_interval = Duration::from_millis(200);
+    let relay = Relay::new(pool.clone(), cfg).spawn();
+    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64, 2);
+    (proxy, relay, writer)
+}
+
 async fn next_delivery(
     consumer: &mut lapin::Consumer,
     within: Duration,
@@ -103,7 +118,7 @@ async fn relay_publishes_outbox_rows_with_the_contract_properties() {
     );
     let body: EventEnvelope = serde_json::from_slice(&d.data).unwrap();
     assert_eq!(body, ev);
-    // Stamped as published.
+    // Deleted once confirmed.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut conn = pool.get().await.unwrap();
     assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
@@ -115,14 +130,8 @@ async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_re
     let (_db, pool) = db().await;
     let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
     let (_obs, mut rx) = observe(&key).await;
-    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
-        .await
-        .unwrap();
+    let (proxy, relay, writer) = relay_behind_proxy(&pool).await;
     proxy.cut();
-    let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
-    cfg.max_backoff = Duration::from_millis(300);
-    let relay = Relay::new(pool.clone(), cfg).spawn();
-    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64, 2);
     let ev = event(&key, 7);
     writer
         .write(OutboxMessage::new(&ev, HashMap::new()).unwrap())
@@ -163,14 +172,7 @@ async fn a_cut_mid_session_is_survived() {
     let (_db, pool) = db().await;
     let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
     let (_obs, mut rx) = observe(&key).await;
-    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
-        .await
-        .unwrap();
-    let mut cfg = RelayConfig::new(proxy.amqp_url(), "test");
-    cfg.max_backoff = Duration::from_millis(300);
-    cfg.poll_interval = Duration::from_millis(200);
-    let relay = Relay::new(pool.clone(), cfg).spawn();
-    let writer = OutboxWriter::spawn(pool.clone(), relay.notifier(), 64, 2);
+    let (proxy, relay, writer) = relay_behind_proxy(&pool).await;
     writer
         .write(OutboxMessage::new(&event(&key, 1), HashMap::new()).unwrap())
         .await
