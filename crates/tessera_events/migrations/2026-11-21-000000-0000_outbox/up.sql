@@ -14,3 +14,13 @@ CREATE TABLE outbox (
 
 -- The relay reads pending rows oldest first.
 CREATE INDEX outbox_created_idx ON outbox (created_at);
+
+-- A queue table: rows are deleted about as fast as they are inserted. Vacuum it eagerly, so the
+-- relay's oldest-first index scan does not wade through the dead tuples of published events.
+ALTER TABLE outbox SET (
+    autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 10000,
+    autovacuum_vacuum_cost_delay = 0,
+    autovacuum_analyze_scale_factor = 0.0,
+    autovacuum_analyze_threshold = 10000
+);
