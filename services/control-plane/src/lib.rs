@@ -13,6 +13,7 @@ pub mod keys;
 pub mod openapi;
 pub mod registry;
 pub mod routes;
+pub mod scopes;
 pub mod startup;
 pub mod state;
 pub mod tls;

@@ -14,6 +14,7 @@ use crate::error::{db_error, pool_error};
 use crate::registry::{
     self, ACTIVE, ApiKeyInfo, Relationship, WhiteLabel, valid_status, valid_wl_id,
 };
+use crate::scopes;
 use crate::state::AppState;
 
 /// `POST /wls` body.
@@ -270,29 +271,18 @@ pub async fn put_relationship(
 ) -> Result<HttpResponse, ApiError> {
     let (importer, target) = path.into_inner();
     let mut errors = FieldErrors::new();
-    let mut scopes: Vec<String> = Vec::new();
-    match &body.scopes {
-        None => errors
-            .entry("scopes".into())
-            .or_default()
-            .push("The scopes field is required.".into()),
-        Some(list) if list.is_empty() => errors
-            .entry("scopes".into())
-            .or_default()
-            .push("The scopes field must contain at least one scope.".into()),
-        Some(list) => {
-            for s in list {
-                if !state.known_scopes.contains(s) {
-                    errors
-                        .entry("scopes".into())
-                        .or_default()
-                        .push(format!("Unknown scope: {s}."));
-                } else if !scopes.contains(s) {
-                    scopes.push(s.clone());
-                }
+    let scopes = match scopes::parse(body.scopes.as_deref(), &state.known_scopes) {
+        Ok(list) => {
+            if !list.unknown.is_empty() {
+                errors.insert("scopes".into(), scopes::unknown_messages(&list.unknown));
             }
+            list.known
         }
-    }
+        Err(message) => {
+            errors.insert("scopes".into(), vec![message.to_owned()]);
+            Vec::new()
+        }
+    };
     check_status(body.status.as_deref(), &mut errors);
     if importer == target {
         errors

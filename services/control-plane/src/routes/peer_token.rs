@@ -18,6 +18,7 @@ use tessera_http::{ApiError, ErrorCode, FieldErrors, RequestId};
 
 use crate::auth::{AuthMethod, Caller};
 use crate::registry::{ACTIVE, valid_wl_id};
+use crate::scopes;
 use crate::state::AppState;
 
 /// Routing key (and envelope `type`) of the issuance event; the seed calls it `PEER_TOKEN_ISSUED`.
@@ -133,21 +134,13 @@ fn validate(body: PeerTokenRequest, state: &AppState) -> Result<Valid, ApiError>
         }
         Some(t) => Some(t.to_owned()),
     };
-    let mut scopes: Vec<String> = Vec::new();
-    match &body.scopes {
-        None => add("scopes", "The scopes field is required.".to_owned()),
-        Some(list) if list.is_empty() => add(
-            "scopes",
-            "The scopes field must contain at least one scope.".to_owned(),
-        ),
-        Some(list) => {
-            for s in list {
-                if !scopes.contains(s) {
-                    scopes.push(s.clone());
-                }
-            }
+    let scopes = match scopes::parse(body.scopes.as_deref(), &state.known_scopes) {
+        Ok(list) => Some(list),
+        Err(message) => {
+            add("scopes", message.to_owned());
+            None
         }
-    }
+    };
     let max = state.config.peer_token_max_ttl_seconds;
     let ttl = match body.ttl_seconds {
         None => Some(state.config.peer_token_ttl_seconds),
@@ -166,19 +159,13 @@ fn validate(body: PeerTokenRequest, state: &AppState) -> Result<Valid, ApiError>
             errors,
         ));
     }
-    let unknown: Vec<&String> = scopes
-        .iter()
-        .filter(|s| !state.known_scopes.contains(s))
-        .collect();
-    if !unknown.is_empty() {
+    if let Some(unknown) = scopes
+        .as_ref()
+        .map(|s| &s.unknown)
+        .filter(|u| !u.is_empty())
+    {
         let mut errors = FieldErrors::new();
-        errors.insert(
-            "scopes".to_owned(),
-            unknown
-                .iter()
-                .map(|s| format!("Unknown scope: {s}."))
-                .collect(),
-        );
+        errors.insert("scopes".to_owned(), scopes::unknown_messages(unknown));
         let message = format!(
             "Unknown scope requested. Known scopes: {}.",
             state.known_scopes.join(", ")
@@ -190,10 +177,10 @@ fn validate(body: PeerTokenRequest, state: &AppState) -> Result<Valid, ApiError>
         )
         .with_errors(errors));
     }
-    match (target, ttl) {
-        (Some(target), Some(ttl)) => Ok(Valid {
+    match (target, scopes, ttl) {
+        (Some(target), Some(scopes), Some(ttl)) => Ok(Valid {
             target,
-            scopes,
+            scopes: scopes.known,
             ttl,
         }),
         _ => Err(ApiError::internal(std::io::Error::other(
