@@ -189,3 +189,67 @@ impl OutboxWriter {
         wait.await.map_err(|_| OutboxError::Closed)?
     }
 }
+
+/// Makes one [`OutboxWriter`] per HTTP worker, each with its own small pool.
+///
+/// A tokio-postgres connection is driven by the runtime that opened it. actix runs one runtime
+/// per worker thread, so a writer (and its connections) created on the worker's thread keeps a
+/// request, its batch insert and the connection's I/O on that thread, with no cross-thread hops
+/// on the hot path. Call [`OutboxWriterFactory::spawn`] inside `HttpServer::new`'s app factory,
+/// which actix runs once on each worker's thread.
+#[derive(Clone)]
+pub struct OutboxWriterFactory {
+    database_url: String,
+    wake: Arc<Notify>,
+    max_batch: usize,
+    writers: usize,
+    fallback: DbPool,
+}
+
+impl std::fmt::Debug for OutboxWriterFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxWriterFactory")
+            .field("writers", &self.writers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboxWriterFactory {
+    /// `writers` writer tasks per worker (each with its own connection), batches of up to
+    /// `max_batch` rows, `wake` notified after each commit (the relay's notifier).
+    ///
+    /// # Errors
+    /// When the pool configuration is invalid (checked once, here).
+    pub fn new(
+        database_url: &str,
+        wake: Arc<Notify>,
+        max_batch: usize,
+        writers: usize,
+    ) -> anyhow::Result<Self> {
+        let writers = writers.max(1);
+        let fallback = tessera_db::build_pool(database_url, Self::settings(writers))?;
+        Ok(Self {
+            database_url: database_url.to_owned(),
+            wake,
+            max_batch,
+            writers,
+            fallback,
+        })
+    }
+
+    fn settings(writers: usize) -> tessera_db::PoolSettings {
+        tessera_db::PoolSettings {
+            max_size: writers,
+            ..Default::default()
+        }
+    }
+
+    /// A writer for the calling thread's runtime.
+    pub fn spawn(&self) -> OutboxWriter {
+        // The configuration was validated in `new`, so this does not fail; the fallback keeps
+        // the function total.
+        let pool = tessera_db::build_pool(&self.database_url, Self::settings(self.writers))
+            .unwrap_or_else(|_| self.fallback.clone());
+        OutboxWriter::spawn(pool, Arc::clone(&self.wake), self.max_batch, self.writers)
+    }
+}

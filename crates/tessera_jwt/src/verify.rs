@@ -120,11 +120,6 @@ impl RemoteJwks {
         }
     }
 
-    /// When the JWKS was last fetched, if ever.
-    pub async fn last_fetch(&self) -> Option<Instant> {
-        self.cache.read().await.fetched
-    }
-
     async fn fetch(&self) -> Result<(), VerifyError> {
         let unavailable =
             |e: reqwest::Error| VerifyError::KeySetUnavailable(e.without_url().to_string());

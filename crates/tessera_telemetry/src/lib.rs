@@ -25,11 +25,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are exported over OTLP.
-    pub fn exporting(&self) -> bool {
-        self.tracer_provider.is_some()
-    }
-
     /// Flushes and stops the exporters and the log writer (call once, after the server stopped).
     pub fn shutdown(self) {
         if let Some(tp) = self.tracer_provider

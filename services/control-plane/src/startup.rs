@@ -10,7 +10,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
-use tessera_events::{OutboxWriter, Relay, RelayConfig, RelayHandle};
+use tessera_events::{OutboxWriter, OutboxWriterFactory, Relay, RelayConfig, RelayHandle};
 use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
 use tessera_http::{
     ExtractorOptions, GatewayGuard, Probe, Readiness, RequestIdMiddleware, RequestSpan,
@@ -99,8 +99,7 @@ impl Application {
 
         // The relay and the outbox writers get their own connections: a tokio-postgres
         // connection is driven by the runtime that opened it. The relay runs here; each actix
-        // worker gets its own group-commit writer and pool (below), so a request, its batch
-        // insert and the connection's I/O all stay on the worker's thread.
+        // worker gets its own group-commit writer and pool (`OutboxWriterFactory`, below).
         let events_pool = build_pool(
             &config.database_url,
             PoolSettings {
@@ -109,7 +108,7 @@ impl Application {
             },
         )?;
         let relay = Relay::new(
-            events_pool.clone(),
+            events_pool,
             RelayConfig::new(config.amqp_url.clone(), "control-plane"),
         )
         .spawn();
@@ -147,19 +146,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         let secret = config.gateway_secret.clone();
         let enforce = config.gateway_enforce_source;
-        let wake = relay.notifier();
-        let database_url = config.database_url.clone();
-        let (batch, writers) = (config.outbox_batch_size, config.outbox_writers.max(1));
-        let writer_pool = move || {
-            let settings = PoolSettings {
-                max_size: writers,
-                ..Default::default()
-            };
-            build_pool(&database_url, settings).unwrap_or_else(|_| events_pool.clone())
-        };
+        let writers = OutboxWriterFactory::new(
+            &config.database_url,
+            relay.notifier(),
+            config.outbox_batch_size,
+            config.outbox_writers,
+        )?;
         let mut server = HttpServer::new(move || {
             // Runs once per worker, on the worker's thread and runtime.
-            let outbox = OutboxWriter::spawn(writer_pool(), Arc::clone(&wake), batch, writers);
+            let outbox = writers.spawn();
             app(
                 state.clone(),
                 web::Data::new(outbox),
