@@ -44,6 +44,7 @@ migrate: ## Apply migrations (SVC=control-plane; DATABASE_URL or the local defau
 
 openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml
+	cargo run --quiet -p tessera_identity --bin identity -- openapi > docs/openapi/identity.yaml
 
 bench: check-services ## Benchmarks (wrk, 32 connections) against their references; writes docs/benchmarks.md
 	@bench/peer-token.sh

@@ -10,6 +10,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
+pub mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -154,4 +155,23 @@ pub async fn ping(pool: &DbPool) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// The `migrate [--create-database]` subcommand every service shares: reads `DATABASE_URL`,
+/// optionally creates the database, applies `migrations` in order and prints what it did.
+///
+/// # Errors
+/// A missing `DATABASE_URL`, an unreachable server, or a failing migration.
+pub async fn migrate_command(
+    create_database: bool,
+    migrations: &'static [EmbeddedMigrations],
+) -> anyhow::Result<()> {
+    let url = std::env::var("DATABASE_URL")
+        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+    if create_database && create_database_if_missing(&url).await? {
+        println!("created the database");
+    }
+    let applied = run_migrations(&url, migrations).await?;
+    println!("applied {} migration(s)", applied.len());
+    Ok(())
 }

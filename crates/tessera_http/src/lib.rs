@@ -1,14 +1,18 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bearer;
+pub mod config;
 pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod health;
+pub mod jwks;
 pub mod metrics;
 pub mod pagination;
 pub mod request_id;
 pub mod tracing_span;
 
+pub use bearer::bearer_token;
 pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use extract::{ExtractorOptions, envelope_for_framework_errors};
 pub use gateway::{GatewayGuard, GatewayTrust};

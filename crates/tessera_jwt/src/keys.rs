@@ -43,6 +43,9 @@ pub enum KeyError {
     /// No key is active at the requested time.
     #[error("no signing key is active")]
     NoActiveKey,
+    /// No key directory was configured and an ephemeral key is not allowed (production).
+    #[error("no key directory configured (JWT_SIGNING_KEYS_DIR is required in production)")]
+    NoKey,
     /// The crypto library refused.
     #[error("crypto: {0}")]
     Crypto(String),

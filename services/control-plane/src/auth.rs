@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
 use subtle::ConstantTimeEq;
-use tessera_http::{ApiError, GatewayTrust};
+use tessera_http::{ApiError, GatewayTrust, bearer_token};
 
 use crate::registry::valid_wl_id;
 use crate::state::AppState;
@@ -44,19 +44,6 @@ pub struct Caller {
     pub method: AuthMethod,
     /// base64url SHA-256 of the client certificate (for `cnf.x5t#S256`), with mTLS.
     pub cert_thumbprint: Option<String>,
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
 }
 
 /// A certificate identity from an XFCC element: WL id and base64url SHA-256 of the DER.
@@ -136,7 +123,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let key = bearer(req);
+        let key = bearer_token(req);
         let direct_cert = req.conn_data::<crate::tls::PeerCertificate>().cloned();
         let trusted = req
             .extensions()
@@ -223,7 +210,7 @@ impl FromRequest for Admin {
             .app_data::<web::Data<AppState>>()
             .and_then(|s| s.config.cp_admin_token.clone())
             .filter(|t| !t.is_empty());
-        let presented = bearer(req);
+        let presented = bearer_token(req);
         let ok = match (expected, presented) {
             (Some(e), Some(p)) => {
                 // Compare digests: constant time and independent of the lengths.

@@ -3,12 +3,9 @@
 //! Registry commands need only `DATABASE_URL` and share their queries with the operator API.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use tessera_jwt::Algorithm;
 
 use crate::config::Config;
 use crate::registry;
@@ -60,7 +57,7 @@ pub enum Command {
     },
     /// Manage signing keys in a key directory.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(tessera_jwt::cli::KeysCommand),
     /// Print the OpenAPI document as YAML.
     Openapi,
 }
@@ -93,53 +90,6 @@ pub enum WlCommand {
     List,
 }
 
-/// Signing algorithms offered by the CLI.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Alg {
-    /// ECDSA P-256 (default).
-    Es256,
-    /// Ed25519.
-    Eddsa,
-    /// RSA 2048.
-    Rs256,
-}
-
-impl From<Alg> for Algorithm {
-    fn from(a: Alg) -> Self {
-        match a {
-            Alg::Es256 => Algorithm::ES256,
-            Alg::Eddsa => Algorithm::EdDSA,
-            Alg::Rs256 => Algorithm::RS256,
-        }
-    }
-}
-
-/// `keys …`.
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Create a key directory with one active key (refuses a directory that has keys).
-    Generate {
-        /// Directory (created if missing).
-        #[arg(long)]
-        dir: PathBuf,
-        /// Algorithm.
-        #[arg(long, value_enum, default_value = "es256")]
-        alg: Alg,
-    },
-    /// Add a key that activates after the lead time and retire the current one then.
-    Rotate {
-        /// Directory.
-        #[arg(long)]
-        dir: PathBuf,
-        /// Algorithm.
-        #[arg(long, value_enum, default_value = "es256")]
-        alg: Alg,
-        /// Seconds before the new key signs (≥ the JWKS max-age, so verifiers have it cached).
-        #[arg(long, env = "JWT_KEY_PUBLISH_LEAD_SECONDS", default_value_t = 600)]
-        lead_seconds: u64,
-    },
-}
-
 async fn connect() -> anyhow::Result<AsyncPgConnection> {
     let url = std::env::var("DATABASE_URL")
         .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
@@ -168,14 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Migrate { create_database } => {
-            let url = std::env::var("DATABASE_URL")
-                .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
-            if create_database && tessera_db::create_database_if_missing(&url).await? {
-                println!("created the database");
-            }
-            let applied = tessera_db::run_migrations(&url, MIGRATIONS).await?;
-            println!("applied {} migration(s)", applied.len());
-            Ok(())
+            tessera_db::migrate_command(create_database, MIGRATIONS).await
         }
         Command::Wl(WlCommand::Create { id, name, status }) => {
             anyhow::ensure!(registry::valid_wl_id(&id), "invalid WL id {id:?}");
@@ -224,37 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = registry::issue_api_key(&mut conn, &wl).await?;
             print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
         }
-        Command::Keys(KeysCommand::Generate { dir, alg }) => {
-            let has_keys = std::fs::read_dir(&dir)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .any(|e| e.file_name().to_string_lossy().ends_with(".pem"))
-                })
-                .unwrap_or(false);
-            anyhow::ensure!(
-                !has_keys,
-                "{} already holds keys; use `keys rotate`",
-                dir.display()
-            );
-            let kid =
-                tessera_jwt::rotate_dir(&dir, alg.into(), chrono::Utc::now(), Duration::ZERO)?;
-            println!("{kid}");
-            Ok(())
-        }
-        Command::Keys(KeysCommand::Rotate {
-            dir,
-            alg,
-            lead_seconds,
-        }) => {
-            let kid = tessera_jwt::rotate_dir(
-                &dir,
-                alg.into(),
-                chrono::Utc::now(),
-                Duration::from_secs(lead_seconds),
-            )?;
-            println!("{kid}");
-            Ok(())
-        }
+        Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
             Ok(())

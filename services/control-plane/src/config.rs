@@ -9,21 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// `APP_ENV`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AppEnv {
-    /// A developer's machine (`make up`): ephemeral signing key allowed, migrations at start-up.
-    Local,
-    /// Automated tests.
-    Testing,
-    /// Production: signing keys must be configured.
-    Production,
-}
+pub use tessera_http::config::AppEnv;
 
-fn default_env() -> AppEnv {
-    AppEnv::Local
-}
 fn default_host() -> String {
     "0.0.0.0".to_owned()
 }
@@ -77,7 +64,7 @@ fn default_outbox_writers() -> usize {
 #[derive(Clone, Deserialize)]
 pub struct Config {
     /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
-    #[serde(default = "default_env")]
+    #[serde(default = "AppEnv::default_local")]
     pub app_env: AppEnv,
     /// `APP_HOST`, the listen address (default `0.0.0.0`).
     #[serde(default = "default_host")]
@@ -186,12 +173,7 @@ impl Config {
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let cfg: Self = envy::from_env().map_err(|e| match e {
-            envy::Error::MissingValue(field) => {
-                anyhow::anyhow!("missing environment variable {}", field.to_uppercase())
-            }
-            envy::Error::Custom(msg) => anyhow::anyhow!("invalid environment variable: {msg}"),
-        })?;
+        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
         cfg.validate()?;
         Ok(cfg)
     }

@@ -19,7 +19,6 @@ use tessera_http::{
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::keys::KeyStore;
 use crate::registry::Registry;
 use crate::state::{AppState, Metrics};
 
@@ -94,7 +93,7 @@ impl Application {
                 ..Default::default()
             },
         )?;
-        let keys = KeyStore::from_config(&config)?;
+        let keys = crate::keys::key_store(&config)?;
         keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
 
         // The relay and the outbox writers get their own connections: a tokio-postgres

@@ -1,6 +1,5 @@
 //! `GET /.well-known/jwks.json` (RFC 7517 §5; RFC 8414 `jwks_uri`).
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpResponse, web};
 
 use crate::state::AppState;
@@ -15,12 +14,5 @@ use crate::state::AppState;
 )]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let set = state.keys.get().jwks(state.now());
-    let cache = format!("public, max-age={}", state.config.jwks_max_age_seconds);
-    HttpResponse::Ok()
-        .insert_header((
-            CACHE_CONTROL,
-            HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-cache")),
-        ))
-        .content_type("application/jwk-set+json")
-        .json(set)
+    tessera_http::jwks::jwks_response(&set, state.config.jwks_max_age_seconds)
 }

@@ -1,0 +1,197 @@
+//! The command line: `serve`, `migrate`, tenant and agent bootstrap, `keys`, `openapi`.
+//!
+//! Tenant and agent commands read `DATABASE_URL`, `IDENTITY_MFA_ENCRYPTION_KEY` and the
+//! `ARGON2_*` settings (same variables as `serve`); they print JSON.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::SecretString;
+
+use crate::config::Config;
+use crate::routes::agents::{AgentStatus, change_status};
+use crate::startup::{Application, MIGRATIONS};
+use crate::{mfa, provision, store};
+
+/// Tessera identity service.
+#[derive(Debug, Parser)]
+#[command(name = "identity", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (configuration from the environment; see .env.example).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Manage access-token signing keys in a key directory.
+    #[command(subcommand)]
+    Keys(tessera_jwt::cli::KeysCommand),
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+}
+
+/// `tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (prints the existing one if the slug is taken).
+    Create {
+        /// URL slug (`[a-z0-9][a-z0-9-]*`).
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `agent …`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent. The password comes from `IDENTITY_AGENT_PASSWORD`; without it a random
+    /// one is generated and printed once. With `--mfa`, TOTP is enabled at once and the
+    /// `otpauth://` URI and recovery codes are printed.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Enable TOTP now.
+        #[arg(long)]
+        mfa: bool,
+        /// Give the agent this role (one of `IDENTITY_ROLES`).
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Disable an agent: revokes its sessions, publishes `identity.agent.disabled`.
+    Disable {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// E-mail of the agent.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+async fn connect(config: &Config) -> anyhow::Result<AsyncPgConnection> {
+    Ok(AsyncPgConnection::establish(&config.database_url).await?)
+}
+
+async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<store::Tenant> {
+    provision::tenant(conn, slug).await
+}
+
+fn random_password() -> anyhow::Result<String> {
+    let codes = mfa::recovery_codes(2).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(codes.join("-"))
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Any failure, as one line for the terminal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_environment()?;
+            let telemetry = tessera_telemetry::init("identity")?;
+            let app = Application::build(config).await?;
+            let result = app.run_until_stopped().await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Migrate { create_database } => {
+            tessera_db::migrate_command(create_database, MIGRATIONS).await
+        }
+        Command::Tenant(TenantCommand::Create { slug, name }) => {
+            let config = Config::from_environment()?;
+            let mut conn = connect(&config).await?;
+            let tenant = match store::active_tenant(&mut conn, &slug).await? {
+                Some(t) => t,
+                None => store::create_tenant(&mut conn, &slug, &name).await?,
+            };
+            print_json(&serde_json::json!({
+                "tenant_id": tenant.id, "slug": tenant.slug, "name": tenant.name,
+                "issuer": config.issuer(&tenant.slug),
+            }))
+        }
+        Command::Agent(AgentCommand::Create {
+            tenant,
+            email,
+            mfa,
+            role,
+        }) => {
+            let config = Config::from_environment()?;
+            let (password, generated) = match std::env::var("IDENTITY_AGENT_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (random_password()?, true),
+            };
+            let mut conn = connect(&config).await?;
+            let created = provision::create_agent(
+                &config,
+                &mut conn,
+                &tenant,
+                &email,
+                SecretString::from(password.clone()),
+                mfa,
+                role,
+            )
+            .await?;
+            let mut out = serde_json::to_value(&created)?;
+            if generated && let Some(map) = out.as_object_mut() {
+                map.insert("password".to_owned(), password.into());
+            }
+            print_json(&out)
+        }
+        Command::Agent(AgentCommand::Disable { tenant, email }) => {
+            let config = Config::from_environment()?;
+            let mut conn = connect(&config).await?;
+            let tenant = self::tenant(&mut conn, &tenant).await?;
+            let agent = store::agent_by_email(&mut conn, tenant.id, &email)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
+            let changed = change_status(
+                &mut conn,
+                &tenant,
+                agent.id,
+                AgentStatus::Disabled,
+                chrono::Utc::now(),
+            )
+            .await?;
+            print_json(&serde_json::json!({
+                "agent_id": agent.id, "status": "disabled", "changed": changed == Some(true),
+            }))
+        }
+        Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
+        Command::Openapi => {
+            print!("{}", crate::openapi::yaml()?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Configuration from the environment (ARCHITECTURE.md §2 "Configuration").
+//!
+//! Every variable, its default and its meaning is listed on [`Config`] and in
+//! `services/identity/.env.example`. A missing or invalid variable stops start-up with one
+//! line naming it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+pub use tessera_http::config::AppEnv;
+
+fn default_host() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_port() -> u16 {
+    8083
+}
+fn default_amqp() -> String {
+    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+}
+fn default_issuer_base() -> String {
+    "http://localhost:8083".to_owned()
+}
+fn default_audience() -> String {
+    "tessera".to_owned()
+}
+fn default_session_timeout() -> u64 {
+    3600
+}
+fn default_max_failed() -> u32 {
+    5
+}
+fn default_lockout() -> u64 {
+    900
+}
+fn default_roles() -> String {
+    "admin,supervisor,agent,viewer".to_owned()
+}
+fn default_m_cost() -> u32 {
+    19 * 1024
+}
+fn default_t_cost() -> u32 {
+    2
+}
+fn default_p_cost() -> u32 {
+    1
+}
+fn default_totp_issuer() -> String {
+    "Tessera".to_owned()
+}
+fn default_lead() -> u64 {
+    600
+}
+fn default_jwks_max_age() -> u64 {
+    300
+}
+fn default_reload() -> u64 {
+    30
+}
+fn default_pool() -> usize {
+    10
+}
+fn default_shutdown() -> u64 {
+    30
+}
+
+/// The identity service's settings. Variable names are the field names upper-cased.
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
+    #[serde(default = "AppEnv::default_local")]
+    pub app_env: AppEnv,
+    /// `APP_HOST`, the listen address (default `0.0.0.0`).
+    #[serde(default = "default_host")]
+    pub app_host: String,
+    /// `APP_PORT` (default 8083; 0 picks a free port).
+    #[serde(default = "default_port")]
+    pub app_port: u16,
+    /// `APP_DEBUG`: include `details` in error envelopes (default false).
+    #[serde(default)]
+    pub app_debug: bool,
+    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
+    #[serde(default)]
+    pub app_workers: Option<usize>,
+    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/identity`.
+    pub database_url: String,
+    /// `DB_POOL_SIZE` (default 10).
+    #[serde(default = "default_pool")]
+    pub db_pool_size: usize,
+    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
+    #[serde(default)]
+    pub run_migrations: Option<bool>,
+    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+    #[serde(default = "default_amqp")]
+    pub amqp_url: String,
+    /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
+    /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
+    #[serde(default = "default_issuer_base")]
+    pub identity_issuer_base_url: String,
+    /// `ACCESS_TOKEN_AUDIENCE`: the `aud` of access tokens, the platform's APIs behind the
+    /// gateway (default `tessera`).
+    #[serde(default = "default_audience")]
+    pub access_token_audience: String,
+    /// `AUTH_SESSION_TIMEOUT_SECONDS`: session lifetime, returned as `session_timeout_seconds`
+    /// (default 3600, seed 002).
+    #[serde(default = "default_session_timeout")]
+    pub auth_session_timeout_seconds: u64,
+    /// `AUTH_MAX_FAILED_ATTEMPTS`: failed passwords (and, separately, failed codes) that lock
+    /// an agent (default 5).
+    #[serde(default = "default_max_failed")]
+    pub auth_max_failed_attempts: u32,
+    /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
+    #[serde(default = "default_lockout")]
+    pub auth_lockout_seconds: u64,
+    /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
+    /// `admin,supervisor,agent,viewer`; `admin` may manage roles).
+    #[serde(default = "default_roles")]
+    pub identity_roles: String,
+    /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets
+    /// at rest (AES-256-GCM). `make up` generates one.
+    pub identity_mfa_encryption_key: SecretString,
+    /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
+    #[serde(default = "default_totp_issuer")]
+    pub totp_issuer: String,
+    /// `ARGON2_MEMORY_KIB`: Argon2id memory cost (default 19456 = 19 MiB, OWASP).
+    #[serde(default = "default_m_cost")]
+    pub argon2_memory_kib: u32,
+    /// `ARGON2_ITERATIONS`: Argon2id time cost (default 2, OWASP).
+    #[serde(default = "default_t_cost")]
+    pub argon2_iterations: u32,
+    /// `ARGON2_PARALLELISM`: Argon2id lanes (default 1, OWASP).
+    #[serde(default = "default_p_cost")]
+    pub argon2_parallelism: u32,
+    /// `ARGON2_MAX_CONCURRENT`: hashes computed at once (default: the CPU count). Bounds the
+    /// memory a login flood can take (each hash holds `ARGON2_MEMORY_KIB`).
+    #[serde(default)]
+    pub argon2_max_concurrent: Option<usize>,
+    /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with optional `keys.json`.
+    /// Required in production; elsewhere an ephemeral ES256 key is generated (with a warning).
+    #[serde(default)]
+    pub jwt_signing_keys_dir: Option<PathBuf>,
+    /// `JWT_KEY_PUBLISH_LEAD_SECONDS`: a new key is in the JWKS this long before it signs (default 600).
+    #[serde(default = "default_lead")]
+    pub jwt_key_publish_lead_seconds: u64,
+    /// `JWT_KEYS_RELOAD_SECONDS`: how often the key directory is re-read (default 30).
+    #[serde(default = "default_reload")]
+    pub jwt_keys_reload_seconds: u64,
+    /// `JWKS_MAX_AGE_SECONDS`: `Cache-Control: max-age` of the JWKS (default 300).
+    #[serde(default = "default_jwks_max_age")]
+    pub jwks_max_age_seconds: u64,
+    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
+    #[serde(default)]
+    pub gateway_secret: Option<String>,
+    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
+    #[serde(default)]
+    pub gateway_enforce_source: bool,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
+    #[serde(default = "default_shutdown")]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("app_port", &self.app_port)
+            .field("identity_issuer_base_url", &self.identity_issuer_base_url)
+            .field("identity_mfa_encryption_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> anyhow::Result<Self> {
+        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values and relations between variables.
+    ///
+    /// # Errors
+    /// One line naming the offending variable.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.auth_session_timeout_seconds == 0 {
+            anyhow::bail!("invalid environment variable AUTH_SESSION_TIMEOUT_SECONDS: must be > 0");
+        }
+        if self.auth_max_failed_attempts == 0 {
+            anyhow::bail!("invalid environment variable AUTH_MAX_FAILED_ATTEMPTS: must be > 0");
+        }
+        if !self.roles().iter().any(|r| r == "admin") {
+            anyhow::bail!("invalid environment variable IDENTITY_ROLES: must include admin");
+        }
+        if tessera_db::sealed::SealingKey::from_base64(
+            self.identity_mfa_encryption_key.expose_secret(),
+        )
+        .is_err()
+        {
+            anyhow::bail!(
+                "invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: must be 32 bytes, base64"
+            );
+        }
+        if self.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
+            anyhow::bail!(
+                "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
+            );
+        }
+        crate::password::Hasher::params(self).map_err(|e| {
+            anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
+        })?;
+        Ok(())
+    }
+
+    /// The assignable roles, trimmed, without empties.
+    pub fn roles(&self) -> Vec<String> {
+        self.identity_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Whether to migrate at start-up.
+    pub fn migrate_on_start(&self) -> bool {
+        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
+    }
+
+    /// Session lifetime.
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.auth_session_timeout_seconds)
+    }
+
+    /// The issuer (`iss`) of a tenant's access tokens: `<base>/tenants/<slug>`.
+    pub fn issuer(&self, tenant_slug: &str) -> String {
+        format!(
+            "{}/tenants/{tenant_slug}",
+            self.identity_issuer_base_url.trim_end_matches('/')
+        )
+    }
+
+    /// A configuration for tests: the given database and broker, a fresh MFA key, cheap
+    /// Argon2 parameters (the real ones are measured by `make bench`), everything else default.
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+        let key = tessera_db::sealed::SealingKey::generate()
+            .map(|(_, b64)| b64)
+            .unwrap_or_default();
+        Self {
+            app_env: AppEnv::Testing,
+            app_host: "127.0.0.1".to_owned(),
+            app_port: 0,
+            app_debug: false,
+            app_workers: Some(2),
+            database_url: database_url.to_owned(),
+            db_pool_size: 5,
+            run_migrations: Some(false),
+            amqp_url: amqp_url.to_owned(),
+            identity_issuer_base_url: default_issuer_base(),
+            access_token_audience: default_audience(),
+            auth_session_timeout_seconds: default_session_timeout(),
+            auth_max_failed_attempts: default_max_failed(),
+            auth_lockout_seconds: default_lockout(),
+            identity_roles: default_roles(),
+            identity_mfa_encryption_key: SecretString::from(key),
+            totp_issuer: default_totp_issuer(),
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            argon2_parallelism: 1,
+            argon2_max_concurrent: Some(2),
+            jwt_signing_keys_dir: None,
+            jwt_key_publish_lead_seconds: 0,
+            jwt_keys_reload_seconds: default_reload(),
+            jwks_max_age_seconds: default_jwks_max_age(),
+            gateway_secret: None,
+            gateway_enforce_source: false,
+            shutdown_timeout_seconds: 5,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Agent status: an admin (or the operator CLI) disables or re-enables an agent. Disabling
+//! revokes its sessions at once and publishes `identity.agent.disabled` through the outbox
+//! (credential-broker suspends the agent's bindings on it).
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use tessera_http::ApiError;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Admin;
+use crate::error::{db_error, pool_error};
+use crate::events::{self, AgentEvent};
+use crate::routes::roles::agent_id;
+use crate::state::AppState;
+use crate::store::{self, Tenant};
+
+/// `active` or `disabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// May sign in.
+    Active,
+    /// May not sign in; sessions revoked.
+    Disabled,
+}
+
+impl AgentStatus {
+    /// The stored string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// `PATCH` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentStatusUpdate {
+    /// The new status.
+    pub status: AgentStatus,
+}
+
+/// An agent as the admin API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentRead {
+    /// Id.
+    pub agent_id: Uuid,
+    /// E-mail.
+    pub email: String,
+    /// Status.
+    pub status: AgentStatus,
+    /// Whether login requires TOTP.
+    pub mfa_enabled: bool,
+}
+
+/// Sets the status in one transaction with its event; returns whether it changed, or `None`
+/// when the tenant has no such agent. Used by the API and by `identity agent disable`.
+///
+/// # Errors
+/// Database errors (nothing is written then).
+pub async fn change_status(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    agent_id: Uuid,
+    status: AgentStatus,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>, diesel::result::Error> {
+    conn.transaction::<Option<bool>, diesel::result::Error, _>(async |c| {
+        if store::agent(c, tenant.id, agent_id).await?.is_none() {
+            return Ok(None);
+        }
+        let changed = store::set_agent_status(c, tenant.id, agent_id, status.as_str(), now).await?;
+        if changed && status == AgentStatus::Disabled {
+            let data = AgentEvent {
+                tenant: tenant.slug.clone(),
+                agent_id,
+                role: None,
+            };
+            events::enqueue(c, events::AGENT_DISABLED, data, now).await?;
+        }
+        Ok(Some(changed))
+    })
+    .await
+}
+
+/// Disables or re-enables an agent of the tenant (not oneself).
+#[utoipa::path(
+    patch,
+    path = "/tenants/{tenant_slug}/agents/{agent_id}",
+    tag = "agents",
+    params(("tenant_slug" = String, Path, description = "Tenant slug"), ("agent_id" = Uuid, Path, description = "Agent id")),
+    security(("bearer" = [])),
+    request_body = AgentStatusUpdate,
+    responses(
+        (status = 200, description = "The agent", body = AgentRead),
+        (status = 401, description = "Missing, invalid, expired or MFA-pending credentials", body = tessera_http::ErrorEnvelope),
+        (status = 403, description = "Not an admin of this tenant", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant or agent (also an agent of another tenant)", body = tessera_http::ErrorEnvelope),
+        (status = 409, description = "An admin cannot change its own status", body = tessera_http::ErrorEnvelope),
+        (status = 422, description = "Unknown status", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn update_agent(
+    state: web::Data<AppState>,
+    Admin(who): Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<AgentStatusUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let id = agent_id(&path.1)?;
+    if id == who.agent_id {
+        return Err(ApiError::conflict("An admin cannot change its own status."));
+    }
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    change_status(&mut conn, &who.tenant, id, body.status, state.now())
+        .await
+        .map_err(|e| db_error(e, "Agent"))?
+        .ok_or_else(|| ApiError::not_found("Agent not found."))?;
+    state.relay_wake.notify_one();
+    let agent = store::agent(&mut conn, who.tenant.id, id)
+        .await
+        .map_err(|e| db_error(e, "Agent"))?
+        .ok_or_else(|| ApiError::not_found("Agent not found."))?;
+    Ok(HttpResponse::Ok().json(AgentRead {
+        agent_id: agent.id,
+        email: agent.email,
+        status: if agent.status == "active" {
+            AgentStatus::Active
+        } else {
+            AgentStatus::Disabled
+        },
+        mfa_enabled: agent.mfa_enabled,
+    }))
+}

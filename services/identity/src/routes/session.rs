@@ -1,0 +1,374 @@
+//! Login, second factor and logout (seed 002 "Endpoints").
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tessera_http::{ApiError, ErrorCode, FieldErrors};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{self, Authenticated};
+use crate::error::{db_error, pool_error};
+use crate::mfa;
+use crate::state::AppState;
+use crate::store::{self, Agent, Session, Tenant};
+
+/// Longest password accepted (bounds the hashing input).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The one answer for an unknown e-mail, a wrong password, a disabled and a locked agent.
+const BAD_CREDENTIALS: &str = "The e-mail or password is incorrect, or the account is locked.";
+/// The one answer for a wrong, replayed or used code, or a locked agent.
+const BAD_CODE: &str = "The code is invalid or already used, or the account is locked.";
+
+fn invalid_credentials(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials,
+        message,
+    )
+}
+
+/// `TenantLoginRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantLoginRequest {
+    /// The agent's e-mail (case-insensitive).
+    #[schema(example = "ana@acme.test")]
+    pub email: String,
+    /// The password (1..=1024 bytes).
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+/// `TenantLoginResponse` (seed 002).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantLoginResponse {
+    /// The session (send it to `/mfa/verify` when `mfa_required`).
+    pub session_id: Uuid,
+    /// The agent.
+    pub agent_id: Uuid,
+    /// Whether the second factor is still needed; no `access_token` until it is given.
+    pub mfa_required: bool,
+    /// When the session ends (RFC 3339).
+    pub expires_at: DateTime<Utc>,
+    /// Seconds of session left (the full `AUTH_SESSION_TIMEOUT_SECONDS` at login).
+    pub session_timeout_seconds: i64,
+    /// RFC 9068 JWT access token, present when `mfa_required` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// `Bearer`, with `access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+}
+
+/// `TenantMFAVerificationRequest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantMfaVerificationRequest {
+    /// The session from login.
+    pub session_id: String,
+    /// A 6-digit TOTP code, or a recovery code.
+    pub code: String,
+    /// `totp` (default) or `recovery_code`.
+    #[serde(default)]
+    pub method: MfaMethod,
+}
+
+/// Which second factor a code is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaMethod {
+    /// RFC 6238 code from an authenticator app.
+    #[default]
+    Totp,
+    /// One of the single-use recovery codes given at enrollment.
+    RecoveryCode,
+}
+
+fn validate_login(body: &TenantLoginRequest) -> Result<(), ApiError> {
+    use secrecy::ExposeSecret;
+    let mut errors = FieldErrors::new();
+    let email = body.email.trim();
+    if email.is_empty() || email.len() > 254 || !email.contains('@') {
+        errors.insert(
+            "email".into(),
+            vec!["The email field must be a valid e-mail address.".into()],
+        );
+    }
+    let pw = body.password.expose_secret().len();
+    if pw == 0 || pw > MAX_PASSWORD_BYTES {
+        errors.insert(
+            "password".into(),
+            vec![format!(
+                "The password field must be 1 to {MAX_PASSWORD_BYTES} bytes."
+            )],
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ))
+    }
+}
+
+/// The response for a session, with an access token when it is fully authenticated.
+async fn session_response(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, ApiError> {
+    let access_token = if session.mfa_pending {
+        None
+    } else {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let role = store::role_of(&mut conn, session.agent_id)
+            .await
+            .map_err(|e| db_error(e, "Role"))?;
+        Some(auth::issue_access_token(state, tenant, session, role, now)?)
+    };
+    let body = TenantLoginResponse {
+        session_id: session.id,
+        agent_id: session.agent_id,
+        mfa_required: session.mfa_pending,
+        expires_at: session.expires_at,
+        // Rounded up: storage keeps microseconds, so a fresh session shows the full timeout.
+        session_timeout_seconds: ((session.expires_at - now).num_milliseconds().max(0) + 999)
+            / 1000,
+        token_type: access_token.as_ref().map(|_| "Bearer"),
+        access_token,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            tessera_http::extract::NO_STORE,
+        ))
+        .json(body))
+}
+
+/// Signs an agent in with e-mail and password.
+///
+/// The password is checked with Argon2id off the executor, also for unknown e-mails (against
+/// a dummy hash), so the answer and its timing are the same for an unknown e-mail, a wrong
+/// password, a disabled or a locked agent. `AUTH_MAX_FAILED_ATTEMPTS` consecutive wrong
+/// passwords lock the agent for `AUTH_LOCKOUT_SECONDS`, across replicas.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant_slug}/login",
+    tag = "sessions",
+    params(("tenant_slug" = String, Path, description = "Tenant slug")),
+    request_body = TenantLoginRequest,
+    responses(
+        (status = 200, description = "Session opened; `access_token` unless `mfa_required`", body = TenantLoginResponse),
+        (status = 401, description = "`invalid_credentials` (same for unknown e-mail, wrong password, locked)", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant", body = tessera_http::ErrorEnvelope),
+        (status = 422, description = "Malformed e-mail or password", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TenantLoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = auth::tenant(&state, &path).await?;
+    let body = body.into_inner();
+    validate_login(&body)?;
+    let agent = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::agent_by_email(&mut conn, tenant.id, &body.email)
+            .await
+            .map_err(|e| db_error(e, "Agent"))?
+    };
+    let matched = state
+        .hasher
+        .verify(
+            body.password,
+            agent.as_ref().map(|a| a.password_hash.clone()),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let now = state.now();
+    let Some(agent) = agent else {
+        return Err(invalid_credentials(BAD_CREDENTIALS));
+    };
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    if !matched {
+        if agent.may_sign_in(now) {
+            store::record_password_failure(
+                &mut conn,
+                agent.id,
+                state.config.auth_max_failed_attempts,
+                state.config.auth_lockout_seconds,
+                now,
+            )
+            .await
+            .map_err(|e| db_error(e, "Agent"))?;
+        }
+        tracing::info!(agent_id = %agent.id, tenant = %tenant.slug, "login refused: wrong password");
+        return Err(invalid_credentials(BAD_CREDENTIALS));
+    }
+    if !agent.may_sign_in(now)
+        || !store::password_accepted(&mut conn, agent.id, now)
+            .await
+            .map_err(|e| db_error(e, "Agent"))?
+    {
+        tracing::info!(agent_id = %agent.id, tenant = %tenant.slug, "login refused: agent locked or disabled");
+        return Err(invalid_credentials(BAD_CREDENTIALS));
+    }
+    let expires_at = now + state.config.session_timeout();
+    let session = store::create_session(&mut conn, &agent, agent.mfa_enabled, expires_at)
+        .await
+        .map_err(|e| db_error(e, "Session"))?;
+    drop(conn);
+    tracing::info!(agent_id = %agent.id, session_id = %session.id, mfa_required = session.mfa_pending, "login accepted");
+    session_response(&state, &tenant, &session, now).await
+}
+
+/// Checks the code against the agent's second factors; `true` when accepted (and consumed).
+async fn code_accepted(
+    state: &AppState,
+    agent: &Agent,
+    body: &TenantMfaVerificationRequest,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    match body.method {
+        MfaMethod::Totp => {
+            let Some(sealed) = &agent.mfa_secret else {
+                return Ok(false);
+            };
+            let secret = state
+                .mfa_key
+                .open(sealed, agent.id.as_bytes())
+                .map_err(ApiError::internal)?;
+            let unix = u64::try_from(now.timestamp()).unwrap_or(0);
+            let Some(step) = mfa::verify_totp(&secret, &body.code, unix) else {
+                return Ok(false);
+            };
+            store::accept_totp_step(
+                &mut conn,
+                agent.id,
+                i64::try_from(step).unwrap_or(i64::MAX),
+                now,
+            )
+            .await
+            .map_err(|e| db_error(e, "Agent"))
+        }
+        MfaMethod::RecoveryCode => {
+            let hash = mfa::recovery_code_hash(&body.code);
+            conn.transaction::<bool, diesel::result::Error, _>(async |c| {
+                store::use_recovery_code(c, agent.id, &hash, now).await
+            })
+            .await
+            .map_err(|e| db_error(e, "Recovery code"))
+        }
+    }
+}
+
+/// Completes a login with the second factor: a TOTP code (each accepted once; ±1 step of
+/// drift) or an unused recovery code. `AUTH_MAX_FAILED_ATTEMPTS` wrong codes lock the agent.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant_slug}/mfa/verify",
+    tag = "sessions",
+    params(("tenant_slug" = String, Path, description = "Tenant slug")),
+    request_body = TenantMfaVerificationRequest,
+    responses(
+        (status = 200, description = "Fully authenticated: `mfa_required=false`, remaining time, `access_token`", body = TenantLoginResponse),
+        (status = 401, description = "`invalid_credentials`: wrong, replayed or used code, locked agent; `unauthenticated`: session expired or revoked", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant or session (also a session of another tenant)", body = tessera_http::ErrorEnvelope),
+        (status = 409, description = "The session already completed MFA", body = tessera_http::ErrorEnvelope),
+        (status = 422, description = "Malformed body", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn verify_mfa(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TenantMfaVerificationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = auth::tenant(&state, &path).await?;
+    let not_found = || ApiError::not_found("Session not found.");
+    let sid = Uuid::parse_str(body.session_id.trim()).map_err(|_| not_found())?;
+    let now = state.now();
+    let (session, agent) = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let session = store::session(&mut conn, tenant.id, sid)
+            .await
+            .map_err(|e| db_error(e, "Session"))?
+            .ok_or_else(not_found)?;
+        let agent = store::agent(&mut conn, tenant.id, session.agent_id)
+            .await
+            .map_err(|e| db_error(e, "Agent"))?
+            .ok_or_else(not_found)?;
+        (session, agent)
+    };
+    if !session.live_at(now) {
+        return Err(ApiError::unauthenticated(
+            "The session has expired or was revoked; sign in again.",
+        ));
+    }
+    if !session.mfa_pending {
+        return Err(ApiError::conflict(
+            "This session has already completed its second factor.",
+        ));
+    }
+    if !agent.may_sign_in(now) {
+        return Err(invalid_credentials(BAD_CODE));
+    }
+    if !code_accepted(&state, &agent, &body, now).await? {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::record_code_failure(
+            &mut conn,
+            agent.id,
+            state.config.auth_max_failed_attempts,
+            state.config.auth_lockout_seconds,
+            now,
+        )
+        .await
+        .map_err(|e| db_error(e, "Agent"))?;
+        tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor refused");
+        return Err(invalid_credentials(BAD_CODE));
+    }
+    let session = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::complete_mfa(&mut conn, session.id, now)
+            .await
+            .map_err(|e| db_error(e, "Session"))?
+            .ok_or_else(|| {
+                ApiError::unauthenticated("The session has expired or was revoked; sign in again.")
+            })?
+    };
+    tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor accepted");
+    session_response(&state, &tenant, &session, now).await
+}
+
+/// Ends the session of the presented access token; the token stops working at once.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant_slug}/logout",
+    tag = "sessions",
+    params(("tenant_slug" = String, Path, description = "Tenant slug")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Session revoked"),
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant, or a token of another tenant", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    store::revoke_session(&mut conn, who.session.id, state.now())
+        .await
+        .map_err(|e| db_error(e, "Session"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,141 @@
+//! Brute-force protection: counters in PostgreSQL hold across replicas, and the unknown-email,
+//! wrong-password and locked answers are the same.
+
+use crate::helpers::{PASSWORD, TestApp, totp_code};
+
+#[tokio::test]
+async fn lockout_holds_across_two_instances_and_answers_are_identical() {
+    let app = TestApp::spawn().await;
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, None).await;
+    let other = app.replica().await;
+
+    let unknown = app.login("acme", "nobody@acme.test", PASSWORD).await;
+    assert_eq!(unknown.status, 401);
+    let wrong = app.login("acme", "ana@acme.test", "wrong").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        wrong.envelope_sans_request_id(),
+        unknown.envelope_sans_request_id()
+    );
+    assert_eq!(wrong.body["error_code"], "invalid_credentials");
+
+    // 4 more failures (5 in all, the default limit), alternating between the two instances.
+    for i in 0..4 {
+        let base = if i % 2 == 0 {
+            other.as_str()
+        } else {
+            app.address.as_str()
+        };
+        let r = app.login_at(base, "acme", "ana@acme.test", "wrong").await;
+        assert_eq!(r.status, 401);
+    }
+    // Now the right password is refused on both instances, with the same answer.
+    for base in [app.address.as_str(), other.as_str()] {
+        let locked = app.login_at(base, "acme", "ana@acme.test", PASSWORD).await;
+        assert_eq!(locked.status, 401, "{}", locked.body);
+        assert_eq!(
+            locked.envelope_sans_request_id(),
+            unknown.envelope_sans_request_id()
+        );
+        assert_eq!(
+            locked.headers.get("www-authenticate"),
+            unknown.headers.get("www-authenticate")
+        );
+    }
+    // A disabled agent answers the same too.
+    app.agent("acme", "off@acme.test", false, None).await;
+    let mut c = app.conn().await;
+    let acme = tessera_identity::store::active_tenant(&mut c, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let off = tessera_identity::store::agent_by_email(&mut c, acme.id, "off@acme.test")
+        .await
+        .unwrap()
+        .unwrap();
+    tessera_identity::routes::agents::change_status(
+        &mut c,
+        &acme,
+        off.id,
+        tessera_identity::routes::agents::AgentStatus::Disabled,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let disabled = app.login("acme", "off@acme.test", PASSWORD).await;
+    assert_eq!(
+        disabled.envelope_sans_request_id(),
+        unknown.envelope_sans_request_id()
+    );
+}
+
+#[tokio::test]
+async fn lock_expires_and_a_success_resets_the_count() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth_max_failed_attempts = 3;
+        c.auth_lockout_seconds = 1;
+    })
+    .await;
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, None).await;
+    // Two failures, a success (resets), two failures: still not locked.
+    for _ in 0..2 {
+        assert_eq!(app.login("acme", "ana@acme.test", "x").await.status, 401);
+    }
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        200
+    );
+    for _ in 0..2 {
+        assert_eq!(app.login("acme", "ana@acme.test", "x").await.status, 401);
+    }
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        200
+    );
+    // Three in a row lock; the lock lifts after AUTH_LOCKOUT_SECONDS.
+    for _ in 0..3 {
+        assert_eq!(app.login("acme", "ana@acme.test", "x").await.status, 401);
+    }
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        401
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn code_failures_have_their_own_counter_and_lock() {
+    let app = TestApp::spawn().await;
+    app.tenant("acme").await;
+    let ana = app.agent("acme", "ana@acme.test", true, None).await;
+    let sid = app.login("acme", "ana@acme.test", PASSWORD).await.body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 4 wrong codes, then 1 wrong password: 5 failures, but in two counters, so no lock.
+    for _ in 0..4 {
+        let r = app.verify("acme", &sid, "000000", "totp").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    assert_eq!(
+        app.login("acme", "ana@acme.test", "wrong").await.status,
+        401
+    );
+    let r = app.login("acme", "ana@acme.test", PASSWORD).await;
+    assert_eq!(r.status, 200, "not locked yet: {}", r.body);
+    // The 5th wrong code locks: the right code and the right password are refused.
+    assert_eq!(app.verify("acme", &sid, "000000", "totp").await.status, 401);
+    let code = totp_code(ana.totp_secret.as_deref().unwrap()).await;
+    let r = app.verify("acme", &sid, &code, "totp").await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        401
+    );
+}
