@@ -46,8 +46,10 @@ openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml
 	cargo run --quiet -p tessera_identity --bin identity -- openapi > docs/openapi/identity.yaml
 
-bench: check-services ## Benchmarks (wrk, 32 connections) against their references; writes docs/benchmarks.md
-	@bench/peer-token.sh
+BENCH ?= peer-token identity-login
+bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login); writes docs/benchmarks.md
+	@for b in $(BENCH); do bench/$$b.sh || exit 1; done
+	@bench/report.sh
 
 clean-state: down ## Stop and forget local state (.tessera: keys, secrets, demo credentials)
 	rm -rf .tessera

@@ -10,41 +10,20 @@ cd "$ROOT"
 DURATION="${BENCH_DURATION:-20s}"
 WARMUP="${BENCH_WARMUP:-5s}"
 CONNS=32
-THREADS=2
-OUT="$ROOT/docs/benchmarks.md"
-WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
-command -v node >/dev/null || { say "installing Node.js"; apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
-require_postgres
-require_rabbitmq
+source "$ROOT/bench/lib.sh"
+OUT="$SECTIONS/peer-token.md"
+need_tools
 
 say "building release binaries"
 cargo build --locked --release -p tessera_control_plane --bin control-plane
 cargo build --locked --release -p tessera_http --example bare
 ( cd bench/oidc && npm ci --no-audit --no-fund --silent )
 
-# wrk prints latency percentiles with --latency; we read the 99% line and Requests/sec.
-run_wrk() { # name url lua
-  wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$3" "$2" >/dev/null
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$3" "$2" > "$WORK/$1.txt"
-  cat "$WORK/$1.txt"
-  if grep -q "Non-2xx" "$WORK/$1.txt"; then die "$1: non-2xx responses during the run"; fi
-}
-rps() { awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/$1.txt"; }
-p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}' "$WORK/$1.txt"; }
-peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-
-wait_http() { wait_ready "$1" 30 || die "$1 did not answer"; }
-
 # ------------------------------------------------------------------ control-plane
 BENCH_DB="$PG_URL_BASE/control_plane_bench"
 export DATABASE_URL="$BENCH_DB"
 # A fresh database each run (psql ships with PostgreSQL; without it the database is reused).
-if command -v psql >/dev/null; then
-  psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS control_plane_bench WITH (FORCE)" >/dev/null
-fi
+fresh_db control_plane_bench
 target/release/control-plane migrate --create-database >/dev/null
 target/release/control-plane wl create --id wl-a --name A >/dev/null
 target/release/control-plane wl create --id wl-b --name B >/dev/null
@@ -111,14 +90,11 @@ RATIO="$(awk -v a="$CP_RPS" -v b="$OIDC_RPS" 'BEGIN {printf "%.2f", a/b}')"
 CEIL="$(awk -v a="$CP_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.0f", 100*a/b}')"
 
 cat > "$OUT" <<MD
-# Benchmarks
-
-Measured by \`make bench\` (\`bench/peer-token.sh\`) on $(date -u +%Y-%m-%d), $(nproc) cores,
-$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Load: wrk on the same loopback,
-$THREADS threads, $CONNS connections, $WARMUP warm-up then $DURATION measured; the load generator,
-PostgreSQL, RabbitMQ and the server share the two cores, for every row alike.
-
 ## Peer-token issuance (control-plane, issue #2)
+
+\`bench/peer-token.sh\`, $(machine_line). wrk on the same loopback, $THREADS threads, $CONNS connections,
+$WARMUP warm-up then $DURATION measured; the load generator, PostgreSQL, RabbitMQ and the server share
+the cores, for every row alike.
 
 | server | what one request does | requests/s | p99 latency | peak RSS |
 |---|---|---:|---:|---:|

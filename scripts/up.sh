@@ -10,7 +10,7 @@ mkdir -p "$STATE"/{logs,pids,keys}
 chmod 700 "$STATE"
 
 say "building ($PROFILE)"
-cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane
+cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -21,6 +21,11 @@ if [ ! -f "$SECRETS" ]; then
     echo "GATEWAY_SECRET=$(random_secret)"
   } > "$SECRETS"
 fi
+# Secrets added by later versions are appended to an existing file.
+grep -q '^IDENTITY_MFA_ENCRYPTION_KEY=' "$SECRETS" \
+  || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
+grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
+  || ( umask 077; echo "IDENTITY_DEMO_PASSWORD=$(random_secret)" >> "$SECRETS" )
 # shellcheck disable=SC1090
 source "$SECRETS"
 
@@ -46,6 +51,30 @@ if [ ! -s "$DEMO_KEY_FILE" ]; then
 fi
 WL_A_KEY="$(cat "$DEMO_KEY_FILE")"
 
+# ---------------------------------------------------------------- identity
+ID_PORT="${ID_PORT:-8083}"
+ID_DB="$PG_URL_BASE/identity"
+ID_KEYS="$STATE/keys/identity"
+export DATABASE_URL="$ID_DB" IDENTITY_MFA_ENCRYPTION_KEY
+say "identity: database and migrations"
+"$BIN/identity" migrate --create-database
+if ! ls "$ID_KEYS"/*.pem >/dev/null 2>&1; then
+  say "identity: generating the access-token signing key (ES256) in $ID_KEYS"
+  "$BIN/identity" keys generate --dir "$ID_KEYS" >/dev/null
+fi
+say "identity: demo tenant and agents"
+"$BIN/identity" tenant create --slug demo --name "Demo Tenant" >/dev/null
+ID_ADMIN_FILE="$STATE/identity-admin.json"
+if [ ! -s "$ID_ADMIN_FILE" ]; then
+  ( umask 077
+    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
+      --tenant demo --email admin@demo.test --role admin --mfa > "$ID_ADMIN_FILE"
+    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
+      --tenant demo --email agent@demo.test --role agent > "$STATE/identity-agent.json" )
+fi
+ID_OTPAUTH="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["otpauth_uri"])' "$ID_ADMIN_FILE")"
+ID_TOTP_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret"])' "$ID_ADMIN_FILE")"
+
 start() { # name port env...
   local name="$1" port="$2"; shift 2
   local pidfile="$STATE/pids/$name.pid"
@@ -63,22 +92,39 @@ start control-plane "$CP_PORT" \
   CP_ISSUER="http://localhost:$CP_PORT" CP_ADMIN_TOKEN="$CP_ADMIN_TOKEN" GATEWAY_SECRET="$GATEWAY_SECRET" \
   JWT_SIGNING_KEYS_DIR="$CP_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
+start identity "$ID_PORT" \
+  APP_ENV=local APP_PORT="$ID_PORT" DATABASE_URL="$ID_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
+  GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
+
 say "waiting for readiness"
-wait_ready "http://127.0.0.1:$CP_PORT/readyz" 60 || {
-  tail -n 20 "$STATE/logs/control-plane.log" >&2
-  die "control-plane did not become ready (log: .tessera/logs/control-plane.log)"
-}
+for svc in "control-plane:$CP_PORT" "identity:$ID_PORT"; do
+  name="${svc%%:*}"; port="${svc##*:}"
+  wait_ready "http://127.0.0.1:$port/readyz" 60 || {
+    tail -n 20 "$STATE/logs/$name.log" >&2
+    die "$name did not become ready (log: .tessera/logs/$name.log)"
+  }
+done
 
 python3 - "$STATE/demo.json" <<PY
 import json, sys
 demo = {
-  "services": {"control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"}},
+  "services": {
+    "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
+    "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
+  },
   "credentials": {
     "control-plane.admin_token": "$CP_ADMIN_TOKEN",
     "control-plane.wl-a.api_key": "$WL_A_KEY",
     "gateway.secret": "$GATEWAY_SECRET",
+    "identity.demo.admin": {"email": "admin@demo.test", "password": "$IDENTITY_DEMO_PASSWORD",
+                            "otpauth_uri": "$ID_OTPAUTH", "totp_secret": "$ID_TOTP_SECRET"},
+    "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD"},
   },
-  "demo": {"control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]}},
+  "demo": {
+    "control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]},
+    "identity": {"tenant": "demo"},
+  },
 }
 with open(sys.argv[1], "w") as f:
     json.dump(demo, f, indent=2)
@@ -91,15 +137,21 @@ cat <<TXT
 
   service          URL
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
+  identity         http://127.0.0.1:$ID_PORT   (tenant "demo": /tenants/demo/…, OpenAPI: /openapi.json)
 
   demo credential                 value
   control-plane operator token    $CP_ADMIN_TOKEN
   wl-a API key                    $WL_A_KEY
+  identity admin (MFA)            admin@demo.test / $IDENTITY_DEMO_PASSWORD
+                                  TOTP: $ID_OTPAUTH
+  identity agent (no MFA)         agent@demo.test / $IDENTITY_DEMO_PASSWORD
 
   Try it:
     curl -s -X POST http://127.0.0.1:$CP_PORT/wls/wl-a/peer-token \\
       -H "Authorization: Bearer $WL_A_KEY" -H 'Content-Type: application/json' \\
       -d '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
+    curl -s -X POST http://127.0.0.1:$ID_PORT/tenants/demo/login -H 'Content-Type: application/json' \\
+      -d '{"email":"agent@demo.test","password":"$IDENTITY_DEMO_PASSWORD"}'
 
   Everything above is also in .tessera/demo.json. Logs: make logs. Stop: make down.
 TXT

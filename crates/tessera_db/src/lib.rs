@@ -6,8 +6,10 @@ use anyhow::Context;
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub mod sealed;
@@ -32,6 +34,11 @@ pub struct PoolSettings {
     pub create_timeout: Duration,
     /// Longest the liveness check of a reused connection may take.
     pub recycle_timeout: Duration,
+    /// Run a test query (`SELECT 1`) every time a connection is taken from the pool. Off by
+    /// default: it costs one round trip per checkout (measured: a login did 2 extra round trips
+    /// for 2 real ones). Without it a connection the server closed fails the one request that
+    /// gets it (a 503), and the pool then discards it as broken.
+    pub verify_on_checkout: bool,
 }
 
 impl Default for PoolSettings {
@@ -41,6 +48,7 @@ impl Default for PoolSettings {
             wait_timeout: Duration::from_secs(5),
             create_timeout: Duration::from_secs(5),
             recycle_timeout: Duration::from_secs(2),
+            verify_on_checkout: false,
         }
     }
 }
@@ -51,7 +59,14 @@ impl Default for PoolSettings {
 /// # Errors
 /// Only when the pool configuration is invalid.
 pub fn build_pool(database_url: &str, settings: PoolSettings) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method = if settings.verify_on_checkout {
+        RecyclingMethod::Verified
+    } else {
+        RecyclingMethod::Fast
+    };
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(settings.max_size)
         .runtime(deadpool::Runtime::Tokio1)

@@ -62,7 +62,7 @@ impl Agent {
 }
 
 /// A session (`sessions` row).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
     /// Id (`session_id`, and `sid` in access tokens).
@@ -159,6 +159,70 @@ pub async fn agent_by_email(
         .first(conn)
         .await
         .optional()
+}
+
+/// Login's look-up in one round trip: the agent with this e-mail in the active tenant `slug`,
+/// with its tenant and current role. `None` when either is unknown (the caller then tells an
+/// unknown tenant, 404, from an unknown e-mail, 401, with [`active_tenant`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn login_candidate(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    email: &str,
+) -> QueryResult<Option<(Tenant, Agent, Option<String>)>> {
+    agents::table
+        .inner_join(tenants::table)
+        .left_join(role_assignments::table)
+        .filter(tenants::slug.eq(slug))
+        .filter(tenants::status.eq("active"))
+        .filter(agents::email.eq(normalise_email(email)))
+        .select((
+            Tenant::as_select(),
+            Agent::as_select(),
+            role_assignments::role.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// After a correct password, in one statement: opens the session only if the agent is still
+/// active and unlocked at `now` (a lock set meanwhile by another replica wins; the agent row
+/// is share-locked so a concurrent lock waits), and clears a non-zero password counter.
+/// `None` when the agent may not sign in.
+///
+/// # Errors
+/// Database errors.
+pub async fn open_session(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+    mfa_pending: bool,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<Option<Session>> {
+    diesel::sql_query(
+        "WITH ok AS ( \
+           SELECT id, tenant_id, failed_password_count FROM agents \
+           WHERE id = $1 AND status = 'active' AND (locked_until IS NULL OR locked_until <= $2) \
+           FOR SHARE \
+         ), reset AS ( \
+           UPDATE agents SET failed_password_count = 0 FROM ok \
+           WHERE agents.id = ok.id AND ok.failed_password_count > 0 \
+         ) \
+         INSERT INTO sessions (id, tenant_id, agent_id, aal, mfa_pending, expires_at) \
+         SELECT $3, tenant_id, id, 1, $4, $5 FROM ok \
+         RETURNING id, tenant_id, agent_id, aal, mfa_pending, expires_at, revoked_at",
+    )
+    .bind::<SqlUuid, _>(agent_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<SqlUuid, _>(Uuid::new_v4())
+    .bind::<diesel::sql_types::Bool, _>(mfa_pending)
+    .bind::<Timestamptz, _>(expires_at)
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// The agent `agent_id` of `tenant_id`.
@@ -311,33 +375,6 @@ async fn record_failure(
     Ok(())
 }
 
-/// After a correct password: clears the password counter, but only if the agent is still
-/// active and unlocked at `now` (a lock set meanwhile by another replica wins). Returns
-/// whether the login may proceed.
-///
-/// # Errors
-/// Database errors.
-pub async fn password_accepted(
-    conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
-    now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    let n = diesel::update(
-        agents::table
-            .filter(agents::id.eq(agent_id))
-            .filter(agents::status.eq("active"))
-            .filter(
-                agents::locked_until
-                    .is_null()
-                    .or(agents::locked_until.le(now)),
-            ),
-    )
-    .set(agents::failed_password_count.eq(0))
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
-}
-
 /// Accepts the TOTP `step` for the agent if it is later than the last accepted one (RFC 6238
 /// §5.2: a code is accepted once) and the agent is active and unlocked; clears the code
 /// counter. Returns `false` for a replay or a lock. One statement: two concurrent uses of one
@@ -376,7 +413,7 @@ pub async fn accept_totp_step(
 }
 
 /// Marks an unused recovery code of the agent used; returns whether one was. Call in a
-/// transaction with [`password_accepted`]-style lock checks done by the caller.
+/// transaction with the lock checks done by the caller.
 ///
 /// # Errors
 /// Database errors.
@@ -480,30 +517,6 @@ pub async fn replace_recovery_codes(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Opens a session.
-///
-/// # Errors
-/// Database errors.
-pub async fn create_session(
-    conn: &mut AsyncPgConnection,
-    agent: &Agent,
-    mfa_pending: bool,
-    expires_at: DateTime<Utc>,
-) -> QueryResult<Session> {
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id.eq(Uuid::new_v4()),
-            sessions::tenant_id.eq(agent.tenant_id),
-            sessions::agent_id.eq(agent.id),
-            sessions::aal.eq(1_i16),
-            sessions::mfa_pending.eq(mfa_pending),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .returning(Session::as_returning())
-        .get_result(conn)
-        .await
 }
 
 /// The session `id` of `tenant_id`.

@@ -119,19 +119,26 @@ fn validate_login(body: &TenantLoginRequest) -> Result<(), ApiError> {
 }
 
 /// The response for a session, with an access token when it is fully authenticated.
+/// `known_role` is the agent's role when the caller already read it (`Some(None)`: no role).
 async fn session_response(
     state: &AppState,
     tenant: &Tenant,
     session: &Session,
+    known_role: Option<Option<String>>,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, ApiError> {
     let access_token = if session.mfa_pending {
         None
     } else {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        let role = store::role_of(&mut conn, session.agent_id)
-            .await
-            .map_err(|e| db_error(e, "Role"))?;
+        let role = match known_role {
+            Some(role) => role,
+            None => {
+                let mut conn = state.pool.get().await.map_err(pool_error)?;
+                store::role_of(&mut conn, session.agent_id)
+                    .await
+                    .map_err(|e| db_error(e, "Role"))?
+            }
+        };
         Some(auth::issue_access_token(state, tenant, session, role, now)?)
     };
     let body = TenantLoginResponse {
@@ -177,25 +184,29 @@ pub async fn login(
     path: web::Path<String>,
     body: web::Json<TenantLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = auth::tenant(&state, &path).await?;
     let body = body.into_inner();
-    validate_login(&body)?;
-    let agent = {
+    let candidate = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        store::agent_by_email(&mut conn, tenant.id, &body.email)
+        let found = store::login_candidate(&mut conn, &path, &body.email)
             .await
-            .map_err(|e| db_error(e, "Agent"))?
+            .map_err(|e| db_error(e, "Agent"))?;
+        if found.is_none() {
+            // Unknown tenant (404) or unknown e-mail (401, after the same hashing work).
+            auth::tenant(&state, &path).await?;
+        }
+        found
     };
+    validate_login(&body)?;
     let matched = state
         .hasher
         .verify(
             body.password,
-            agent.as_ref().map(|a| a.password_hash.clone()),
+            candidate.as_ref().map(|(_, a, _)| a.password_hash.clone()),
         )
         .await
         .map_err(ApiError::internal)?;
     let now = state.now();
-    let Some(agent) = agent else {
+    let Some((tenant, agent, role)) = candidate else {
         return Err(invalid_credentials(BAD_CREDENTIALS));
     };
     let mut conn = state.pool.get().await.map_err(pool_error)?;
@@ -214,21 +225,21 @@ pub async fn login(
         tracing::info!(agent_id = %agent.id, tenant = %tenant.slug, "login refused: wrong password");
         return Err(invalid_credentials(BAD_CREDENTIALS));
     }
-    if !agent.may_sign_in(now)
-        || !store::password_accepted(&mut conn, agent.id, now)
+    let expires_at = now + state.config.session_timeout();
+    let session = if agent.may_sign_in(now) {
+        store::open_session(&mut conn, agent.id, agent.mfa_enabled, now, expires_at)
             .await
-            .map_err(|e| db_error(e, "Agent"))?
-    {
+            .map_err(|e| db_error(e, "Session"))?
+    } else {
+        None
+    };
+    drop(conn);
+    let Some(session) = session else {
         tracing::info!(agent_id = %agent.id, tenant = %tenant.slug, "login refused: agent locked or disabled");
         return Err(invalid_credentials(BAD_CREDENTIALS));
-    }
-    let expires_at = now + state.config.session_timeout();
-    let session = store::create_session(&mut conn, &agent, agent.mfa_enabled, expires_at)
-        .await
-        .map_err(|e| db_error(e, "Session"))?;
-    drop(conn);
+    };
     tracing::info!(agent_id = %agent.id, session_id = %session.id, mfa_required = session.mfa_pending, "login accepted");
-    session_response(&state, &tenant, &session, now).await
+    session_response(&state, &tenant, &session, Some(role), now).await
 }
 
 /// Checks the code against the agent's second factors; `true` when accepted (and consumed).
@@ -346,7 +357,7 @@ pub async fn verify_mfa(
             })?
     };
     tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor accepted");
-    session_response(&state, &tenant, &session, now).await
+    session_response(&state, &tenant, &session, None, now).await
 }
 
 /// Ends the session of the presented access token; the token stops working at once.

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make bench (identity): login throughput against the raw Argon2id rate measured in the same
+# run, and /healthz latency while logins saturate the CPU. Writes docs/bench/identity-login.md.
+#
+#   1. hash rate   the `hash_rate` example: Argon2id verifications/s with the service's OWASP
+#                  parameters, on one thread and on one thread per core (no HTTP, no database)
+#   2. logins      wrk (1 thread, LOGIN_CONNS connections) on POST /tenants/bench/login with the
+#                  right password: tenant + agent look-ups, Argon2id verify, session row, ES256 JWT
+#   3. health      during the measured login run, bench/health-probe.mjs sends GET /healthz one at
+#                  a time every 10 ms and reports p50/p99/max
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+DURATION="${BENCH_DURATION:-20s}"
+WARMUP="${BENCH_WARMUP:-5s}"
+LOGIN_CONNS="${LOGIN_CONNS:-8}"
+THREADS=1
+source "$ROOT/bench/lib.sh"
+OUT="$SECTIONS/identity-login.md"
+need_tools
+
+say "building release binaries"
+cargo build --locked --release -p tessera_identity --bin identity --example hash_rate
+
+say "raw Argon2id rate (10 s each: library verify, reused memory, all cores)"
+HASH="$(HASH_RATE_SECONDS=10 target/release/examples/hash_rate)"
+echo "$HASH"
+SINGLE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["single_per_s"])' "$HASH")"
+VSINGLE="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["verify_single_per_s"])' "$HASH")"
+ALLC="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["all_cores_per_s"])' "$HASH")"
+CORES="$(nproc)"
+
+BENCH_DB="$PG_URL_BASE/identity_bench"
+fresh_db identity_bench
+export DATABASE_URL="$BENCH_DB"
+export IDENTITY_MFA_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+PASSWORD="$(random_secret)"
+target/release/identity migrate --create-database >/dev/null
+target/release/identity tenant create --slug bench --name Bench >/dev/null
+IDENTITY_AGENT_PASSWORD="$PASSWORD" target/release/identity agent create --tenant bench --email agent@bench.test >/dev/null
+target/release/identity keys generate --dir "$WORK/keys" >/dev/null
+
+say "identity"
+APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18383 AMQP_URL="$AMQP_URL" JWT_SIGNING_KEYS_DIR="$WORK/keys" \
+  RUST_LOG=warn target/release/identity serve > "$WORK/identity.log" 2>&1 &
+ID_PID=$!
+wait_http http://127.0.0.1:18383/readyz
+cat > "$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"agent@bench.test","password":"$PASSWORD"}'
+LUA
+PROBE_SECONDS="${DURATION%s}"
+wrk -t1 -c"$LOGIN_CONNS" -d"$WARMUP" -s "$WORK/login.lua" http://127.0.0.1:18383/tenants/bench/login >/dev/null
+node bench/health-probe.mjs http://127.0.0.1:18383/healthz "$PROBE_SECONDS" 10 > "$WORK/health.json" &
+PROBE_PID=$!
+wrk -t1 -c"$LOGIN_CONNS" -d"$DURATION" --latency -s "$WORK/login.lua" http://127.0.0.1:18383/tenants/bench/login > "$WORK/login.txt"
+wait $PROBE_PID
+cat "$WORK/login.txt" "$WORK/health.json"
+grep -q "Non-2xx" "$WORK/login.txt" && die "login: non-2xx responses during the run"
+ID_RSS="$(peak_rss_mb $ID_PID)"
+kill -TERM $ID_PID; wait $ID_PID 2>/dev/null || true
+
+say "idle /healthz (reference)"
+APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18383 AMQP_URL="$AMQP_URL" JWT_SIGNING_KEYS_DIR="$WORK/keys" \
+  RUST_LOG=warn target/release/identity serve > /dev/null 2>&1 &
+ID_PID=$!
+wait_http http://127.0.0.1:18383/readyz
+node bench/health-probe.mjs http://127.0.0.1:18383/healthz 5 10 > "$WORK/health-idle.json"
+kill -TERM $ID_PID; wait $ID_PID 2>/dev/null || true
+
+LOGIN_RPS="$(rps login)"; LOGIN_P99="$(p99 login)"
+jget() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+H_P50="$(jget "$WORK/health.json" p50_ms)"; H_P99="$(jget "$WORK/health.json" p99_ms)"
+H_MAX="$(jget "$WORK/health.json" max_ms)"; H_N="$(jget "$WORK/health.json" n)"; H_ERR="$(jget "$WORK/health.json" errors)"
+I_P99="$(jget "$WORK/health-idle.json" p99_ms)"
+TARGET="$(awk -v s="$SINGLE" -v c="$CORES" 'BEGIN {printf "%.1f", s*c}')"
+PCT="$(awk -v l="$LOGIN_RPS" -v t="$TARGET" 'BEGIN {printf "%.0f", 100*l/t}')"
+PCT_ALL="$(awk -v l="$LOGIN_RPS" -v a="$ALLC" 'BEGIN {printf "%.0f", 100*l/a}')"
+
+cat > "$OUT" <<MD
+## Identity login under Argon2id (identity, issue #3)
+
+\`bench/identity-login.sh\`, $(machine_line). Argon2id m=19456 KiB, t=2, p=1 (OWASP), the service's
+defaults; \`ARGON2_MAX_CONCURRENT\` = cores. Logins: wrk, 1 thread, $LOGIN_CONNS connections, $WARMUP warm-up
+then $DURATION measured, right password every time. PostgreSQL and wrk share the cores with the service.
+
+| measurement | figure |
+|---|---:|
+| raw Argon2id/s, one thread, library \`verify_password\` (allocates per call) | $VSINGLE |
+| raw Argon2id/s, one thread, memory reused (\`hash_password_into_with_memory\`): **the reference** | $SINGLE |
+| raw Argon2id/s, $CORES threads at once, memory reused | $ALLC |
+| target: 85 % of single-thread rate × $CORES cores | $(awk -v t="$TARGET" 'BEGIN {printf "%.1f", 0.85*t}') |
+| **logins/s** (\`POST /tenants/{slug}/login\`, 200 with access token) | **$LOGIN_RPS** |
+| logins/s ÷ (single-thread rate × cores) | **$PCT %** |
+| logins/s ÷ measured all-cores hash rate | $PCT_ALL % |
+| login p99 latency ($LOGIN_CONNS in flight, queued for $CORES hashing slots) | $LOGIN_P99 ms |
+| **\`/healthz\` p99 while logins saturate the CPU** ($H_N probes, $H_ERR errors; p50 $H_P50 ms, max $H_MAX ms) | **$H_P99 ms** |
+| \`/healthz\` p99 idle (reference) | $I_P99 ms |
+| identity peak RSS during the run | $ID_RSS MB |
+
+Targets: logins ≥ 85 % of hash rate × cores; \`/healthz\` p99 ≤ 10 ms under the login load. Hashing runs
+on tokio's blocking pool behind a semaphore of \`ARGON2_MAX_CONCURRENT\` permits, so HTTP workers stay free
+and a flood queues instead of allocating 19 MiB per request.
+
+\`\`\`
+$(cat "$WORK/login.txt")
+health under load: $(cat "$WORK/health.json")
+health idle:       $(cat "$WORK/health-idle.json")
+hash rate:         $HASH
+\`\`\`
+MD
+say "wrote $OUT"
+printf '\n  logins %s/s = %s%% of %s (single %s × %s cores) | healthz p99 %s ms under load (idle %s ms)\n' \
+  "$LOGIN_RPS" "$PCT" "$TARGET" "$SINGLE" "$CORES" "$H_P99" "$I_P99"

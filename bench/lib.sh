@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Helpers shared by the bench/*.sh scripts (sourced after scripts/lib.sh).
+THREADS="${THREADS:-2}"
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SECTIONS="$ROOT/docs/bench"
+mkdir -p "$SECTIONS"
+
+need_tools() {
+  command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
+  command -v node >/dev/null || { say "installing Node.js"; apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+  require_postgres
+  require_rabbitmq
+}
+
+# run_wrk name url lua [connections]: warm-up, then the measured run with --latency into $WORK/name.txt.
+run_wrk() {
+  local conns="${4:-32}"
+  wrk -t"$THREADS" -c"$conns" -d"$WARMUP" -s "$3" "$2" >/dev/null
+  wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$3" "$2" > "$WORK/$1.txt"
+  cat "$WORK/$1.txt"
+  if grep -q "Non-2xx" "$WORK/$1.txt"; then die "$1: non-2xx responses during the run"; fi
+}
+rps() { awk '/Requests\/sec/ {printf "%.1f", $2}' "$WORK/$1.txt"; }
+p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}' "$WORK/$1.txt"; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+wait_http() { wait_ready "$1" 30 || die "$1 did not answer"; }
+
+# fresh_db name: drop and recreate a benchmark database (psql ships with PostgreSQL).
+fresh_db() {
+  if command -v psql >/dev/null; then
+    psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null
+  fi
+}
+
+machine_line() {
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+}
