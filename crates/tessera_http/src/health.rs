@@ -37,6 +37,21 @@ impl Probe {
             check: Arc::new(move || Box::pin(check())),
         }
     }
+
+    /// A probe that reads a flag kept up to date elsewhere (e.g. the outbox relay's
+    /// "connected to the broker"); down with `not connected` while it is false.
+    pub fn flag(name: &'static str, up: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self::new(name, move || {
+            let ok = up.load(std::sync::atomic::Ordering::Relaxed);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("not connected".to_owned())
+                }
+            }
+        })
+    }
 }
 
 /// The set of probes `/readyz` runs; register it as `web::Data<Readiness>`.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod app;
 pub mod bearer;
 pub mod config;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod pagination;
 pub mod request_id;
 pub mod tracing_span;
 
+pub use app::platform_app;
 pub use bearer::bearer_token;
 pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use extract::{ExtractorOptions, envelope_for_framework_errors};

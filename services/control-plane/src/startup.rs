@@ -2,21 +2,16 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpServer, web};
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
-use tessera_events::{OutboxWriter, OutboxWriterFactory, Relay, RelayConfig, RelayHandle};
-use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
-use tessera_http::{
-    ExtractorOptions, GatewayGuard, Probe, Readiness, RequestIdMiddleware, RequestSpan,
-    envelope_for_framework_errors, extract, health,
-};
-use tracing_actix_web::TracingLogger;
+use tessera_events::{OutboxWriterFactory, Relay, RelayConfig, RelayHandle};
+use tessera_http::metrics::prometheus_metrics;
+use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
 
 use crate::config::Config;
 use crate::registry::Registry;
@@ -43,36 +38,6 @@ impl std::fmt::Debug for Application {
             .field("port", &self.port)
             .finish_non_exhaustive()
     }
-}
-
-/// The actix app: routes plus the platform middleware, outermost last.
-fn app(
-    state: web::Data<AppState>,
-    outbox: web::Data<OutboxWriter>,
-    readiness: web::Data<Readiness>,
-    prometheus: PrometheusMetrics,
-    gateway: GatewayGuard,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(state)
-        .app_data(outbox)
-        .app_data(readiness)
-        .configure(|c| extract::configure(c, ExtractorOptions::default()))
-        .configure(health::configure)
-        .configure(crate::routes::configure)
-        .wrap(envelope_for_framework_errors())
-        .wrap(prometheus)
-        .wrap(TracingLogger::<RequestSpan>::new())
-        .wrap(gateway)
-        .wrap(RequestIdMiddleware)
 }
 
 impl Application {
@@ -129,16 +94,7 @@ impl Application {
                     let pool = probe_pool.clone();
                     async move { ping(&pool).await }
                 }))
-                .with(Probe::new("broker", move || {
-                    let up = connected.load(Ordering::Relaxed);
-                    async move {
-                        if up {
-                            Ok(())
-                        } else {
-                            Err("not connected".to_owned())
-                        }
-                    }
-                })),
+                .with(Probe::flag("broker", connected)),
         );
 
         let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
@@ -154,10 +110,15 @@ impl Application {
         let mut server = HttpServer::new(move || {
             // Runs once per worker, on the worker's thread and runtime.
             let outbox = writers.spawn();
-            app(
-                state.clone(),
-                web::Data::new(outbox),
-                readiness.clone(),
+            let (state, readiness) = (state.clone(), readiness.clone());
+            tessera_http::platform_app(
+                move |c| {
+                    c.app_data(state)
+                        .app_data(web::Data::new(outbox))
+                        .app_data(readiness)
+                        .configure(crate::routes::configure);
+                },
+                ExtractorOptions::default(),
                 prometheus.clone(),
                 GatewayGuard::new(secret.as_deref(), enforce),
             )

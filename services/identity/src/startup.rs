@@ -2,21 +2,16 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpServer, web};
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
 use tessera_events::{Relay, RelayConfig, RelayHandle};
-use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
-use tessera_http::{
-    ExtractorOptions, GatewayGuard, Probe, Readiness, RequestIdMiddleware, RequestSpan,
-    envelope_for_framework_errors, extract, health,
-};
-use tracing_actix_web::TracingLogger;
+use tessera_http::metrics::prometheus_metrics;
+use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
 
 use secrecy::ExposeSecret;
 use tessera_db::sealed::SealingKey;
@@ -46,34 +41,6 @@ impl std::fmt::Debug for Application {
             .field("port", &self.port)
             .finish_non_exhaustive()
     }
-}
-
-/// The actix app: routes plus the platform middleware, outermost last.
-fn app(
-    state: web::Data<AppState>,
-    readiness: web::Data<Readiness>,
-    prometheus: PrometheusMetrics,
-    gateway: GatewayGuard,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(state)
-        .app_data(readiness)
-        .configure(|c| extract::configure(c, ExtractorOptions::default()))
-        .configure(health::configure)
-        .configure(crate::routes::configure)
-        .wrap(envelope_for_framework_errors())
-        .wrap(prometheus)
-        .wrap(TracingLogger::<RequestSpan>::new())
-        .wrap(gateway)
-        .wrap(RequestIdMiddleware)
 }
 
 impl Application {
@@ -142,16 +109,7 @@ impl Application {
                     let pool = probe_pool.clone();
                     async move { ping(&pool).await }
                 }))
-                .with(Probe::new("broker", move || {
-                    let up = connected.load(Ordering::Relaxed);
-                    async move {
-                        if up {
-                            Ok(())
-                        } else {
-                            Err("not connected".to_owned())
-                        }
-                    }
-                })),
+                .with(Probe::flag("broker", connected)),
         );
 
         let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
@@ -159,9 +117,14 @@ impl Application {
         let secret = config.gateway_secret.clone();
         let enforce = config.gateway_enforce_source;
         let mut server = HttpServer::new(move || {
-            app(
-                state.clone(),
-                readiness.clone(),
+            let (state, readiness) = (state.clone(), readiness.clone());
+            tessera_http::platform_app(
+                move |c| {
+                    c.app_data(state)
+                        .app_data(readiness)
+                        .configure(crate::routes::configure);
+                },
+                ExtractorOptions::default(),
                 prometheus.clone(),
                 GatewayGuard::new(secret.as_deref(), enforce),
             )

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use lapin::options::BasicAckOptions;
 use serde_json::{Value, json};
 use tessera_control_plane::config::Config;
 use tessera_control_plane::startup::{Application, MIGRATIONS};
@@ -29,11 +27,7 @@ pub struct Seed {
     pub key_a_id: String,
 }
 
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
+pub use tessera_testkit::{Reply, jwt_segment as segment};
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -69,28 +63,12 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.address));
-        if let Some(b) = bearer {
-            req = req.bearer_auth(b);
+        tessera_testkit::Api {
+            base: self.address.clone(),
+            client: self.client.clone(),
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        .call(method, path, bearer, body, headers)
+        .await
     }
 
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
@@ -191,31 +169,12 @@ pub async fn verify_independently(jwks_url: &str, token: &str, aud: &str) -> Val
     serde_json::from_slice(&out.stdout).expect("verdict JSON")
 }
 
-/// Decodes a JWT segment without verifying (for asserting on exact members).
-pub fn segment(token: &str, i: usize) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(i).expect("segment");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("json")
-}
-
-/// A queue bound to `key` on `tessera.events`, and a way to wait for a matching event.
-pub struct EventTap {
-    _conn: lapin::Connection,
-    consumer: lapin::Consumer,
-}
+/// A queue bound to `key` on `tessera.events`, and a way to wait for a peer-token event.
+pub struct EventTap(tessera_testkit::EventTap);
 
 impl EventTap {
     pub async fn bind(key: &str) -> Self {
-        let (conn, consumer) = tessera_events::testing::tap(&amqp_url(), key)
-            .await
-            .expect("broker");
-        Self {
-            _conn: conn,
-            consumer,
-        }
+        Self(tessera_testkit::EventTap::bind(key).await.expect("broker"))
     }
 
     /// The first event whose `data.jti` is `jti`, within `within`.
@@ -224,18 +183,8 @@ impl EventTap {
         jti: &str,
         within: Duration,
     ) -> Option<(Value, lapin::BasicProperties)> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
-            let delivery = tokio::time::timeout(left, self.consumer.next())
-                .await
-                .ok()??
-                .ok()?;
-            let _ = delivery.ack(BasicAckOptions::default()).await;
-            let body: Value = serde_json::from_slice(&delivery.data).ok()?;
-            if body["data"]["jti"] == jti {
-                return Some((body, delivery.properties));
-            }
-        }
+        self.0
+            .next_matching(within, |e| e["data"]["jti"] == jti)
+            .await
     }
 }

@@ -14,8 +14,8 @@ async fn login_mfa_token_roles_and_replay_rejected() {
         .agent("acme", "Ana@Acme.test", true, Some("admin"))
         .await;
     let bob = app.agent("acme", "bob@acme.test", false, None).await;
-    let mut assigned = EventTap::bind("identity.role.assigned").await;
-    let mut revoked = EventTap::bind("identity.role.revoked").await;
+    let mut assigned = EventTap::bind("identity.role.assigned").await.unwrap();
+    let mut revoked = EventTap::bind("identity.role.revoked").await.unwrap();
 
     // Login (e-mail case-insensitive) → MFA required, no token yet.
     let r = app.login("acme", "ana@acme.TEST", PASSWORD).await;
@@ -40,7 +40,7 @@ async fn login_mfa_token_roles_and_replay_rejected() {
     let token = v.body["access_token"].as_str().unwrap().to_owned();
 
     // The token's claims (RFC 9068) carry tenant, roles, aal and the session.
-    let claims = segment(&token, 1);
+    let claims = tessera_testkit::jwt_segment(&token, 1);
     assert_eq!(claims["iss"], "http://localhost:8083/tenants/acme");
     assert_eq!(claims["sub"], admin.agent_id.to_string());
     assert_eq!(claims["tenant"], "acme");
@@ -48,7 +48,7 @@ async fn login_mfa_token_roles_and_replay_rejected() {
     assert_eq!(claims["aal"], "aal2");
     assert_eq!(claims["sid"], session);
     assert_eq!(claims["aud"], "tessera");
-    assert_eq!(segment(&token, 0)["typ"], "at+jwt");
+    assert_eq!(tessera_testkit::jwt_segment(&token, 0)["typ"], "at+jwt");
     // …and it verifies against the tenant's JWKS.
     let jwks = app
         .call(
@@ -97,8 +97,7 @@ async fn login_mfa_token_roles_and_replay_rejected() {
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["agent_email"], "bob@acme.test");
     assert_eq!(put.body["role"], "supervisor");
-    let ev = assigned
-        .for_agent(&bob.agent_id.to_string())
+    let ev = crate::helpers::event_for_agent(&mut assigned, &bob.agent_id.to_string())
         .await
         .expect("role.assigned event");
     assert_eq!(
@@ -141,8 +140,7 @@ async fn login_mfa_token_roles_and_replay_rejected() {
         )
         .await;
     assert_eq!(del.status, 204, "{}", del.body);
-    let ev = revoked
-        .for_agent(&bob.agent_id.to_string())
+    let ev = crate::helpers::event_for_agent(&mut revoked, &bob.agent_id.to_string())
         .await
         .expect("role.revoked event");
     assert_eq!(ev["data"]["role"], "supervisor");
@@ -172,7 +170,7 @@ async fn recovery_codes_work_once() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(
-        segment(ok.body["access_token"].as_str().unwrap(), 1)["aal"],
+        tessera_testkit::jwt_segment(ok.body["access_token"].as_str().unwrap(), 1)["aal"],
         "aal2"
     );
     let s2 = app.login("acme", "ana@acme.test", PASSWORD).await.body["session_id"]
@@ -196,7 +194,7 @@ async fn enrollment_turns_mfa_on() {
     app.tenant("acme").await;
     app.agent("acme", "ana@acme.test", false, None).await;
     let token = app.token("acme", "ana@acme.test").await;
-    assert_eq!(segment(&token, 1)["aal"], "aal1");
+    assert_eq!(tessera_testkit::jwt_segment(&token, 1)["aal"], "aal1");
 
     let e = app
         .call(Method::POST, "/tenants/acme/mfa/enroll", Some(&token), None)
@@ -341,16 +339,4 @@ async fn mfa_pending_sessions_and_logged_out_tokens_are_refused() {
         .await;
     assert_eq!(after.status, 401, "{}", after.body);
     assert_eq!(after.body["error_code"], "unauthenticated");
-}
-
-/// Decodes a JWT segment without verifying.
-pub fn segment(token: &str, i: usize) -> serde_json::Value {
-    use base64::Engine;
-    let part = token.split('.').nth(i).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
 }

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use futures_util::StreamExt;
-use lapin::options::BasicAckOptions;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
@@ -25,20 +23,7 @@ pub struct TestApp {
     pub db: TestDatabase,
 }
 
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    /// The envelope without its `request_id` (which differs per request).
-    pub fn envelope_sans_request_id(&self) -> Value {
-        let mut b = self.body.clone();
-        b.as_object_mut().unwrap().remove("request_id");
-        b
-    }
-}
+pub use tessera_testkit::{EventTap, Reply};
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -125,23 +110,12 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.client.request(method, format!("{base}{path}"));
-        if let Some(b) = bearer {
-            req = req.bearer_auth(b);
+        tessera_testkit::Api {
+            base: base.to_owned(),
+            client: self.client.clone(),
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        .call(method, path, bearer, body, &[])
+        .await
     }
 
     pub async fn call(
@@ -217,37 +191,11 @@ pub async fn totp_code(secret_base32: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A queue bound to `key` on `tessera.events`.
-pub struct EventTap {
-    _conn: lapin::Connection,
-    consumer: lapin::Consumer,
-}
-
-impl EventTap {
-    pub async fn bind(key: &str) -> Self {
-        let (conn, consumer) = tessera_events::testing::tap(&amqp_url(), key)
-            .await
-            .expect("broker");
-        Self {
-            _conn: conn,
-            consumer,
-        }
-    }
-
-    /// The first event whose `data.agentId` is `agent_id`, within 10 s.
-    pub async fn for_agent(&mut self, agent_id: &str) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.checked_duration_since(tokio::time::Instant::now())?;
-            let delivery = tokio::time::timeout(left, self.consumer.next())
-                .await
-                .ok()??
-                .ok()?;
-            let _ = delivery.ack(BasicAckOptions::default()).await;
-            let body: Value = serde_json::from_slice(&delivery.data).ok()?;
-            if body["data"]["agentId"] == agent_id {
-                return Some(body);
-            }
-        }
-    }
+/// The first event on `tap` whose `data.agentId` is `agent_id`, within 10 s.
+pub async fn event_for_agent(tap: &mut EventTap, agent_id: &str) -> Option<Value> {
+    tap.next_matching(Duration::from_secs(10), |e| {
+        e["data"]["agentId"] == agent_id
+    })
+    .await
+    .map(|(body, _)| body)
 }

@@ -105,7 +105,7 @@ async fn an_agent_of_one_tenant_cannot_read_or_change_another() {
 
     // A token re-labelled for tenant B (valid signature, B's issuer) still fails: its session
     // belongs to tenant A.
-    let claims = crate::flow::segment(&token, 1);
+    let claims = tessera_testkit::jwt_segment(&token, 1);
     let mut forged = claims.clone();
     forged["tenant"] = "globex".into();
     forged["iss"] = "http://localhost:8083/tenants/globex".into();

@@ -170,7 +170,7 @@ async fn disabling_an_agent_revokes_sessions_and_publishes_the_event() {
         .await;
     let admin = app.token("acme", "ana@acme.test").await;
     let bobs = app.token("acme", "bob@acme.test").await;
-    let mut tap = EventTap::bind("identity.agent.disabled").await;
+    let mut tap = EventTap::bind("identity.agent.disabled").await.unwrap();
 
     let r = app
         .call(
@@ -182,8 +182,7 @@ async fn disabling_an_agent_revokes_sessions_and_publishes_the_event() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "disabled");
-    let ev = tap
-        .for_agent(&bob.agent_id.to_string())
+    let ev = crate::helpers::event_for_agent(&mut tap, &bob.agent_id.to_string())
         .await
         .expect("agent.disabled event");
     assert_eq!(
@@ -205,7 +204,7 @@ async fn disabling_an_agent_revokes_sessions_and_publishes_the_event() {
         401
     );
     // An admin cannot disable itself; a bad status is 422.
-    let me = crate::flow::segment(&admin, 1)["sub"]
+    let me = tessera_testkit::jwt_segment(&admin, 1)["sub"]
         .as_str()
         .unwrap()
         .to_owned();
