@@ -96,3 +96,46 @@ async fn creates_a_missing_database_once() {
             .is_err()
     );
 }
+
+#[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// Checkouts are not verified with a query, yet a connection the server closed is not handed
+/// out: the driver has seen the socket close, the pool discards the connection as broken and
+/// opens a new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_closed_by_the_server_is_replaced_at_checkout() {
+    let db = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    let pool = build_pool(
+        db.url(),
+        PoolSettings {
+            max_size: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let pid = {
+        let mut conn = pool.get().await.unwrap();
+        diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Pid>(&mut conn)
+            .await
+            .unwrap()
+            .pid
+    };
+    let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut conn = pool.get().await.unwrap();
+    let now = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut conn)
+        .await
+        .unwrap()
+        .pid;
+    assert_ne!(now, pid, "a new connection replaced the closed one");
+}

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::PasswordHasher;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use secrecy::{ExposeSecret, SecretString};
+use tessera_http::metrics::prometheus::IntCounter;
 use tokio::sync::{mpsc, oneshot};
 
 /// Hashes waiting for a thread, per thread, before callers wait to enqueue.
@@ -53,6 +54,7 @@ pub struct Hasher {
     jobs: mpsc::Sender<Job>,
     threads: usize,
     dummy: Arc<str>,
+    verifications: IntCounter,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -115,10 +117,16 @@ impl Hasher {
                 })
                 .map_err(|e| HashError::Spawn(e.to_string()))?;
         }
+        let verifications = IntCounter::new(
+            "password_verifications_total",
+            "Argon2id verifications computed, including those against the dummy hash for unknown e-mails.",
+        )
+        .map_err(|e| HashError::Argon2(e.to_string()))?;
         Ok(Self {
             jobs: tx,
             threads,
             dummy: dummy.into(),
+            verifications,
         })
     }
 
@@ -132,6 +140,13 @@ impl Hasher {
         });
         self.jobs.send(job).await.map_err(|_| HashError::Task)?;
         result.await.map_err(|_| HashError::Task)
+    }
+
+    /// The `password_verifications_total` counter, for registering on `/metrics`: every
+    /// verification counts once, whether against a stored or the dummy hash (so it shows that an
+    /// unknown e-mail costs a real hash).
+    pub fn verifications(&self) -> IntCounter {
+        self.verifications.clone()
     }
 
     /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random salt.
@@ -160,6 +175,7 @@ impl Hasher {
     ) -> Result<bool, HashError> {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy.to_string());
+        self.verifications.inc();
         let matched = self
             .blocking(move |_, memory| {
                 verify_in(memory, password.expose_secret().as_bytes(), &hash)

@@ -91,6 +91,9 @@ impl Application {
         )
         .spawn();
         let prometheus = prometheus_metrics("identity").map_err(|e| anyhow::anyhow!(e))?;
+        prometheus
+            .registry
+            .register(Box::new(hasher.verifications()))?;
 
         let state = web::Data::new(AppState {
             roles: config.roles(),

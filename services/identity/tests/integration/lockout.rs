@@ -10,8 +10,11 @@ async fn lockout_holds_across_two_instances_and_answers_are_identical() {
     app.agent("acme", "ana@acme.test", false, None).await;
     let other = app.replica().await;
 
+    // An unknown e-mail costs a real Argon2id verification (against the dummy hash).
+    let before = verifications(&app).await;
     let unknown = app.login("acme", "nobody@acme.test", PASSWORD).await;
     assert_eq!(unknown.status, 401);
+    assert_eq!(verifications(&app).await, before + 1);
     let wrong = app.login("acme", "ana@acme.test", "wrong").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(
@@ -138,4 +141,16 @@ async fn code_failures_have_their_own_counter_and_lock() {
         app.login("acme", "ana@acme.test", PASSWORD).await.status,
         401
     );
+}
+
+/// `password_verifications_total` from `/metrics`.
+async fn verifications(app: &TestApp) -> u64 {
+    let r = app.call(reqwest::Method::GET, "/metrics", None, None).await;
+    let text = r.body.as_str().unwrap().to_owned();
+    text.lines()
+        .find(|l| l.starts_with("password_verifications_total "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .expect("password_verifications_total on /metrics")
 }
