@@ -45,6 +45,7 @@ migrate: ## Apply migrations (SVC=control-plane; DATABASE_URL or the local defau
 openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml
 	cargo run --quiet -p tessera_identity --bin identity -- openapi > docs/openapi/identity.yaml
+	cargo run --quiet -p tessera_credential_broker --bin credential-broker -- openapi > docs/openapi/credential-broker.yaml
 
 BENCH ?= peer-token identity-login
 bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login); writes docs/benchmarks.md

@@ -1,0 +1,98 @@
+//! The command line: `serve` (default), `migrate`, `binding put`, `openapi`.
+
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::config::Config;
+use crate::startup::{Application, MIGRATIONS};
+use crate::{hosts, store};
+
+/// Tessera credential broker.
+#[derive(Debug, Parser)]
+#[command(name = "credential-broker", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (configuration from the environment; see .env.example).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
+    /// Create or replace a sandbox binding (needs `DATABASE_URL` only).
+    BindingPut {
+        /// Sandbox id.
+        #[arg(long)]
+        sandbox: String,
+        /// Owner's identity tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// Owner's identity agent id.
+        #[arg(long)]
+        agent: uuid::Uuid,
+        /// Allowed upstream and its scopes: `host=scope1 scope2` (repeatable).
+        #[arg(long = "upstream", required = true)]
+        upstreams: Vec<String>,
+    },
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Any failure, as one line for the terminal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_environment()?;
+            let telemetry = tessera_telemetry::init("credential-broker")?;
+            let app = Application::build(config).await?;
+            let result = app.run_until_stopped().await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Migrate { create_database } => {
+            tessera_db::migrate_command(create_database, MIGRATIONS).await
+        }
+        Command::BindingPut {
+            sandbox,
+            tenant,
+            agent,
+            upstreams,
+        } => {
+            let mut parsed = Vec::new();
+            for u in &upstreams {
+                let (host, scopes) = u
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--upstream wants host=scope1 scope2"))?;
+                let host = hosts::normalise(host.trim())
+                    .ok_or_else(|| anyhow::anyhow!("{host:?} is not a plain host name"))?;
+                let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
+                anyhow::ensure!(!scopes.is_empty(), "{host}: at least one scope");
+                parsed.push((host, scopes));
+            }
+            let url = std::env::var("DATABASE_URL")
+                .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.transaction::<(), diesel::result::Error, _>(async |c| {
+                store::put_binding(c, &sandbox, &tenant, agent, None, &parsed).await
+            })
+            .await?;
+            println!("{sandbox}: bound to {tenant}/{agent}");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::openapi::yaml()?);
+            Ok(())
+        }
+    }
+}

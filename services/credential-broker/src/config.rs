@@ -1,0 +1,205 @@
+//! Configuration from the environment (ARCHITECTURE.md §2 "Configuration"). Every variable,
+//! its default and its meaning is listed on [`Config`] and in `services/credential-broker/.env.example`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+pub use tessera_http::config::AppEnv;
+
+fn default_host() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_port() -> u16 {
+    8084
+}
+fn default_amqp() -> String {
+    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+}
+fn default_rate() -> u32 {
+    60
+}
+fn default_static_ttl() -> u64 {
+    3600
+}
+fn default_queue() -> String {
+    crate::consumer::QUEUE.to_owned()
+}
+fn default_pool() -> usize {
+    10
+}
+fn default_shutdown() -> u64 {
+    30
+}
+
+/// The credential broker's settings. Variable names are the field names upper-cased.
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
+    #[serde(default = "AppEnv::default_local")]
+    pub app_env: AppEnv,
+    /// `APP_HOST` (default `0.0.0.0`).
+    #[serde(default = "default_host")]
+    pub app_host: String,
+    /// `APP_PORT` (default 8084; 0 picks a free port).
+    #[serde(default = "default_port")]
+    pub app_port: u16,
+    /// `APP_DEBUG`: include `details` in error envelopes (default false).
+    #[serde(default)]
+    pub app_debug: bool,
+    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
+    #[serde(default)]
+    pub app_workers: Option<usize>,
+    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/credential_broker`.
+    pub database_url: String,
+    /// `DB_POOL_SIZE` (default 10).
+    #[serde(default = "default_pool")]
+    pub db_pool_size: usize,
+    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
+    #[serde(default)]
+    pub run_migrations: Option<bool>,
+    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+    #[serde(default = "default_amqp")]
+    pub amqp_url: String,
+    /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
+    /// presents as `Authorization: Bearer …` on `POST /api/token`.
+    pub broker_caller_token: SecretString,
+    /// `BROKER_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
+    #[serde(default)]
+    pub broker_admin_token: Option<SecretString>,
+    /// `BROKER_AUDIT_HMAC_KEY` (required): key of the HMAC-SHA256 of issued tokens kept in the
+    /// audit log for correlation (at least 32 bytes).
+    pub broker_audit_hmac_key: SecretString,
+    /// `TOKEN_RATE_LIMIT_PER_MINUTE`: token requests per sandbox per minute, across replicas
+    /// (default 60).
+    #[serde(default = "default_rate")]
+    pub token_rate_limit_per_minute: u32,
+    /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
+    /// `host=token,host=token` (local use; seed 003 milestone 2).
+    #[serde(default)]
+    pub wallet_static_tokens: Option<SecretString>,
+    /// `WALLET_STATIC_TTL_SECONDS`: lifetime reported for static tokens (default 3600).
+    #[serde(default = "default_static_ttl")]
+    pub wallet_static_ttl_seconds: u64,
+    /// `BROKER_IDENTITY_QUEUE`: durable queue of the identity-event consumer (default
+    /// `credential-broker.identity`; empty disables the consumer).
+    #[serde(default = "default_queue")]
+    pub broker_identity_queue: String,
+    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
+    #[serde(default)]
+    pub gateway_secret: Option<String>,
+    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
+    #[serde(default)]
+    pub gateway_enforce_source: bool,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
+    #[serde(default = "default_shutdown")]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("app_port", &self.app_port)
+            .field(
+                "token_rate_limit_per_minute",
+                &self.token_rate_limit_per_minute,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> anyhow::Result<Self> {
+        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values.
+    ///
+    /// # Errors
+    /// One line naming the offending variable.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.broker_caller_token.expose_secret().len() < 16 {
+            anyhow::bail!(
+                "invalid environment variable BROKER_CALLER_TOKEN: at least 16 characters"
+            );
+        }
+        if self.broker_audit_hmac_key.expose_secret().len() < 32 {
+            anyhow::bail!("invalid environment variable BROKER_AUDIT_HMAC_KEY: at least 32 bytes");
+        }
+        if self.token_rate_limit_per_minute == 0 {
+            anyhow::bail!("invalid environment variable TOKEN_RATE_LIMIT_PER_MINUTE: must be > 0");
+        }
+        self.static_tokens()?;
+        Ok(())
+    }
+
+    /// `WALLET_STATIC_TOKENS` parsed into host → token (hosts normalised).
+    ///
+    /// # Errors
+    /// A malformed entry.
+    pub fn static_tokens(&self) -> anyhow::Result<BTreeMap<String, SecretString>> {
+        let mut out = BTreeMap::new();
+        let Some(raw) = &self.wallet_static_tokens else {
+            return Ok(out);
+        };
+        for entry in raw
+            .expose_secret()
+            .split(',')
+            .filter(|e| !e.trim().is_empty())
+        {
+            let (host, token) = entry.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid environment variable WALLET_STATIC_TOKENS: expected host=token"
+                )
+            })?;
+            let host = crate::hosts::normalise(host).ok_or_else(|| {
+                anyhow::anyhow!("invalid environment variable WALLET_STATIC_TOKENS: bad host")
+            })?;
+            out.insert(host, SecretString::from(token.trim().to_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Whether to migrate at start-up.
+    pub fn migrate_on_start(&self) -> bool {
+        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
+    }
+
+    /// Lifetime of static tokens.
+    pub fn static_ttl(&self) -> Duration {
+        Duration::from_secs(self.wallet_static_ttl_seconds)
+    }
+
+    /// A configuration for tests.
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+        Self {
+            app_env: AppEnv::Testing,
+            app_host: "127.0.0.1".to_owned(),
+            app_port: 0,
+            app_debug: false,
+            app_workers: Some(2),
+            database_url: database_url.to_owned(),
+            db_pool_size: 5,
+            run_migrations: Some(false),
+            amqp_url: amqp_url.to_owned(),
+            broker_caller_token: SecretString::from("test-caller-token-0123456789"),
+            broker_admin_token: Some(SecretString::from("test-admin-token-0123456789")),
+            broker_audit_hmac_key: SecretString::from("test-audit-hmac-key-0123456789abcdef"),
+            token_rate_limit_per_minute: default_rate(),
+            wallet_static_tokens: None,
+            wallet_static_ttl_seconds: default_static_ttl(),
+            broker_identity_queue: String::new(),
+            gateway_secret: None,
+            gateway_enforce_source: false,
+            shutdown_timeout_seconds: 5,
+        }
+    }
+}

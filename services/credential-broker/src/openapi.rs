@@ -1,0 +1,51 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations; served at
+//! `GET /openapi.json`.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::token;
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera credential broker",
+        description = "Upstream access tokens for code sandboxes behind fail-closed bindings (seed 003). Errors use the \
+                       platform envelope `{message, error_code, request_id, errors?, reason?, details?}`; a 403 names the \
+                       failed check in `reason`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(token::issue_token),
+    components(schemas(tessera_http::ErrorCode)),
+    modifiers(&Security),
+    tags((name = "tokens", description = "The token endpoint the auth proxy calls"))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "callerToken",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "BROKER_CALLER_TOKEN, the auth proxy's service credential",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as YAML.
+///
+/// # Errors
+/// Serialisation failures.
+pub fn yaml() -> anyhow::Result<String> {
+    Ok(ApiDoc::openapi().to_yaml()?)
+}

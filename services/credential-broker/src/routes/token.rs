@@ -1,0 +1,322 @@
+//! `POST /api/token` (seed 003): the auth proxy asks for the upstream access token of the user
+//! who owns a sandbox. Checks run in order and each fails closed:
+//!
+//! 1. the caller presents `BROKER_CALLER_TOKEN` — else 401 `caller_unauthenticated`;
+//! 2. the sandbox has an active, unexpired binding — else 403 `binding_not_found` / `binding_inactive`;
+//! 3. `upstream_host` (lower-cased, exact, no trailing dot or port) is allowed — else 403 `upstream_not_allowed`;
+//! 4. every scope is allowed for that upstream — else 403 `scope_not_allowed`;
+//! 5. the sandbox is under `TOKEN_RATE_LIMIT_PER_MINUTE` — else 429 `rate_limited` with `Retry-After`;
+//! 6. the wallet has a token — else 403 `wallet_credential_missing`, or 502 `upstream_error`;
+//! 7. the audit row and the `credential-broker.token.requested` event commit — else 503, and
+//!    no token is returned.
+//!
+//! Every outcome, refusals included, is audited (never the token: its HMAC-SHA256 at most).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpRequest, HttpResponse, web};
+use aws_lc_rs::hmac;
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tessera_events::{EventEnvelope, OutboxMessage};
+use tessera_http::extract::NO_STORE;
+use tessera_http::{ApiError, ErrorCode, FieldErrors};
+use utoipa::ToSchema;
+
+use crate::auth::{self, ANONYMOUS, PROXY};
+use crate::error::pool_error;
+use crate::hosts;
+use crate::state::AppState;
+use crate::store::{self, AuditEntry};
+use crate::wallet::WalletError;
+
+/// Routing key of the audit event.
+pub const TOKEN_REQUESTED: &str = "credential-broker.token.requested";
+
+/// The request (seed 003).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The sandbox asking.
+    #[schema(example = "kata-sandbox-abc123")]
+    pub sandbox_id: String,
+    /// The upstream API host.
+    #[schema(example = "graph.microsoft.com")]
+    pub upstream_host: String,
+    /// Scopes wanted (1..=50), each allowed for the upstream.
+    #[schema(example = json!(["https://graph.microsoft.com/.default"]))]
+    pub scopes: Vec<String>,
+}
+
+/// The response (seed 003).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The upstream access token.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// When it expires (RFC 3339).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Payload of `credential-broker.token.requested` (never the token).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenRequested<'a> {
+    sandbox_id: &'a str,
+    upstream_host: &'a str,
+    scopes: &'a [String],
+    outcome: &'a str,
+    reason: Option<&'a str>,
+}
+
+fn validate(body: &TokenRequest) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    if body.sandbox_id.trim().is_empty() || body.sandbox_id.len() > 200 {
+        errors.insert(
+            "sandbox_id".into(),
+            vec!["The sandbox_id field must be 1 to 200 characters.".into()],
+        );
+    }
+    if body.upstream_host.trim().is_empty() || body.upstream_host.len() > 253 {
+        errors.insert(
+            "upstream_host".into(),
+            vec!["The upstream_host field must be 1 to 253 characters.".into()],
+        );
+    }
+    if body.scopes.is_empty()
+        || body.scopes.len() > 50
+        || body.scopes.iter().any(|s| s.is_empty() || s.len() > 512)
+    {
+        errors.insert(
+            "scopes".into(),
+            vec!["The scopes field must list 1 to 50 non-empty scopes.".into()],
+        );
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ))
+    }
+}
+
+/// Writes the audit row and the event in one transaction, then wakes the relay.
+async fn record(state: &AppState, entry: &AuditEntry, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let event = EventEnvelope::new(
+        "credential-broker",
+        TOKEN_REQUESTED,
+        TokenRequested {
+            sandbox_id: &entry.sandbox_id,
+            upstream_host: &entry.upstream_host,
+            scopes: &entry.scopes,
+            outcome: &entry.outcome,
+            reason: entry.reason.as_deref(),
+        },
+        entry.request_id.clone(),
+        now,
+    );
+    let message = OutboxMessage::new(&event, tessera_telemetry::trace_headers())
+        .map_err(ApiError::internal)?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    conn.transaction::<(), diesel::result::Error, _>(async |c| {
+        store::write_audit(c, entry).await?;
+        tessera_events::outbox::enqueue(c, &[message]).await?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "audit write failed: refusing the request");
+        ApiError::unavailable(e)
+    })?;
+    state.relay_wake.notify_one();
+    Ok(())
+}
+
+/// Audits a refusal, then returns `error` (or 503 if the audit could not be written).
+async fn refuse(
+    state: &AppState,
+    mut entry: AuditEntry,
+    outcome: &str,
+    reason: &str,
+    error: ApiError,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, ApiError> {
+    entry.outcome = outcome.to_owned();
+    entry.reason = Some(reason.to_owned());
+    record(state, &entry, now).await?;
+    tracing::info!(sandbox_id = %entry.sandbox_id, upstream_host = %entry.upstream_host, reason, "token request refused");
+    Err(error)
+}
+
+fn forbidden(reason: &str) -> ApiError {
+    ApiError::forbidden(reason, "The token request was refused.")
+}
+
+/// Issues the upstream access token of the sandbox's owner.
+#[utoipa::path(
+    post,
+    path = "/api/token",
+    tag = "tokens",
+    security(("callerToken" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "The upstream token (audited, never stored)", body = TokenResponse),
+        (status = 401, description = "`caller_unauthenticated`", body = tessera_http::ErrorEnvelope),
+        (status = 403, description = "`reason`: binding_not_found, binding_inactive, upstream_not_allowed, scope_not_allowed, wallet_credential_missing", body = tessera_http::ErrorEnvelope),
+        (status = 422, description = "Malformed body", body = tessera_http::ErrorEnvelope),
+        (status = 429, description = "`rate_limited`; `Retry-After` in seconds", body = tessera_http::ErrorEnvelope),
+        (status = 502, description = "The upstream token endpoint failed", body = tessera_http::ErrorEnvelope),
+        (status = 503, description = "Database unavailable or the audit row could not be written: no token", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    validate(&body)?;
+    let now = state.now();
+    let host = hosts::normalise(body.upstream_host.trim());
+    let entry = AuditEntry {
+        request_id: tessera_http::request_id::current(),
+        caller: ANONYMOUS.to_owned(),
+        sandbox_id: body.sandbox_id.clone(),
+        upstream_host: host.clone().unwrap_or_else(|| body.upstream_host.clone()),
+        scopes: body.scopes.clone(),
+        outcome: "denied".to_owned(),
+        reason: None,
+        token_hmac: None,
+    };
+    // 1. The caller.
+    if !auth::presents(&req, &state.config.broker_caller_token) {
+        let e = ApiError::unauthenticated("The caller credential is missing or invalid.")
+            .with_reason("caller_unauthenticated");
+        return refuse(&state, entry, "denied", "caller_unauthenticated", e, now).await;
+    }
+    let mut entry = AuditEntry {
+        caller: PROXY.to_owned(),
+        ..entry
+    };
+    // 2. The binding.
+    let (binding, allowed) = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let binding = store::binding(&mut conn, &body.sandbox_id)
+            .await
+            .map_err(ApiError::unavailable)?;
+        let allowed = match (&binding, &host) {
+            (Some(b), Some(h)) => store::upstream_scopes(&mut conn, &b.sandbox_id, h)
+                .await
+                .map_err(ApiError::unavailable)?,
+            _ => None,
+        };
+        (binding, allowed)
+    };
+    let Some(binding) = binding else {
+        return refuse(
+            &state,
+            entry,
+            "denied",
+            "binding_not_found",
+            forbidden("binding_not_found"),
+            now,
+        )
+        .await;
+    };
+    if !binding.usable_at(now) {
+        return refuse(
+            &state,
+            entry,
+            "denied",
+            "binding_inactive",
+            forbidden("binding_inactive"),
+            now,
+        )
+        .await;
+    }
+    // 3. The upstream.
+    let (Some(host), Some(allowed)) = (host, allowed) else {
+        return refuse(
+            &state,
+            entry,
+            "denied",
+            "upstream_not_allowed",
+            forbidden("upstream_not_allowed"),
+            now,
+        )
+        .await;
+    };
+    // 4. The scopes.
+    if !body.scopes.iter().all(|s| allowed.contains(s)) {
+        return refuse(
+            &state,
+            entry,
+            "denied",
+            "scope_not_allowed",
+            forbidden("scope_not_allowed"),
+            now,
+        )
+        .await;
+    }
+    // 5. The rate limit.
+    let (recent, retry_after) = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::count_request(&mut conn, &binding.sandbox_id, now)
+            .await
+            .map_err(ApiError::unavailable)?
+    };
+    if recent > f64::from(state.config.token_rate_limit_per_minute) {
+        let e = ApiError::too_many_requests(retry_after).with_reason("rate_limited");
+        return refuse(&state, entry, "denied", "rate_limited", e, now).await;
+    }
+    // 6. The wallet.
+    let token = match state
+        .wallet
+        .token(&binding.tenant, binding.agent_id, &host, &body.scopes, now)
+        .await
+    {
+        Ok(t) => t,
+        Err(WalletError::NoCredential) => {
+            return refuse(
+                &state,
+                entry,
+                "denied",
+                "wallet_credential_missing",
+                forbidden("wallet_credential_missing"),
+                now,
+            )
+            .await;
+        }
+        Err(WalletError::Upstream(msg)) => {
+            tracing::warn!(upstream_host = %host, error = %msg, "upstream token endpoint failed");
+            let e = ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::UpstreamError,
+                "The upstream token endpoint failed.",
+            )
+            .with_reason("upstream_error");
+            return refuse(&state, entry, "error", "upstream_error", e, now).await;
+        }
+    };
+    // 7. The audit row, before the token leaves.
+    entry.outcome = "issued".to_owned();
+    entry.token_hmac = Some(
+        hmac::sign(&state.audit_key, token.value.expose_secret().as_bytes())
+            .as_ref()
+            .to_vec(),
+    );
+    record(&state, &entry, now).await?;
+    tracing::info!(sandbox_id = %entry.sandbox_id, upstream_host = %host, "upstream token issued");
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, NO_STORE))
+        .json(TokenResponse {
+            access_token: token.value.expose_secret().to_owned(),
+            token_type: "bearer",
+            expires_at: token.expires_at,
+        }))
+}

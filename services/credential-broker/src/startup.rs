@@ -1,0 +1,196 @@
+//! Building and running the application (STYLE.md §1 `startup.rs`).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
+use diesel_migrations::EmbeddedMigrations;
+use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
+use tessera_events::{Relay, RelayConfig, RelayHandle};
+use tessera_http::metrics::prometheus_metrics;
+use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
+
+use secrecy::ExposeSecret;
+use tessera_events::Consumer;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::wallet::Wallet;
+
+/// The service's own migrations.
+pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../../migrations/credential-broker");
+
+/// Every migration the service runs: the shared outbox tables, then its own.
+pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    relay: RelayHandle,
+    consumer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    pool: DbPool,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Migrates (when configured), connects, starts the outbox relay, the identity-event
+    /// consumer and the rate-window clean-up, and binds the listener.
+    ///
+    /// # Errors
+    /// Invalid settings, a failed migration, or a port that cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        tessera_http::error::set_debug(config.app_debug);
+        if config.migrate_on_start() {
+            let applied = run_migrations(&config.database_url, MIGRATIONS).await?;
+            tracing::info!(count = applied.len(), "migrations applied");
+        }
+        let pool = build_pool(
+            &config.database_url,
+            PoolSettings {
+                max_size: config.db_pool_size,
+                ..Default::default()
+            },
+        )?;
+
+        // The relay gets its own small pool: a tokio-postgres connection is driven by the
+        // runtime that opened it, and the relay runs here, not on an HTTP worker.
+        let events_pool = build_pool(
+            &config.database_url,
+            PoolSettings {
+                max_size: 2,
+                ..Default::default()
+            },
+        )?;
+        let relay = Relay::new(
+            events_pool.clone(),
+            RelayConfig::new(config.amqp_url.clone(), "credential-broker"),
+        )
+        .spawn();
+        let prometheus = prometheus_metrics("credential-broker").map_err(|e| anyhow::anyhow!(e))?;
+
+        let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
+            Consumer::new(
+                events_pool.clone(),
+                crate::consumer::config(&config.amqp_url, &config.broker_identity_queue),
+                Arc::new(crate::consumer::SuspendBindings),
+            )
+            .spawn()
+        });
+        spawn_window_cleanup(pool.clone());
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            wallet: Wallet::Static {
+                tokens: config.static_tokens()?,
+                ttl: config.static_ttl(),
+            },
+            audit_key: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                config.broker_audit_hmac_key.expose_secret().as_bytes(),
+            ),
+            relay_wake: relay.notifier(),
+            config: Arc::new(config.clone()),
+        });
+        let probe_pool = pool.clone();
+        let connected: Arc<AtomicBool> = relay.connected_flag();
+        let readiness = web::Data::new(
+            Readiness::default()
+                .with(Probe::new("database", move || {
+                    let pool = probe_pool.clone();
+                    async move { ping(&pool).await }
+                }))
+                .with(Probe::flag("broker", connected)),
+        );
+
+        let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+        let port = listener.local_addr()?.port();
+        let secret = config.gateway_secret.clone();
+        let enforce = config.gateway_enforce_source;
+        let mut server = HttpServer::new(move || {
+            let (state, readiness) = (state.clone(), readiness.clone());
+            tessera_http::platform_app(
+                move |c| {
+                    c.app_data(state)
+                        .app_data(readiness)
+                        .configure(crate::routes::configure);
+                },
+                ExtractorOptions::default(),
+                prometheus.clone(),
+                GatewayGuard::new(secret.as_deref(), enforce),
+            )
+        })
+        .shutdown_timeout(config.shutdown_timeout_seconds);
+        server = server.listen(listener)?;
+        if let Some(workers) = config.app_workers {
+            server = server.workers(workers.max(1));
+        }
+        tracing::info!(port, "credential-broker listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+            relay,
+            consumer,
+            pool,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool (for tests and tools).
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Serves until SIGTERM/SIGINT (in-flight requests get `SHUTDOWN_TIMEOUT_SECONDS`), then
+    /// gives the outbox relay a last pass.
+    ///
+    /// # Errors
+    /// Server I/O errors.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        tracing::info!("HTTP server stopped; flushing the outbox");
+        if let Some((stop, task)) = self.consumer {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        self.relay.shutdown(Duration::from_secs(10)).await;
+        Ok(())
+    }
+}
+
+/// Deletes rate-limit windows older than two minutes, once a minute (the limit reads only the
+/// current and the previous window).
+fn spawn_window_cleanup(pool: DbPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = pool.get().await {
+                use diesel_async::RunQueryDsl;
+                if let Err(e) = diesel::sql_query(
+                    "DELETE FROM rate_windows WHERE window_start < now() - interval '2 minutes'",
+                )
+                .execute(&mut conn)
+                .await
+                {
+                    tracing::warn!(error = %e, "rate-window clean-up failed");
+                }
+            }
+        }
+    });
+}

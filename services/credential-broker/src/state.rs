@@ -1,0 +1,31 @@
+//! Shared application state.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tessera_db::DbPool;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::wallet::Wallet;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Database pool.
+    pub pool: DbPool,
+    /// The wallet backend.
+    pub wallet: Wallet,
+    /// HMAC key of issued tokens in the audit log.
+    pub audit_key: aws_lc_rs::hmac::Key,
+    /// Wakes the outbox relay after a commit that wrote events.
+    pub relay_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// The one place request handling reads the clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,221 @@
+//! Queries: bindings, the audit log, the rate-limit windows.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{audit_log, binding_upstreams, bindings, rate_windows};
+
+/// A binding (`bindings` row).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bindings)]
+pub struct Binding {
+    /// The sandbox.
+    pub sandbox_id: String,
+    /// The owner's identity tenant.
+    pub tenant: String,
+    /// The owner (identity agent id).
+    pub agent_id: Uuid,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Why it is not active.
+    pub status_reason: Option<String>,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Binding {
+    /// Active and not expired at `now`.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == "active" && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// The binding of `sandbox_id`.
+///
+/// # Errors
+/// Database errors.
+pub async fn binding(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+) -> QueryResult<Option<Binding>> {
+    bindings::table
+        .find(sandbox_id)
+        .select(Binding::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The scopes the binding allows for `host` (already normalised), if the host is allowed.
+///
+/// # Errors
+/// Database errors.
+pub async fn upstream_scopes(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+    host: &str,
+) -> QueryResult<Option<Vec<String>>> {
+    binding_upstreams::table
+        .filter(binding_upstreams::sandbox_id.eq(sandbox_id))
+        .filter(binding_upstreams::upstream_host.eq(host))
+        .select(binding_upstreams::scopes)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Creates or replaces a binding and its upstreams (`(host, scopes)`, hosts normalised).
+///
+/// # Errors
+/// Database errors.
+pub async fn put_binding(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+    tenant: &str,
+    agent_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+    upstreams: &[(String, Vec<String>)],
+) -> QueryResult<()> {
+    diesel::insert_into(bindings::table)
+        .values((
+            bindings::sandbox_id.eq(sandbox_id),
+            bindings::tenant.eq(tenant),
+            bindings::agent_id.eq(agent_id),
+            bindings::expires_at.eq(expires_at),
+        ))
+        .on_conflict(bindings::sandbox_id)
+        .do_update()
+        .set((
+            bindings::tenant.eq(tenant),
+            bindings::agent_id.eq(agent_id),
+            bindings::expires_at.eq(expires_at),
+            bindings::status.eq("active"),
+            bindings::status_reason.eq(None::<String>),
+            bindings::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::delete(binding_upstreams::table.filter(binding_upstreams::sandbox_id.eq(sandbox_id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = upstreams
+        .iter()
+        .map(|(host, scopes)| {
+            (
+                binding_upstreams::sandbox_id.eq(sandbox_id),
+                binding_upstreams::upstream_host.eq(host),
+                binding_upstreams::scopes.eq(scopes),
+            )
+        })
+        .collect();
+    diesel::insert_into(binding_upstreams::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Suspends every active binding of the agent; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn suspend_agent_bindings(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    agent_id: Uuid,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        bindings::table
+            .filter(bindings::tenant.eq(tenant))
+            .filter(bindings::agent_id.eq(agent_id))
+            .filter(bindings::status.eq("active")),
+    )
+    .set((
+        bindings::status.eq("suspended"),
+        bindings::status_reason.eq(reason),
+        bindings::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// One audit row.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Who called (`auth-proxy`, or `anonymous` when unauthenticated).
+    pub caller: String,
+    /// Requested sandbox.
+    pub sandbox_id: String,
+    /// Requested upstream host, as sent (or normalised when valid).
+    pub upstream_host: String,
+    /// Requested scopes.
+    pub scopes: Vec<String>,
+    /// `issued`, `denied` or `error`.
+    pub outcome: String,
+    /// The failed check or error.
+    pub reason: Option<String>,
+    /// HMAC-SHA256 of the issued token.
+    pub token_hmac: Option<Vec<u8>>,
+}
+
+/// Writes an audit row.
+///
+/// # Errors
+/// Database errors.
+pub async fn write_audit(conn: &mut AsyncPgConnection, entry: &AuditEntry) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(entry)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts one request of `sandbox_id` in the current minute window and returns
+/// `(estimated requests in the last 60 s, seconds until the current window ends)`.
+///
+/// Sliding-window counter: the previous minute's count weighted by how much of it still
+/// overlaps the last 60 s, plus this minute's count. One upsert per request, shared by every
+/// replica through PostgreSQL.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_request(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<(f64, u64)> {
+    let minute = TimeDelta::minutes(1);
+    let start = now.duration_trunc(minute).unwrap_or(now);
+    let current: i32 = diesel::insert_into(rate_windows::table)
+        .values((
+            rate_windows::sandbox_id.eq(sandbox_id),
+            rate_windows::window_start.eq(start),
+            rate_windows::count.eq(1),
+        ))
+        .on_conflict((rate_windows::sandbox_id, rate_windows::window_start))
+        .do_update()
+        .set(rate_windows::count.eq(rate_windows::count + 1))
+        .returning(rate_windows::count)
+        .get_result(conn)
+        .await?;
+    let previous: i32 = rate_windows::table
+        .filter(rate_windows::sandbox_id.eq(sandbox_id))
+        .filter(rate_windows::window_start.eq(start - minute))
+        .select(rate_windows::count)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(0);
+    let elapsed = (now - start).num_milliseconds() as f64 / 60_000.0;
+    let estimate = f64::from(previous) * (1.0 - elapsed) + f64::from(current);
+    let left = u64::try_from((start + minute - now).num_seconds())
+        .unwrap_or(0)
+        .max(1);
+    Ok((estimate, left))
+}

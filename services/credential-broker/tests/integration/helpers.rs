@@ -1,0 +1,130 @@
+//! The real server on a free port over a fresh database, publishing to the real RabbitMQ.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use tessera_credential_broker::config::Config;
+use tessera_credential_broker::db::schema::audit_log;
+use tessera_credential_broker::startup::{Application, MIGRATIONS};
+use tessera_credential_broker::store;
+use tessera_db::testing::TestDatabase;
+use tessera_events::testing::amqp_url;
+pub use tessera_testkit::Reply;
+use uuid::Uuid;
+
+pub const CALLER: &str = "test-caller-token-0123456789";
+pub const GRAPH_TOKEN: &str = "upstream-secret-graph-7f3a9c1e55d2";
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+pub struct TestApp {
+    pub api: tessera_testkit::Api,
+    pub config: Config,
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        tessera_telemetry::init_for_test();
+        let db = TestDatabase::new("credential-broker", MIGRATIONS)
+            .await
+            .expect("test database");
+        let mut config = Config::for_tests(db.url(), &amqp_url());
+        config.wallet_static_tokens =
+            Some(format!("graph.microsoft.com={GRAPH_TOKEN},api.github.com=gh-token-1").into());
+        configure(&mut config);
+        let api = tessera_testkit::Api::new(Self::start(&config).await);
+        Self { api, config, db }
+    }
+
+    /// One more instance on the same database (a replica).
+    pub async fn replica(&self) -> tessera_testkit::Api {
+        tessera_testkit::Api::new(Self::start(&self.config).await)
+    }
+
+    async fn start(config: &Config) -> String {
+        let app = Application::build(config.clone())
+            .await
+            .expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(self.db.url()).await.unwrap()
+    }
+
+    /// Binds `sandbox` to a fresh agent of tenant `acme`, allowing graph.microsoft.com (one
+    /// scope) and, without a wallet token, files.example.com.
+    pub async fn bind(&self, sandbox: &str) -> Uuid {
+        let agent = Uuid::new_v4();
+        let mut c = self.conn().await;
+        store::put_binding(
+            &mut c,
+            sandbox,
+            "acme",
+            agent,
+            None,
+            &[
+                (
+                    "graph.microsoft.com".into(),
+                    vec![GRAPH_SCOPE.into(), "User.Read".into()],
+                ),
+                ("files.example.com".into(), vec!["files.read".into()]),
+            ],
+        )
+        .await
+        .unwrap();
+        agent
+    }
+
+    pub async fn token(
+        &self,
+        api: &tessera_testkit::Api,
+        caller: Option<&str>,
+        body: Value,
+    ) -> Reply {
+        api.call(reqwest::Method::POST, "/api/token", caller, Some(body), &[])
+            .await
+    }
+
+    pub async fn request(&self, sandbox: &str, host: &str, scopes: &[&str]) -> Reply {
+        self.token(
+            &self.api,
+            Some(CALLER),
+            json!({"sandbox_id": sandbox, "upstream_host": host, "scopes": scopes}),
+        )
+        .await
+    }
+
+    /// Audit rows, oldest first: (caller, sandbox, host, outcome, reason, token_hmac).
+    pub async fn audit(
+        &self,
+    ) -> Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<Vec<u8>>,
+    )> {
+        let mut c = self.conn().await;
+        audit_log::table
+            .order(audit_log::id.asc())
+            .select((
+                audit_log::caller,
+                audit_log::sandbox_id,
+                audit_log::upstream_host,
+                audit_log::outcome,
+                audit_log::reason,
+                audit_log::token_hmac,
+            ))
+            .load(&mut c)
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,15 @@
+//! credential-broker integration tests: the real server, PostgreSQL and RabbitMQ.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code"
+)]
+
+mod events;
+mod helpers;
+mod ratelimit;
+mod secrecy;
+mod service;
+mod token;
