@@ -33,6 +33,17 @@ fn default_shutdown() -> u64 {
     30
 }
 
+/// `WALLET_BACKEND`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WalletBackend {
+    /// Configured tokens (`WALLET_STATIC_TOKENS`), for local use.
+    #[default]
+    Static,
+    /// Refresh-token exchanges against each upstream's token endpoint.
+    Oauth,
+}
+
 /// The credential broker's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
 pub struct Config {
@@ -75,6 +86,17 @@ pub struct Config {
     /// (default 60).
     #[serde(default = "default_rate")]
     pub token_rate_limit_per_minute: u32,
+    /// `WALLET_BACKEND`: `static` (default) or `oauth`.
+    #[serde(default)]
+    pub wallet_backend: WalletBackend,
+    /// `WALLET_OAUTH_UPSTREAMS`: the `oauth` backend's clients, JSON
+    /// `{"<host>": {"token_endpoint": "https://…", "client_id": "…", "client_secret": "…"}}`.
+    #[serde(default)]
+    pub wallet_oauth_upstreams: Option<SecretString>,
+    /// `BROKER_WALLET_ENCRYPTION_KEY`: 32 random bytes, base64; seals the oauth wallet's
+    /// tokens at rest (required with `WALLET_BACKEND=oauth`).
+    #[serde(default)]
+    pub broker_wallet_encryption_key: Option<SecretString>,
     /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
     /// `host=token,host=token` (local use; seed 003 milestone 2).
     #[serde(default)]
@@ -138,6 +160,10 @@ impl Config {
             anyhow::bail!("invalid environment variable TOKEN_RATE_LIMIT_PER_MINUTE: must be > 0");
         }
         self.static_tokens()?;
+        if self.wallet_backend == WalletBackend::Oauth {
+            self.oauth_clients()?;
+            self.wallet_key()?;
+        }
         Ok(())
     }
 
@@ -168,6 +194,47 @@ impl Config {
         Ok(out)
     }
 
+    /// `WALLET_OAUTH_UPSTREAMS` parsed (hosts normalised).
+    ///
+    /// # Errors
+    /// Malformed JSON or a bad host.
+    pub fn oauth_clients(&self) -> anyhow::Result<BTreeMap<String, crate::wallet::OAuthClient>> {
+        let Some(raw) = &self.wallet_oauth_upstreams else {
+            return Ok(BTreeMap::new());
+        };
+        let parsed: BTreeMap<String, crate::wallet::OAuthClient> =
+            serde_json::from_str(raw.expose_secret()).map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid environment variable WALLET_OAUTH_UPSTREAMS: {}",
+                    e.classify() as u8
+                )
+            })?;
+        parsed
+            .into_iter()
+            .map(|(host, c)| {
+                let host = crate::hosts::normalise(&host).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "invalid environment variable WALLET_OAUTH_UPSTREAMS: bad host {host:?}"
+                    )
+                })?;
+                Ok((host, c))
+            })
+            .collect()
+    }
+
+    /// `BROKER_WALLET_ENCRYPTION_KEY` as a sealing key.
+    ///
+    /// # Errors
+    /// Missing or not base64 of 32 bytes.
+    pub fn wallet_key(&self) -> anyhow::Result<tessera_db::sealed::SealingKey> {
+        let raw = self.broker_wallet_encryption_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("missing environment variable BROKER_WALLET_ENCRYPTION_KEY (required with WALLET_BACKEND=oauth)")
+        })?;
+        tessera_db::sealed::SealingKey::from_base64(raw.expose_secret()).map_err(|_| {
+            anyhow::anyhow!("invalid environment variable BROKER_WALLET_ENCRYPTION_KEY: must be 32 bytes, base64")
+        })
+    }
+
     /// Whether to migrate at start-up.
     pub fn migrate_on_start(&self) -> bool {
         self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
@@ -194,6 +261,9 @@ impl Config {
             broker_admin_token: Some(SecretString::from("test-admin-token-0123456789")),
             broker_audit_hmac_key: SecretString::from("test-audit-hmac-key-0123456789abcdef"),
             token_rate_limit_per_minute: default_rate(),
+            wallet_backend: WalletBackend::Static,
+            wallet_oauth_upstreams: None,
+            broker_wallet_encryption_key: None,
             wallet_static_tokens: None,
             wallet_static_ttl_seconds: default_static_ttl(),
             broker_identity_queue: String::new(),

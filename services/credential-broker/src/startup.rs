@@ -17,9 +17,9 @@ use secrecy::ExposeSecret;
 use tessera_events::Consumer;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, WalletBackend};
 use crate::state::AppState;
-use crate::wallet::Wallet;
+use crate::wallet::{OAuthWallet, Wallet};
 
 /// The service's own migrations.
 pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
@@ -92,9 +92,16 @@ impl Application {
         spawn_window_cleanup(pool.clone());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            wallet: Wallet::Static {
-                tokens: config.static_tokens()?,
-                ttl: config.static_ttl(),
+            wallet: match config.wallet_backend {
+                WalletBackend::Static => Wallet::Static {
+                    tokens: config.static_tokens()?,
+                    ttl: config.static_ttl(),
+                },
+                WalletBackend::Oauth => Wallet::OAuth(OAuthWallet::new(
+                    pool.clone(),
+                    config.wallet_key()?,
+                    config.oauth_clients()?,
+                )),
             },
             audit_key: aws_lc_rs::hmac::Key::new(
                 aws_lc_rs::hmac::HMAC_SHA256,

@@ -1,13 +1,32 @@
 //! The wallet: the user's real upstream access token for (user, upstream, scopes).
 //!
-//! Backends: `static` (a configured token per upstream host, for local use; seed 003
-//! milestone 2). The `oauth` backend (refresh_token grant against each upstream's token
-//! endpoint, encrypted credentials) is not built yet: see `docs/credential-broker.md`.
+//! Backends:
+//! - `static`: a configured token per upstream host, for local use (seed 003 milestone 2);
+//! - `oauth`: per upstream a token endpoint and client credentials; the stored refresh token is
+//!   exchanged (refresh_token grant, RFC 6749 §6) when the cached access token is missing, was
+//!   obtained for other scopes, or is within [`REFRESH_MARGIN_SECONDS`] of expiry. Concurrent
+//!   requests for one credential share one refresh: in a process through a per-credential
+//!   mutex, across replicas through a row lock held during the exchange. A rotated refresh
+//!   token (RFC 6749 §6, "MAY issue a new refresh token") replaces the stored one in the same
+//!   transaction. Both tokens are sealed at rest (AES-256-GCM, `tessera_db::sealed`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_db::DbPool;
+use tessera_db::sealed::SealingKey;
+use uuid::Uuid;
+
+use crate::db::schema::wallet_credentials;
+
+/// A cached access token is refreshed when it expires within this many seconds.
+pub const REFRESH_MARGIN_SECONDS: i64 = 60;
 
 /// An upstream access token. `Debug` never shows the value.
 pub struct UpstreamToken {
@@ -20,12 +39,35 @@ pub struct UpstreamToken {
 /// Why the wallet has no token.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
-    /// No credential is stored for this user and upstream.
+    /// No credential is stored for this user and upstream (or no client for the upstream).
     #[error("no credential for this user and upstream")]
     NoCredential,
-    /// The upstream token endpoint failed or refused (message safe to log, no secrets).
-    #[error("upstream token endpoint: {0}")]
+    /// The token endpoint refused (RFC 6749 §5.2 `error`, e.g. `invalid_grant`); no secrets.
+    #[error("upstream token endpoint refused: {0}")]
     Upstream(String),
+    /// The token endpoint could not be reached, timed out or failed (5xx).
+    #[error("upstream token endpoint unavailable: {0}")]
+    Unavailable(String),
+    /// Storage failed.
+    #[error("wallet storage: {0}")]
+    Storage(String),
+}
+
+impl From<diesel::result::Error> for WalletError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
+
+/// One upstream's OAuth client (`WALLET_OAUTH_UPSTREAMS`).
+#[derive(Clone, Deserialize)]
+pub struct OAuthClient {
+    /// The token endpoint URL.
+    pub token_endpoint: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret` (sent in the form body, RFC 6749 §2.3.1).
+    pub client_secret: SecretString,
 }
 
 /// The wallet backend.
@@ -35,8 +77,10 @@ pub enum Wallet {
         /// host → token.
         tokens: BTreeMap<String, SecretString>,
         /// Reported lifetime.
-        ttl: std::time::Duration,
+        ttl: Duration,
     },
+    /// Real refresh-token exchanges.
+    OAuth(OAuthWallet),
 }
 
 impl Wallet {
@@ -46,10 +90,9 @@ impl Wallet {
     /// [`WalletError`].
     pub async fn token(
         &self,
-        _tenant: &str,
-        _agent_id: uuid::Uuid,
+        agent_id: Uuid,
         host: &str,
-        _scopes: &[String],
+        scopes: &[String],
         now: DateTime<Utc>,
     ) -> Result<UpstreamToken, WalletError> {
         match self {
@@ -60,6 +103,288 @@ impl Wallet {
                     expires_at: now + *ttl,
                 })
             }
+            Self::OAuth(w) => w.token(agent_id, host, scopes, now).await,
         }
+    }
+}
+
+type FlightKey = (Uuid, String);
+
+/// The `oauth` backend.
+pub struct OAuthWallet {
+    pool: DbPool,
+    key: Arc<SealingKey>,
+    clients: BTreeMap<String, OAuthClient>,
+    http: reqwest::Client,
+    flights: Mutex<HashMap<FlightKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Queryable)]
+struct Row {
+    refresh_token: Vec<u8>,
+    access_token: Option<Vec<u8>>,
+    access_scopes: Option<String>,
+    access_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct TokenEndpointResponse {
+    access_token: String,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenEndpointError {
+    error: String,
+}
+
+fn aad(agent_id: Uuid, host: &str, column: &str) -> Vec<u8> {
+    format!("{agent_id}/{host}/{column}").into_bytes()
+}
+
+/// The canonical form of a scope set (sorted, space-separated, RFC 6749 §3.3).
+fn scope_key(scopes: &[String]) -> String {
+    let mut s: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    s.sort_unstable();
+    s.dedup();
+    s.join(" ")
+}
+
+impl OAuthWallet {
+    /// A wallet over `pool`, sealing with `key`, with one client per upstream host.
+    pub fn new(pool: DbPool, key: SealingKey, clients: BTreeMap<String, OAuthClient>) -> Self {
+        Self {
+            pool,
+            key: Arc::new(key),
+            clients,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Stores (or replaces) the user's refresh token for `host`, dropping any cached access token.
+    ///
+    /// # Errors
+    /// Storage or sealing failures.
+    pub async fn put_refresh_token(
+        &self,
+        conn: &mut AsyncPgConnection,
+        agent_id: Uuid,
+        host: &str,
+        refresh_token: &SecretString,
+    ) -> Result<(), WalletError> {
+        let sealed = self
+            .key
+            .seal(
+                refresh_token.expose_secret().as_bytes(),
+                &aad(agent_id, host, "refresh"),
+            )
+            .map_err(|e| WalletError::Storage(e.to_string()))?;
+        diesel::insert_into(wallet_credentials::table)
+            .values((
+                wallet_credentials::agent_id.eq(agent_id),
+                wallet_credentials::upstream_host.eq(host),
+                wallet_credentials::refresh_token.eq(&sealed),
+            ))
+            .on_conflict((
+                wallet_credentials::agent_id,
+                wallet_credentials::upstream_host,
+            ))
+            .do_update()
+            .set((
+                wallet_credentials::refresh_token.eq(&sealed),
+                wallet_credentials::access_token.eq(None::<Vec<u8>>),
+                wallet_credentials::access_scopes.eq(None::<String>),
+                wallet_credentials::access_expires_at.eq(None::<DateTime<Utc>>),
+                wallet_credentials::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    fn cached(
+        &self,
+        agent_id: Uuid,
+        host: &str,
+        row: &Row,
+        scopes: &str,
+        now: DateTime<Utc>,
+    ) -> Option<UpstreamToken> {
+        let (Some(sealed), Some(exp)) = (&row.access_token, row.access_expires_at) else {
+            return None;
+        };
+        if row.access_scopes.as_deref() != Some(scopes)
+            || exp - TimeDelta::seconds(REFRESH_MARGIN_SECONDS) <= now
+        {
+            return None;
+        }
+        let plain = self.key.open(sealed, &aad(agent_id, host, "access")).ok()?;
+        let value = String::from_utf8(plain).ok()?;
+        Some(UpstreamToken {
+            value: SecretString::from(value),
+            expires_at: exp,
+        })
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        agent_id: Uuid,
+        host: &str,
+        lock: bool,
+    ) -> Result<Option<Row>, WalletError> {
+        let q = wallet_credentials::table
+            .filter(wallet_credentials::agent_id.eq(agent_id))
+            .filter(wallet_credentials::upstream_host.eq(host))
+            .select((
+                wallet_credentials::refresh_token,
+                wallet_credentials::access_token,
+                wallet_credentials::access_scopes,
+                wallet_credentials::access_expires_at,
+            ));
+        let row = if lock {
+            q.for_update().first::<Row>(conn).await.optional()?
+        } else {
+            q.first::<Row>(conn).await.optional()?
+        };
+        Ok(row)
+    }
+
+    async fn token(
+        &self,
+        agent_id: Uuid,
+        host: &str,
+        scopes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<UpstreamToken, WalletError> {
+        let client = self.clients.get(host).ok_or(WalletError::NoCredential)?;
+        let scope = scope_key(scopes);
+        let pool_err = |e: tessera_db::PoolError| WalletError::Storage(e.to_string());
+        {
+            let mut conn = self.pool.get().await.map_err(pool_err)?;
+            let row = Self::load(&mut conn, agent_id, host, false)
+                .await?
+                .ok_or(WalletError::NoCredential)?;
+            if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
+                return Ok(t);
+            }
+        }
+        // One refresh per credential in this process…
+        let flight = {
+            let mut map = self
+                .flights
+                .lock()
+                .map_err(|_| WalletError::Storage("flight map poisoned".into()))?;
+            Arc::clone(map.entry((agent_id, host.to_owned())).or_default())
+        };
+        let _guard = flight.lock().await;
+        let mut conn = self.pool.get().await.map_err(pool_err)?;
+        // …and across replicas: the row stays locked during the exchange.
+        conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
+                let row = Self::load(c, agent_id, host, true).await?.ok_or(WalletError::NoCredential)?;
+                let now = Utc::now();
+                if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
+                    return Ok(t);
+                }
+                let refresh = self
+                    .key
+                    .open(&row.refresh_token, &aad(agent_id, host, "refresh"))
+                    .map_err(|e| WalletError::Storage(e.to_string()))?;
+                let refresh = String::from_utf8(refresh).map_err(|e| WalletError::Storage(e.to_string()))?;
+                let fresh = self.exchange(client, &refresh, &scope).await?;
+                let expires_at = now + TimeDelta::seconds(fresh.expires_in.unwrap_or(3600).max(1));
+                let sealed_access = self
+                    .key
+                    .seal(fresh.access_token.as_bytes(), &aad(agent_id, host, "access"))
+                    .map_err(|e| WalletError::Storage(e.to_string()))?;
+                let sealed_refresh = match &fresh.refresh_token {
+                    Some(r) => self
+                        .key
+                        .seal(r.as_bytes(), &aad(agent_id, host, "refresh"))
+                        .map_err(|e| WalletError::Storage(e.to_string()))?,
+                    None => row.refresh_token.clone(),
+                };
+                diesel::update(
+                    wallet_credentials::table
+                        .filter(wallet_credentials::agent_id.eq(agent_id))
+                        .filter(wallet_credentials::upstream_host.eq(host)),
+                )
+                .set((
+                    wallet_credentials::refresh_token.eq(&sealed_refresh),
+                    wallet_credentials::access_token.eq(Some(&sealed_access)),
+                    wallet_credentials::access_scopes.eq(Some(&scope)),
+                    wallet_credentials::access_expires_at.eq(Some(expires_at)),
+                    wallet_credentials::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(c)
+                .await?;
+                tracing::info!(agent_id = %agent_id, upstream_host = %host, rotated = fresh.refresh_token.is_some(), "upstream token refreshed");
+                Ok(UpstreamToken {
+                    value: SecretString::from(fresh.access_token),
+                    expires_at,
+                })
+            })
+            .await
+    }
+
+    /// The refresh_token grant (RFC 6749 §6), client credentials in the body (§2.3.1).
+    async fn exchange(
+        &self,
+        client: &OAuthClient,
+        refresh_token: &str,
+        scope: &str,
+    ) -> Result<TokenEndpointResponse, WalletError> {
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "refresh_token")
+                .append_pair("refresh_token", refresh_token)
+                .append_pair("client_id", &client.client_id)
+                .append_pair("client_secret", client.client_secret.expose_secret());
+            if !scope.is_empty() {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
+        let resp = self
+            .http
+            .post(&client.token_endpoint)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| WalletError::Unavailable(e.without_url().to_string()))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| WalletError::Unavailable(e.without_url().to_string()))?;
+        if status.is_server_error() {
+            return Err(WalletError::Unavailable(format!(
+                "HTTP {}",
+                status.as_u16()
+            )));
+        }
+        if !status.is_success() {
+            // Only the standard error code is kept (RFC 6749 §5.2); descriptions may echo input.
+            let code = serde_json::from_slice::<TokenEndpointError>(&body)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
+            let code: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(WalletError::Upstream(code));
+        }
+        serde_json::from_slice::<TokenEndpointResponse>(&body)
+            .map_err(|_| WalletError::Upstream("malformed token response".into()))
     }
 }

@@ -45,4 +45,22 @@ diesel::table! {
 }
 
 diesel::joinable!(binding_upstreams -> bindings (sandbox_id));
-diesel::allow_tables_to_appear_in_same_query!(bindings, binding_upstreams, audit_log, rate_windows);
+diesel::allow_tables_to_appear_in_same_query!(
+    bindings,
+    binding_upstreams,
+    audit_log,
+    rate_windows,
+    wallet_credentials
+);
+
+diesel::table! {
+    wallet_credentials (agent_id, upstream_host) {
+        agent_id -> Uuid,
+        upstream_host -> Text,
+        refresh_token -> Bytea,
+        access_token -> Nullable<Bytea>,
+        access_scopes -> Nullable<Text>,
+        access_expires_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}

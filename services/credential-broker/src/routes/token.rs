@@ -6,7 +6,8 @@
 //! 3. `upstream_host` (lower-cased, exact, no trailing dot or port) is allowed — else 403 `upstream_not_allowed`;
 //! 4. every scope is allowed for that upstream — else 403 `scope_not_allowed`;
 //! 5. the sandbox is under `TOKEN_RATE_LIMIT_PER_MINUTE` — else 429 `rate_limited` with `Retry-After`;
-//! 6. the wallet has a token — else 403 `wallet_credential_missing`, or 502 `upstream_error`;
+//! 6. the wallet has a token — else 403 `wallet_credential_missing`, 502 `upstream_error`
+//!    (the token endpoint refused) or 503 `upstream_unavailable`;
 //! 7. the audit row and the `credential-broker.token.requested` event commit — else 503, and
 //!    no token is returned.
 //!
@@ -170,8 +171,8 @@ fn forbidden(reason: &str) -> ApiError {
         (status = 403, description = "`reason`: binding_not_found, binding_inactive, upstream_not_allowed, scope_not_allowed, wallet_credential_missing", body = tessera_http::ErrorEnvelope),
         (status = 422, description = "Malformed body", body = tessera_http::ErrorEnvelope),
         (status = 429, description = "`rate_limited`; `Retry-After` in seconds", body = tessera_http::ErrorEnvelope),
-        (status = 502, description = "The upstream token endpoint failed", body = tessera_http::ErrorEnvelope),
-        (status = 503, description = "Database unavailable or the audit row could not be written: no token", body = tessera_http::ErrorEnvelope)
+        (status = 502, description = "`upstream_error`: the upstream token endpoint refused (e.g. the refresh token was revoked)", body = tessera_http::ErrorEnvelope),
+        (status = 503, description = "`upstream_unavailable`: the token endpoint is unreachable or failing; or the database is unavailable or the audit row could not be written: no token", body = tessera_http::ErrorEnvelope)
     )
 )]
 pub async fn issue_token(
@@ -277,7 +278,7 @@ pub async fn issue_token(
     // 6. The wallet.
     let token = match state
         .wallet
-        .token(&binding.tenant, binding.agent_id, &host, &body.scopes, now)
+        .token(binding.agent_id, &host, &body.scopes, now)
         .await
     {
         Ok(t) => t,
@@ -301,6 +302,12 @@ pub async fn issue_token(
             )
             .with_reason("upstream_error");
             return refuse(&state, entry, "error", "upstream_error", e, now).await;
+        }
+        Err(WalletError::Unavailable(msg) | WalletError::Storage(msg)) => {
+            tracing::warn!(upstream_host = %host, error = %msg, "wallet unavailable");
+            let e = ApiError::unavailable(std::io::Error::other("wallet unavailable"))
+                .with_reason("upstream_unavailable");
+            return refuse(&state, entry, "error", "upstream_unavailable", e, now).await;
         }
     };
     // 7. The audit row, before the token leaves.

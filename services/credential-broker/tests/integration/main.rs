@@ -13,3 +13,4 @@ mod ratelimit;
 mod secrecy;
 mod service;
 mod token;
+mod wallet;
