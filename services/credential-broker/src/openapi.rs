@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::token;
+use crate::routes::{admin, token};
 
 /// The document.
 #[derive(OpenApi)]
@@ -16,10 +16,20 @@ use crate::routes::token;
                        failed check in `reason`.",
         license(name = "Apache-2.0")
     ),
-    paths(token::issue_token),
+    paths(
+        token::issue_token,
+        admin::create_binding,
+        admin::list_bindings,
+        admin::delete_binding,
+        admin::put_wallet,
+        admin::list_audit,
+    ),
     components(schemas(tessera_http::ErrorCode)),
     modifiers(&Security),
-    tags((name = "tokens", description = "The token endpoint the auth proxy calls"))
+    tags(
+        (name = "tokens", description = "The token endpoint the auth proxy calls"),
+        (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")
+    )
 )]
 pub struct ApiDoc;
 
@@ -28,6 +38,15 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "adminToken",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("BROKER_ADMIN_TOKEN, the operators' credential"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "callerToken",
             SecurityScheme::Http(

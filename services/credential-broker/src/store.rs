@@ -219,3 +219,162 @@ pub async fn count_request(
         .max(1);
     Ok((estimate, left))
 }
+
+/// A binding with its upstreams, as the operator API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BindingView {
+    /// The sandbox.
+    pub sandbox_id: String,
+    /// Owner's identity tenant.
+    pub tenant: String,
+    /// Owner (identity agent id).
+    pub agent_id: Uuid,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Why it is not active.
+    pub status_reason: Option<String>,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Allowed upstreams and their scopes.
+    pub upstreams: Vec<UpstreamView>,
+}
+
+/// One allowed upstream.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct UpstreamView {
+    /// Host (lower case, exact).
+    pub host: String,
+    /// Allowed scopes (exact).
+    pub scopes: Vec<String>,
+}
+
+/// Bindings ordered by sandbox id, a page of them with their upstreams, and the total.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_bindings(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<BindingView>, i64)> {
+    let mut q = bindings::table.into_boxed();
+    let mut c = bindings::table.into_boxed();
+    if let Some(id) = sandbox_id {
+        q = q.filter(bindings::sandbox_id.eq(id.to_owned()));
+        c = c.filter(bindings::sandbox_id.eq(id.to_owned()));
+    }
+    let rows: Vec<Binding> = q
+        .order(bindings::sandbox_id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(Binding::as_select())
+        .load(conn)
+        .await?;
+    let total = c.count().get_result(conn).await?;
+    let ids: Vec<&str> = rows.iter().map(|b| b.sandbox_id.as_str()).collect();
+    let ups: Vec<(String, String, Vec<String>)> = binding_upstreams::table
+        .filter(binding_upstreams::sandbox_id.eq_any(&ids))
+        .order((
+            binding_upstreams::sandbox_id,
+            binding_upstreams::upstream_host,
+        ))
+        .select((
+            binding_upstreams::sandbox_id,
+            binding_upstreams::upstream_host,
+            binding_upstreams::scopes,
+        ))
+        .load(conn)
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|b| BindingView {
+            upstreams: ups
+                .iter()
+                .filter(|(s, _, _)| *s == b.sandbox_id)
+                .map(|(_, host, scopes)| UpstreamView {
+                    host: host.clone(),
+                    scopes: scopes.clone(),
+                })
+                .collect(),
+            sandbox_id: b.sandbox_id,
+            tenant: b.tenant,
+            agent_id: b.agent_id,
+            status: b.status,
+            status_reason: b.status_reason,
+            expires_at: b.expires_at,
+        })
+        .collect();
+    Ok((views, total))
+}
+
+/// Deletes a binding (its upstreams go with it); returns whether it existed.
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_binding(conn: &mut AsyncPgConnection, sandbox_id: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(bindings::table.find(sandbox_id))
+        .execute(conn)
+        .await?
+        == 1)
+}
+
+/// An audit row as the operator API shows it.
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditView {
+    /// Row id.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Request id.
+    pub request_id: Option<String>,
+    /// Caller.
+    pub caller: String,
+    /// Sandbox.
+    pub sandbox_id: String,
+    /// Upstream host.
+    pub upstream_host: String,
+    /// Requested scopes.
+    pub scopes: Vec<String>,
+    /// `issued`, `denied` or `error`.
+    pub outcome: String,
+    /// The failed check or error.
+    pub reason: Option<String>,
+}
+
+/// A page of audit rows, newest first, optionally for one sandbox, and the total.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_audit(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<AuditView>, i64)> {
+    let mut q = audit_log::table.into_boxed();
+    let mut c = audit_log::table.into_boxed();
+    if let Some(id) = sandbox_id {
+        q = q.filter(audit_log::sandbox_id.eq(id.to_owned()));
+        c = c.filter(audit_log::sandbox_id.eq(id.to_owned()));
+    }
+    let rows = q
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .select((
+            audit_log::id,
+            audit_log::at,
+            audit_log::request_id,
+            audit_log::caller,
+            audit_log::sandbox_id,
+            audit_log::upstream_host,
+            audit_log::scopes,
+            audit_log::outcome,
+            audit_log::reason,
+        ))
+        .load(conn)
+        .await?;
+    let total = c.count().get_result(conn).await?;
+    Ok((rows, total))
+}

@@ -7,6 +7,7 @@
     reason = "test code"
 )]
 
+mod admin;
 mod events;
 mod helpers;
 mod ratelimit;

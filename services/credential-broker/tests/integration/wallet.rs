@@ -4,11 +4,9 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use secrecy::SecretString;
 use serde_json::json;
 use tessera_credential_broker::config::WalletBackend;
 use tessera_credential_broker::db::schema::wallet_credentials;
-use tessera_credential_broker::wallet::OAuthWallet;
 use tessera_db::sealed::SealingKey;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -35,23 +33,19 @@ async fn oauth_app(server: &MockServer) -> (TestApp, String) {
     (app, key)
 }
 
-async fn store_refresh_token(app: &TestApp, key: &str, agent: uuid::Uuid, token: &str) {
-    let pool = tessera_db::build_pool(app.db.url(), tessera_db::PoolSettings::default()).unwrap();
-    let wallet = OAuthWallet::new(
-        pool,
-        SealingKey::from_base64(key).unwrap(),
-        Default::default(),
-    );
-    let mut c = app.conn().await;
-    wallet
-        .put_refresh_token(
-            &mut c,
-            agent,
-            "graph.microsoft.com",
-            &SecretString::from(token),
+/// Loads the refresh token through the operator API (`PUT /api/wallet/{agent}/{host}`).
+async fn store_refresh_token(app: &TestApp, _key: &str, agent: uuid::Uuid, token: &str) {
+    let r = app
+        .api
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/wallet/{agent}/Graph.Microsoft.com"),
+            Some("test-admin-token-0123456789"),
+            Some(json!({"refresh_token": token})),
+            &[],
         )
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
 }
 
 fn grant(refresh: &str, access: &str, rotated: Option<&str>, delay_ms: u64) -> Mock {

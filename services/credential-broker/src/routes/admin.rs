@@ -1,0 +1,295 @@
+//! The operator API (bearer `BROKER_ADMIN_TOKEN`): bindings, wallet credentials, the audit log.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tessera_http::pagination::{PageMeta, PageParams};
+use tessera_http::{ApiError, FieldErrors};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{db_error, pool_error};
+use crate::hosts;
+use crate::state::AppState;
+use crate::store::{self, AuditView, BindingView, UpstreamView};
+use crate::wallet::Wallet;
+
+fn operator(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    match &state.config.broker_admin_token {
+        Some(t) if crate::auth::presents(req, t) => Ok(()),
+        _ => Err(ApiError::unauthenticated(
+            "The operator credential is missing or invalid.",
+        )),
+    }
+}
+
+/// `POST /api/bindings` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindingCreate {
+    /// Sandbox id (`[A-Za-z0-9][A-Za-z0-9._-]{0,199}`).
+    pub sandbox_id: String,
+    /// Owner's identity tenant slug.
+    pub tenant: String,
+    /// Owner's identity agent id.
+    pub agent_id: Uuid,
+    /// Optional expiry.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Allowed upstreams (1..=20), each with 1..=50 scopes.
+    pub upstreams: Vec<UpstreamView>,
+}
+
+/// A page of bindings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BindingList {
+    /// The bindings.
+    pub data: Vec<BindingView>,
+    /// Page metadata.
+    pub meta: PageMeta,
+}
+
+/// A page of audit rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    /// Rows, newest first.
+    pub data: Vec<AuditView>,
+    /// Page metadata.
+    pub meta: PageMeta,
+}
+
+/// `?sandbox_id=&page=&per_page=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxFilter {
+    /// Only this sandbox.
+    pub sandbox_id: Option<String>,
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u32>,
+}
+
+impl SandboxFilter {
+    fn page(&self) -> PageParams {
+        PageParams {
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// `PUT /api/wallet/…` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalletPut {
+    /// The user's OAuth refresh token for the upstream (stored sealed, never returned).
+    #[schema(value_type = String, format = Password)]
+    pub refresh_token: SecretString,
+}
+
+fn meta(p: &PageParams, total: i64) -> PageMeta {
+    PageMeta {
+        page: p.page.unwrap_or(1),
+        per_page: p
+            .per_page
+            .unwrap_or(tessera_http::pagination::DEFAULT_PER_PAGE),
+        total,
+    }
+}
+
+fn validate(body: &BindingCreate) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let id_ok = !body.sandbox_id.is_empty()
+        && body.sandbox_id.len() <= 200
+        && body
+            .sandbox_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && body
+            .sandbox_id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !id_ok {
+        errors.insert(
+            "sandbox_id".into(),
+            vec!["The sandbox_id must match [A-Za-z0-9][A-Za-z0-9._-]{0,199}.".into()],
+        );
+    }
+    if body.tenant.trim().is_empty() {
+        errors.insert(
+            "tenant".into(),
+            vec!["The tenant field is required.".into()],
+        );
+    }
+    let mut ups = Vec::new();
+    if body.upstreams.is_empty() || body.upstreams.len() > 20 {
+        errors.insert("upstreams".into(), vec!["List 1 to 20 upstreams.".into()]);
+    }
+    for (i, u) in body.upstreams.iter().enumerate() {
+        match hosts::normalise(&u.host) {
+            Some(h)
+                if !u.scopes.is_empty()
+                    && u.scopes.len() <= 50
+                    && u.scopes.iter().all(|s| !s.is_empty()) =>
+            {
+                ups.push((h, u.scopes.clone()));
+            }
+            Some(_) => {
+                errors.insert(
+                    format!("upstreams.{i}.scopes"),
+                    vec!["List 1 to 50 non-empty scopes.".into()],
+                );
+            }
+            None => {
+                errors.insert(
+                    format!("upstreams.{i}.host"),
+                    vec!["A plain lower-case host name, no port or trailing dot.".into()],
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(ups)
+    } else {
+        Err(ApiError::validation(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ))
+    }
+}
+
+/// Creates a binding (409 if the sandbox is already bound).
+#[utoipa::path(post, path = "/api/bindings", tag = "operator", security(("adminToken" = [])), request_body = BindingCreate,
+    responses((status = 201, body = BindingView), (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 409, body = tessera_http::ErrorEnvelope), (status = 422, body = tessera_http::ErrorEnvelope)))]
+pub async fn create_binding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<BindingCreate>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let ups = validate(&body)?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let id = body.sandbox_id.clone();
+    conn.transaction::<(), diesel::result::Error, _>(async |c| {
+        if store::binding(c, &id).await?.is_some() {
+            return Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new(String::from("binding exists")),
+            ));
+        }
+        store::put_binding(c, &id, &body.tenant, body.agent_id, body.expires_at, &ups).await
+    })
+    .await
+    .map_err(|e| db_error(e, "Binding"))?;
+    let (mut views, _) = store::list_bindings(&mut conn, Some(&id), 1, 0)
+        .await
+        .map_err(|e| db_error(e, "Binding"))?;
+    let view = views
+        .pop()
+        .ok_or_else(|| ApiError::not_found("Binding not found."))?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Lists bindings (optionally one sandbox's).
+#[utoipa::path(get, path = "/api/bindings", tag = "operator", security(("adminToken" = [])), params(SandboxFilter),
+    responses((status = 200, body = BindingList), (status = 401, body = tessera_http::ErrorEnvelope)))]
+pub async fn list_bindings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    filter: web::Query<SandboxFilter>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let page = filter.page();
+    let (limit, offset) = page.limit_offset()?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let (data, total) =
+        store::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset)
+            .await
+            .map_err(|e| db_error(e, "Binding"))?;
+    Ok(HttpResponse::Ok().json(BindingList {
+        data,
+        meta: meta(&page, total),
+    }))
+}
+
+/// Deletes a binding: its sandbox gets no more tokens.
+#[utoipa::path(delete, path = "/api/bindings/{sandbox_id}", tag = "operator", security(("adminToken" = [])),
+    params(("sandbox_id" = String, Path)),
+    responses((status = 204), (status = 401, body = tessera_http::ErrorEnvelope), (status = 404, body = tessera_http::ErrorEnvelope)))]
+pub async fn delete_binding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    if store::delete_binding(&mut conn, &path)
+        .await
+        .map_err(|e| db_error(e, "Binding"))?
+    {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found("Binding not found."))
+    }
+}
+
+/// Stores a user's refresh token for an upstream (oauth wallet only).
+#[utoipa::path(put, path = "/api/wallet/{agent_id}/{upstream_host}", tag = "operator", security(("adminToken" = [])),
+    params(("agent_id" = Uuid, Path), ("upstream_host" = String, Path)), request_body = WalletPut,
+    responses((status = 204), (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 409, description = "The wallet backend is static", body = tessera_http::ErrorEnvelope),
+              (status = 422, body = tessera_http::ErrorEnvelope)))]
+pub async fn put_wallet(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<WalletPut>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let Wallet::OAuth(wallet) = &state.wallet else {
+        return Err(ApiError::conflict(
+            "The wallet backend is static: credentials come from WALLET_STATIC_TOKENS.",
+        ));
+    };
+    let (agent_id, host) = path.into_inner();
+    let host = hosts::normalise(&host)
+        .ok_or_else(|| ApiError::invalid_field("upstream_host", "A plain lower-case host name."))?;
+    if secrecy::ExposeSecret::expose_secret(&body.refresh_token).is_empty() {
+        return Err(ApiError::invalid_field(
+            "refresh_token",
+            "The refresh_token field is required.",
+        ));
+    }
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    wallet
+        .put_refresh_token(&mut conn, agent_id, &host, &body.refresh_token)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The audit log, newest first (optionally one sandbox's).
+#[utoipa::path(get, path = "/api/audit", tag = "operator", security(("adminToken" = [])), params(SandboxFilter),
+    responses((status = 200, body = AuditList), (status = 401, body = tessera_http::ErrorEnvelope)))]
+pub async fn list_audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    filter: web::Query<SandboxFilter>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let page = filter.page();
+    let (limit, offset) = page.limit_offset()?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let (data, total) = store::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset)
+        .await
+        .map_err(|e| db_error(e, "Audit"))?;
+    Ok(HttpResponse::Ok().json(AuditList {
+        data,
+        meta: meta(&page, total),
+    }))
+}
