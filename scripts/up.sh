@@ -10,7 +10,7 @@ mkdir -p "$STATE"/{logs,pids,keys}
 chmod 700 "$STATE"
 
 say "building ($PROFILE)"
-cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity
+cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -26,6 +26,9 @@ grep -q '^IDENTITY_MFA_ENCRYPTION_KEY=' "$SECRETS" \
   || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
 grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
   || ( umask 077; echo "IDENTITY_DEMO_PASSWORD=$(random_secret)" >> "$SECRETS" )
+for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN; do
+  grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )
+done
 # shellcheck disable=SC1090
 source "$SECRETS"
 
@@ -73,7 +76,17 @@ if [ ! -s "$ID_ADMIN_FILE" ]; then
       --tenant demo --email agent@demo.test --role agent > "$STATE/identity-agent.json" )
 fi
 ID_OTPAUTH="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["otpauth_uri"])' "$ID_ADMIN_FILE")"
+ID_AGENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$STATE/identity-agent.json")"
 ID_TOTP_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret"])' "$ID_ADMIN_FILE")"
+
+# ---------------------------------------------------------------- credential-broker
+CB_PORT="${CB_PORT:-8084}"
+CB_DB="$PG_URL_BASE/credential_broker"
+export DATABASE_URL="$CB_DB"
+say "credential-broker: database, migrations, demo binding"
+"$BIN/credential-broker" migrate --create-database
+"$BIN/credential-broker" binding-put --sandbox demo-sandbox --tenant demo --agent "$ID_AGENT_ID" \
+  --upstream "graph.microsoft.com=https://graph.microsoft.com/.default User.Read" >/dev/null
 
 start() { # name port env...
   local name="$1" port="$2"; shift 2
@@ -97,8 +110,15 @@ start identity "$ID_PORT" \
   IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
   GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
+start credential-broker "$CB_PORT" \
+  APP_ENV=local APP_PORT="$CB_PORT" DATABASE_URL="$CB_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  BROKER_CALLER_TOKEN="$BROKER_CALLER_TOKEN" BROKER_ADMIN_TOKEN="$BROKER_ADMIN_TOKEN" \
+  BROKER_AUDIT_HMAC_KEY="$BROKER_AUDIT_HMAC_KEY" WALLET_BACKEND=static \
+  WALLET_STATIC_TOKENS="graph.microsoft.com=$BROKER_DEMO_UPSTREAM_TOKEN" \
+  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
+
 say "waiting for readiness"
-for svc in "control-plane:$CP_PORT" "identity:$ID_PORT"; do
+for svc in "control-plane:$CP_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT"; do
   name="${svc%%:*}"; port="${svc##*:}"
   wait_ready "http://127.0.0.1:$port/readyz" 60 || {
     tail -n 20 "$STATE/logs/$name.log" >&2
@@ -112,6 +132,7 @@ demo = {
   "services": {
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
     "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
+    "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
   },
   "credentials": {
     "control-plane.admin_token": "$CP_ADMIN_TOKEN",
@@ -119,11 +140,14 @@ demo = {
     "gateway.secret": "$GATEWAY_SECRET",
     "identity.demo.admin": {"email": "admin@demo.test", "password": "$IDENTITY_DEMO_PASSWORD",
                             "otpauth_uri": "$ID_OTPAUTH", "totp_secret": "$ID_TOTP_SECRET"},
-    "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD"},
+    "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_AGENT_ID"},
+    "credential-broker.caller_token": "$BROKER_CALLER_TOKEN",
+    "credential-broker.admin_token": "$BROKER_ADMIN_TOKEN",
   },
   "demo": {
     "control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]},
     "identity": {"tenant": "demo"},
+    "credential-broker": {"sandbox_id": "demo-sandbox", "upstream_host": "graph.microsoft.com", "owner": "agent@demo.test"},
   },
 }
 with open(sys.argv[1], "w") as f:
@@ -138,6 +162,7 @@ cat <<TXT
   service          URL
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
   identity         http://127.0.0.1:$ID_PORT   (tenant "demo": /tenants/demo/…, OpenAPI: /openapi.json)
+  credential-broker http://127.0.0.1:$CB_PORT  (POST /api/token; operator API /api/bindings, /api/audit)
 
   demo credential                 value
   control-plane operator token    $CP_ADMIN_TOKEN
@@ -145,6 +170,8 @@ cat <<TXT
   identity admin (MFA)            admin@demo.test / $IDENTITY_DEMO_PASSWORD
                                   TOTP: $ID_OTPAUTH
   identity agent (no MFA)         agent@demo.test / $IDENTITY_DEMO_PASSWORD
+  credential-broker caller token  $BROKER_CALLER_TOKEN   (sandbox demo-sandbox → graph.microsoft.com)
+  credential-broker operator      $BROKER_ADMIN_TOKEN
 
   Try it:
     curl -s -X POST http://127.0.0.1:$CP_PORT/wls/wl-a/peer-token \\
@@ -152,6 +179,9 @@ cat <<TXT
       -d '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
     curl -s -X POST http://127.0.0.1:$ID_PORT/tenants/demo/login -H 'Content-Type: application/json' \\
       -d '{"email":"agent@demo.test","password":"$IDENTITY_DEMO_PASSWORD"}'
+    curl -s -X POST http://127.0.0.1:$CB_PORT/api/token -H "Authorization: Bearer $BROKER_CALLER_TOKEN" \\
+      -H 'Content-Type: application/json' \\
+      -d '{"sandbox_id":"demo-sandbox","upstream_host":"graph.microsoft.com","scopes":["User.Read"]}'
 
   Everything above is also in .tessera/demo.json. Logs: make logs. Stop: make down.
 TXT

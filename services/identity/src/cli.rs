@@ -90,6 +90,15 @@ pub enum AgentCommand {
         #[arg(long)]
         email: String,
     },
+    /// Re-enable a disabled agent (bindings suspended elsewhere stay suspended).
+    Enable {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// E-mail of the agent.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
@@ -110,6 +119,19 @@ async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<stor
 fn random_password() -> anyhow::Result<String> {
     let codes = mfa::recovery_codes(2).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(codes.join("-"))
+}
+
+async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Result<()> {
+    let config = Config::from_environment()?;
+    let mut conn = connect(&config).await?;
+    let tenant = tenant(&mut conn, slug).await?;
+    let agent = store::agent_by_email(&mut conn, tenant.id, email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
+    let changed = change_status(&mut conn, &tenant, agent.id, status, chrono::Utc::now()).await?;
+    print_json(&serde_json::json!({
+        "agent_id": agent.id, "status": status.as_str(), "changed": changed == Some(true),
+    }))
 }
 
 /// Runs the command.
@@ -170,23 +192,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&out)
         }
         Command::Agent(AgentCommand::Disable { tenant, email }) => {
-            let config = Config::from_environment()?;
-            let mut conn = connect(&config).await?;
-            let tenant = self::tenant(&mut conn, &tenant).await?;
-            let agent = store::agent_by_email(&mut conn, tenant.id, &email)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
-            let changed = change_status(
-                &mut conn,
-                &tenant,
-                agent.id,
-                AgentStatus::Disabled,
-                chrono::Utc::now(),
-            )
-            .await?;
-            print_json(&serde_json::json!({
-                "agent_id": agent.id, "status": "disabled", "changed": changed == Some(true),
-            }))
+            set_status(&tenant, &email, AgentStatus::Disabled).await
+        }
+        Command::Agent(AgentCommand::Enable { tenant, email }) => {
+            set_status(&tenant, &email, AgentStatus::Active).await
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
         Command::Openapi => {
