@@ -191,3 +191,33 @@ pub async fn migrate_command(
     println!("applied {} migration(s)", applied.len());
     Ok(())
 }
+
+/// `database_url` with a PostgreSQL run-time setting applied to every session opened with it
+/// (the `options=-c name=value` connection parameter), e.g. `synchronous_commit=off` for a
+/// pool whose writes need not wait for the WAL flush (counters that may lose their last few
+/// increments in a crash).
+///
+/// # Errors
+/// When `database_url` is not a URL.
+pub fn with_session_setting(database_url: &str, name: &str, value: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(database_url).context("parsing the database URL")?;
+    let existing: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "options")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let options = url
+        .query_pairs()
+        .find(|(k, _)| k == "options")
+        .map(|(_, v)| format!("{v} -c {name}={value}"))
+        .unwrap_or_else(|| format!("-c {name}={value}"));
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(existing)
+        .append_pair("options", &options);
+    // The form encoder writes spaces as `+`, which PostgreSQL's URL parser does not decode; a
+    // literal `+` was already escaped as `%2B`, so every `+` left is a space.
+    let query = url.query().map(|q| q.replace('+', "%20"));
+    url.set_query(query.as_deref());
+    Ok(url.into())
+}

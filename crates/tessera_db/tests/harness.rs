@@ -139,3 +139,28 @@ async fn a_connection_closed_by_the_server_is_replaced_at_checkout() {
         .pid;
     assert_ne!(now, pid, "a new connection replaced the closed one");
 }
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_settings_apply_to_every_connection_of_a_pool() {
+    let db = TestDatabase::new("harness", &[MIGRATIONS]).await.unwrap();
+    let url = tessera_db::with_session_setting(db.url(), "synchronous_commit", "off").unwrap();
+    let pool = build_pool(&url, PoolSettings::default()).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let s: Setting = diesel::sql_query("SELECT current_setting('synchronous_commit') AS v")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(s.v, "off");
+    let mut plain = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let s: Setting = diesel::sql_query("SELECT current_setting('synchronous_commit') AS v")
+        .get_result(&mut plain)
+        .await
+        .unwrap();
+    assert_eq!(s.v, "on");
+}

@@ -26,6 +26,9 @@ fn default_static_ttl() -> u64 {
 fn default_queue() -> String {
     crate::consumer::QUEUE.to_owned()
 }
+fn default_memory_cache() -> u64 {
+    30
+}
 fn default_pool() -> usize {
     10
 }
@@ -97,6 +100,10 @@ pub struct Config {
     /// tokens at rest (required with `WALLET_BACKEND=oauth`).
     #[serde(default)]
     pub broker_wallet_encryption_key: Option<SecretString>,
+    /// `WALLET_MEMORY_CACHE_SECONDS`: how long each replica serves an oauth access token it
+    /// already holds from memory before re-reading the wallet row (default 30; 0 disables).
+    #[serde(default = "default_memory_cache")]
+    pub wallet_memory_cache_seconds: u64,
     /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
     /// `host=token,host=token` (local use; seed 003 milestone 2).
     #[serde(default)]
@@ -264,6 +271,7 @@ impl Config {
             wallet_backend: WalletBackend::Static,
             wallet_oauth_upstreams: None,
             broker_wallet_encryption_key: None,
+            wallet_memory_cache_seconds: 0,
             wallet_static_tokens: None,
             wallet_static_ttl_seconds: default_static_ttl(),
             broker_identity_queue: String::new(),

@@ -90,18 +90,25 @@ impl Application {
             .spawn()
         });
         spawn_window_cleanup(pool.clone());
+        let counters = build_pool(
+            &tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?,
+            PoolSettings {
+                max_size: config.db_pool_size,
+                ..Default::default()
+            },
+        )?;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            counters,
             wallet: match config.wallet_backend {
                 WalletBackend::Static => Wallet::Static {
                     tokens: config.static_tokens()?,
                     ttl: config.static_ttl(),
                 },
-                WalletBackend::Oauth => Wallet::OAuth(OAuthWallet::new(
-                    pool.clone(),
-                    config.wallet_key()?,
-                    config.oauth_clients()?,
-                )),
+                WalletBackend::Oauth => Wallet::OAuth(
+                    OAuthWallet::new(pool.clone(), config.wallet_key()?, config.oauth_clients()?)
+                        .with_memory_ttl(Duration::from_secs(config.wallet_memory_cache_seconds)),
+                ),
             },
             audit_key: aws_lc_rs::hmac::Key::new(
                 aws_lc_rs::hmac::HMAC_SHA256,

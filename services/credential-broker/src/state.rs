@@ -15,6 +15,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Database pool.
     pub pool: DbPool,
+    /// Pool for the rate-limit counters, whose sessions run with `synchronous_commit=off`:
+    /// a counter increment need not wait for the WAL flush (a crash may forget the last few).
+    pub counters: DbPool,
     /// The wallet backend.
     pub wallet: Wallet,
     /// HMAC key of issued tokens in the audit log.

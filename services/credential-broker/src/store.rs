@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{audit_log, binding_upstreams, bindings, rate_windows};
+use crate::db::schema::{audit_log, binding_upstreams, bindings};
 
 /// A binding (`bindings` row).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -43,24 +43,6 @@ pub async fn binding(
     bindings::table
         .find(sandbox_id)
         .select(Binding::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// The scopes the binding allows for `host` (already normalised), if the host is allowed.
-///
-/// # Errors
-/// Database errors.
-pub async fn upstream_scopes(
-    conn: &mut AsyncPgConnection,
-    sandbox_id: &str,
-    host: &str,
-) -> QueryResult<Option<Vec<String>>> {
-    binding_upstreams::table
-        .filter(binding_upstreams::sandbox_id.eq(sandbox_id))
-        .filter(binding_upstreams::upstream_host.eq(host))
-        .select(binding_upstreams::scopes)
         .first(conn)
         .await
         .optional()
@@ -164,24 +146,42 @@ pub struct AuditEntry {
     pub token_hmac: Option<Vec<u8>>,
 }
 
-/// Writes an audit row.
-///
-/// # Errors
-/// Database errors.
-pub async fn write_audit(conn: &mut AsyncPgConnection, entry: &AuditEntry) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table)
-        .values(entry)
-        .execute(conn)
-        .await?;
-    Ok(())
+diesel::define_sql_function! {
+    /// `rate_hit(sandbox, window, previous window)`: see the migration.
+    fn rate_hit(sandbox: diesel::sql_types::Text, win: diesel::sql_types::Timestamptz, prev: diesel::sql_types::Timestamptz) -> diesel::sql_types::Array<diesel::sql_types::Integer>;
 }
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the SQL function's twelve parameters"
+)]
+mod record_fn {
+    diesel::define_sql_function! {
+        /// `record_token_request(…)`: the audit row and its outbox event; see the migration.
+        fn record_token_request(
+            request_id: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            caller: diesel::sql_types::Text,
+            sandbox: diesel::sql_types::Text,
+            host: diesel::sql_types::Text,
+            scopes: diesel::sql_types::Array<diesel::sql_types::Text>,
+            outcome: diesel::sql_types::Text,
+            reason: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            hmac: diesel::sql_types::Nullable<diesel::sql_types::Bytea>,
+            event_id: diesel::sql_types::Uuid,
+            routing_key: diesel::sql_types::Text,
+            body: diesel::sql_types::Text,
+            headers: diesel::sql_types::Jsonb,
+        ) -> diesel::sql_types::Integer;
+    }
+}
+use record_fn::record_token_request;
 
 /// Counts one request of `sandbox_id` in the current minute window and returns
 /// `(estimated requests in the last 60 s, seconds until the current window ends)`.
 ///
 /// Sliding-window counter: the previous minute's count weighted by how much of it still
 /// overlaps the last 60 s, plus this minute's count. One upsert per request, shared by every
-/// replica through PostgreSQL.
+/// replica through PostgreSQL; one round trip.
 ///
 /// # Errors
 /// Database errors.
@@ -192,26 +192,13 @@ pub async fn count_request(
 ) -> QueryResult<(f64, u64)> {
     let minute = TimeDelta::minutes(1);
     let start = now.duration_trunc(minute).unwrap_or(now);
-    let current: i32 = diesel::insert_into(rate_windows::table)
-        .values((
-            rate_windows::sandbox_id.eq(sandbox_id),
-            rate_windows::window_start.eq(start),
-            rate_windows::count.eq(1),
-        ))
-        .on_conflict((rate_windows::sandbox_id, rate_windows::window_start))
-        .do_update()
-        .set(rate_windows::count.eq(rate_windows::count + 1))
-        .returning(rate_windows::count)
+    let counts: Vec<i32> = diesel::select(rate_hit(sandbox_id, start, start - minute))
         .get_result(conn)
         .await?;
-    let previous: i32 = rate_windows::table
-        .filter(rate_windows::sandbox_id.eq(sandbox_id))
-        .filter(rate_windows::window_start.eq(start - minute))
-        .select(rate_windows::count)
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or(0);
+    let (current, previous) = match counts.as_slice() {
+        [c, p] => (*c, *p),
+        _ => (i32::MAX, 0),
+    };
     let elapsed = (now - start).num_milliseconds() as f64 / 60_000.0;
     let estimate = f64::from(previous) * (1.0 - elapsed) + f64::from(current);
     let left = u64::try_from((start + minute - now).num_seconds())
@@ -377,4 +364,56 @@ pub async fn list_audit(
         .await?;
     let total = c.count().get_result(conn).await?;
     Ok((rows, total))
+}
+
+/// Writes the audit row and its outbox event in one statement (one round trip, atomic:
+/// neither is written unless both are).
+///
+/// # Errors
+/// Database errors (nothing is written).
+pub async fn record_with_event(
+    conn: &mut AsyncPgConnection,
+    entry: &AuditEntry,
+    event: &tessera_events::OutboxMessage,
+) -> QueryResult<()> {
+    diesel::select(record_token_request(
+        entry.request_id.as_deref(),
+        &entry.caller,
+        &entry.sandbox_id,
+        &entry.upstream_host,
+        &entry.scopes,
+        &entry.outcome,
+        entry.reason.as_deref(),
+        entry.token_hmac.as_deref(),
+        event.id,
+        &event.routing_key,
+        &event.body,
+        &event.headers,
+    ))
+    .get_result::<i32>(conn)
+    .await?;
+    Ok(())
+}
+
+/// The binding of `sandbox_id` and, in the same query, the scopes it allows for `host` (when
+/// the host is allowed).
+///
+/// # Errors
+/// Database errors.
+pub async fn binding_for(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+    host: &str,
+) -> QueryResult<Option<(Binding, Option<Vec<String>>)>> {
+    bindings::table
+        .left_join(
+            binding_upstreams::table.on(binding_upstreams::sandbox_id
+                .eq(bindings::sandbox_id)
+                .and(binding_upstreams::upstream_host.eq(host))),
+        )
+        .filter(bindings::sandbox_id.eq(sandbox_id))
+        .select((Binding::as_select(), binding_upstreams::scopes.nullable()))
+        .first(conn)
+        .await
+        .optional()
 }

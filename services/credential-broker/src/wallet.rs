@@ -109,6 +109,8 @@ impl Wallet {
 }
 
 type FlightKey = (Uuid, String);
+/// (agent, host, scope set) → (token, its expiry, serve from memory until).
+type Remembered = HashMap<(Uuid, String, String), (SecretString, DateTime<Utc>, DateTime<Utc>)>;
 
 /// The `oauth` backend.
 pub struct OAuthWallet {
@@ -117,6 +119,11 @@ pub struct OAuthWallet {
     clients: BTreeMap<String, OAuthClient>,
     http: reqwest::Client,
     flights: Mutex<HashMap<FlightKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Access tokens this process fetched or read, by (agent, host, scope set): served without
+    /// a database read while more than the margin from expiry.
+    memory: Mutex<Remembered>,
+    /// How long a remembered token is served without looking at the database (0: never).
+    memory_ttl: TimeDelta,
 }
 
 #[derive(Queryable)]
@@ -163,7 +170,17 @@ impl OAuthWallet {
                 .build()
                 .unwrap_or_default(),
             flights: Mutex::new(HashMap::new()),
+            memory: Mutex::new(HashMap::new()),
+            memory_ttl: TimeDelta::seconds(30),
         }
+    }
+
+    /// Sets how long a token this process already has is served from memory before the
+    /// database is consulted again (`WALLET_MEMORY_CACHE_SECONDS`, default 30; 0 disables).
+    #[must_use]
+    pub fn with_memory_ttl(mut self, ttl: Duration) -> Self {
+        self.memory_ttl = TimeDelta::from_std(ttl).unwrap_or(TimeDelta::zero());
+        self
     }
 
     /// Stores (or replaces) the user's refresh token for `host`, dropping any cached access token.
@@ -204,7 +221,40 @@ impl OAuthWallet {
             ))
             .execute(conn)
             .await?;
+        if let Ok(mut m) = self.memory.lock() {
+            m.retain(|(a, h, _), _| !(*a == agent_id && h == host));
+        }
         Ok(())
+    }
+
+    fn remember(&self, agent_id: Uuid, host: &str, scope: &str, token: &UpstreamToken) {
+        if let Ok(mut m) = self.memory.lock() {
+            m.insert(
+                (agent_id, host.to_owned(), scope.to_owned()),
+                (
+                    token.value.clone(),
+                    token.expires_at,
+                    Utc::now() + self.memory_ttl,
+                ),
+            );
+        }
+    }
+
+    fn remembered(
+        &self,
+        agent_id: Uuid,
+        host: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Option<UpstreamToken> {
+        let m = self.memory.lock().ok()?;
+        let (value, exp, until) = m.get(&(agent_id, host.to_owned(), scope.to_owned()))?;
+        (*until > now && *exp - TimeDelta::seconds(REFRESH_MARGIN_SECONDS) > now).then(|| {
+            UpstreamToken {
+                value: value.clone(),
+                expires_at: *exp,
+            }
+        })
     }
 
     fn cached(
@@ -263,6 +313,9 @@ impl OAuthWallet {
     ) -> Result<UpstreamToken, WalletError> {
         let client = self.clients.get(host).ok_or(WalletError::NoCredential)?;
         let scope = scope_key(scopes);
+        if let Some(t) = self.remembered(agent_id, host, &scope, now) {
+            return Ok(t);
+        }
         let pool_err = |e: tessera_db::PoolError| WalletError::Storage(e.to_string());
         {
             let mut conn = self.pool.get().await.map_err(pool_err)?;
@@ -270,6 +323,7 @@ impl OAuthWallet {
                 .await?
                 .ok_or(WalletError::NoCredential)?;
             if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
+                self.remember(agent_id, host, &scope, &t);
                 return Ok(t);
             }
         }
@@ -284,7 +338,7 @@ impl OAuthWallet {
         let _guard = flight.lock().await;
         let mut conn = self.pool.get().await.map_err(pool_err)?;
         // …and across replicas: the row stays locked during the exchange.
-        conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
+        let token = conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
                 let row = Self::load(c, agent_id, host, true).await?.ok_or(WalletError::NoCredential)?;
                 let now = Utc::now();
                 if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
@@ -328,7 +382,9 @@ impl OAuthWallet {
                     expires_at,
                 })
             })
-            .await
+            .await?;
+        self.remember(agent_id, host, &scope, &token);
+        Ok(token)
     }
 
     /// The refresh_token grant (RFC 6749 §6), client credentials in the body (§2.3.1).

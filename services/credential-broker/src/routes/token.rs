@@ -18,7 +18,6 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tessera_events::{EventEnvelope, OutboxMessage};
@@ -124,16 +123,12 @@ async fn record(state: &AppState, entry: &AuditEntry, now: DateTime<Utc>) -> Res
     let message = OutboxMessage::new(&event, tessera_telemetry::trace_headers())
         .map_err(ApiError::internal)?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
-    conn.transaction::<(), diesel::result::Error, _>(async |c| {
-        store::write_audit(c, entry).await?;
-        tessera_events::outbox::enqueue(c, &[message]).await?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "audit write failed: refusing the request");
-        ApiError::unavailable(e)
-    })?;
+    store::record_with_event(&mut conn, entry, &message)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "audit write failed: refusing the request");
+            ApiError::unavailable(e)
+        })?;
     state.relay_wake.notify_one();
     Ok(())
 }
@@ -205,18 +200,24 @@ pub async fn issue_token(
         ..entry
     };
     // 2. The binding.
-    let (binding, allowed) = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        let binding = store::binding(&mut conn, &body.sandbox_id)
-            .await
-            .map_err(ApiError::unavailable)?;
-        let allowed = match (&binding, &host) {
-            (Some(b), Some(h)) => store::upstream_scopes(&mut conn, &b.sandbox_id, h)
+    let found = match &host {
+        Some(h) => {
+            let mut conn = state.pool.get().await.map_err(pool_error)?;
+            store::binding_for(&mut conn, &body.sandbox_id, h)
                 .await
-                .map_err(ApiError::unavailable)?,
-            _ => None,
-        };
-        (binding, allowed)
+                .map_err(ApiError::unavailable)?
+        }
+        None => {
+            let mut conn = state.pool.get().await.map_err(pool_error)?;
+            store::binding(&mut conn, &body.sandbox_id)
+                .await
+                .map_err(ApiError::unavailable)?
+                .map(|b| (b, None))
+        }
+    };
+    let (binding, allowed) = match found {
+        Some((b, scopes)) => (Some(b), scopes),
+        None => (None, None),
     };
     let Some(binding) = binding else {
         return refuse(
@@ -266,7 +267,7 @@ pub async fn issue_token(
     }
     // 5. The rate limit.
     let (recent, retry_after) = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.counters.get().await.map_err(pool_error)?;
         store::count_request(&mut conn, &binding.sandbox_id, now)
             .await
             .map_err(ApiError::unavailable)?

@@ -221,3 +221,59 @@ async fn upstream_failures_are_mapped_without_leaking_secrets() {
     );
     let _ = CALLER;
 }
+
+#[tokio::test]
+async fn a_replica_serves_a_token_it_holds_from_memory_for_the_configured_time() {
+    let server = MockServer::start().await;
+    let (_, key) = SealingKey::generate().unwrap();
+    let endpoint = format!("{}/token", server.uri());
+    let app = TestApp::spawn_with(move |c| {
+        c.wallet_backend = WalletBackend::Oauth;
+        c.broker_wallet_encryption_key = Some(key.into());
+        c.wallet_memory_cache_seconds = 30;
+        c.wallet_oauth_upstreams = Some(
+            json!({"graph.microsoft.com": {"token_endpoint": endpoint, "client_id": "broker-client", "client_secret": CLIENT_SECRET}})
+                .to_string()
+                .into(),
+        );
+    })
+    .await;
+    let agent = app.bind("sb-mem").await;
+    store_refresh_token(&app, "", agent, "R1").await;
+    grant("R1", "access-A", None, 0)
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        app.request("sb-mem", "graph.microsoft.com", &[GRAPH_SCOPE])
+            .await
+            .body["access_token"],
+        "access-A"
+    );
+    // Even with the row's cached token gone, this replica still serves what it holds.
+    let mut c = app.conn().await;
+    diesel::update(wallet_credentials::table)
+        .set(wallet_credentials::access_token.eq(None::<Vec<u8>>))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.request("sb-mem", "graph.microsoft.com", &[GRAPH_SCOPE])
+            .await
+            .body["access_token"],
+        "access-A"
+    );
+    // Loading a new refresh token through this replica drops what it remembered.
+    grant("R9", "access-Z", None, 0)
+        .expect(1)
+        .mount(&server)
+        .await;
+    store_refresh_token(&app, "", agent, "R9").await;
+    assert_eq!(
+        app.request("sb-mem", "graph.microsoft.com", &[GRAPH_SCOPE])
+            .await
+            .body["access_token"],
+        "access-Z"
+    );
+    server.verify().await;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# make bench (credential-broker): POST /api/token served from the cached wallet token, wrk on
+# loopback (2 threads, 32 connections) over 100 bound sandboxes of one user whose oauth
+# credential was refreshed once (a local stub token endpoint). Each request: caller check,
+# binding + upstream look-up, the sliding-window rate limit (one upsert), the wallet token from
+# the replica's memory, and the audit row + outbox event committed before the response.
+# Writes docs/bench/broker-token.md.
+source "$(dirname "$0")/../scripts/lib.sh"
+cd "$ROOT"
+DURATION="${BENCH_DURATION:-20s}"
+WARMUP="${BENCH_WARMUP:-5s}"
+CONNS=32
+source "$ROOT/bench/lib.sh"
+OUT="$SECTIONS/broker-token.md"
+need_tools
+
+say "building release binaries"
+cargo build --locked --release -p tessera_credential_broker --bin credential-broker
+
+BENCH_DB="$PG_URL_BASE/credential_broker_bench"
+fresh_db credential_broker_bench
+export DATABASE_URL="$BENCH_DB"
+target/release/credential-broker migrate --create-database >/dev/null
+AGENT="$(python3 -c 'import uuid; print(uuid.uuid4())')"
+say "binding 100 sandboxes"
+for i in $(seq 1 100); do
+  target/release/credential-broker binding-put --sandbox "sb-$i" --tenant bench --agent "$AGENT" \
+    --upstream "graph.microsoft.com=https://graph.microsoft.com/.default" >/dev/null
+done
+node bench/oauth-stub.mjs 18490 &
+CALLER="$(random_secret)"; ADMIN="$(random_secret)"
+say "credential-broker"
+APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18484 AMQP_URL="$AMQP_URL" RUST_LOG=info \
+  BROKER_CALLER_TOKEN="$CALLER" BROKER_ADMIN_TOKEN="$ADMIN" BROKER_AUDIT_HMAC_KEY="$(random_secret)" \
+  TOKEN_RATE_LIMIT_PER_MINUTE=100000000 WALLET_BACKEND=oauth \
+  BROKER_WALLET_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
+  WALLET_OAUTH_UPSTREAMS='{"graph.microsoft.com":{"token_endpoint":"http://127.0.0.1:18490/token","client_id":"bench","client_secret":"bench-secret"}}' \
+  target/release/credential-broker serve > "$WORK/broker.log" 2>&1 &
+CB_PID=$!
+wait_http http://127.0.0.1:18484/readyz
+curl -fsS -X PUT "http://127.0.0.1:18484/api/wallet/$AGENT/graph.microsoft.com" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"refresh_token":"bench-refresh"}'
+cat > "$WORK/token.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $CALLER"
+request = function()
+  local body = string.format('{"sandbox_id":"sb-%d","upstream_host":"graph.microsoft.com","scopes":["https://graph.microsoft.com/.default"]}', math.random(1, 100))
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+run_wrk broker http://127.0.0.1:18484/api/token "$WORK/token.lua" "$CONNS"
+CB_RSS="$(peak_rss_mb $CB_PID)"
+AUDITED="$(psql -tAq "$BENCH_DB" -c "SELECT count(*) FROM audit_log WHERE outcome = 'issued'" 2>/dev/null || echo n/a)"
+kill -TERM $CB_PID; wait $CB_PID 2>/dev/null || true
+UNPUBLISHED="$(psql -tAq "$BENCH_DB" -c "SELECT count(*) FROM outbox" 2>/dev/null || echo n/a)"
+RPS="$(rps broker)"; P99="$(p99 broker)"
+
+cat > "$OUT" <<MD
+## Token requests from the cached wallet token (credential-broker, issue #5)
+
+\`bench/broker-token.sh\`, $(machine_line). wrk on the same loopback, $THREADS threads, $CONNS connections,
+$WARMUP warm-up then $DURATION measured, over 100 sandboxes bound to one user; the oauth wallet refreshed
+the user's token once from a local stub token endpoint, then serves it from the replica's memory.
+PostgreSQL, RabbitMQ, wrk and the service share the cores.
+
+| measurement | figure |
+|---|---:|
+| **requests/s** (\`POST /api/token\`, 200) | **$RPS** |
+| **p99 latency** | **$P99 ms** |
+| peak RSS | $CB_RSS MB |
+| audit rows \`issued\` (warm-up included) / outbox rows left after shutdown | $AUDITED / $UNPUBLISHED |
+
+Target: ≥ 3,000 requests/s at p99 ≤ 25 ms. One request = 3 round trips to PostgreSQL: binding and
+upstream scopes (one join), the rate-limit window (one upsert statement), and the audit row with its
+outbox event (one statement, committed before the token leaves).
+
+\`\`\`
+$(cat "$WORK/broker.txt")
+\`\`\`
+MD
+say "wrote $OUT"
+printf '\n  credential-broker %s req/s p99 %s ms RSS %s MB\n' "$RPS" "$P99" "$CB_RSS"
