@@ -90,32 +90,32 @@ impl Application {
             .spawn()
         });
         spawn_window_cleanup(pool.clone());
-        let counters = build_pool(
-            &tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?,
-            PoolSettings {
-                max_size: config.db_pool_size,
-                ..Default::default()
+        // Each HTTP worker gets its own pools (a tokio-postgres connection is driven by the
+        // runtime that opened it: sharing one pool across workers costs cross-thread wake-ups).
+        let workers = config
+            .app_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1);
+        let per_worker = PoolSettings {
+            max_size: config.db_pool_size.div_ceil(workers).max(2),
+            ..Default::default()
+        };
+        let counters_url =
+            tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?;
+        let factory = Arc::new(StateFactory {
+            static_tokens: config.static_tokens()?,
+            oauth: match config.wallet_backend {
+                WalletBackend::Static => None,
+                WalletBackend::Oauth => {
+                    Some((Arc::new(config.wallet_key()?), config.oauth_clients()?))
+                }
             },
-        )?;
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            counters,
-            wallet: match config.wallet_backend {
-                WalletBackend::Static => Wallet::Static {
-                    tokens: config.static_tokens()?,
-                    ttl: config.static_ttl(),
-                },
-                WalletBackend::Oauth => Wallet::OAuth(
-                    OAuthWallet::new(pool.clone(), config.wallet_key()?, config.oauth_clients()?)
-                        .with_memory_ttl(Duration::from_secs(config.wallet_memory_cache_seconds)),
-                ),
-            },
-            audit_key: aws_lc_rs::hmac::Key::new(
-                aws_lc_rs::hmac::HMAC_SHA256,
-                config.broker_audit_hmac_key.expose_secret().as_bytes(),
-            ),
             relay_wake: relay.notifier(),
             config: Arc::new(config.clone()),
+            fallback_counters: build_pool(&counters_url, per_worker)?,
+            fallback_pool: pool.clone(),
+            counters_url,
+            per_worker,
         });
         let probe_pool = pool.clone();
         let connected: Arc<AtomicBool> = relay.connected_flag();
@@ -133,7 +133,9 @@ impl Application {
         let secret = config.gateway_secret.clone();
         let enforce = config.gateway_enforce_source;
         let mut server = HttpServer::new(move || {
-            let (state, readiness) = (state.clone(), readiness.clone());
+            // Runs once per worker, on the worker's thread.
+            let state = web::Data::new(factory.build());
+            let readiness = readiness.clone();
             tessera_http::platform_app(
                 move |c| {
                     c.app_data(state)
@@ -207,4 +209,50 @@ fn spawn_window_cleanup(pool: DbPool) {
             }
         }
     });
+}
+
+/// Builds one worker's [`AppState`] (its own pools and wallet).
+struct StateFactory {
+    config: Arc<Config>,
+    static_tokens: std::collections::BTreeMap<String, secrecy::SecretString>,
+    oauth: Option<(
+        Arc<tessera_db::sealed::SealingKey>,
+        std::collections::BTreeMap<String, crate::wallet::OAuthClient>,
+    )>,
+    relay_wake: Arc<tokio::sync::Notify>,
+    counters_url: String,
+    per_worker: PoolSettings,
+    /// Used if a worker's own pool cannot be built (the settings were validated with these).
+    fallback_pool: DbPool,
+    fallback_counters: DbPool,
+}
+
+impl StateFactory {
+    fn build(&self) -> AppState {
+        let pool = build_pool(&self.config.database_url, self.per_worker)
+            .unwrap_or_else(|_| self.fallback_pool.clone());
+        let counters = build_pool(&self.counters_url, self.per_worker)
+            .unwrap_or_else(|_| self.fallback_counters.clone());
+        let wallet = match &self.oauth {
+            None => Wallet::Static {
+                tokens: self.static_tokens.clone(),
+                ttl: self.config.static_ttl(),
+            },
+            Some((key, clients)) => Wallet::OAuth(
+                OAuthWallet::new(pool.clone(), Arc::clone(key), clients.clone())
+                    .with_memory_ttl(Duration::from_secs(self.config.wallet_memory_cache_seconds)),
+            ),
+        };
+        AppState {
+            pool,
+            counters,
+            wallet,
+            audit_key: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                self.config.broker_audit_hmac_key.expose_secret().as_bytes(),
+            ),
+            relay_wake: Arc::clone(&self.relay_wake),
+            config: Arc::clone(&self.config),
+        }
+    }
 }

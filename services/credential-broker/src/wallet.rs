@@ -160,10 +160,10 @@ fn scope_key(scopes: &[String]) -> String {
 
 impl OAuthWallet {
     /// A wallet over `pool`, sealing with `key`, with one client per upstream host.
-    pub fn new(pool: DbPool, key: SealingKey, clients: BTreeMap<String, OAuthClient>) -> Self {
+    pub fn new(pool: DbPool, key: Arc<SealingKey>, clients: BTreeMap<String, OAuthClient>) -> Self {
         Self {
             pool,
-            key: Arc::new(key),
+            key,
             clients,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
