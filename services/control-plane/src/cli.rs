@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::Config;
 use crate::registry;
-use crate::startup::{Application, MIGRATIONS};
+use crate::startup::MIGRATIONS;
 
 /// Tessera control plane.
 #[derive(Debug, Parser)]
@@ -112,7 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let config = Config::from_environment()?;
             let telemetry = tessera_telemetry::init("control-plane")?;
-            let app = Application::build(config).await?;
+            let app = crate::startup::build(config).await?;
             let result = app.run_until_stopped().await;
             telemetry.shutdown();
             result

@@ -2,16 +2,13 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
-use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
-use tessera_events::{OutboxWriterFactory, Relay, RelayConfig, RelayHandle};
-use tessera_http::metrics::prometheus_metrics;
-use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
+use tessera_events::OutboxWriterFactory;
+use tessera_events::service::{Foundation, FoundationSettings, Running};
+use tessera_http::{ExtractorOptions, GatewayGuard};
 
 use crate::config::Config;
 use crate::registry::Registry;
@@ -24,147 +21,76 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
 /// Every migration the service runs: the shared outbox tables, then its own.
 pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
 
-/// A built, bound, not yet running application.
-pub struct Application {
-    port: u16,
-    server: Server,
-    relay: RelayHandle,
-    pool: DbPool,
-}
+/// A built, bound, not yet running control plane.
+pub type Application = Running;
 
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Application {
-    /// Migrates (when configured), connects, starts the outbox relay and binds the listener.
-    ///
-    /// # Errors
-    /// Invalid keys, a failed migration, or a port that cannot be bound.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        tessera_http::error::set_debug(config.app_debug);
-        if config.migrate_on_start() {
-            let applied = run_migrations(&config.database_url, MIGRATIONS).await?;
-            tracing::info!(count = applied.len(), "migrations applied");
-        }
-        let pool = build_pool(
-            &config.database_url,
-            PoolSettings {
-                max_size: config.db_pool_size,
-                ..Default::default()
+/// Migrates (when configured), connects, starts the outbox relay and binds the listener.
+///
+/// # Errors
+/// Invalid keys, a failed migration, or a port that cannot be bound.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let foundation = Foundation::start(FoundationSettings {
+        service: "control-plane",
+        database_url: &config.database_url,
+        amqp_url: &config.amqp_url,
+        migrate: config.migrate_on_start(),
+        migrations: MIGRATIONS,
+        pool_size: config.db_pool_size,
+        debug: config.app_debug,
+    })
+    .await?;
+    let keys = crate::keys::key_store(&config)?;
+    keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
+    let metrics = Metrics::register(&foundation.prometheus.registry)?;
+    let state = web::Data::new(AppState {
+        known_scopes: config.known_scopes(),
+        registry: Registry::new(foundation.pool.clone(), config.registry_cache_ttl()),
+        keys,
+        metrics,
+        config: Arc::new(config.clone()),
+    });
+    let readiness = web::Data::new(foundation.readiness());
+    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let port = listener.local_addr()?.port();
+    let (secret, enforce) = (config.gateway_secret.clone(), config.gateway_enforce_source);
+    // Each actix worker gets its own group-commit outbox writer and pool (a tokio-postgres
+    // connection is driven by the runtime that opened it).
+    let writers = OutboxWriterFactory::new(
+        &config.database_url,
+        foundation.relay.notifier(),
+        config.outbox_batch_size,
+        config.outbox_writers,
+    )?;
+    let prometheus = foundation.prometheus.clone();
+    let mut server = HttpServer::new(move || {
+        // Runs once per worker, on the worker's thread and runtime.
+        let outbox = writers.spawn();
+        let (state, readiness) = (state.clone(), readiness.clone());
+        tessera_http::platform_app(
+            move |c| {
+                c.app_data(state)
+                    .app_data(web::Data::new(outbox))
+                    .app_data(readiness)
+                    .configure(crate::routes::configure);
             },
-        )?;
-        let keys = crate::keys::key_store(&config)?;
-        keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
-
-        // The relay and the outbox writers get their own connections: a tokio-postgres
-        // connection is driven by the runtime that opened it. The relay runs here; each actix
-        // worker gets its own group-commit writer and pool (`OutboxWriterFactory`, below).
-        let events_pool = build_pool(
-            &config.database_url,
-            PoolSettings {
-                max_size: 2,
-                ..Default::default()
-            },
-        )?;
-        let relay = Relay::new(
-            events_pool,
-            RelayConfig::new(config.amqp_url.clone(), "control-plane"),
+            ExtractorOptions::default(),
+            prometheus.clone(),
+            GatewayGuard::new(secret.as_deref(), enforce),
         )
-        .spawn();
-        let prometheus = prometheus_metrics("control-plane").map_err(|e| anyhow::anyhow!(e))?;
-        let metrics = Metrics::register(&prometheus.registry)?;
-
-        let state = web::Data::new(AppState {
-            known_scopes: config.known_scopes(),
-            registry: Registry::new(pool.clone(), config.registry_cache_ttl()),
-            keys,
-            metrics,
-            config: Arc::new(config.clone()),
-        });
-        let probe_pool = pool.clone();
-        let connected: Arc<AtomicBool> = relay.connected_flag();
-        let readiness = web::Data::new(
-            Readiness::default()
-                .with(Probe::new("database", move || {
-                    let pool = probe_pool.clone();
-                    async move { ping(&pool).await }
-                }))
-                .with(Probe::flag("broker", connected)),
-        );
-
-        let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
-        let port = listener.local_addr()?.port();
-        let secret = config.gateway_secret.clone();
-        let enforce = config.gateway_enforce_source;
-        let writers = OutboxWriterFactory::new(
-            &config.database_url,
-            relay.notifier(),
-            config.outbox_batch_size,
-            config.outbox_writers,
-        )?;
-        let mut server = HttpServer::new(move || {
-            // Runs once per worker, on the worker's thread and runtime.
-            let outbox = writers.spawn();
-            let (state, readiness) = (state.clone(), readiness.clone());
-            tessera_http::platform_app(
-                move |c| {
-                    c.app_data(state)
-                        .app_data(web::Data::new(outbox))
-                        .app_data(readiness)
-                        .configure(crate::routes::configure);
-                },
-                ExtractorOptions::default(),
-                prometheus.clone(),
-                GatewayGuard::new(secret.as_deref(), enforce),
-            )
-        })
-        .on_connect(crate::tls::on_connect)
-        .shutdown_timeout(config.shutdown_timeout_seconds);
-        server = match (&config.tls_cert_file, &config.tls_key_file) {
-            (Some(cert), Some(key)) => {
-                let tls =
-                    crate::tls::server_config(cert, key, config.tls_client_ca_file.as_deref())?;
-                server.listen_rustls_0_23(listener, tls)?
-            }
-            _ => server.listen(listener)?,
-        };
-        if let Some(workers) = config.app_workers {
-            server = server.workers(workers.max(1));
+    })
+    .on_connect(crate::tls::on_connect)
+    .shutdown_timeout(config.shutdown_timeout_seconds);
+    server = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let tls = crate::tls::server_config(cert, key, config.tls_client_ca_file.as_deref())?;
+            server.listen_rustls_0_23(listener, tls)?
         }
-        tracing::info!(port, tls = config.tls_cert_file.is_some(), mtls = config.tls_client_ca_file.is_some(),
-            issuer = %config.cp_issuer, "control-plane listening");
-        Ok(Self {
-            port,
-            server: server.run(),
-            relay,
-            pool,
-        })
+        _ => server.listen(listener)?,
+    };
+    if let Some(workers) = config.app_workers {
+        server = server.workers(workers.max(1));
     }
-
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The database pool (for tests and tools).
-    pub fn pool(&self) -> &DbPool {
-        &self.pool
-    }
-
-    /// Serves until SIGTERM/SIGINT (in-flight requests get `SHUTDOWN_TIMEOUT_SECONDS`), then
-    /// gives the outbox relay a last pass.
-    ///
-    /// # Errors
-    /// Server I/O errors.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
-        tracing::info!("HTTP server stopped; flushing the outbox");
-        self.relay.shutdown(Duration::from_secs(10)).await;
-        Ok(())
-    }
+    tracing::info!(port, tls = config.tls_cert_file.is_some(), mtls = config.tls_client_ca_file.is_some(),
+        issuer = %config.cp_issuer, "control-plane listening");
+    Ok(foundation.running(port, server.run(), None))
 }

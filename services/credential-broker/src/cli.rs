@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::Config;
-use crate::startup::{Application, MIGRATIONS};
+use crate::startup::MIGRATIONS;
 use crate::{hosts, store};
 
 /// Tessera credential broker.
@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let config = Config::from_environment()?;
             let telemetry = tessera_telemetry::init("credential-broker")?;
-            let app = Application::build(config).await?;
+            let app = crate::startup::build(config).await?;
             let result = app.run_until_stopped().await;
             telemetry.shutdown();
             result

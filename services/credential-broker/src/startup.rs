@@ -2,20 +2,15 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
-use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
-use tessera_events::{Relay, RelayConfig, RelayHandle};
-use tessera_http::metrics::prometheus_metrics;
-use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
-
 use secrecy::ExposeSecret;
+use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::Consumer;
-use tokio::sync::watch;
+use tessera_events::service::{Foundation, FoundationSettings, Running};
+use tessera_http::{ExtractorOptions, GatewayGuard};
 
 use crate::config::{Config, WalletBackend};
 use crate::state::AppState;
@@ -28,165 +23,97 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
 /// Every migration the service runs: the shared outbox tables, then its own.
 pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
 
-/// A built, bound, not yet running application.
-pub struct Application {
-    port: u16,
-    server: Server,
-    relay: RelayHandle,
-    consumer: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
-    pool: DbPool,
-}
+/// A built, bound, not yet running credential broker.
+pub type Application = Running;
 
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Application {
-    /// Migrates (when configured), connects, starts the outbox relay, the identity-event
-    /// consumer and the rate-window clean-up, and binds the listener.
-    ///
-    /// # Errors
-    /// Invalid settings, a failed migration, or a port that cannot be bound.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        tessera_http::error::set_debug(config.app_debug);
-        if config.migrate_on_start() {
-            let applied = run_migrations(&config.database_url, MIGRATIONS).await?;
-            tracing::info!(count = applied.len(), "migrations applied");
-        }
-        let pool = build_pool(
-            &config.database_url,
-            PoolSettings {
-                max_size: config.db_pool_size,
-                ..Default::default()
-            },
-        )?;
-
-        // The relay gets its own small pool: a tokio-postgres connection is driven by the
-        // runtime that opened it, and the relay runs here, not on an HTTP worker.
-        let events_pool = build_pool(
-            &config.database_url,
-            PoolSettings {
-                max_size: 2,
-                ..Default::default()
-            },
-        )?;
-        let relay = Relay::new(
-            events_pool.clone(),
-            RelayConfig::new(config.amqp_url.clone(), "credential-broker"),
-        )
-        .spawn();
-        let prometheus = prometheus_metrics("credential-broker").map_err(|e| anyhow::anyhow!(e))?;
-
-        let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
-            Consumer::new(
-                events_pool.clone(),
-                crate::consumer::config(&config.amqp_url, &config.broker_identity_queue),
-                Arc::new(crate::consumer::SuspendBindings),
-            )
-            .spawn()
-        });
-        spawn_window_cleanup(pool.clone());
-        // Each HTTP worker gets its own pools (a tokio-postgres connection is driven by the
-        // runtime that opened it: sharing one pool across workers costs cross-thread wake-ups).
-        let workers = config
-            .app_workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-            .max(1);
-        let per_worker = PoolSettings {
-            max_size: config.db_pool_size.div_ceil(workers).max(2),
+/// Migrates (when configured), connects, starts the outbox relay, the identity-event consumer
+/// and the rate-window clean-up, and binds the listener.
+///
+/// # Errors
+/// Invalid settings, a failed migration, or a port that cannot be bound.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let foundation = Foundation::start(FoundationSettings {
+        service: "credential-broker",
+        database_url: &config.database_url,
+        amqp_url: &config.amqp_url,
+        migrate: config.migrate_on_start(),
+        migrations: MIGRATIONS,
+        pool_size: config.db_pool_size,
+        debug: config.app_debug,
+    })
+    .await?;
+    let pool = foundation.pool.clone();
+    let relay = &foundation.relay;
+    let consumer_pool = build_pool(
+        &config.database_url,
+        PoolSettings {
+            max_size: 2,
             ..Default::default()
-        };
-        let counters_url =
-            tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?;
-        let factory = Arc::new(StateFactory {
-            static_tokens: config.static_tokens()?,
-            oauth: match config.wallet_backend {
-                WalletBackend::Static => None,
-                WalletBackend::Oauth => {
-                    Some((Arc::new(config.wallet_key()?), config.oauth_clients()?))
-                }
+        },
+    )?;
+    let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
+        Consumer::new(
+            consumer_pool.clone(),
+            crate::consumer::config(&config.amqp_url, &config.broker_identity_queue),
+            Arc::new(crate::consumer::SuspendBindings),
+        )
+        .spawn()
+    });
+    spawn_window_cleanup(pool.clone());
+    // Each HTTP worker gets its own pools (a tokio-postgres connection is driven by the
+    // runtime that opened it: sharing one pool across workers costs cross-thread wake-ups).
+    let workers = config
+        .app_workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let per_worker = PoolSettings {
+        max_size: config.db_pool_size.div_ceil(workers).max(2),
+        ..Default::default()
+    };
+    let counters_url =
+        tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?;
+    let factory = Arc::new(StateFactory {
+        static_tokens: config.static_tokens()?,
+        oauth: match config.wallet_backend {
+            WalletBackend::Static => None,
+            WalletBackend::Oauth => Some((Arc::new(config.wallet_key()?), config.oauth_clients()?)),
+        },
+        relay_wake: relay.notifier(),
+        config: Arc::new(config.clone()),
+        fallback_counters: build_pool(&counters_url, per_worker)?,
+        fallback_pool: pool.clone(),
+        counters_url,
+        per_worker,
+    });
+    let readiness = web::Data::new(foundation.readiness());
+    let prometheus = foundation.prometheus.clone();
+
+    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let port = listener.local_addr()?.port();
+    let secret = config.gateway_secret.clone();
+    let enforce = config.gateway_enforce_source;
+    let mut server = HttpServer::new(move || {
+        // Runs once per worker, on the worker's thread.
+        let state = web::Data::new(factory.build());
+        let readiness = readiness.clone();
+        tessera_http::platform_app(
+            move |c| {
+                c.app_data(state)
+                    .app_data(readiness)
+                    .configure(crate::routes::configure);
             },
-            relay_wake: relay.notifier(),
-            config: Arc::new(config.clone()),
-            fallback_counters: build_pool(&counters_url, per_worker)?,
-            fallback_pool: pool.clone(),
-            counters_url,
-            per_worker,
-        });
-        let probe_pool = pool.clone();
-        let connected: Arc<AtomicBool> = relay.connected_flag();
-        let readiness = web::Data::new(
-            Readiness::default()
-                .with(Probe::new("database", move || {
-                    let pool = probe_pool.clone();
-                    async move { ping(&pool).await }
-                }))
-                .with(Probe::flag("broker", connected)),
-        );
-
-        let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
-        let port = listener.local_addr()?.port();
-        let secret = config.gateway_secret.clone();
-        let enforce = config.gateway_enforce_source;
-        let mut server = HttpServer::new(move || {
-            // Runs once per worker, on the worker's thread.
-            let state = web::Data::new(factory.build());
-            let readiness = readiness.clone();
-            tessera_http::platform_app(
-                move |c| {
-                    c.app_data(state)
-                        .app_data(readiness)
-                        .configure(crate::routes::configure);
-                },
-                ExtractorOptions::default(),
-                prometheus.clone(),
-                GatewayGuard::new(secret.as_deref(), enforce),
-            )
-        })
-        .shutdown_timeout(config.shutdown_timeout_seconds);
-        server = server.listen(listener)?;
-        if let Some(workers) = config.app_workers {
-            server = server.workers(workers.max(1));
-        }
-        tracing::info!(port, "credential-broker listening");
-        Ok(Self {
-            port,
-            server: server.run(),
-            relay,
-            consumer,
-            pool,
-        })
+            ExtractorOptions::default(),
+            prometheus.clone(),
+            GatewayGuard::new(secret.as_deref(), enforce),
+        )
+    })
+    .shutdown_timeout(config.shutdown_timeout_seconds);
+    server = server.listen(listener)?;
+    if let Some(workers) = config.app_workers {
+        server = server.workers(workers.max(1));
     }
-
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The database pool (for tests and tools).
-    pub fn pool(&self) -> &DbPool {
-        &self.pool
-    }
-
-    /// Serves until SIGTERM/SIGINT (in-flight requests get `SHUTDOWN_TIMEOUT_SECONDS`), then
-    /// gives the outbox relay a last pass.
-    ///
-    /// # Errors
-    /// Server I/O errors.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
-        tracing::info!("HTTP server stopped; flushing the outbox");
-        if let Some((stop, task)) = self.consumer {
-            let _ = stop.send(true);
-            let _ = task.await;
-        }
-        self.relay.shutdown(Duration::from_secs(10)).await;
-        Ok(())
-    }
+    tracing::info!(port, "credential-broker listening");
+    Ok(foundation.running(port, server.run(), consumer))
 }
 
 /// Deletes rate-limit windows older than two minutes, once a minute (the limit reads only the

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::routes::agents::{AgentStatus, change_status};
-use crate::startup::{Application, MIGRATIONS};
+use crate::startup::MIGRATIONS;
 use crate::{mfa, provision, store};
 
 /// Tessera identity service.
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let config = Config::from_environment()?;
             let telemetry = tessera_telemetry::init("identity")?;
-            let app = Application::build(config).await?;
+            let app = crate::startup::build(config).await?;
             let result = app.run_until_stopped().await;
             telemetry.shutdown();
             result

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tessera_control_plane::config::Config;
-use tessera_control_plane::startup::{Application, MIGRATIONS};
+use tessera_control_plane::startup::{MIGRATIONS, build};
 use tessera_db::DbPool;
 use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
@@ -41,9 +41,7 @@ impl TestApp {
             .expect("test database");
         let mut config = Config::for_tests(db.url(), &amqp_url());
         configure(&mut config);
-        let app = Application::build(config)
-            .await
-            .expect("application builds");
+        let app = build(config).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool().clone();
         tokio::spawn(app.run_until_stopped());

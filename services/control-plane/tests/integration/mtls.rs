@@ -3,7 +3,7 @@
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use serde_json::json;
 use tessera_control_plane::config::Config;
-use tessera_control_plane::startup::Application;
+use tessera_control_plane::startup::build;
 
 use crate::helpers::{TestApp, segment};
 
@@ -65,7 +65,7 @@ async fn a_client_certificate_authenticates_the_wl_and_binds_the_token() {
     config.tls_cert_file = Some(pki.write("server.pem", &server_cert));
     config.tls_key_file = Some(pki.write("server.key", &server_key));
     config.tls_client_ca_file = Some(pki.write("ca.pem", &pki.ca_pem));
-    let app = Application::build(config).await.unwrap();
+    let app = build(config).await.unwrap();
     let base = format!("https://localhost:{}", app.port());
     tokio::spawn(app.run_until_stopped());
 

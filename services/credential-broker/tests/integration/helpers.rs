@@ -5,7 +5,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use tessera_credential_broker::config::Config;
 use tessera_credential_broker::db::schema::audit_log;
-use tessera_credential_broker::startup::{Application, MIGRATIONS};
+use tessera_credential_broker::startup::{MIGRATIONS, build};
 use tessera_credential_broker::store;
 use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
@@ -46,9 +46,7 @@ impl TestApp {
     }
 
     async fn start(config: &Config) -> String {
-        let app = Application::build(config.clone())
-            .await
-            .expect("application builds");
+        let app = build(config.clone()).await.expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         address

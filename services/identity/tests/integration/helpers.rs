@@ -10,7 +10,7 @@ use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
 use tessera_identity::config::Config;
 use tessera_identity::provision::{self, CreatedAgent};
-use tessera_identity::startup::{Application, MIGRATIONS};
+use tessera_identity::startup::MIGRATIONS;
 use tessera_identity::store;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -62,7 +62,7 @@ impl TestApp {
     }
 
     async fn start(config: &Config) -> String {
-        let app = Application::build(config.clone())
+        let app = tessera_identity::startup::build(config.clone())
             .await
             .expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());

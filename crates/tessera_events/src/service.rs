@@ -1,0 +1,161 @@
+//! What every service's `startup.rs` does before and after its own parts: migrations, the
+//! database pool, the outbox relay, metrics and readiness, and the graceful stop
+//! (STYLE.md §1 `startup.rs`; ARCHITECTURE.md §2 "Health").
+
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use diesel_migrations::EmbeddedMigrations;
+use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
+use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
+use tessera_http::{Probe, Readiness};
+use tokio::sync::watch;
+
+use crate::{Relay, RelayConfig, RelayHandle};
+
+/// What [`Foundation::start`] needs.
+#[derive(Clone, Copy)]
+pub struct FoundationSettings<'a> {
+    /// Service name (metrics, broker connection name).
+    pub service: &'static str,
+    /// `DATABASE_URL`.
+    pub database_url: &'a str,
+    /// `AMQP_URL`.
+    pub amqp_url: &'a str,
+    /// Apply `migrations` first (`RUN_MIGRATIONS`).
+    pub migrate: bool,
+    /// The service's migration sources, in order (the outbox tables first).
+    pub migrations: &'static [EmbeddedMigrations],
+    /// `DB_POOL_SIZE`.
+    pub pool_size: usize,
+    /// `APP_DEBUG`: `details` in error envelopes.
+    pub debug: bool,
+}
+
+/// The shared parts of a running service.
+pub struct Foundation {
+    /// The service's database pool.
+    pub pool: DbPool,
+    /// The relay publishing the outbox (its own two-connection pool, on this runtime).
+    pub relay: RelayHandle,
+    /// RED metrics middleware and its registry (register service counters on it).
+    pub prometheus: PrometheusMetrics,
+}
+
+impl std::fmt::Debug for Foundation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Foundation").finish_non_exhaustive()
+    }
+}
+
+impl Foundation {
+    /// Sets the debug flag, migrates (when asked), builds the pool, starts the relay and the
+    /// metrics registry.
+    ///
+    /// # Errors
+    /// A failed migration or an invalid pool or metrics configuration.
+    pub async fn start(s: FoundationSettings<'_>) -> anyhow::Result<Self> {
+        tessera_http::error::set_debug(s.debug);
+        if s.migrate {
+            let applied = run_migrations(s.database_url, s.migrations).await?;
+            tracing::info!(count = applied.len(), "migrations applied");
+        }
+        let pool = build_pool(
+            s.database_url,
+            PoolSettings {
+                max_size: s.pool_size,
+                ..Default::default()
+            },
+        )?;
+        // The relay gets its own small pool: a tokio-postgres connection is driven by the
+        // runtime that opened it, and the relay runs here, not on an HTTP worker.
+        let events_pool = build_pool(
+            s.database_url,
+            PoolSettings {
+                max_size: 2,
+                ..Default::default()
+            },
+        )?;
+        let relay = Relay::new(events_pool, RelayConfig::new(s.amqp_url, s.service)).spawn();
+        let prometheus = prometheus_metrics(s.service).map_err(|e| anyhow::anyhow!(e))?;
+        Ok(Self {
+            pool,
+            relay,
+            prometheus,
+        })
+    }
+
+    /// `/readyz` probes: `database` (a ping through the pool) and `broker` (the relay is
+    /// connected).
+    pub fn readiness(&self) -> Readiness {
+        let pool = self.pool.clone();
+        Readiness::default()
+            .with(Probe::new("database", move || {
+                let pool = pool.clone();
+                async move { ping(&pool).await }
+            }))
+            .with(Probe::flag("broker", self.relay.connected_flag()))
+    }
+
+    /// The running service: `server` (already bound to `port`), plus an optional background
+    /// task (e.g. a consumer) stopped with it.
+    pub fn running(
+        self,
+        port: u16,
+        server: Server,
+        background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    ) -> Running {
+        Running {
+            port,
+            server,
+            relay: self.relay,
+            pool: self.pool,
+            background,
+        }
+    }
+}
+
+/// A built, bound, not yet running service.
+pub struct Running {
+    port: u16,
+    server: Server,
+    relay: RelayHandle,
+    pool: DbPool,
+    background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool (for tests and tools).
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Serves until SIGTERM/SIGINT (in-flight requests get the server's shutdown timeout),
+    /// stops the background task, then gives the outbox relay a last pass.
+    ///
+    /// # Errors
+    /// Server I/O errors.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        if let Some((stop, task)) = self.background {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        tracing::info!("HTTP server stopped; flushing the outbox");
+        self.relay.shutdown(Duration::from_secs(10)).await;
+        Ok(())
+    }
+}
