@@ -12,6 +12,8 @@ use diesel_async::pooled_connection::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;

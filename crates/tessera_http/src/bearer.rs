@@ -1,7 +1,23 @@
-//! The `Authorization: Bearer` credential (RFC 6750 §2.1).
+//! The `Authorization: Bearer` credential (RFC 6750 §2.1) and comparing shared secrets.
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
+use aws_lc_rs::digest::{SHA256, digest};
+use subtle::ConstantTimeEq;
+
+/// Whether two shared secrets are equal, in constant time: their SHA-256 digests are compared,
+/// so neither the content nor the length of the expected secret leaks through timing.
+pub fn secrets_equal(expected: &[u8], presented: &[u8]) -> bool {
+    let (e, p) = (digest(&SHA256, expected), digest(&SHA256, presented));
+    e.as_ref().ct_eq(p.as_ref()).into()
+}
+
+/// Whether the request's bearer credential equals `expected` ([`secrets_equal`]); false when
+/// there is none, or when `expected` is empty (an unset secret never matches).
+pub fn bearer_matches(req: &HttpRequest, expected: &str) -> bool {
+    !expected.is_empty()
+        && bearer_token(req).is_some_and(|given| secrets_equal(expected.as_bytes(), given.as_bytes()))
+}
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, token
 /// trimmed); `None` when the header is absent, not UTF-8, another scheme, or empty.

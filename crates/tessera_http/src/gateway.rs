@@ -13,7 +13,6 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 
@@ -64,7 +63,7 @@ impl GatewayGuard {
 
 fn secret_matches(expected: Option<&[u8]>, presented: Option<&[u8]>) -> bool {
     match (expected, presented) {
-        (Some(e), Some(p)) => e.ct_eq(p).into(),
+        (Some(e), Some(p)) => crate::bearer::secrets_equal(e, p),
         _ => false,
     }
 }

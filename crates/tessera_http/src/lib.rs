@@ -14,7 +14,7 @@ pub mod request_id;
 pub mod tracing_span;
 
 pub use app::platform_app;
-pub use bearer::bearer_token;
+pub use bearer::{bearer_matches, bearer_token, secrets_equal};
 pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use extract::{ExtractorOptions, envelope_for_framework_errors};
 pub use gateway::{GatewayGuard, GatewayTrust};

@@ -13,12 +13,10 @@
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
-use subtle::ConstantTimeEq;
-use tessera_http::{ApiError, GatewayTrust, bearer_token};
+use tessera_http::{ApiError, GatewayTrust, bearer_matches, bearer_token};
 
 use crate::registry::valid_wl_id;
 use crate::state::AppState;
@@ -210,16 +208,7 @@ impl FromRequest for Admin {
             .app_data::<web::Data<AppState>>()
             .and_then(|s| s.config.cp_admin_token.clone())
             .filter(|t| !t.is_empty());
-        let presented = bearer_token(req);
-        let ok = match (expected, presented) {
-            (Some(e), Some(p)) => {
-                // Compare digests: constant time and independent of the lengths.
-                let e = digest::digest(&digest::SHA256, e.as_bytes());
-                let p = digest::digest(&digest::SHA256, p.as_bytes());
-                bool::from(e.as_ref().ct_eq(p.as_ref()))
-            }
-            _ => false,
-        };
+        let ok = expected.is_some_and(|e| bearer_matches(req, &e));
         std::future::ready(if ok {
             Ok(Self)
         } else {

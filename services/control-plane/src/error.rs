@@ -1,25 +1,17 @@
-//! The one mapping from storage errors to the envelope (STYLE.md §3).
+//! The one mapping from storage errors to the envelope (STYLE.md §3): the shared mapping
+//! ([`tessera_db::http`]) with the control plane's one special case.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use tessera_db::PoolError;
+pub use tessera_db::http::pool_error;
 use tessera_http::ApiError;
 
-/// Maps a diesel error: unique violation ⇒ 409, foreign-key violation ⇒ 404 (`what` names
-/// the missing parent), not found ⇒ 404, a lost connection ⇒ 503, anything else ⇒ 500.
+/// Maps a diesel error: a foreign-key violation or a missing row means the white label is not
+/// there (404 "White label not found."); everything else as [`tessera_db::http::db_error`]
+/// (unique violation ⇒ 409, lost connection ⇒ 503, else 500).
 pub fn db_error(e: DieselError, what: &str) -> ApiError {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::conflict(format!("{what} already exists."))
-        }
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
         | DieselError::NotFound => ApiError::not_found("White label not found."),
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | DieselError::BrokenTransactionManager => ApiError::unavailable(e),
-        other => ApiError::internal(other),
+        other => tessera_db::http::db_error(other, what),
     }
-}
-
-/// Pool exhausted or database unreachable ⇒ 503.
-pub fn pool_error(e: PoolError) -> ApiError {
-    ApiError::unavailable(e)
 }
