@@ -229,6 +229,9 @@ impl OAuthWallet {
 
     fn remember(&self, agent_id: Uuid, host: &str, scope: &str, token: &UpstreamToken) {
         if let Ok(mut m) = self.memory.lock() {
+            // Forget what may no longer be served, so the map holds live entries only.
+            let now = Utc::now();
+            m.retain(|_, (_, _, until)| *until > now);
             m.insert(
                 (agent_id, host.to_owned(), scope.to_owned()),
                 (
@@ -335,10 +338,10 @@ impl OAuthWallet {
                 .map_err(|_| WalletError::Storage("flight map poisoned".into()))?;
             Arc::clone(map.entry((agent_id, host.to_owned())).or_default())
         };
-        let _guard = flight.lock().await;
+        let guard = flight.lock().await;
         let mut conn = self.pool.get().await.map_err(pool_err)?;
         // …and across replicas: the row stays locked during the exchange.
-        let token = conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
+        let result = conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
                 let row = Self::load(c, agent_id, host, true).await?.ok_or(WalletError::NoCredential)?;
                 let now = Utc::now();
                 if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
@@ -382,9 +385,22 @@ impl OAuthWallet {
                     expires_at,
                 })
             })
-            .await?;
+            .await;
+        drop(guard);
+        self.end_flight(agent_id, host, &flight);
+        let token = result?;
         self.remember(agent_id, host, &scope, &token);
         Ok(token)
+    }
+
+    /// Drops the credential's flight mutex once nobody else holds or waits on it, so the map
+    /// does not grow with every credential ever refreshed.
+    fn end_flight(&self, agent_id: Uuid, host: &str, flight: &Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut map) = self.flights.lock()
+            && Arc::strong_count(flight) <= 2
+        {
+            map.remove(&(agent_id, host.to_owned()));
+        }
     }
 
     /// The refresh_token grant (RFC 6749 §6), client credentials in the body (§2.3.1).
