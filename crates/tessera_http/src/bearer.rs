@@ -16,7 +16,8 @@ pub fn secrets_equal(expected: &[u8], presented: &[u8]) -> bool {
 /// there is none, or when `expected` is empty (an unset secret never matches).
 pub fn bearer_matches(req: &HttpRequest, expected: &str) -> bool {
     !expected.is_empty()
-        && bearer_token(req).is_some_and(|given| secrets_equal(expected.as_bytes(), given.as_bytes()))
+        && bearer_token(req)
+            .is_some_and(|given| secrets_equal(expected.as_bytes(), given.as_bytes()))
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, token

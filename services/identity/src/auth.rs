@@ -133,35 +133,48 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
         .ok_or_else(|| ApiError::internal("AppState missing"))?
         .clone();
     let slug = req.match_info().get("tenant_slug").unwrap_or_default();
-    let tenant = tenant(&state, slug).await?;
-    let token = bearer_token(&req).ok_or_else(unauthenticated)?;
     let now = state.now();
-    let verifier = Verifier::with_jwks(
-        VerifierConfig {
-            issuer: None,
-            audience: Some(state.config.access_token_audience.clone()),
-            leeway: Duration::from_secs(0),
-            ..VerifierConfig::default()
-        },
-        state.keys.get().jwks(now),
-    );
-    let claims: AccessClaims = verifier
-        .verify(&token, now)
-        .await
-        .map_err(|_| unauthenticated())?;
-    if claims.tenant != tenant.slug || claims.iss != state.config.issuer(&tenant.slug) {
+    let claims = match bearer_token(&req) {
+        Some(token) => {
+            let verifier = Verifier::with_jwks(
+                VerifierConfig {
+                    issuer: None,
+                    audience: Some(state.config.access_token_audience.clone()),
+                    leeway: Duration::from_secs(0),
+                    ..VerifierConfig::default()
+                },
+                state.keys.get().jwks(now),
+            );
+            verifier.verify::<AccessClaims>(&token, now).await.ok()
+        }
+        None => None,
+    };
+    let Some(claims) = claims else {
+        // An unknown tenant is a 404 whatever the credentials.
+        tenant(&state, slug).await?;
+        return Err(unauthenticated());
+    };
+    if claims.tenant != slug || claims.iss != state.config.issuer(slug) {
         return Err(tenant_not_found());
     }
     let (Ok(agent_id), Ok(sid)) = (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid))
     else {
         return Err(unauthenticated());
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let session = store::session(&mut conn, tenant.id, sid)
-        .await
-        .map_err(|e| db_error(e, "Session"))?
-        .filter(|s| s.agent_id == agent_id && s.live_at(now))
-        .ok_or_else(unauthenticated)?;
+    // One round trip: the session in the active tenant `slug`, its agent's status and role.
+    let found = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::session_context(&mut conn, slug, sid)
+            .await
+            .map_err(|e| db_error(e, "Session"))?
+    };
+    let Some((tenant, session, agent_status, role)) = found else {
+        tenant(&state, slug).await?;
+        return Err(unauthenticated());
+    };
+    if session.agent_id != agent_id || !session.live_at(now) {
+        return Err(unauthenticated());
+    }
     if session.mfa_pending {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -169,14 +182,9 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
             "The session still needs its second factor.",
         ));
     }
-    let agent = store::agent(&mut conn, tenant.id, agent_id)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
-        .filter(|a| a.status == "active")
-        .ok_or_else(unauthenticated)?;
-    let role = store::role_of(&mut conn, agent.id)
-        .await
-        .map_err(|e| db_error(e, "Role"))?;
+    if agent_status != "active" {
+        return Err(unauthenticated());
+    }
     Ok(Authenticated {
         tenant,
         agent_id,

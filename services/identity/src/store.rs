@@ -225,6 +225,34 @@ pub async fn open_session(
     .optional()
 }
 
+/// A protected request's look-up in one round trip: the session `id` if it belongs to the
+/// active tenant `slug`, with that tenant, its agent's status and the agent's current role.
+///
+/// # Errors
+/// Database errors.
+pub async fn session_context(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    id: Uuid,
+) -> QueryResult<Option<(Tenant, Session, String, Option<String>)>> {
+    sessions::table
+        .inner_join(agents::table.inner_join(tenants::table))
+        .left_join(role_assignments::table.on(role_assignments::agent_id.eq(sessions::agent_id)))
+        .filter(sessions::id.eq(id))
+        .filter(sessions::tenant_id.eq(tenants::id))
+        .filter(tenants::slug.eq(slug))
+        .filter(tenants::status.eq("active"))
+        .select((
+            Tenant::as_select(),
+            Session::as_select(),
+            agents::status,
+            role_assignments::role.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The agent `agent_id` of `tenant_id`.
 ///
 /// # Errors
