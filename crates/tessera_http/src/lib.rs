@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
+pub mod openapi;
 pub mod pagination;
 pub mod request_id;
 pub mod tracing_span;

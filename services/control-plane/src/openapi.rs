@@ -3,7 +3,8 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/control-plane.yaml`
 //! (`control-plane openapi > docs/openapi/control-plane.yaml`); a test fails when they drift.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use tessera_http::openapi::{Bearer, BearerSchemes};
+use utoipa::openapi::security::SecurityScheme;
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{admin, jwks, peer_token};
@@ -32,7 +33,7 @@ use crate::routes::{admin, jwks, peer_token};
         admin::revoke_api_key,
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
-    modifiers(&Security),
+    modifiers(&BEARER, &Security),
     tags(
         (name = "peer tokens", description = "Short-lived JWTs one WL presents to another"),
         (name = "operator", description = "Registry management (bearer CP_ADMIN_TOKEN)")
@@ -42,27 +43,23 @@ pub struct ApiDoc;
 
 struct Security;
 
+const BEARER: BearerSchemes = BearerSchemes(&[
+    Bearer {
+        name: "wlApiKey",
+        description: "A WL API key (`cpk_…`)",
+        format: None,
+    },
+    Bearer {
+        name: "adminToken",
+        description: "CP_ADMIN_TOKEN",
+        format: None,
+    },
+]);
+
+/// The mTLS scheme (the bearer ones come from [`BEARER`]).
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "wlApiKey",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A WL API key (`cpk_…`)"))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "adminToken",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("CP_ADMIN_TOKEN"))
-                    .build(),
-            ),
-        );
         components.add_security_scheme(
             "mtls",
             SecurityScheme::MutualTls {

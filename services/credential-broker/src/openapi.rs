@@ -1,10 +1,23 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; served at
 //! `GET /openapi.json`.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use tessera_http::openapi::{Bearer, BearerSchemes};
+use utoipa::OpenApi;
 
 use crate::routes::{admin, token};
+
+const BEARER: BearerSchemes = BearerSchemes(&[
+    Bearer {
+        name: "adminToken",
+        description: "BROKER_ADMIN_TOKEN, the operators' credential",
+        format: None,
+    },
+    Bearer {
+        name: "callerToken",
+        description: "BROKER_CALLER_TOKEN, the auth proxy's service credential",
+        format: None,
+    },
+]);
 
 /// The document.
 #[derive(OpenApi)]
@@ -25,41 +38,13 @@ use crate::routes::{admin, token};
         admin::list_audit,
     ),
     components(schemas(tessera_http::ErrorCode)),
-    modifiers(&Security),
+    modifiers(&BEARER),
     tags(
         (name = "tokens", description = "The token endpoint the auth proxy calls"),
         (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")
     )
 )]
 pub struct ApiDoc;
-
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "adminToken",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("BROKER_ADMIN_TOKEN, the operators' credential"))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "callerToken",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "BROKER_CALLER_TOKEN, the auth proxy's service credential",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The document as YAML.
 ///

@@ -3,10 +3,16 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/identity.yaml`
 //! (`identity openapi > docs/openapi/identity.yaml`, or `make openapi`); a test fails when they drift.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use tessera_http::openapi::{Bearer, BearerSchemes};
+use utoipa::OpenApi;
 
 use crate::routes::{agents, enroll, jwks, roles, session};
+
+const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
+    name: "bearer",
+    description: "The access_token of a fully authenticated session of the same tenant",
+    format: Some("JWT"),
+}]);
 
 /// The document.
 #[derive(OpenApi)]
@@ -32,7 +38,7 @@ use crate::routes::{agents, enroll, jwks, roles, session};
         jwks::jwks,
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&Security),
+    modifiers(&BEARER),
     tags(
         (name = "sessions", description = "Login, second factor, logout, token keys"),
         (name = "mfa", description = "TOTP enrollment"),
@@ -41,26 +47,6 @@ use crate::routes::{agents, enroll, jwks, roles, session};
     )
 )]
 pub struct ApiDoc;
-
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "The access_token of a fully authenticated session of the same tenant",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The document as YAML (what `docs/openapi/identity.yaml` holds).
 ///
