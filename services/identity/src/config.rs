@@ -211,7 +211,7 @@ impl Config {
                 "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
             );
         }
-        crate::password::Hasher::params(self).map_err(|e| {
+        crate::password::Hasher::params(&self.hash_settings()).map_err(|e| {
             anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
         })?;
         Ok(())

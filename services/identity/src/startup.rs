@@ -53,7 +53,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .map_err(|e| {
             anyhow::anyhow!("invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: {e}")
         })?;
-    let hasher = Hasher::new(&config)?;
+    let hasher = Hasher::new(&config.hash_settings())?;
     foundation
         .prometheus
         .registry
