@@ -43,14 +43,24 @@ impl<T: Serialize> EventEnvelope<T> {
     }
 }
 
-mod rfc3339 {
+/// `#[serde(with = "tessera_events::envelope::rfc3339")]`: an instant as RFC 3339 with
+/// milliseconds and `Z` ([`format_time`]), the platform's wire format.
+pub mod rfc3339 {
     use super::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes `t` as RFC 3339 (milliseconds, `Z`).
+    ///
+    /// # Errors
+    /// The serializer's.
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 
+    /// Reads any RFC 3339 instant.
+    ///
+    /// # Errors
+    /// Not a string, or not RFC 3339.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&s)

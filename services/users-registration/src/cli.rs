@@ -1,0 +1,189 @@
+//! The command line: `serve`, `migrate`, `user create`, `backfill`, `notification-sink`,
+//! `openapi`.
+//!
+//! `user create` and `backfill` read `DATABASE_URL`, `DOCUMENT_ENCRYPTION_KEY`, `JWT_SECRET` and
+//! the `ARGON2_*` settings (the same variables as `serve`); they print JSON.
+
+use std::io::Write;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::Role;
+use crate::config::Config;
+use crate::document::DocumentKeys;
+use crate::provision::{self, UserSpec};
+use crate::startup::MIGRATIONS;
+
+/// Tessera users-registration service.
+#[derive(Debug, Parser)]
+#[command(name = "users-registration", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP and run the notification dispatcher (configuration from the environment; see
+    /// .env.example).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
+    /// Manage users (analysts and auditors are created here, never by public sign-up).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Encrypt and index every `documentId` written before encryption existed, clearing the
+    /// plaintext. Safe to re-run and to run while the service serves.
+    Backfill {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+    /// A local stand-in for the notification service: logs every notification it receives
+    /// (one JSON line each) and answers 202. `make up` points `NOTIFY_ENDPOINT` at it.
+    NotificationSink {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8086)]
+        port: u16,
+    },
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+}
+
+/// `user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an `APPROVED` user. The password comes from `USERS_REGISTRATION_PASSWORD`;
+    /// without it a random one is generated and printed once.
+    Create {
+        /// `analyst`, `auditor` or `producer`.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Document number (CPF, CNPJ, …).
+        #[arg(long)]
+        document_id: String,
+        /// Comma-separated scopes instead of the role's defaults (e.g. an analyst in training
+        /// without `admin:users`: `--scopes users:read`).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (analyst, auditor, producer)"))
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn random_password() -> anyhow::Result<String> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("system RNG failed"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// `POST /…` on the notification sink: log and accept.
+async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
+    let body: serde_json::Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info!(path = %req.path(), idempotency_key = key, notification = %body, "notification received");
+    HttpResponse::Accepted().finish()
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Any failure, as one line for the terminal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_environment()?;
+            let telemetry = tessera_telemetry::init("users-registration")?;
+            let app = crate::startup::build(config).await?;
+            let result = app.run_until_stopped().await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Migrate { create_database } => {
+            tessera_db::migrate_command(create_database, MIGRATIONS).await
+        }
+        Command::User(UserCommand::Create {
+            role,
+            email,
+            name,
+            document_id,
+            scopes,
+        }) => {
+            let config = Config::from_environment()?;
+            let (password, generated) = match std::env::var("USERS_REGISTRATION_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (random_password()?, true),
+            };
+            let mut conn = AsyncPgConnection::establish(&config.database_url).await?;
+            let spec = UserSpec {
+                name: &name,
+                email: &email,
+                role,
+                document_id: &document_id,
+                scopes,
+                password: SecretString::from(password.clone()),
+            };
+            let created = provision::create_user(&config, &mut conn, spec).await?;
+            let mut out = serde_json::to_value(&created)?;
+            if generated && let Some(map) = out.as_object_mut() {
+                map.insert("password".to_owned(), password.into());
+            }
+            print_json(&out)
+        }
+        Command::Backfill { batch } => {
+            let config = Config::from_environment()?;
+            let keys = DocumentKeys::from_base64(config.document_encryption_key.expose_secret())?;
+            let mut conn = AsyncPgConnection::establish(&config.database_url).await?;
+            let report = provision::backfill(&keys, &mut conn, batch).await?;
+            print_json(&report)
+        }
+        Command::NotificationSink { port } => {
+            let telemetry = tessera_telemetry::init("notification-sink")?;
+            tracing::info!(port, "notification sink listening");
+            HttpServer::new(|| App::new().default_service(web::to(sink)))
+                .workers(1)
+                .bind(("127.0.0.1", port))?
+                .run()
+                .await?;
+            telemetry.shutdown();
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::openapi::yaml()?);
+            Ok(())
+        }
+    }
+}

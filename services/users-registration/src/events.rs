@@ -1,0 +1,80 @@
+//! The events users-registration publishes (seed 004 "Eventos"; ARCHITECTURE.md §2 event
+//! table), written to the outbox in the transaction of the change that causes them.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use tessera_events::{EventEnvelope, OutboxMessage};
+use uuid::Uuid;
+
+/// The source name in event envelopes.
+pub const SOURCE: &str = "users-registration";
+/// `users.user.registered`: after a successful `POST /registrations`.
+pub const REGISTERED: &str = "users.user.registered";
+/// `users.user.approved`: after `PATCH /users/{id}/status` to `APPROVED`.
+pub const APPROVED: &str = "users.user.approved";
+/// `users.user.rejected`: after `PATCH /users/{id}/status` to `REJECTED`.
+pub const REJECTED: &str = "users.user.rejected";
+
+/// The candidate inside `users.user.registered`. `documentId` is masked (`*********01`): the
+/// document is encrypted at rest and events are not the place to leak it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCandidate {
+    /// Name.
+    pub name: String,
+    /// E-mail (normalised).
+    pub email: String,
+    /// Masked document.
+    pub document_id: String,
+    /// Role.
+    pub role: String,
+}
+
+/// `users.user.registered` data: `{registrationId, userCandidate:{name,email,documentId,role},
+/// submittedAt}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    /// The registration id.
+    pub registration_id: Uuid,
+    /// The candidate.
+    pub user_candidate: UserCandidate,
+    /// RFC 3339.
+    #[serde(with = "tessera_events::envelope::rfc3339")]
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// `users.user.approved` / `users.user.rejected` data: `{userId, status, reason?, timestamp}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChanged {
+    /// The user id.
+    pub user_id: Uuid,
+    /// `APPROVED` | `REJECTED`.
+    pub status: String,
+    /// The analyst's reason (always present for a rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339.
+    #[serde(with = "tessera_events::envelope::rfc3339")]
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Writes one event to the outbox on `conn` (inside the caller's transaction).
+///
+/// # Errors
+/// Database or serialisation errors (the transaction then rolls back).
+pub async fn enqueue<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    let request_id = tessera_http::request_id::current();
+    let envelope = EventEnvelope::new(SOURCE, kind, data, request_id, now);
+    let message = OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    tessera_events::outbox::enqueue(conn, &[message]).await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! `POST /registrations` (public sign-up, idempotent) and `GET /registrations/{id}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::TimeDelta;
+use diesel_async::AsyncConnection;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_db::http::{db_error, pool_error};
+use tessera_http::ApiError;
+use uuid::Uuid;
+
+use crate::auth::{Principal, Role};
+use crate::document;
+use crate::events::{self, Registered, UserCandidate};
+use crate::idempotency::{self, StoredResponse};
+use crate::state::AppState;
+use crate::store::{self, Attachment, NewUser, Taken};
+use crate::validation::REGISTRATION;
+use crate::view::{Registration, RegistrationCreated, User};
+
+/// The body, once it passed `docs/schemas/users-registration/registration-request.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegistrationRequest {
+    name: String,
+    email: String,
+    document_id: String,
+    role: Role,
+    password: SecretString,
+    #[serde(default)]
+    farm_data: Option<Value>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+/// Why a registration was not created.
+enum Refusal {
+    Taken(Taken),
+    Replay(StoredResponse),
+    Api(ApiError),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+fn taken(t: Taken) -> ApiError {
+    match t {
+        Taken::Email => ApiError::conflict("This e-mail is already registered.")
+            .with_reason("email_already_registered"),
+        Taken::Document => ApiError::conflict("This document is already registered.")
+            .with_reason("document_already_registered"),
+    }
+}
+
+fn replayed(stored: StoredResponse) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
+        .insert_header((idempotency::REPLAYED_HEADER, "true"))
+        .json(stored.body)
+}
+
+/// Submits a producer's registration: creates the user `PENDING` and publishes
+/// `users.user.registered`. With `Idempotency-Key`, a retry returns the first response.
+#[utoipa::path(post, path = "/registrations", tag = "registrations",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; the first response is stored 24 h and replayed for the same body")),
+    responses(
+        (status = 201, body = RegistrationCreated, description = "Created; `Location: /registrations/{id}`"),
+        (status = 200, body = RegistrationCreated, description = "Never: a replay answers the stored status (201) with `Idempotent-Replayed: true`"),
+        (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error`: every failing field in `errors`; nothing stored"),
+        (status = 409, body = tessera_http::ErrorEnvelope, description = "`conflict`: `reason` = `email_already_registered`, `document_already_registered` or `idempotency_key_in_flight`"),
+        (status = 422, body = tessera_http::ErrorEnvelope, description = "`idempotency_key_reused`: same key, different body")))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let key = idempotency::key(&req)?;
+    let fingerprint = idempotency::fingerprint(&body);
+    let r: RegistrationRequest = state.schemas.check(REGISTRATION, body)?;
+    let now = state.now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    // A retry of a finished request is answered before any hashing.
+    if let Some(k) = &key
+        && let Some(stored) = idempotency::replay(&mut conn, k, &fingerprint, now).await?
+    {
+        return Ok(replayed(stored));
+    }
+    let normalised = document::normalise(&r.document_id);
+    let user_id = Uuid::now_v7();
+    let registration_id = Uuid::now_v7();
+    let stored_document = state
+        .documents
+        .protect(user_id, &normalised)
+        .map_err(ApiError::internal)?;
+    let password_hash = state
+        .hasher
+        .hash(r.password.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let email = r.email.trim().to_lowercase();
+    let name = r.name.trim().to_owned();
+    let created = RegistrationCreated {
+        registration_id,
+        status: store::PENDING.to_owned(),
+    };
+    let response = StoredResponse {
+        status: 201,
+        body: serde_json::to_value(&created).map_err(ApiError::internal)?,
+    };
+    let ttl =
+        TimeDelta::seconds(i64::try_from(state.config.idempotency_ttl_seconds).unwrap_or(i64::MAX));
+    let wait = state.config.idempotency_wait_seconds;
+    let outcome = conn
+        .transaction::<(), Refusal, _>(async |c| {
+            if let Some(k) = &key
+                && !idempotency::claim(c, k, &fingerprint, now, ttl, wait).await?
+            {
+                return Err(match idempotency::replay(c, k, &fingerprint, now).await {
+                    Ok(Some(stored)) => Refusal::Replay(stored),
+                    // The live row vanished between two statements (expired and purged):
+                    // answer as if still in flight; the client retries.
+                    Ok(None) => Refusal::Api(idempotency::in_flight()),
+                    Err(e) => Refusal::Api(e),
+                });
+            }
+            let new_user = NewUser {
+                id: user_id,
+                name: &name,
+                email: &email,
+                role: r.role,
+                document_normalised: &normalised,
+                document: &stored_document,
+                password_hash: &password_hash,
+                status: store::PENDING,
+                scopes: None,
+                farm_data: r.farm_data.as_ref(),
+                now,
+            };
+            store::insert_user(c, &new_user)
+                .await?
+                .map_err(Refusal::Taken)?;
+            store::insert_registration(c, registration_id, user_id, &r.attachments, now).await?;
+            let data = Registered {
+                registration_id,
+                user_candidate: UserCandidate {
+                    name: name.clone(),
+                    email: email.clone(),
+                    document_id: document::mask(&normalised),
+                    role: r.role.as_str().to_owned(),
+                },
+                submitted_at: now,
+            };
+            events::enqueue(c, events::REGISTERED, data, now).await?;
+            if let Some(k) = &key {
+                idempotency::complete(c, k, &response).await?;
+            }
+            Ok(())
+        })
+        .await;
+    match outcome {
+        Ok(()) => {
+            state.relay_wake.notify_one();
+            Ok(HttpResponse::Created()
+                .insert_header(("Location", format!("/registrations/{registration_id}")))
+                .json(created))
+        }
+        Err(Refusal::Taken(t)) => Err(taken(t)),
+        Err(Refusal::Replay(stored)) => Ok(replayed(stored)),
+        Err(Refusal::Api(e)) => Err(e),
+        Err(Refusal::Db(e)) if idempotency::is_lock_timeout(&e) => Err(idempotency::in_flight()),
+        Err(Refusal::Db(e)) => Err(db_error(e, "Registration")),
+    }
+}
+
+/// A registration with its user and attachments: to its owner, analysts and auditors
+/// (anyone else gets the same 404 as for an unknown id).
+#[utoipa::path(get, path = "/registrations/{id}", tag = "registrations", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Registration id")),
+    responses((status = 200, body = Registration), (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 404, body = tessera_http::ErrorEnvelope)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("Registration not found.");
+    let id = Uuid::parse_str(&path).map_err(|_| not_found())?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let found = store::registration(&mut conn, id)
+        .await
+        .map_err(|e| db_error(e, "Registration"))?;
+    let Some((id, submitted_at, user, attachments)) = found else {
+        return Err(not_found());
+    };
+    if !who.may_read(user.id) {
+        return Err(not_found());
+    }
+    Ok(HttpResponse::Ok().json(Registration {
+        id,
+        user_candidate: User::of(user, &who, &state.documents)?,
+        attachments,
+        submitted_at,
+    }))
+}

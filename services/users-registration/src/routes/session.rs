@@ -1,0 +1,219 @@
+//! `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`.
+//!
+//! Refresh tokens are opaque (256 random bits, base64url), stored only as SHA-256, single use:
+//! each refresh rotates the token, and presenting a rotated one again revokes its whole
+//! session (RFC 9700 §4.14.2, refresh token rotation with reuse detection).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::TimeDelta;
+use diesel_async::AsyncConnection;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_db::http::{db_error, pool_error};
+use tessera_http::extract::NO_STORE;
+use tessera_http::{ApiError, ErrorCode};
+use uuid::Uuid;
+
+use crate::auth::{self, Principal};
+use crate::state::AppState;
+use crate::store::{self, Rotation};
+use crate::validation::{LOGIN, REFRESH};
+use crate::view::AuthToken;
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: SecretString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshRequest {
+    refresh_token: SecretString,
+}
+
+/// A fresh refresh token and its stored hash.
+fn new_refresh_token() -> Result<(String, Vec<u8>), ApiError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ApiError::internal("system RNG failed"))?;
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = refresh_hash(&token);
+    Ok((token, hash))
+}
+
+fn refresh_hash(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn ttl(state: &AppState) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(state.config.refresh_token_ttl_seconds).unwrap_or(i64::MAX))
+}
+
+fn tokens(access_token: String, refresh_token: String, expires_in: u64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", NO_STORE))
+        .json(AuthToken {
+            access_token,
+            refresh_token,
+            expires_in,
+            token_type: "Bearer",
+        })
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials,
+        "The e-mail or password is incorrect.",
+    )
+}
+
+/// Logs in an `APPROVED` user with e-mail and password: a new session, an access token and
+/// its refresh token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    responses((status = 200, body = AuthToken),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error`"),
+              (status = 401, body = tessera_http::ErrorEnvelope, description = "`invalid_credentials`: the same for an unknown e-mail and a wrong password"),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`forbidden`, `reason` = `user_pending` or `user_rejected`: right password, not approved")))]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let r: LoginRequest = state.schemas.check(LOGIN, body.into_inner())?;
+    let email = r.email.trim().to_lowercase();
+    let found = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::user_by_email(&mut conn, &email)
+            .await
+            .map_err(|e| db_error(e, "User"))?
+    };
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    // An unknown e-mail costs the same hash as a wrong password.
+    let matched = state
+        .hasher
+        .verify(r.password, hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(user) = user.filter(|_| matched) else {
+        return Err(invalid_credentials());
+    };
+    match user.status.as_str() {
+        store::APPROVED => {}
+        store::PENDING => {
+            return Err(ApiError::forbidden(
+                "user_pending",
+                "This registration is still waiting for an analyst's approval.",
+            ));
+        }
+        _ => {
+            return Err(ApiError::forbidden(
+                "user_rejected",
+                "This registration was rejected.",
+            ));
+        }
+    }
+    let now = state.now();
+    let (refresh, refresh_hash) = new_refresh_token()?;
+    let session_id = Uuid::now_v7();
+    {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        store::create_session(
+            &mut conn,
+            session_id,
+            user.id,
+            &refresh_hash,
+            now,
+            ttl(&state),
+        )
+        .await
+        .map_err(|e| db_error(e, "Session"))?;
+    }
+    let role = user.role();
+    let scopes = auth::effective_scopes(role, user.explicit_scopes().as_deref());
+    let (access, expires_in) =
+        auth::issue_access_token(&state, user.id, session_id, role, &scopes, now)?;
+    Ok(tokens(access, refresh, expires_in))
+}
+
+/// Exchanges a refresh token for a new pair; the presented one can never be used again.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth",
+    responses((status = 200, body = AuthToken),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error`"),
+              (status = 401, body = tessera_http::ErrorEnvelope, description = "`unauthenticated`: unknown, expired or revoked; `reason` = `refresh_token_reused` when a rotated token was presented (its session is now revoked)")))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
+    let presented = refresh_hash(r.refresh_token.expose_secret());
+    let (next, next_hash) = new_refresh_token()?;
+    let now = state.now();
+    let ttl = ttl(&state);
+    let rotation = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        conn.transaction::<Rotation, diesel::result::Error, _>(async |c| {
+            store::rotate_refresh(c, &presented, &next_hash, now, ttl).await
+        })
+        .await
+        .map_err(|e| db_error(e, "Session"))?
+    };
+    match rotation {
+        Rotation::Rotated(p) => {
+            let (access, expires_in) =
+                auth::issue_access_token(&state, p.user_id, p.session_id, p.role, &p.scopes, now)?;
+            Ok(tokens(access, next, expires_in))
+        }
+        Rotation::Reused => {
+            tracing::warn!("a rotated refresh token was presented again; its session is revoked");
+            Err(ApiError::unauthenticated(
+                "This refresh token was already used; the session has been revoked.",
+            )
+            .with_reason("refresh_token_reused"))
+        }
+        Rotation::Invalid => Err(ApiError::unauthenticated(
+            "The refresh token is invalid or expired.",
+        )),
+    }
+}
+
+/// Ends the caller's session (and the session of `refreshToken`, when it is the caller's):
+/// its refresh tokens stop working and its access tokens are refused from now on.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = tessera_http::ErrorEnvelope),
+              (status = 401, body = tessera_http::ErrorEnvelope)))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
+    let hash = refresh_hash(r.refresh_token.expose_secret());
+    let now = state.now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    conn.transaction::<(), diesel::result::Error, _>(async |c| {
+        store::revoke_session(c, who.session_id, "logout", now).await?;
+        if let Some(sid) = store::session_of_refresh(c, &hash).await?
+            && sid != who.session_id
+            && store::session_owner(c, sid).await? == Some(who.user_id)
+        {
+            store::revoke_session(c, sid, "logout", now).await?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| db_error(e, "Session"))?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,176 @@
+//! `GET /users/{id}`, `PATCH /users/{id}` (profile), `PATCH /users/{id}/status` (analyst
+//! decision).
+
+use actix_web::{HttpResponse, web};
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_db::http::{db_error, pool_error};
+use tessera_http::ApiError;
+use uuid::Uuid;
+
+use crate::auth::{ADMIN_USERS, Principal, Role, USERS_READ, USERS_WRITE};
+use crate::events::{self, StatusChanged};
+use crate::state::AppState;
+use crate::store::{self, ProfileChange, StatusChange};
+use crate::validation::{STATUS_CHANGE, USER_UPDATE};
+use crate::view::User;
+
+fn not_found() -> ApiError {
+    ApiError::not_found("User not found.")
+}
+
+fn user_id(path: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(path).map_err(|_| not_found())
+}
+
+fn not_owner() -> ApiError {
+    ApiError::forbidden("not_owner", "You may only access your own user.")
+}
+
+/// A user's profile: producers read their own; analysts and auditors anyone's. The document
+/// is in clear only for analysts.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = User),
+              (status = 401, body = tessera_http::ErrorEnvelope, description = "No or invalid token"),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`reason` = `missing_scope` or `not_owner`"),
+              (status = 404, body = tessera_http::ErrorEnvelope)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(USERS_READ)?;
+    let id = user_id(&path)?;
+    if !who.may_read(id) {
+        return Err(not_owner());
+    }
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let row = store::user(&mut conn, id)
+        .await
+        .map_err(|e| db_error(e, "User"))?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserUpdate {
+    #[serde(default)]
+    name: Option<String>,
+    /// Absent: unchanged; `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    farm_data: Option<Option<Value>>,
+}
+
+/// Distinguishes a `null` member (`Some(None)`) from an absent one (`None`, via `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// Changes profile fields (`name`, `farmData`): a user its own (with `users:write`), analysts
+/// anyone's.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = User),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error`"),
+              (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`reason` = `missing_scope` or `not_owner`"),
+              (status = 404, body = tessera_http::ErrorEnvelope)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(USERS_WRITE)?;
+    let id = user_id(&path)?;
+    if id != who.user_id && who.role != Role::Analyst {
+        return Err(not_owner());
+    }
+    let u: UserUpdate = state.schemas.check(USER_UPDATE, body.into_inner())?;
+    let change = ProfileChange {
+        name: u.name.map(|n| n.trim().to_owned()),
+        farm_data: u.farm_data,
+    };
+    let now = state.now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let row = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let row = store::update_profile(c, id, &change, now).await?;
+            if row.is_some() {
+                store::record_history(c, id, "updated", Some(who.user_id), None, now).await?;
+            }
+            Ok(row)
+        })
+        .await
+        .map_err(|e| db_error(e, "User"))?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusRequest {
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// An analyst's decision on a `PENDING` user (`admin:users`): `APPROVED`, or `REJECTED` with
+/// a reason. Publishes `users.user.approved` / `users.user.rejected`; the user is notified.
+#[utoipa::path(patch, path = "/users/{id}/status", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = User),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error` (a rejection without `reason`, an unknown status)"),
+              (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`reason` = `missing_scope`: no `admin:users`"),
+              (status = 404, body = tessera_http::ErrorEnvelope),
+              (status = 409, body = tessera_http::ErrorEnvelope, description = "`reason` = `invalid_status_transition`: the user is not PENDING")))]
+pub async fn change_status(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(ADMIN_USERS)?;
+    let id = user_id(&path)?;
+    let r: StatusRequest = state.schemas.check(STATUS_CHANGE, body.into_inner())?;
+    let reason = r.reason.map(|s| s.trim().to_owned());
+    let now = state.now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let outcome = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let outcome =
+                store::change_status(c, id, &r.status, reason.as_deref(), Some(who.user_id), now)
+                    .await?;
+            if let StatusChange::Changed(_) = &outcome {
+                let kind = if r.status == store::APPROVED {
+                    events::APPROVED
+                } else {
+                    events::REJECTED
+                };
+                let data = StatusChanged {
+                    user_id: id,
+                    status: r.status.clone(),
+                    reason: reason.clone(),
+                    timestamp: now,
+                };
+                events::enqueue(c, kind, data, now).await?;
+            }
+            Ok(outcome)
+        })
+        .await
+        .map_err(|e| db_error(e, "User"))?;
+    match outcome {
+        StatusChange::Changed(row) => {
+            state.relay_wake.notify_one();
+            Ok(HttpResponse::Ok().json(User::of(*row, &who, &state.documents)?))
+        }
+        StatusChange::NotPending(current) => Err(ApiError::conflict(format!(
+            "Only a PENDING user can be approved or rejected; this one is {current}."
+        ))
+        .with_reason("invalid_status_transition")),
+        StatusChange::NotFound => Err(not_found()),
+    }
+}

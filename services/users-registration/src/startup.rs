@@ -1,0 +1,143 @@
+//! Building and running the application (STYLE.md §1 `startup.rs`).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+use diesel_migrations::EmbeddedMigrations;
+use secrecy::ExposeSecret;
+use tessera_db::{DbPool, PoolSettings, build_pool};
+use tessera_events::Consumer;
+use tessera_events::service::{Foundation, FoundationSettings, Running};
+use tessera_http::{ExtractorOptions, GatewayGuard};
+use tessera_jwt::{KeySet, SigningKey};
+use tessera_password::Hasher;
+
+use crate::config::Config;
+use crate::document::DocumentKeys;
+use crate::state::AppState;
+use crate::validation::Schemas;
+
+/// The service's own migrations.
+pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../../migrations/users-registration");
+
+/// Every migration the service runs: the shared outbox tables, then its own.
+pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+
+/// A built, bound, not yet running users-registration service.
+pub type Application = Running;
+
+/// Migrates (when configured), connects, compiles the request schemas, starts the outbox relay,
+/// the notification dispatcher (when `NOTIFY_ENDPOINT` is set) and the idempotency-key purge,
+/// and binds the listener.
+///
+/// # Errors
+/// Invalid settings or schemas, a failed migration, or a port that cannot be bound.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let foundation = Foundation::start(FoundationSettings {
+        service: "users-registration",
+        database_url: &config.database_url,
+        amqp_url: &config.amqp_url,
+        migrate: config.migrate_on_start(),
+        migrations: MIGRATIONS,
+        pool_size: config.db_pool_size,
+        debug: config.app_debug,
+    })
+    .await?;
+    let secret = config.jwt_secret.expose_secret().as_bytes();
+    let keys = KeySet::new(
+        vec![SigningKey::hmac(secret)],
+        Duration::ZERO,
+        config.access_ttl(),
+    );
+    let verifier = crate::auth::verifier(secret, &config.jwt_issuer);
+    let documents = DocumentKeys::from_base64(config.document_encryption_key.expose_secret())
+        .map_err(|e| {
+            anyhow::anyhow!("invalid environment variable DOCUMENT_ENCRYPTION_KEY: {e}")
+        })?;
+    let hasher = Hasher::new(&config.hash_settings())?;
+    foundation
+        .prometheus
+        .registry
+        .register(Box::new(hasher.verifications()))?;
+    let dispatcher = match crate::notify::from_config(&config)? {
+        Some(d) => {
+            let pool = build_pool(
+                &config.database_url,
+                PoolSettings {
+                    max_size: 2,
+                    ..Default::default()
+                },
+            )?;
+            let consumer_config = crate::notify::config(
+                &config.amqp_url,
+                &config.notify_queue,
+                config.notify_max_attempts,
+                Duration::from_millis(config.notify_backoff_ms),
+            );
+            Some(Consumer::new(pool, consumer_config, d).spawn())
+        }
+        None => None,
+    };
+    spawn_key_purge(foundation.pool.clone());
+    let state = web::Data::new(AppState {
+        pool: foundation.pool.clone(),
+        hasher,
+        keys: Arc::new(keys),
+        verifier: Arc::new(verifier),
+        documents: Arc::new(documents),
+        schemas: Arc::new(Schemas::compile()?),
+        relay_wake: foundation.relay.notifier(),
+        config: Arc::new(config.clone()),
+    });
+    let readiness = web::Data::new(foundation.readiness());
+    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let port = listener.local_addr()?.port();
+    let (gateway_secret, enforce) = (config.gateway_secret.clone(), config.gateway_enforce_source);
+    let prometheus = foundation.prometheus.clone();
+    let mut server = HttpServer::new(move || {
+        let (state, readiness) = (state.clone(), readiness.clone());
+        tessera_http::platform_app(
+            move |c| {
+                c.app_data(state)
+                    .app_data(readiness)
+                    .configure(crate::routes::configure);
+            },
+            ExtractorOptions::default(),
+            prometheus.clone(),
+            GatewayGuard::new(gateway_secret.as_deref(), enforce),
+        )
+    })
+    .shutdown_timeout(config.shutdown_timeout_seconds)
+    .listen(listener)?;
+    if let Some(workers) = config.app_workers {
+        server = server.workers(workers.max(1));
+    }
+    tracing::info!(
+        port,
+        notify = config.notify_url().is_some(),
+        "users-registration listening"
+    );
+    Ok(foundation.running(port, server.run(), dispatcher))
+}
+
+/// Deletes expired `Idempotency-Key` rows once an hour.
+fn spawn_key_purge(pool: DbPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = pool.get().await {
+                match crate::idempotency::purge_expired(&mut conn, chrono::Utc::now()).await {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(purged = n, "expired idempotency keys deleted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "idempotency-key purge failed"),
+                }
+            }
+        }
+    });
+}

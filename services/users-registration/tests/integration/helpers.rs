@@ -1,0 +1,216 @@
+//! The real server on a free port, over a fresh database on the real PostgreSQL server,
+//! publishing to the real RabbitMQ.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tessera_db::testing::TestDatabase;
+use tessera_events::testing::amqp_url;
+pub use tessera_testkit::{EventTap, Reply};
+use tessera_users_registration::auth::Role;
+use tessera_users_registration::config::Config;
+use tessera_users_registration::provision::{self, UserSpec};
+use tessera_users_registration::startup::{MIGRATIONS, build};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub api: tessera_testkit::Api,
+    pub config: Config,
+    pub db: TestDatabase,
+}
+
+/// A valid sign-up body for `email` and `document`.
+pub fn registration(email: &str, document: &str) -> Value {
+    json!({
+        "name": "Ana Produtora",
+        "email": email,
+        "documentId": document,
+        "role": "producer",
+        "password": PASSWORD,
+        "farmData": {"areaHectares": 120, "municipality": "Lucas do Rio Verde"},
+        "attachments": [{"type": "car", "url": "https://files.example.com/car.pdf"},
+                        {"type": "ccir", "url": "https://files.example.com/ccir.pdf"}]
+    })
+}
+
+/// A fresh, unique e-mail and CPF-like document.
+pub fn unique() -> (String, String) {
+    let n = Uuid::new_v4().as_u128();
+    let digits = format!("{:011}", n % 100_000_000_000);
+    let doc = format!(
+        "{}.{}.{}-{}",
+        &digits[0..3],
+        &digits[3..6],
+        &digits[6..9],
+        &digits[9..11]
+    );
+    (format!("ana.{}@example.com", Uuid::new_v4().simple()), doc)
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        tessera_telemetry::init_for_test();
+        let db = TestDatabase::new("users-registration", MIGRATIONS)
+            .await
+            .expect("test database");
+        let mut config = Config::for_tests(db.url(), &amqp_url());
+        configure(&mut config);
+        let api = tessera_testkit::Api::new(Self::start(&config).await);
+        Self { api, config, db }
+    }
+
+    /// One more instance on the same database (a replica).
+    pub async fn replica(&self) -> tessera_testkit::Api {
+        tessera_testkit::Api::new(Self::start(&self.config).await)
+    }
+
+    async fn start(config: &Config) -> String {
+        let app = build(config.clone()).await.expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(self.db.url()).await.unwrap()
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.api.call(method, path, bearer, body, &[]).await
+    }
+
+    pub async fn register(&self, body: Value, key: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        self.api
+            .call(Method::POST, "/registrations", None, Some(body), &headers)
+            .await
+    }
+
+    /// Registers a fresh producer; returns (registration id, user id, e-mail, document).
+    pub async fn producer(&self) -> (String, Uuid, String, String) {
+        let (email, doc) = unique();
+        let r = self.register(registration(&email, &doc), None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let registration_id = r.body["registrationId"].as_str().unwrap().to_owned();
+        let user_id = self.user_id_of(&email).await;
+        (registration_id, user_id, email, doc)
+    }
+
+    pub async fn user_id_of(&self, email: &str) -> Uuid {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use tessera_users_registration::db::schema::users;
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(&mut self.conn().await)
+            .await
+            .unwrap()
+    }
+
+    /// Creates an approved staff user with the CLI's code path; returns its e-mail.
+    pub async fn staff(&self, role: Role, scopes: Option<&[&str]>) -> String {
+        let (email, doc) = unique();
+        let mut c = self.conn().await;
+        provision::create_user(
+            &self.config,
+            &mut c,
+            UserSpec {
+                name: "Staff",
+                email: &email,
+                role,
+                document_id: &doc,
+                scopes: scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect()),
+                password: SecretString::from(PASSWORD),
+            },
+        )
+        .await
+        .unwrap();
+        email
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn token(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn set_status(&self, token: &str, user: Uuid, body: Value) -> Reply {
+        self.call(
+            Method::PATCH,
+            &format!("/users/{user}/status"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    /// An approved producer and its access token.
+    pub async fn approved_producer(&self, analyst_token: &str) -> (Uuid, String, String) {
+        let (_, user, email, doc) = self.producer().await;
+        let r = self
+            .set_status(analyst_token, user, json!({"status": "APPROVED"}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let token = self.token(&email).await;
+        (user, token, doc)
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(&mut self.conn().await)
+            .await
+            .unwrap();
+        n.n
+    }
+}
+
+/// Every event with routing key `kind` whose `pred` holds, collected for `within`.
+pub async fn collect(
+    tap: &mut EventTap,
+    within: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut out = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+        match tap.next_matching(left, &pred).await {
+            Some((body, _)) => out.push(body),
+            None => break,
+        }
+    }
+    out
+}

@@ -1,0 +1,16 @@
+//! users-registration integration tests: the real server, PostgreSQL and RabbitMQ; only the
+//! notification service is a local HTTP stub (wiremock).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+mod access;
+mod documents;
+mod helpers;
+mod idempotency;
+mod notifications;
+mod scenarios;
+mod service;

@@ -1,0 +1,72 @@
+//! Platform behaviour: health, envelopes on framework errors, request ids, OpenAPI drift and
+//! the published request schemas.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tessera_users_registration::validation;
+
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_envelopes_and_request_ids() {
+    let app = TestApp::spawn().await;
+    let r = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"status": "ok"}));
+    assert!(r.headers.contains_key("x-request-id"));
+    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let r = app.call(Method::GET, "/registrations", None, None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.body["error_code"], "method_not_allowed");
+    let r = app
+        .api
+        .client
+        .post(format!("{}/registrations", app.api.base))
+        .header("content-type", "application/json")
+        .header("x-request-id", "req-users-1")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["x-request-id"], "req-users-1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_code"], "invalid_json");
+    assert_eq!(body["request_id"], "req-users-1");
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap()
+            .contains("password_verifications_total")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_is_served_matches_the_committed_file_and_publishes_the_committed_schemas() {
+    let app = TestApp::spawn().await;
+    let r = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["paths"]["/registrations"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/RegistrationRequest"
+    );
+    for doc in validation::ALL {
+        let committed: Value = serde_json::from_str(doc.text).unwrap();
+        let title = committed["title"].as_str().unwrap();
+        assert_eq!(r.body["components"]["schemas"][title], committed, "{title}");
+    }
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi/users-registration.yaml"
+    ))
+    .expect("docs/openapi/users-registration.yaml exists (make openapi)");
+    assert_eq!(
+        committed,
+        tessera_users_registration::openapi::yaml().unwrap(),
+        "docs/openapi/users-registration.yaml is stale: run `make openapi`"
+    );
+}
