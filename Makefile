@@ -46,9 +46,10 @@ openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml
 	cargo run --quiet -p tessera_identity --bin identity -- openapi > docs/openapi/identity.yaml
 	cargo run --quiet -p tessera_credential_broker --bin credential-broker -- openapi > docs/openapi/credential-broker.yaml
+	cargo run --quiet -p tessera_users_registration --bin users-registration -- openapi > docs/openapi/users-registration.yaml
 
-BENCH ?= peer-token identity-login broker-token
-bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login|broker-token); writes docs/benchmarks.md
+BENCH ?= peer-token identity-login broker-token users-registration
+bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login|broker-token|users-registration); writes docs/benchmarks.md
 	@for b in $(BENCH); do bench/$$b.sh || exit 1; done
 	@bench/report.sh
 

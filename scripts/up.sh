@@ -10,7 +10,8 @@ mkdir -p "$STATE"/{logs,pids,keys}
 chmod 700 "$STATE"
 
 say "building ($PROFILE)"
-cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker
+cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker \
+  -p tessera_users_registration --bin users-registration
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -26,7 +27,10 @@ grep -q '^IDENTITY_MFA_ENCRYPTION_KEY=' "$SECRETS" \
   || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
 grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
   || ( umask 077; echo "IDENTITY_DEMO_PASSWORD=$(random_secret)" >> "$SECRETS" )
-for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN; do
+grep -q '^USERS_DOCUMENT_ENCRYPTION_KEY=' "$SECRETS" \
+  || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
+for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN \
+           USERS_JWT_SECRET USERS_DEMO_PASSWORD; do
   grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )
 done
 # shellcheck disable=SC1090
@@ -88,37 +92,65 @@ say "credential-broker: database, migrations, demo binding"
 "$BIN/credential-broker" binding-put --sandbox demo-sandbox --tenant demo --agent "$ID_AGENT_ID" \
   --upstream "graph.microsoft.com=https://graph.microsoft.com/.default User.Read" >/dev/null
 
-start() { # name port env...
-  local name="$1" port="$2"; shift 2
+# ---------------------------------------------------------------- users-registration
+UR_PORT="${UR_PORT:-8085}"
+SINK_PORT="${SINK_PORT:-8086}"
+UR_DB="$PG_URL_BASE/users_registration"
+export DATABASE_URL="$UR_DB" JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY"
+say "users-registration: database, migrations, demo analyst and auditor"
+"$BIN/users-registration" migrate --create-database
+UR_ANALYST_FILE="$STATE/users-analyst.json"
+if [ ! -s "$UR_ANALYST_FILE" ]; then
+  ( umask 077
+    USERS_REGISTRATION_PASSWORD="$USERS_DEMO_PASSWORD" "$BIN/users-registration" user create \
+      --role analyst --email analyst@demo.test --name "Demo Analyst" --document-id 00000000191 > "$UR_ANALYST_FILE"
+    USERS_REGISTRATION_PASSWORD="$USERS_DEMO_PASSWORD" "$BIN/users-registration" user create \
+      --role auditor --email auditor@demo.test --name "Demo Auditor" --document-id 00000000272 > "$STATE/users-auditor.json" )
+fi
+unset JWT_SECRET DOCUMENT_ENCRYPTION_KEY
+
+start() { # name port "binary args" env...
+  local name="$1" port="$2" cmd="$3"; shift 3
   local pidfile="$STATE/pids/$name.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     say "$name already running (pid $(cat "$pidfile"))"
     return
   fi
   say "starting $name on :$port"
-  env "$@" nohup "$BIN/$name" serve >>"$STATE/logs/$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  env "$@" nohup "$BIN/"$cmd >>"$STATE/logs/$name.log" 2>&1 &
   echo $! > "$pidfile"
 }
 
-start control-plane "$CP_PORT" \
+start control-plane "$CP_PORT" "control-plane serve" \
   APP_ENV=local APP_PORT="$CP_PORT" DATABASE_URL="$CP_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   CP_ISSUER="http://localhost:$CP_PORT" CP_ADMIN_TOKEN="$CP_ADMIN_TOKEN" GATEWAY_SECRET="$GATEWAY_SECRET" \
   JWT_SIGNING_KEYS_DIR="$CP_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
-start identity "$ID_PORT" \
+start identity "$ID_PORT" "identity serve" \
   APP_ENV=local APP_PORT="$ID_PORT" DATABASE_URL="$ID_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
   GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
-start credential-broker "$CB_PORT" \
+start credential-broker "$CB_PORT" "credential-broker serve" \
   APP_ENV=local APP_PORT="$CB_PORT" DATABASE_URL="$CB_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   BROKER_CALLER_TOKEN="$BROKER_CALLER_TOKEN" BROKER_ADMIN_TOKEN="$BROKER_ADMIN_TOKEN" \
   BROKER_AUDIT_HMAC_KEY="$BROKER_AUDIT_HMAC_KEY" WALLET_BACKEND=static \
   WALLET_STATIC_TOKENS="graph.microsoft.com=$BROKER_DEMO_UPSTREAM_TOKEN" \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
 
+# A local stand-in for the notification service: it logs what it receives (make logs).
+start notification-sink "$SINK_PORT" "users-registration notification-sink --port $SINK_PORT" \
+  RUST_LOG="${RUST_LOG:-info}"
+
+start users-registration "$UR_PORT" "users-registration serve" \
+  APP_ENV=local APP_PORT="$UR_PORT" DATABASE_URL="$UR_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY" \
+  NOTIFY_ENDPOINT="http://127.0.0.1:$SINK_PORT/notifications" \
+  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
+
 say "waiting for readiness"
-for svc in "control-plane:$CP_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT"; do
+for svc in "control-plane:$CP_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT" "users-registration:$UR_PORT"; do
   name="${svc%%:*}"; port="${svc##*:}"
   wait_ready "http://127.0.0.1:$port/readyz" 60 || {
     tail -n 20 "$STATE/logs/$name.log" >&2
@@ -133,6 +165,8 @@ demo = {
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
     "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
     "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
+    "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
+    "notification-sink": {"url": "http://127.0.0.1:$SINK_PORT"},
   },
   "credentials": {
     "control-plane.admin_token": "$CP_ADMIN_TOKEN",
@@ -143,6 +177,8 @@ demo = {
     "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_AGENT_ID"},
     "credential-broker.caller_token": "$BROKER_CALLER_TOKEN",
     "credential-broker.admin_token": "$BROKER_ADMIN_TOKEN",
+    "users-registration.analyst": {"email": "analyst@demo.test", "password": "$USERS_DEMO_PASSWORD"},
+    "users-registration.auditor": {"email": "auditor@demo.test", "password": "$USERS_DEMO_PASSWORD"},
   },
   "demo": {
     "control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]},
@@ -163,6 +199,7 @@ cat <<TXT
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
   identity         http://127.0.0.1:$ID_PORT   (tenant "demo": /tenants/demo/…, OpenAPI: /openapi.json)
   credential-broker http://127.0.0.1:$CB_PORT  (POST /api/token; operator API /api/bindings, /api/audit)
+  users-registration http://127.0.0.1:$UR_PORT (POST /registrations, /auth/login; notifications → sink :$SINK_PORT)
 
   demo credential                 value
   control-plane operator token    $CP_ADMIN_TOKEN
@@ -172,6 +209,7 @@ cat <<TXT
   identity agent (no MFA)         agent@demo.test / $IDENTITY_DEMO_PASSWORD
   credential-broker caller token  $BROKER_CALLER_TOKEN   (sandbox demo-sandbox → graph.microsoft.com)
   credential-broker operator      $BROKER_ADMIN_TOKEN
+  users-registration analyst      analyst@demo.test / $USERS_DEMO_PASSWORD   (auditor@demo.test: same password)
 
   Try it:
     curl -s -X POST http://127.0.0.1:$CP_PORT/wls/wl-a/peer-token \\
@@ -182,6 +220,10 @@ cat <<TXT
     curl -s -X POST http://127.0.0.1:$CB_PORT/api/token -H "Authorization: Bearer $BROKER_CALLER_TOKEN" \\
       -H 'Content-Type: application/json' \\
       -d '{"sandbox_id":"demo-sandbox","upstream_host":"graph.microsoft.com","scopes":["User.Read"]}'
+    curl -s -X POST http://127.0.0.1:$UR_PORT/registrations -H 'Content-Type: application/json' \\
+      -H "Idempotency-Key: \$(uuidgen || date +%s%N)" \\
+      -d '{"name":"Ana","email":"ana@example.com","documentId":"123.456.789-01","role":"producer","password":"correct horse"}'
+    then approve it as the analyst (PATCH /users/{id}/status) and watch the sink: make logs
 
   Everything above is also in .tessera/demo.json. Logs: make logs. Stop: make down.
 TXT

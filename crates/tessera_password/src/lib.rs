@@ -185,15 +185,14 @@ impl Hasher {
         self.verifications.clone()
     }
 
-    /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random salt.
+    /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random 16-byte salt,
+    /// computed in the hashing thread's reused memory area (like [`Hasher::verify`]).
     ///
     /// # Errors
     /// Argon2 refused, or the task failed.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashError> {
-        self.blocking(move |argon, _| {
-            argon
-                .hash_password(password.expose_secret().as_bytes())
-                .map(|h| h.to_string())
+        self.blocking(move |argon, memory| {
+            hash_in(argon, memory, password.expose_secret().as_bytes())
                 .map_err(|e| HashError::Argon2(e.to_string()))
         })
         .await?
@@ -230,6 +229,42 @@ impl Hasher {
     }
 }
 
+/// The first `params.block_count()` blocks of `memory`, grown once to that size, then reused.
+fn area<'m>(
+    memory: &'m mut Vec<Block>,
+    params: &Params,
+) -> Result<&'m mut [Block], argon2::password_hash::Error> {
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    memory
+        .get_mut(..blocks)
+        .ok_or(argon2::password_hash::Error::OutputSize)
+}
+
+/// Hashes `password` with `argon`'s parameters and a fresh salt, computing in `memory`.
+fn hash_in(
+    argon: &Argon2<'static>,
+    memory: &mut Vec<Block>,
+    password: &[u8],
+) -> Result<String, argon2::password_hash::Error> {
+    use argon2::password_hash::phc::{Output, ParamsString, Salt};
+    let params = argon.params().clone();
+    let salt = Salt::generate();
+    let area = area(memory, &params)?;
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    argon.hash_password_into_with_memory(password, &salt, &mut out, area)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out)?),
+    };
+    Ok(phc.to_string())
+}
+
 /// Verifies `password` against the PHC string `stored` (its own algorithm, version, parameters
 /// and salt), computing in `memory` (grown once to the parameters' block count, then reused).
 fn verify_in(
@@ -248,13 +283,7 @@ fn verify_in(
         .transpose()?
         .unwrap_or_default();
     let params = Params::try_from(&parsed)?;
-    let blocks = params.block_count();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    let area = memory
-        .get_mut(..blocks)
-        .ok_or(argon2::password_hash::Error::OutputSize)?;
+    let area = area(memory, &params)?;
     let mut out = vec![0u8; expected.len()];
     Argon2::new(algorithm, version, params)
         .hash_password_into_with_memory(password, salt, &mut out, area)?;
