@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use diesel_migrations::EmbeddedMigrations;
 use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
+use tessera_http::config::ServiceSettings;
 use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
 use tessera_http::{Probe, Readiness};
 use tokio::sync::watch;
@@ -30,6 +31,26 @@ pub struct FoundationSettings<'a> {
     pub pool_size: usize,
     /// `APP_DEBUG`: `details` in error envelopes.
     pub debug: bool,
+}
+
+impl<'a> FoundationSettings<'a> {
+    /// The settings of service `service` from its [`ServiceSettings`] (`DATABASE_URL`,
+    /// `AMQP_URL`, `RUN_MIGRATIONS`, `DB_POOL_SIZE`, `APP_DEBUG`) and its `migrations`.
+    pub fn new(
+        service: &'static str,
+        base: &'a ServiceSettings,
+        migrations: &'static [EmbeddedMigrations],
+    ) -> Self {
+        Self {
+            service,
+            database_url: &base.database_url,
+            amqp_url: &base.amqp_url,
+            migrate: base.migrate_on_start(),
+            migrations,
+            pool_size: base.db_pool_size,
+            debug: base.app_debug,
+        }
+    }
 }
 
 /// The shared parts of a running service.

@@ -37,3 +37,135 @@ pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
         envy::Error::Custom(msg) => format!("invalid environment variable: {msg}"),
     })
 }
+
+/// Reads `T` from the variables starting with `prefix` (`ARGON2_` + `MEMORY_KIB` for a field
+/// `memory_kib`).
+///
+/// # Errors
+/// One line naming the missing or invalid variable.
+pub fn from_env_prefixed<T: DeserializeOwned>(prefix: &str) -> Result<T, String> {
+    envy::prefixed(prefix).from_env().map_err(|e| match e {
+        envy::Error::MissingValue(field) => {
+            format!(
+                "missing environment variable {prefix}{}",
+                field.to_uppercase()
+            )
+        }
+        envy::Error::Custom(msg) => format!("invalid environment variable {prefix}*: {msg}"),
+    })
+}
+
+fn default_host() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_amqp() -> String {
+    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+}
+fn default_pool() -> usize {
+    10
+}
+fn default_shutdown() -> u64 {
+    30
+}
+
+/// The settings every service reads the same way (ARCHITECTURE.md §2 "Configuration"); a
+/// service's own `Config` holds them as `base` next to its own variables, and reads both with
+/// [`from_env`] (two reads: envy cannot flatten typed fields).
+#[derive(Clone, Deserialize)]
+pub struct ServiceSettings {
+    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
+    #[serde(default = "AppEnv::default_local")]
+    pub app_env: AppEnv,
+    /// `APP_HOST`, the listen address (default `0.0.0.0`).
+    #[serde(default = "default_host")]
+    pub app_host: String,
+    /// `APP_DEBUG`: include `details` in error envelopes (default false).
+    #[serde(default)]
+    pub app_debug: bool,
+    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
+    #[serde(default)]
+    pub app_workers: Option<usize>,
+    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/<service>`.
+    pub database_url: String,
+    /// `DB_POOL_SIZE` (default 10).
+    #[serde(default = "default_pool")]
+    pub db_pool_size: usize,
+    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
+    #[serde(default)]
+    pub run_migrations: Option<bool>,
+    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
+    #[serde(default = "default_amqp")]
+    pub amqp_url: String,
+    /// `GATEWAY_SECRET`: the shared secret the gateway sends as `X-Gateway-Secret`.
+    #[serde(default)]
+    pub gateway_secret: Option<String>,
+    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
+    #[serde(default)]
+    pub gateway_enforce_source: bool,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
+    #[serde(default = "default_shutdown")]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for ServiceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSettings")
+            .field("app_env", &self.app_env)
+            .field("app_host", &self.app_host)
+            .field("app_workers", &self.app_workers)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("gateway_enforce_source", &self.gateway_enforce_source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServiceSettings {
+    /// The defaults of every variable, with an empty `DATABASE_URL` (a placeholder until
+    /// [`ServiceSettings::from_environment`] or [`ServiceSettings::for_tests`] fills it).
+    fn default() -> Self {
+        Self {
+            app_env: AppEnv::Local,
+            app_host: default_host(),
+            app_debug: false,
+            app_workers: None,
+            database_url: String::new(),
+            db_pool_size: default_pool(),
+            run_migrations: None,
+            amqp_url: default_amqp(),
+            gateway_secret: None,
+            gateway_enforce_source: false,
+            shutdown_timeout_seconds: default_shutdown(),
+        }
+    }
+}
+
+impl ServiceSettings {
+    /// Reads them from the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> Result<Self, String> {
+        from_env()
+    }
+
+    /// Whether to migrate at start-up: `RUN_MIGRATIONS`, else only when `APP_ENV=local`.
+    pub fn migrate_on_start(&self) -> bool {
+        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
+    }
+
+    /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, two workers, five connections, no
+    /// migrations at start-up (the test database is migrated), a 5 s shutdown.
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+        Self {
+            app_env: AppEnv::Testing,
+            app_host: "127.0.0.1".to_owned(),
+            app_workers: Some(2),
+            database_url: database_url.to_owned(),
+            db_pool_size: 5,
+            run_migrations: Some(false),
+            amqp_url: amqp_url.to_owned(),
+            shutdown_timeout_seconds: 5,
+            ..Self::default()
+        }
+    }
+}

@@ -35,8 +35,11 @@ const QUEUE_PER_THREAD: usize = 256;
 
 type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 
-/// The Argon2id cost settings (a service reads them from `ARGON2_*`).
+/// The Argon2id cost settings. A service reads them from the `ARGON2_*` variables
+/// (`envy::prefixed("ARGON2_")`: `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`,
+/// `ARGON2_MAX_CONCURRENT`); an unset one takes OWASP's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct HashSettings {
     /// `ARGON2_MEMORY_KIB`: memory cost in KiB (OWASP: 19456 = 19 MiB).
     pub memory_kib: u32,

@@ -9,16 +9,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use tessera_http::config::AppEnv;
+pub use tessera_http::config::{AppEnv, ServiceSettings};
 
-fn default_host() -> String {
-    "0.0.0.0".to_owned()
-}
 fn default_port() -> u16 {
     8081
-}
-fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
 }
 fn default_issuer() -> String {
     "http://localhost:8081".to_owned()
@@ -44,12 +38,6 @@ fn default_reload() -> u64 {
 fn default_cache_ms() -> u64 {
     1000
 }
-fn default_pool() -> usize {
-    10
-}
-fn default_shutdown() -> u64 {
-    30
-}
 fn default_trust_domain() -> String {
     "tessera".to_owned()
 }
@@ -63,32 +51,14 @@ fn default_outbox_writers() -> usize {
 /// The control plane's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
 pub struct Config {
-    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
-    #[serde(default = "AppEnv::default_local")]
-    pub app_env: AppEnv,
-    /// `APP_HOST`, the listen address (default `0.0.0.0`).
-    #[serde(default = "default_host")]
-    pub app_host: String,
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
+    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
+    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    #[serde(skip)]
+    pub base: ServiceSettings,
     /// `APP_PORT` (default 8081; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
-    /// `APP_DEBUG`: include `details` in error envelopes (default false).
-    #[serde(default)]
-    pub app_debug: bool,
-    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
-    #[serde(default)]
-    pub app_workers: Option<usize>,
-    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/control_plane`.
-    pub database_url: String,
-    /// `DB_POOL_SIZE` (default 10).
-    #[serde(default = "default_pool")]
-    pub db_pool_size: usize,
-    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
-    #[serde(default)]
-    pub run_migrations: Option<bool>,
-    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
-    #[serde(default = "default_amqp")]
-    pub amqp_url: String,
     /// `CP_ISSUER`: the `iss` of peer tokens, this service's public base URL (default `http://localhost:8081`).
     #[serde(default = "default_issuer")]
     pub cp_issuer: String,
@@ -120,12 +90,6 @@ pub struct Config {
     /// `REGISTRY_CACHE_TTL_MS`: how long a replica caches registry look-ups (default 1000; 0 disables).
     #[serde(default = "default_cache_ms")]
     pub registry_cache_ttl_ms: u64,
-    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
-    #[serde(default)]
-    pub gateway_secret: Option<String>,
-    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
-    #[serde(default)]
-    pub gateway_enforce_source: bool,
     /// `MTLS_TRUST_DOMAIN`: SPIFFE trust domain of WL certificates (default `tessera`).
     #[serde(default = "default_trust_domain")]
     pub mtls_trust_domain: String,
@@ -138,9 +102,6 @@ pub struct Config {
     /// `TLS_CLIENT_CA_FILE`: PEM CA(s) that sign WL client certificates; enables mTLS callers.
     #[serde(default)]
     pub tls_client_ca_file: Option<PathBuf>,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
-    #[serde(default = "default_shutdown")]
-    pub shutdown_timeout_seconds: u64,
     /// `OUTBOX_BATCH_SIZE`: most events per group-committed insert (default 256).
     #[serde(default = "default_outbox_batch")]
     pub outbox_batch_size: usize,
@@ -152,7 +113,7 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("app_env", &self.app_env)
+            .field("app_env", &self.base.app_env)
             .field("app_port", &self.app_port)
             .field("cp_issuer", &self.cp_issuer)
             .field(
@@ -161,7 +122,7 @@ impl std::fmt::Debug for Config {
             )
             .field(
                 "gateway_secret",
-                &self.gateway_secret.as_ref().map(|_| "<redacted>"),
+                &self.base.gateway_secret.as_ref().map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
     }
@@ -173,7 +134,8 @@ impl Config {
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -203,7 +165,7 @@ impl Config {
                 "invalid environment variable TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE"
             );
         }
-        if self.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
+        if self.base.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
             anyhow::bail!(
                 "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
             );
@@ -221,11 +183,6 @@ impl Config {
             .collect()
     }
 
-    /// Whether to migrate at start-up.
-    pub fn migrate_on_start(&self) -> bool {
-        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
-    }
-
     /// Registry cache lifetime.
     pub fn registry_cache_ttl(&self) -> Duration {
         Duration::from_millis(self.registry_cache_ttl_ms)
@@ -234,15 +191,8 @@ impl Config {
     /// A configuration for tests: the given database, everything else default.
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
         Self {
-            app_env: AppEnv::Testing,
-            app_host: "127.0.0.1".to_owned(),
+            base: ServiceSettings::for_tests(database_url, amqp_url),
             app_port: 0,
-            app_debug: false,
-            app_workers: Some(2),
-            database_url: database_url.to_owned(),
-            db_pool_size: 5,
-            run_migrations: Some(false),
-            amqp_url: amqp_url.to_owned(),
             cp_issuer: default_issuer(),
             cp_admin_token: Some("test-admin-token".to_owned()),
             peer_token_ttl_seconds: default_ttl(),
@@ -253,13 +203,10 @@ impl Config {
             jwt_keys_reload_seconds: default_reload(),
             jwks_max_age_seconds: default_jwks_max_age(),
             registry_cache_ttl_ms: 0,
-            gateway_secret: None,
-            gateway_enforce_source: false,
             mtls_trust_domain: default_trust_domain(),
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,
-            shutdown_timeout_seconds: 5,
             outbox_batch_size: default_outbox_batch(),
             outbox_writers: 2,
         }

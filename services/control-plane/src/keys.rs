@@ -17,7 +17,7 @@ use crate::config::{AppEnv, Config};
 pub fn key_store(cfg: &Config) -> anyhow::Result<KeyStore> {
     KeyStore::open(
         cfg.jwt_signing_keys_dir.as_deref(),
-        cfg.app_env != AppEnv::Production,
+        cfg.base.app_env != AppEnv::Production,
         Duration::from_secs(cfg.jwt_key_publish_lead_seconds),
         Duration::from_secs(cfg.peer_token_max_ttl_seconds),
     )

@@ -29,15 +29,11 @@ pub type Application = Running;
 /// # Errors
 /// Invalid keys, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings {
-        service: "control-plane",
-        database_url: &config.database_url,
-        amqp_url: &config.amqp_url,
-        migrate: config.migrate_on_start(),
-        migrations: MIGRATIONS,
-        pool_size: config.db_pool_size,
-        debug: config.app_debug,
-    })
+    let foundation = Foundation::start(FoundationSettings::new(
+        "control-plane",
+        &config.base,
+        MIGRATIONS,
+    ))
     .await?;
     let keys = crate::keys::key_store(&config)?;
     keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
@@ -50,13 +46,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config: Arc::new(config.clone()),
     });
     let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
     let port = listener.local_addr()?.port();
-    let (secret, enforce) = (config.gateway_secret.clone(), config.gateway_enforce_source);
+    let (secret, enforce) = (
+        config.base.gateway_secret.clone(),
+        config.base.gateway_enforce_source,
+    );
     // Each actix worker gets its own group-commit outbox writer and pool (a tokio-postgres
     // connection is driven by the runtime that opened it).
     let writers = OutboxWriterFactory::new(
-        &config.database_url,
+        &config.base.database_url,
         foundation.relay.notifier(),
         config.outbox_batch_size,
         config.outbox_writers,
@@ -79,7 +78,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         )
     })
     .on_connect(crate::tls::on_connect)
-    .shutdown_timeout(config.shutdown_timeout_seconds);
+    .shutdown_timeout(config.base.shutdown_timeout_seconds);
     server = match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => {
             let tls = crate::tls::server_config(cert, key, config.tls_client_ca_file.as_deref())?;
@@ -87,7 +86,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }
         _ => server.listen(listener)?,
     };
-    if let Some(workers) = config.app_workers {
+    if let Some(workers) = config.base.app_workers {
         server = server.workers(workers.max(1));
     }
     tracing::info!(port, tls = config.tls_cert_file.is_some(), mtls = config.tls_client_ca_file.is_some(),

@@ -6,16 +6,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-pub use tessera_http::config::AppEnv;
+pub use tessera_http::config::{AppEnv, ServiceSettings};
 
-fn default_host() -> String {
-    "0.0.0.0".to_owned()
-}
 fn default_port() -> u16 {
     8084
-}
-fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
 }
 fn default_rate() -> u32 {
     60
@@ -27,12 +21,6 @@ fn default_queue() -> String {
     crate::consumer::QUEUE.to_owned()
 }
 fn default_memory_cache() -> u64 {
-    30
-}
-fn default_pool() -> usize {
-    10
-}
-fn default_shutdown() -> u64 {
     30
 }
 
@@ -50,32 +38,14 @@ pub enum WalletBackend {
 /// The credential broker's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
 pub struct Config {
-    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
-    #[serde(default = "AppEnv::default_local")]
-    pub app_env: AppEnv,
-    /// `APP_HOST` (default `0.0.0.0`).
-    #[serde(default = "default_host")]
-    pub app_host: String,
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
+    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
+    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    #[serde(skip)]
+    pub base: ServiceSettings,
     /// `APP_PORT` (default 8084; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
-    /// `APP_DEBUG`: include `details` in error envelopes (default false).
-    #[serde(default)]
-    pub app_debug: bool,
-    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
-    #[serde(default)]
-    pub app_workers: Option<usize>,
-    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/credential_broker`.
-    pub database_url: String,
-    /// `DB_POOL_SIZE` (default 10).
-    #[serde(default = "default_pool")]
-    pub db_pool_size: usize,
-    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
-    #[serde(default)]
-    pub run_migrations: Option<bool>,
-    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
-    #[serde(default = "default_amqp")]
-    pub amqp_url: String,
     /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
     /// presents as `Authorization: Bearer …` on `POST /api/token`.
     pub broker_caller_token: SecretString,
@@ -115,21 +85,12 @@ pub struct Config {
     /// `credential-broker.identity`; empty disables the consumer).
     #[serde(default = "default_queue")]
     pub broker_identity_queue: String,
-    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
-    #[serde(default)]
-    pub gateway_secret: Option<String>,
-    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
-    #[serde(default)]
-    pub gateway_enforce_source: bool,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
-    #[serde(default = "default_shutdown")]
-    pub shutdown_timeout_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("app_env", &self.app_env)
+            .field("app_env", &self.base.app_env)
             .field("app_port", &self.app_port)
             .field(
                 "token_rate_limit_per_minute",
@@ -145,7 +106,8 @@ impl Config {
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -242,11 +204,6 @@ impl Config {
         })
     }
 
-    /// Whether to migrate at start-up.
-    pub fn migrate_on_start(&self) -> bool {
-        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
-    }
-
     /// Lifetime of static tokens.
     pub fn static_ttl(&self) -> Duration {
         Duration::from_secs(self.wallet_static_ttl_seconds)
@@ -255,15 +212,8 @@ impl Config {
     /// A configuration for tests.
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
         Self {
-            app_env: AppEnv::Testing,
-            app_host: "127.0.0.1".to_owned(),
+            base: ServiceSettings::for_tests(database_url, amqp_url),
             app_port: 0,
-            app_debug: false,
-            app_workers: Some(2),
-            database_url: database_url.to_owned(),
-            db_pool_size: 5,
-            run_migrations: Some(false),
-            amqp_url: amqp_url.to_owned(),
             broker_caller_token: SecretString::from("test-caller-token-0123456789"),
             broker_admin_token: Some(SecretString::from("test-admin-token-0123456789")),
             broker_audit_hmac_key: SecretString::from("test-audit-hmac-key-0123456789abcdef"),
@@ -275,9 +225,6 @@ impl Config {
             wallet_static_tokens: None,
             wallet_static_ttl_seconds: default_static_ttl(),
             broker_identity_queue: String::new(),
-            gateway_secret: None,
-            gateway_enforce_source: false,
-            shutdown_timeout_seconds: 5,
         }
     }
 }

@@ -32,20 +32,16 @@ pub type Application = Running;
 /// # Errors
 /// Invalid settings, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings {
-        service: "credential-broker",
-        database_url: &config.database_url,
-        amqp_url: &config.amqp_url,
-        migrate: config.migrate_on_start(),
-        migrations: MIGRATIONS,
-        pool_size: config.db_pool_size,
-        debug: config.app_debug,
-    })
+    let foundation = Foundation::start(FoundationSettings::new(
+        "credential-broker",
+        &config.base,
+        MIGRATIONS,
+    ))
     .await?;
     let pool = foundation.pool.clone();
     let relay = &foundation.relay;
     let consumer_pool = build_pool(
-        &config.database_url,
+        &config.base.database_url,
         PoolSettings {
             max_size: 2,
             ..Default::default()
@@ -54,7 +50,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
         Consumer::new(
             consumer_pool.clone(),
-            crate::consumer::config(&config.amqp_url, &config.broker_identity_queue),
+            crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue),
             Arc::new(crate::consumer::SuspendBindings),
         )
         .spawn()
@@ -63,15 +59,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     // Each HTTP worker gets its own pools (a tokio-postgres connection is driven by the
     // runtime that opened it: sharing one pool across workers costs cross-thread wake-ups).
     let workers = config
+        .base
         .app_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
     let per_worker = PoolSettings {
-        max_size: config.db_pool_size.div_ceil(workers).max(2),
+        max_size: config.base.db_pool_size.div_ceil(workers).max(2),
         ..Default::default()
     };
     let counters_url =
-        tessera_db::with_session_setting(&config.database_url, "synchronous_commit", "off")?;
+        tessera_db::with_session_setting(&config.base.database_url, "synchronous_commit", "off")?;
     let factory = Arc::new(StateFactory {
         static_tokens: config.static_tokens()?,
         oauth: match config.wallet_backend {
@@ -88,10 +85,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let readiness = web::Data::new(foundation.readiness());
     let prometheus = foundation.prometheus.clone();
 
-    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
     let port = listener.local_addr()?.port();
-    let secret = config.gateway_secret.clone();
-    let enforce = config.gateway_enforce_source;
+    let secret = config.base.gateway_secret.clone();
+    let enforce = config.base.gateway_enforce_source;
     let mut server = HttpServer::new(move || {
         // Runs once per worker, on the worker's thread.
         let state = web::Data::new(factory.build());
@@ -107,9 +104,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             GatewayGuard::new(secret.as_deref(), enforce),
         )
     })
-    .shutdown_timeout(config.shutdown_timeout_seconds);
+    .shutdown_timeout(config.base.shutdown_timeout_seconds);
     server = server.listen(listener)?;
-    if let Some(workers) = config.app_workers {
+    if let Some(workers) = config.base.app_workers {
         server = server.workers(workers.max(1));
     }
     tracing::info!(port, "credential-broker listening");
@@ -156,7 +153,7 @@ struct StateFactory {
 
 impl StateFactory {
     fn build(&self) -> AppState {
-        let pool = build_pool(&self.config.database_url, self.per_worker)
+        let pool = build_pool(&self.config.base.database_url, self.per_worker)
             .unwrap_or_else(|_| self.fallback_pool.clone());
         let counters = build_pool(&self.counters_url, self.per_worker)
             .unwrap_or_else(|_| self.fallback_counters.clone());

@@ -109,7 +109,7 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 async fn connect(config: &Config) -> anyhow::Result<AsyncPgConnection> {
-    Ok(AsyncPgConnection::establish(&config.database_url).await?)
+    Ok(AsyncPgConnection::establish(&config.base.database_url).await?)
 }
 
 async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<store::Tenant> {

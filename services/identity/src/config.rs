@@ -9,16 +9,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-pub use tessera_http::config::AppEnv;
+pub use tessera_http::config::{AppEnv, ServiceSettings};
+use tessera_password::HashSettings;
 
-fn default_host() -> String {
-    "0.0.0.0".to_owned()
-}
 fn default_port() -> u16 {
     8083
-}
-fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
 }
 fn default_issuer_base() -> String {
     "http://localhost:8083".to_owned()
@@ -38,15 +33,6 @@ fn default_lockout() -> u64 {
 fn default_roles() -> String {
     "admin,supervisor,agent,viewer".to_owned()
 }
-fn default_m_cost() -> u32 {
-    19 * 1024
-}
-fn default_t_cost() -> u32 {
-    2
-}
-fn default_p_cost() -> u32 {
-    1
-}
 fn default_totp_issuer() -> String {
     "Tessera".to_owned()
 }
@@ -59,42 +45,23 @@ fn default_jwks_max_age() -> u64 {
 fn default_reload() -> u64 {
     30
 }
-fn default_pool() -> usize {
-    10
-}
-fn default_shutdown() -> u64 {
-    30
-}
 
 /// The identity service's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
 pub struct Config {
-    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
-    #[serde(default = "AppEnv::default_local")]
-    pub app_env: AppEnv,
-    /// `APP_HOST`, the listen address (default `0.0.0.0`).
-    #[serde(default = "default_host")]
-    pub app_host: String,
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
+    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
+    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    #[serde(skip)]
+    pub base: ServiceSettings,
+    /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
+    /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
+    /// CPU): OWASP's recommendation.
+    #[serde(skip)]
+    pub argon2: HashSettings,
     /// `APP_PORT` (default 8083; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
-    /// `APP_DEBUG`: include `details` in error envelopes (default false).
-    #[serde(default)]
-    pub app_debug: bool,
-    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
-    #[serde(default)]
-    pub app_workers: Option<usize>,
-    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/identity`.
-    pub database_url: String,
-    /// `DB_POOL_SIZE` (default 10).
-    #[serde(default = "default_pool")]
-    pub db_pool_size: usize,
-    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
-    #[serde(default)]
-    pub run_migrations: Option<bool>,
-    /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
-    #[serde(default = "default_amqp")]
-    pub amqp_url: String,
     /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
     /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
     #[serde(default = "default_issuer_base")]
@@ -124,19 +91,6 @@ pub struct Config {
     /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
     #[serde(default = "default_totp_issuer")]
     pub totp_issuer: String,
-    /// `ARGON2_MEMORY_KIB`: Argon2id memory cost (default 19456 = 19 MiB, OWASP).
-    #[serde(default = "default_m_cost")]
-    pub argon2_memory_kib: u32,
-    /// `ARGON2_ITERATIONS`: Argon2id time cost (default 2, OWASP).
-    #[serde(default = "default_t_cost")]
-    pub argon2_iterations: u32,
-    /// `ARGON2_PARALLELISM`: Argon2id lanes (default 1, OWASP).
-    #[serde(default = "default_p_cost")]
-    pub argon2_parallelism: u32,
-    /// `ARGON2_MAX_CONCURRENT`: hashes computed at once (default: the CPU count). Bounds the
-    /// memory a login flood can take (each hash holds `ARGON2_MEMORY_KIB`).
-    #[serde(default)]
-    pub argon2_max_concurrent: Option<usize>,
     /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with optional `keys.json`.
     /// Required in production; elsewhere an ephemeral ES256 key is generated (with a warning).
     #[serde(default)]
@@ -150,21 +104,12 @@ pub struct Config {
     /// `JWKS_MAX_AGE_SECONDS`: `Cache-Control: max-age` of the JWKS (default 300).
     #[serde(default = "default_jwks_max_age")]
     pub jwks_max_age_seconds: u64,
-    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
-    #[serde(default)]
-    pub gateway_secret: Option<String>,
-    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
-    #[serde(default)]
-    pub gateway_enforce_source: bool,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
-    #[serde(default = "default_shutdown")]
-    pub shutdown_timeout_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("app_env", &self.app_env)
+            .field("app_env", &self.base.app_env)
             .field("app_port", &self.app_port)
             .field("identity_issuer_base_url", &self.identity_issuer_base_url)
             .field("identity_mfa_encryption_key", &"<redacted>")
@@ -178,7 +123,10 @@ impl Config {
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
+        cfg.argon2 =
+            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -206,12 +154,12 @@ impl Config {
                 "invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: must be 32 bytes, base64"
             );
         }
-        if self.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
+        if self.base.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
             anyhow::bail!(
                 "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
             );
         }
-        crate::password::Hasher::params(&self.hash_settings()).map_err(|e| {
+        crate::password::Hasher::params(&self.argon2).map_err(|e| {
             anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
         })?;
         Ok(())
@@ -225,11 +173,6 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
-    }
-
-    /// Whether to migrate at start-up.
-    pub fn migrate_on_start(&self) -> bool {
-        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
     }
 
     /// Session lifetime.
@@ -252,15 +195,8 @@ impl Config {
             .map(|(_, b64)| b64)
             .unwrap_or_default();
         Self {
-            app_env: AppEnv::Testing,
-            app_host: "127.0.0.1".to_owned(),
+            base: ServiceSettings::for_tests(database_url, amqp_url),
             app_port: 0,
-            app_debug: false,
-            app_workers: Some(2),
-            database_url: database_url.to_owned(),
-            db_pool_size: 5,
-            run_migrations: Some(false),
-            amqp_url: amqp_url.to_owned(),
             identity_issuer_base_url: default_issuer_base(),
             access_token_audience: default_audience(),
             auth_session_timeout_seconds: default_session_timeout(),
@@ -269,17 +205,11 @@ impl Config {
             identity_roles: default_roles(),
             identity_mfa_encryption_key: SecretString::from(key),
             totp_issuer: default_totp_issuer(),
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            argon2_parallelism: 1,
-            argon2_max_concurrent: Some(2),
+            argon2: HashSettings::for_tests(),
             jwt_signing_keys_dir: None,
             jwt_key_publish_lead_seconds: 0,
             jwt_keys_reload_seconds: default_reload(),
             jwks_max_age_seconds: default_jwks_max_age(),
-            gateway_secret: None,
-            gateway_enforce_source: false,
-            shutdown_timeout_seconds: 5,
         }
     }
 }

@@ -70,7 +70,7 @@ pub async fn create_agent(
         "the password must not be empty"
     );
     let tenant = tenant(conn, slug).await?;
-    let hash = Hasher::new(&config.hash_settings())?.hash(password).await?;
+    let hash = Hasher::new(&config.argon2)?.hash(password).await?;
     let id = Uuid::now_v7();
     let secret = with_mfa.then(mfa::new_secret);
     let key = SealingKey::from_base64(config.identity_mfa_encryption_key.expose_secret())?;

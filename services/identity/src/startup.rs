@@ -31,19 +31,15 @@ pub type Application = Running;
 /// # Errors
 /// Invalid keys or Argon2 parameters, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings {
-        service: "identity",
-        database_url: &config.database_url,
-        amqp_url: &config.amqp_url,
-        migrate: config.migrate_on_start(),
-        migrations: MIGRATIONS,
-        pool_size: config.db_pool_size,
-        debug: config.app_debug,
-    })
+    let foundation = Foundation::start(FoundationSettings::new(
+        "identity",
+        &config.base,
+        MIGRATIONS,
+    ))
     .await?;
     let keys = tessera_jwt::KeyStore::open(
         config.jwt_signing_keys_dir.as_deref(),
-        config.app_env != AppEnv::Production,
+        config.base.app_env != AppEnv::Production,
         Duration::from_secs(config.jwt_key_publish_lead_seconds),
         config.session_timeout(),
     )
@@ -53,7 +49,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .map_err(|e| {
             anyhow::anyhow!("invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: {e}")
         })?;
-    let hasher = Hasher::new(&config.hash_settings())?;
+    let hasher = Hasher::new(&config.argon2)?;
     foundation
         .prometheus
         .registry
@@ -68,9 +64,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config: Arc::new(config.clone()),
     });
     let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
     let port = listener.local_addr()?.port();
-    let (secret, enforce) = (config.gateway_secret.clone(), config.gateway_enforce_source);
+    let (secret, enforce) = (
+        config.base.gateway_secret.clone(),
+        config.base.gateway_enforce_source,
+    );
     let prometheus = foundation.prometheus.clone();
     let mut server = HttpServer::new(move || {
         let (state, readiness) = (state.clone(), readiness.clone());
@@ -85,9 +84,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             GatewayGuard::new(secret.as_deref(), enforce),
         )
     })
-    .shutdown_timeout(config.shutdown_timeout_seconds)
+    .shutdown_timeout(config.base.shutdown_timeout_seconds)
     .listen(listener)?;
-    if let Some(workers) = config.app_workers {
+    if let Some(workers) = config.base.app_workers {
         server = server.workers(workers.max(1));
     }
     tracing::info!(port, issuer_base = %config.identity_issuer_base_url, "identity listening");

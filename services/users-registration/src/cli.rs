@@ -147,7 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (random_password()?, true),
             };
-            let mut conn = AsyncPgConnection::establish(&config.database_url).await?;
+            let mut conn = AsyncPgConnection::establish(&config.base.database_url).await?;
             let spec = UserSpec {
                 name: &name,
                 email: &email,
@@ -166,7 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backfill { batch } => {
             let config = Config::from_environment()?;
             let keys = DocumentKeys::from_base64(config.document_encryption_key.expose_secret())?;
-            let mut conn = AsyncPgConnection::establish(&config.database_url).await?;
+            let mut conn = AsyncPgConnection::establish(&config.base.database_url).await?;
             let report = provision::backfill(&keys, &mut conn, batch).await?;
             print_json(&report)
         }

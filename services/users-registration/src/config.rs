@@ -8,17 +8,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-pub use tessera_http::config::AppEnv;
+pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
-fn default_host() -> String {
-    "0.0.0.0".to_owned()
-}
 fn default_port() -> u16 {
     8085
-}
-fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
 }
 fn default_issuer() -> String {
     "users-registration".to_owned()
@@ -47,51 +41,23 @@ fn default_notify_attempts() -> u32 {
 fn default_notify_backoff() -> u64 {
     1000
 }
-fn default_m_cost() -> u32 {
-    HashSettings::default().memory_kib
-}
-fn default_t_cost() -> u32 {
-    HashSettings::default().iterations
-}
-fn default_p_cost() -> u32 {
-    HashSettings::default().parallelism
-}
-fn default_pool() -> usize {
-    10
-}
-fn default_shutdown() -> u64 {
-    30
-}
 
 /// The users-registration service's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
 pub struct Config {
-    /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
-    #[serde(default = "AppEnv::default_local")]
-    pub app_env: AppEnv,
-    /// `APP_HOST`, the listen address (default `0.0.0.0`).
-    #[serde(default = "default_host")]
-    pub app_host: String,
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
+    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
+    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    #[serde(skip)]
+    pub base: ServiceSettings,
+    /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
+    /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
+    /// CPU): OWASP's recommendation.
+    #[serde(skip)]
+    pub argon2: HashSettings,
     /// `APP_PORT` (default 8085; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
-    /// `APP_DEBUG`: include `details` in error envelopes (default false).
-    #[serde(default)]
-    pub app_debug: bool,
-    /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
-    #[serde(default)]
-    pub app_workers: Option<usize>,
-    /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/users_registration`.
-    pub database_url: String,
-    /// `DB_POOL_SIZE` (default 10).
-    #[serde(default = "default_pool")]
-    pub db_pool_size: usize,
-    /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
-    #[serde(default)]
-    pub run_migrations: Option<bool>,
-    /// `AMQP_URL` (seed 004's `KAFKA_BOOTSTRAP`; default `amqp://guest:guest@127.0.0.1:5672/%2f`).
-    #[serde(default = "default_amqp")]
-    pub amqp_url: String,
     /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
     pub jwt_secret: SecretString,
     /// `JWT_ISSUER`: the `iss` of access tokens (default `users-registration`).
@@ -133,33 +99,12 @@ pub struct Config {
     /// `NOTIFY_BACKOFF_MS`: delay before the first retry, doubled per attempt (default 1000).
     #[serde(default = "default_notify_backoff")]
     pub notify_backoff_ms: u64,
-    /// `ARGON2_MEMORY_KIB`: Argon2id memory cost (default 19456 = 19 MiB, OWASP).
-    #[serde(default = "default_m_cost")]
-    pub argon2_memory_kib: u32,
-    /// `ARGON2_ITERATIONS`: Argon2id time cost (default 2, OWASP).
-    #[serde(default = "default_t_cost")]
-    pub argon2_iterations: u32,
-    /// `ARGON2_PARALLELISM`: Argon2id lanes (default 1, OWASP).
-    #[serde(default = "default_p_cost")]
-    pub argon2_parallelism: u32,
-    /// `ARGON2_MAX_CONCURRENT`: hashes computed at once (default: the CPU count).
-    #[serde(default)]
-    pub argon2_max_concurrent: Option<usize>,
-    /// `GATEWAY_SECRET`: shared secret the gateway sends as `X-Gateway-Secret`.
-    #[serde(default)]
-    pub gateway_secret: Option<String>,
-    /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
-    #[serde(default)]
-    pub gateway_enforce_source: bool,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
-    #[serde(default = "default_shutdown")]
-    pub shutdown_timeout_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("app_env", &self.app_env)
+            .field("app_env", &self.base.app_env)
             .field("app_port", &self.app_port)
             .field("jwt_secret", &"<redacted>")
             .field("document_encryption_key", &"<redacted>")
@@ -174,7 +119,10 @@ impl Config {
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
+        cfg.argon2 =
+            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -210,15 +158,10 @@ impl Config {
                 anyhow::anyhow!("invalid environment variable NOTIFY_ENDPOINT: {e}")
             })?;
         }
-        tessera_password::Hasher::params(&self.hash_settings()).map_err(|e| {
+        tessera_password::Hasher::params(&self.argon2).map_err(|e| {
             anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
         })?;
         Ok(())
-    }
-
-    /// Whether to migrate at start-up.
-    pub fn migrate_on_start(&self) -> bool {
-        self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
     }
 
     /// `NOTIFY_ENDPOINT` when set and not empty.
@@ -226,16 +169,6 @@ impl Config {
         self.notify_endpoint
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-    }
-
-    /// The `ARGON2_*` settings.
-    pub fn hash_settings(&self) -> HashSettings {
-        HashSettings {
-            memory_kib: self.argon2_memory_kib,
-            iterations: self.argon2_iterations,
-            parallelism: self.argon2_parallelism,
-            max_concurrent: self.argon2_max_concurrent,
-        }
     }
 
     /// Access-token lifetime.
@@ -254,17 +187,12 @@ impl Config {
         let key = tessera_db::sealed::SealingKey::generate()
             .map(|(_, b64)| b64)
             .unwrap_or_default();
-        let hash = HashSettings::for_tests();
         Self {
-            app_env: AppEnv::Testing,
-            app_host: "127.0.0.1".to_owned(),
+            base: ServiceSettings {
+                db_pool_size: 10,
+                ..ServiceSettings::for_tests(database_url, amqp_url)
+            },
             app_port: 0,
-            app_debug: false,
-            app_workers: Some(2),
-            database_url: database_url.to_owned(),
-            db_pool_size: 10,
-            run_migrations: Some(false),
-            amqp_url: amqp_url.to_owned(),
             jwt_secret: SecretString::from(format!("test-jwt-secret-{}", uuid::Uuid::new_v4())),
             jwt_issuer: default_issuer(),
             access_token_ttl_seconds: default_access_ttl(),
@@ -281,13 +209,7 @@ impl Config {
             notify_timeout_seconds: 2,
             notify_max_attempts: 3,
             notify_backoff_ms: 100,
-            argon2_memory_kib: hash.memory_kib,
-            argon2_iterations: hash.iterations,
-            argon2_parallelism: hash.parallelism,
-            argon2_max_concurrent: hash.max_concurrent,
-            gateway_secret: None,
-            gateway_enforce_source: false,
-            shutdown_timeout_seconds: 5,
+            argon2: HashSettings::for_tests(),
         }
     }
 }

@@ -65,7 +65,7 @@ pub async fn create_user(
     let keys = DocumentKeys::from_base64(secrecy::ExposeSecret::expose_secret(
         &config.document_encryption_key,
     ))?;
-    let hasher = tessera_password::Hasher::new(&config.hash_settings())?;
+    let hasher = tessera_password::Hasher::new(&config.argon2)?;
     let hash = hasher.hash(spec.password).await?;
     let id = Uuid::now_v7();
     let normalised = document::normalise(spec.document_id);

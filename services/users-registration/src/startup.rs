@@ -36,15 +36,11 @@ pub type Application = Running;
 /// # Errors
 /// Invalid settings or schemas, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings {
-        service: "users-registration",
-        database_url: &config.database_url,
-        amqp_url: &config.amqp_url,
-        migrate: config.migrate_on_start(),
-        migrations: MIGRATIONS,
-        pool_size: config.db_pool_size,
-        debug: config.app_debug,
-    })
+    let foundation = Foundation::start(FoundationSettings::new(
+        "users-registration",
+        &config.base,
+        MIGRATIONS,
+    ))
     .await?;
     let secret = config.jwt_secret.expose_secret().as_bytes();
     let keys = KeySet::new(
@@ -57,7 +53,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .map_err(|e| {
             anyhow::anyhow!("invalid environment variable DOCUMENT_ENCRYPTION_KEY: {e}")
         })?;
-    let hasher = Hasher::new(&config.hash_settings())?;
+    let hasher = Hasher::new(&config.argon2)?;
     foundation
         .prometheus
         .registry
@@ -65,14 +61,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let dispatcher = match crate::notify::from_config(&config)? {
         Some(d) => {
             let pool = build_pool(
-                &config.database_url,
+                &config.base.database_url,
                 PoolSettings {
                     max_size: 2,
                     ..Default::default()
                 },
             )?;
             let consumer_config = crate::notify::config(
-                &config.amqp_url,
+                &config.base.amqp_url,
                 &config.notify_queue,
                 config.notify_max_attempts,
                 Duration::from_millis(config.notify_backoff_ms),
@@ -93,9 +89,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config: Arc::new(config.clone()),
     });
     let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
     let port = listener.local_addr()?.port();
-    let (gateway_secret, enforce) = (config.gateway_secret.clone(), config.gateway_enforce_source);
+    let (gateway_secret, enforce) = (
+        config.base.gateway_secret.clone(),
+        config.base.gateway_enforce_source,
+    );
     let prometheus = foundation.prometheus.clone();
     let mut server = HttpServer::new(move || {
         let (state, readiness) = (state.clone(), readiness.clone());
@@ -110,9 +109,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             GatewayGuard::new(gateway_secret.as_deref(), enforce),
         )
     })
-    .shutdown_timeout(config.shutdown_timeout_seconds)
+    .shutdown_timeout(config.base.shutdown_timeout_seconds)
     .listen(listener)?;
-    if let Some(workers) = config.app_workers {
+    if let Some(workers) = config.base.app_workers {
         server = server.workers(workers.max(1));
     }
     tracing::info!(

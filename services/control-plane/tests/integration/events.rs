@@ -66,7 +66,7 @@ async fn with_the_broker_unreachable_issuance_succeeds_and_the_event_follows_lat
         .unwrap();
     proxy.cut();
     let url = proxy.amqp_url();
-    let app = TestApp::spawn_with(move |c| c.amqp_url = url).await;
+    let app = TestApp::spawn_with(move |c| c.base.amqp_url = url).await;
     let seed = app.seed().await;
     let r = app
         .peer_token(

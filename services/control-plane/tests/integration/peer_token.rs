@@ -501,7 +501,7 @@ async fn every_422_of_the_contract() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trusted_gateway_can_forward_a_client_certificate_and_the_token_is_bound_to_it() {
-    let app = TestApp::spawn_with(|c| c.gateway_secret = Some("gw-secret".into())).await;
+    let app = TestApp::spawn_with(|c| c.base.gateway_secret = Some("gw-secret".into())).await;
     app.seed().await;
     let hash = "8f2f6a36c3b2a0f2b1e4f5d6c7b8a9012345678901234567890abcdefabcdef0";
     let xfcc = format!("Hash={hash};URI=spiffe://tessera/wl/wl-a");
@@ -566,8 +566,8 @@ async fn a_trusted_gateway_can_forward_a_client_certificate_and_the_token_is_bou
 #[tokio::test(flavor = "multi_thread")]
 async fn enforcing_the_gateway_source_refuses_direct_calls_but_not_probes() {
     let app = TestApp::spawn_with(|c| {
-        c.gateway_secret = Some("gw-secret".into());
-        c.gateway_enforce_source = true;
+        c.base.gateway_secret = Some("gw-secret".into());
+        c.base.gateway_enforce_source = true;
     })
     .await;
     let r = app

@@ -46,7 +46,7 @@ async fn with_rabbitmq_down_requests_succeed_and_every_event_arrives_once_afterw
         .unwrap();
     proxy.cut();
     let url = proxy.amqp_url();
-    let app = TestApp::spawn_with(move |c| c.amqp_url = url).await;
+    let app = TestApp::spawn_with(move |c| c.base.amqp_url = url).await;
     let analyst = app.token(&app.staff(Role::Analyst, None).await).await;
     let mut registrations = HashSet::new();
     let mut users = HashSet::new();
