@@ -2,14 +2,16 @@
 //! database pool, the outbox relay, metrics and readiness, and the graceful stop
 //! (STYLE.md §1 `startup.rs`; ARCHITECTURE.md §2 "Health").
 
+use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_db::{DbPool, PoolSettings, build_pool, ping, run_migrations};
 use tessera_http::config::ServiceSettings;
 use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
-use tessera_http::{Probe, Readiness};
+use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
 use tokio::sync::watch;
 
 use crate::{Relay, RelayConfig, RelayHandle};
@@ -116,6 +118,49 @@ impl Foundation {
                 async move { ping(&pool).await }
             }))
             .with(Probe::flag("broker", self.relay.connected_flag()))
+    }
+
+    /// Binds `(APP_HOST, port)` and serves the platform app ([`tessera_http::platform_app`],
+    /// default extractor options, gateway trust from `base`): on every HTTP worker, readiness
+    /// and whatever `configure` registers (called once per worker, so per-worker state can be
+    /// built there). `SHUTDOWN_TIMEOUT_SECONDS` and `APP_WORKERS` come from `base`; `background`
+    /// as in [`Foundation::running`].
+    ///
+    /// # Errors
+    /// The port cannot be bound.
+    pub fn serve<F>(
+        self,
+        base: &ServiceSettings,
+        port: u16,
+        configure: F,
+        background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    ) -> anyhow::Result<Running>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let listener = TcpListener::bind((base.app_host.as_str(), port))?;
+        let port = listener.local_addr()?.port();
+        let readiness = web::Data::new(self.readiness());
+        let prometheus = self.prometheus.clone();
+        let (secret, enforce) = (base.gateway_secret.clone(), base.gateway_enforce_source);
+        let mut server = HttpServer::new(move || {
+            let (readiness, configure) = (readiness.clone(), configure.clone());
+            tessera_http::platform_app(
+                move |c| {
+                    c.app_data(readiness);
+                    configure(c);
+                },
+                ExtractorOptions::default(),
+                prometheus.clone(),
+                GatewayGuard::new(secret.as_deref(), enforce),
+            )
+        })
+        .shutdown_timeout(base.shutdown_timeout_seconds)
+        .listen(listener)?;
+        if let Some(workers) = base.app_workers {
+            server = server.workers(workers.max(1));
+        }
+        Ok(self.running(port, server.run(), background))
     }
 
     /// The running service: `server` (already bound to `port`), plus an optional background

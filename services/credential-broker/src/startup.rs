@@ -1,16 +1,14 @@
 //! Building and running the application (STYLE.md §1 `startup.rs`).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::Consumer;
 use tessera_events::service::{Foundation, FoundationSettings, Running};
-use tessera_http::{ExtractorOptions, GatewayGuard};
 
 use crate::config::{Config, WalletBackend};
 use crate::state::AppState;
@@ -82,35 +80,18 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         counters_url,
         per_worker,
     });
-    let readiness = web::Data::new(foundation.readiness());
-    let prometheus = foundation.prometheus.clone();
-
-    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
-    let port = listener.local_addr()?.port();
-    let secret = config.base.gateway_secret.clone();
-    let enforce = config.base.gateway_enforce_source;
-    let mut server = HttpServer::new(move || {
-        // Runs once per worker, on the worker's thread.
-        let state = web::Data::new(factory.build());
-        let readiness = readiness.clone();
-        tessera_http::platform_app(
-            move |c| {
-                c.app_data(state)
-                    .app_data(readiness)
-                    .configure(crate::routes::configure);
-            },
-            ExtractorOptions::default(),
-            prometheus.clone(),
-            GatewayGuard::new(secret.as_deref(), enforce),
-        )
-    })
-    .shutdown_timeout(config.base.shutdown_timeout_seconds);
-    server = server.listen(listener)?;
-    if let Some(workers) = config.base.app_workers {
-        server = server.workers(workers.max(1));
-    }
-    tracing::info!(port, "credential-broker listening");
-    Ok(foundation.running(port, server.run(), consumer))
+    let app = foundation.serve(
+        &config.base,
+        config.app_port,
+        move |c| {
+            // Runs once per worker, on the worker's thread: its own pools and wallet.
+            c.app_data(web::Data::new(factory.build()))
+                .configure(crate::routes::configure);
+        },
+        consumer,
+    )?;
+    tracing::info!(port = app.port(), "credential-broker listening");
+    Ok(app)
 }
 
 /// Deletes rate-limit windows older than two minutes, once a minute (the limit reads only the

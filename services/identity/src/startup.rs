@@ -1,15 +1,13 @@
 //! Building and running the application (STYLE.md §1 `startup.rs`).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::sealed::SealingKey;
 use tessera_events::service::{Foundation, FoundationSettings, Running};
-use tessera_http::{ExtractorOptions, GatewayGuard};
 
 use crate::config::{AppEnv, Config};
 use crate::password::Hasher;
@@ -63,32 +61,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),
     });
-    let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
-    let port = listener.local_addr()?.port();
-    let (secret, enforce) = (
-        config.base.gateway_secret.clone(),
-        config.base.gateway_enforce_source,
-    );
-    let prometheus = foundation.prometheus.clone();
-    let mut server = HttpServer::new(move || {
-        let (state, readiness) = (state.clone(), readiness.clone());
-        tessera_http::platform_app(
-            move |c| {
-                c.app_data(state)
-                    .app_data(readiness)
-                    .configure(crate::routes::configure);
-            },
-            ExtractorOptions::default(),
-            prometheus.clone(),
-            GatewayGuard::new(secret.as_deref(), enforce),
-        )
-    })
-    .shutdown_timeout(config.base.shutdown_timeout_seconds)
-    .listen(listener)?;
-    if let Some(workers) = config.base.app_workers {
-        server = server.workers(workers.max(1));
-    }
-    tracing::info!(port, issuer_base = %config.identity_issuer_base_url, "identity listening");
-    Ok(foundation.running(port, server.run(), None))
+    let app = foundation.serve(
+        &config.base,
+        config.app_port,
+        move |c| {
+            c.app_data(state.clone())
+                .configure(crate::routes::configure);
+        },
+        None,
+    )?;
+    tracing::info!(port = app.port(), issuer_base = %config.identity_issuer_base_url, "identity listening");
+    Ok(app)
 }

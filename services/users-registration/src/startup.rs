@@ -1,16 +1,14 @@
 //! Building and running the application (STYLE.md §1 `startup.rs`).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::Consumer;
 use tessera_events::service::{Foundation, FoundationSettings, Running};
-use tessera_http::{ExtractorOptions, GatewayGuard};
 use tessera_jwt::{KeySet, SigningKey};
 use tessera_password::Hasher;
 
@@ -88,38 +86,21 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),
     });
-    let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
-    let port = listener.local_addr()?.port();
-    let (gateway_secret, enforce) = (
-        config.base.gateway_secret.clone(),
-        config.base.gateway_enforce_source,
-    );
-    let prometheus = foundation.prometheus.clone();
-    let mut server = HttpServer::new(move || {
-        let (state, readiness) = (state.clone(), readiness.clone());
-        tessera_http::platform_app(
-            move |c| {
-                c.app_data(state)
-                    .app_data(readiness)
-                    .configure(crate::routes::configure);
-            },
-            ExtractorOptions::default(),
-            prometheus.clone(),
-            GatewayGuard::new(gateway_secret.as_deref(), enforce),
-        )
-    })
-    .shutdown_timeout(config.base.shutdown_timeout_seconds)
-    .listen(listener)?;
-    if let Some(workers) = config.base.app_workers {
-        server = server.workers(workers.max(1));
-    }
+    let app = foundation.serve(
+        &config.base,
+        config.app_port,
+        move |c| {
+            c.app_data(state.clone())
+                .configure(crate::routes::configure);
+        },
+        dispatcher,
+    )?;
     tracing::info!(
-        port,
+        port = app.port(),
         notify = config.notify_url().is_some(),
         "users-registration listening"
     );
-    Ok(foundation.running(port, server.run(), dispatcher))
+    Ok(app)
 }
 
 /// Deletes expired `Idempotency-Key` rows once an hour.

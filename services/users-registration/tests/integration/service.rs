@@ -14,7 +14,15 @@ async fn health_envelopes_and_request_ids() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({"status": "ok"}));
     assert!(r.headers.contains_key("x-request-id"));
-    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    // Ready once the database answers and the relay has connected to the broker.
+    let mut ready = app.call(Method::GET, "/readyz", None, None).await;
+    for _ in 0..100 {
+        if ready.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ready = app.call(Method::GET, "/readyz", None, None).await;
+    }
     assert_eq!(ready.status, 200, "{}", ready.body);
     let r = app.call(Method::GET, "/registrations", None, None).await;
     assert_eq!(r.status, 405);
