@@ -203,6 +203,32 @@ impl Consumer {
         Ok(())
     }
 
+    /// Declares the topology now, waiting at most `within`, so events published from now on
+    /// reach the queue even before the consumer's first session (a first deployment's relay
+    /// may publish before the consumer task connects). Best effort: `false` (logged) when the
+    /// broker is not reachable in time; the consumer declares again when it connects.
+    pub async fn declare_now(&self, within: Duration) -> bool {
+        let attempt = async {
+            let name = format!("{}-declare", self.config.consumer);
+            let publisher =
+                Publisher::connect(&self.config.amqp_url, &name, &self.config.exchange).await?;
+            let declared = self.declare(&publisher).await;
+            publisher.close().await;
+            declared
+        };
+        match tokio::time::timeout(within, attempt).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(queue = %self.config.queue, error = %e, "queue not declared yet; the consumer will declare it when the broker is reachable");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(queue = %self.config.queue, "broker unreachable; the consumer will declare its queue when it connects");
+                false
+            }
+        }
+    }
+
     /// Consumes until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(200);

@@ -71,7 +71,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 config.notify_max_attempts,
                 Duration::from_millis(config.notify_backoff_ms),
             );
-            Some(Consumer::new(pool, consumer_config, d).spawn())
+            let consumer = Consumer::new(pool, consumer_config, d);
+            // The queue exists before the first event can be published.
+            consumer.declare_now(Duration::from_secs(5)).await;
+            Some(consumer.spawn())
         }
         None => None,
     };
