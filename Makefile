@@ -47,6 +47,7 @@ openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_identity --bin identity -- openapi > docs/openapi/identity.yaml
 	cargo run --quiet -p tessera_credential_broker --bin credential-broker -- openapi > docs/openapi/credential-broker.yaml
 	cargo run --quiet -p tessera_users_registration --bin users-registration -- openapi > docs/openapi/users-registration.yaml
+	cargo run --quiet -p tessera_quotations --bin quotations -- openapi > docs/openapi/quotations.yaml
 
 BENCH ?= peer-token identity-login broker-token users-registration
 bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login|broker-token|users-registration); writes docs/benchmarks.md

@@ -1,0 +1,152 @@
+//! Configuration from the environment (ARCHITECTURE.md §2 "Configuration"). Every variable,
+//! its default and its meaning is listed on [`Config`] and in `services/quotations/.env.example`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+pub use tessera_http::config::{AppEnv, ServiceSettings};
+
+use crate::market::{DEFAULT_MARKET_DATA, MarketData};
+use crate::providers::ProviderSettings;
+
+fn default_port() -> u16 {
+    8082
+}
+fn default_awesome() -> String {
+    "https://economia.awesomeapi.com.br".to_owned()
+}
+fn default_alpha() -> String {
+    "https://www.alphavantage.co".to_owned()
+}
+fn default_yahoo() -> String {
+    "https://query1.finance.yahoo.com".to_owned()
+}
+fn default_stooq() -> String {
+    "https://stooq.com".to_owned()
+}
+fn default_timeout() -> u64 {
+    5
+}
+fn default_user_agent() -> String {
+    concat!("tessera-quotations/", env!("CARGO_PKG_VERSION")).to_owned()
+}
+
+/// The quotations service's settings. Variable names are the field names upper-cased.
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    /// The settings every service shares (`APP_ENV`, `DATABASE_URL`, `AMQP_URL`, `GATEWAY_*`, …):
+    /// see [`ServiceSettings`].
+    #[serde(skip)]
+    pub base: ServiceSettings,
+    /// `APP_PORT` (default 8082; 0 picks a free port).
+    #[serde(default = "default_port")]
+    pub app_port: u16,
+    /// `QUOTATIONS_MARKET_DATA_FILE`: the market-data lists (default: the committed
+    /// `services/quotations/config/market-data.json`, built in).
+    #[serde(default)]
+    pub quotations_market_data_file: Option<PathBuf>,
+    /// `AWESOME_API_BASE_URL` (default `https://economia.awesomeapi.com.br`).
+    #[serde(default = "default_awesome")]
+    pub awesome_api_base_url: String,
+    /// `ALPHA_VANTAGE_BASE_URL` (default `https://www.alphavantage.co`).
+    #[serde(default = "default_alpha")]
+    pub alpha_vantage_base_url: String,
+    /// `ALPHA_VANTAGE_API_KEY`: without it Alpha Vantage is skipped in fallback chains.
+    #[serde(default)]
+    pub alpha_vantage_api_key: Option<String>,
+    /// `YAHOO_FINANCE_BASE_URL` (default `https://query1.finance.yahoo.com`).
+    #[serde(default = "default_yahoo")]
+    pub yahoo_finance_base_url: String,
+    /// `STOOQ_BASE_URL` (default `https://stooq.com`).
+    #[serde(default = "default_stooq")]
+    pub stooq_base_url: String,
+    /// `QUOTATIONS_PROVIDER_TIMEOUT_SECONDS`: per provider request (default 5).
+    #[serde(default = "default_timeout")]
+    pub quotations_provider_timeout_seconds: u64,
+    /// `QUOTATIONS_USER_AGENT` sent to providers (default `tessera-quotations/<version>`).
+    #[serde(default = "default_user_agent")]
+    pub quotations_user_agent: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("base", &self.base)
+            .field("app_port", &self.app_port)
+            .field(
+                "alpha_vantage_api_key",
+                &self.alpha_vantage_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> anyhow::Result<Self> {
+        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
+        cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.filter(|k| !k.trim().is_empty());
+        cfg.market_data()?;
+        for (name, url) in [
+            ("AWESOME_API_BASE_URL", &cfg.awesome_api_base_url),
+            ("ALPHA_VANTAGE_BASE_URL", &cfg.alpha_vantage_base_url),
+            ("YAHOO_FINANCE_BASE_URL", &cfg.yahoo_finance_base_url),
+            ("STOOQ_BASE_URL", &cfg.stooq_base_url),
+        ] {
+            url::Url::parse(url)
+                .map_err(|e| anyhow::anyhow!("invalid environment variable {name}: {e}"))?;
+        }
+        Ok(cfg)
+    }
+
+    /// The market-data lists: `QUOTATIONS_MARKET_DATA_FILE` or the built-in copy.
+    ///
+    /// # Errors
+    /// The file cannot be read or parsed (naming the variable).
+    pub fn market_data(&self) -> anyhow::Result<MarketData> {
+        let text = match &self.quotations_market_data_file {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("invalid environment variable QUOTATIONS_MARKET_DATA_FILE: {e}")
+            })?,
+            None => DEFAULT_MARKET_DATA.to_owned(),
+        };
+        MarketData::from_json(&text).map_err(|e| {
+            anyhow::anyhow!("invalid environment variable QUOTATIONS_MARKET_DATA_FILE: {e}")
+        })
+    }
+
+    /// The providers' settings.
+    pub fn providers(&self) -> ProviderSettings {
+        ProviderSettings {
+            awesome_api_url: self.awesome_api_base_url.clone(),
+            alpha_vantage_url: self.alpha_vantage_base_url.clone(),
+            alpha_vantage_key: self.alpha_vantage_api_key.clone(),
+            yahoo_finance_url: self.yahoo_finance_base_url.clone(),
+            stooq_url: self.stooq_base_url.clone(),
+            timeout: Duration::from_secs(self.quotations_provider_timeout_seconds.max(1)),
+            user_agent: self.quotations_user_agent.clone(),
+        }
+    }
+
+    /// A configuration for tests: the given database and broker, every provider at
+    /// `providers_url` (a local stub), Alpha Vantage keyed.
+    pub fn for_tests(database_url: &str, amqp_url: &str, providers_url: &str) -> Self {
+        Self {
+            base: ServiceSettings::for_tests(database_url, amqp_url),
+            app_port: 0,
+            quotations_market_data_file: None,
+            awesome_api_base_url: providers_url.to_owned(),
+            alpha_vantage_base_url: providers_url.to_owned(),
+            alpha_vantage_api_key: Some("test-key".to_owned()),
+            yahoo_finance_base_url: providers_url.to_owned(),
+            stooq_base_url: providers_url.to_owned(),
+            quotations_provider_timeout_seconds: 2,
+            quotations_user_agent: default_user_agent(),
+        }
+    }
+}

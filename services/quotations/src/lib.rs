@@ -1,0 +1,15 @@
+//! Tessera quotations: market quotes from four providers with fallback (seed 001).
+//!
+//! Built so far (issue #6, first part): symbol normalisation and type inference from the
+//! market-data file, the four provider clients with their real response formats, the fallback
+//! chains and error mapping, and `GET /api/quotation/{symbol}`. See `docs/quotations.md`.
+
+pub mod cli;
+pub mod config;
+pub mod market;
+pub mod openapi;
+pub mod providers;
+pub mod quote;
+pub mod routes;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,32 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//!
+//! Served at `GET /openapi.json`; committed as `docs/openapi/quotations.yaml`
+//! (`quotations openapi`, or `make openapi`); a test fails when they drift.
+
+use utoipa::OpenApi;
+
+use crate::routes::quote;
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera quotations",
+        description = "Market quotations from AwesomeAPI, Alpha Vantage, Yahoo Finance and Stooq with fallback (seed 001). \
+                       Errors use the platform envelope `{message, error_code, request_id, errors?, details?}` with seed 001's \
+                       `error_code` catalog; every response carries `X-Request-Id`.",
+        license(name = "Apache-2.0")
+    ),
+    paths(quote::show),
+    components(schemas(tessera_http::ErrorCode)),
+    tags((name = "quotations", description = "Current quotes and their history"))
+)]
+pub struct ApiDoc;
+
+/// The document as YAML (what `docs/openapi/quotations.yaml` holds).
+///
+/// # Errors
+/// Serialisation failures.
+pub fn yaml() -> anyhow::Result<String> {
+    Ok(ApiDoc::openapi().to_yaml()?)
+}

@@ -1,0 +1,21 @@
+//! Shared application state.
+
+use std::sync::Arc;
+
+use tessera_db::DbPool;
+
+use crate::config::Config;
+use crate::market::MarketData;
+use crate::providers::Providers;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Database pool.
+    pub pool: DbPool,
+    /// Symbol lists.
+    pub market: Arc<MarketData>,
+    /// Provider clients.
+    pub providers: Providers,
+}

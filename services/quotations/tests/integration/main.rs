@@ -1,0 +1,7 @@
+//! quotations integration tests: the real server on the real PostgreSQL; the market-data
+//! providers are a local HTTP stub (wiremock) replaying their real response formats.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod helpers;
+mod providers;
+mod quote;
