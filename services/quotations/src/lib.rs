@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod db;
+pub mod events;
 pub mod market;
 pub mod openapi;
 pub mod providers;
@@ -13,3 +15,4 @@ pub mod quote;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod store;

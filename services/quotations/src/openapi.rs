@@ -5,7 +5,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::quote;
+use crate::routes::{history, quote};
 
 /// The document.
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use crate::routes::quote;
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    paths(quote::show),
+    paths(quote::show, quote::collect, history::index),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"))
 )]

@@ -18,4 +18,6 @@ pub struct AppState {
     pub market: Arc<MarketData>,
     /// Provider clients.
     pub providers: Providers,
+    /// Wakes the outbox relay after a commit that wrote events.
+    pub relay_wake: std::sync::Arc<tokio::sync::Notify>,
 }

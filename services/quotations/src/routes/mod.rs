@@ -1,5 +1,6 @@
 //! HTTP routes (seed 001). Registered with `web::resource` so a wrong method is a 405 envelope.
 
+pub mod history;
 pub mod quote;
 
 use actix_web::{HttpResponse, web};
@@ -8,8 +9,13 @@ use crate::openapi::ApiDoc;
 
 /// Registers every route of the service (health, readiness and metrics are added by startup).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/quotation/{symbol}").route(web::get().to(quote::show)))
-        .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(
+        web::resource("/api/quotation/{symbol}")
+            .route(web::get().to(quote::show))
+            .route(web::post().to(quote::collect)),
+    )
+    .service(web::resource("/api/quotations").route(web::get().to(history::index)))
+    .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document generated from the code.

@@ -1,13 +1,16 @@
 //! `GET /api/quotation/{symbol}`: the current quote, not persisted (seed 001).
 
 use actix_web::{HttpResponse, web};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
+use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::market::AssetType;
 use crate::providers::{Provider, Quote};
 use crate::state::AppState;
+use crate::store::{self, Quotation};
 
 /// `?provider=&type=`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -90,4 +93,83 @@ pub async fn show(
     })?;
     let quote = crate::quote::current(&state.providers, &symbol, provider).await?;
     Ok(HttpResponse::Ok().json(QuoteResponse { data: quote }))
+}
+
+/// `{"data": Quotation}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotationResponse {
+    /// The stored quotation.
+    pub data: Quotation,
+}
+
+/// `POST /api/quotation/{symbol}` body (optional; unknown members are ignored, as Laravel does).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CollectBody {
+    /// `stock|crypto|currency`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// `awesome_api|alpha_vantage|yahoo_finance|stooq`: only this provider.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// Fetches the current quote and stores it: 201 with the new row, or 200 with the existing one
+/// when an equivalent quotation (same symbol, source, `quoted_at` and price) is stored already.
+/// A new row publishes `quotations.quotation.collected`.
+#[utoipa::path(post, path = "/api/quotation/{symbol}", tag = "quotations",
+    params(("symbol" = String, Path, description = "e.g. `AAPL`, `BTC`, `USD-BRL`")),
+    request_body(content = Option<CollectBody>, description = "Optional"),
+    responses((status = 201, body = QuotationResponse, description = "Stored"),
+              (status = 200, body = QuotationResponse, description = "An equivalent quotation exists (deduplicated)"),
+              (status = 404, body = tessera_http::ErrorEnvelope, description = "`quote_not_found`"),
+              (status = 422, body = tessera_http::ErrorEnvelope, description = "`invalid_symbol`, `validation_error`"),
+              (status = 429, body = tessera_http::ErrorEnvelope, description = "`provider_rate_limited`"),
+              (status = 503, body = tessera_http::ErrorEnvelope, description = "`provider_unavailable`")))]
+pub async fn collect(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body: CollectBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CollectBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::validation(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                FieldErrors::from([(
+                    "body".to_owned(),
+                    vec![format!(
+                        "The body must be a JSON object with optional type and provider: {e}"
+                    )],
+                )]),
+            )
+        })?
+    };
+    let (provider, kind) = parse_choice(body.provider.as_deref(), body.kind.as_deref())?;
+    let symbol = state.market.resolve(&path, kind).map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidSymbol,
+            e.0,
+        )
+    })?;
+    let quote = crate::quote::current(&state.providers, &symbol, provider).await?;
+    let now = chrono::Utc::now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let (row, created) = conn
+        .transaction::<_, diesel::result::Error, _>(async |c| {
+            let (row, created) = store::insert_dedup(c, &quote).await?;
+            if created {
+                crate::events::collected(c, &row, now).await?;
+            }
+            Ok((row, created))
+        })
+        .await
+        .map_err(|e| db_error(e, "Quotation"))?;
+    if created {
+        state.relay_wake.notify_one();
+        Ok(HttpResponse::Created().json(QuotationResponse { data: row }))
+    } else {
+        Ok(HttpResponse::Ok().json(QuotationResponse { data: row }))
+    }
 }

@@ -13,7 +13,7 @@ pub struct TestApp {
     pub api: tessera_testkit::Api,
     pub stub: MockServer,
     /// Kept alive for the test's duration (dropping it drops the database).
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl TestApp {
@@ -32,7 +32,11 @@ impl TestApp {
         let app = build(config).await.expect("application builds");
         let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
         tokio::spawn(app.run_until_stopped());
-        Self { api, stub, _db: db }
+        Self { api, stub, db }
+    }
+
+    pub fn db_url(&self) -> &str {
+        self.db.url()
     }
 
     pub async fn get(&self, path: &str) -> Reply {

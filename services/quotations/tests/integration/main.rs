@@ -3,5 +3,6 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod helpers;
+mod history;
 mod providers;
 mod quote;

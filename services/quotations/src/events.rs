@@ -1,0 +1,60 @@
+//! `quotations.quotation.collected` (ARCHITECTURE.md §2 event table), written to the outbox in
+//! the transaction that stores the quotation.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::Serialize;
+use tessera_events::{EventEnvelope, OutboxMessage};
+
+use crate::store::Quotation;
+
+/// The routing key.
+pub const COLLECTED: &str = "quotations.quotation.collected";
+
+/// `{symbol, type, source, price, quotedAt}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collected<'a> {
+    /// Symbol.
+    pub symbol: &'a str,
+    /// `stock|crypto|currency`.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// Provider.
+    pub source: &'a str,
+    /// Price as a decimal string (exact).
+    pub price: &'a str,
+    /// RFC 3339.
+    #[serde(with = "tessera_events::envelope::rfc3339")]
+    pub quoted_at: DateTime<Utc>,
+}
+
+/// Writes the event of a newly stored `q` to the outbox on `conn`.
+///
+/// # Errors
+/// Database or serialisation errors (the transaction then rolls back).
+pub async fn collected(
+    conn: &mut AsyncPgConnection,
+    q: &Quotation,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    let data = Collected {
+        symbol: &q.symbol,
+        kind: &q.kind,
+        source: &q.source,
+        price: &q.price,
+        quoted_at: q.quoted_at,
+    };
+    let envelope = EventEnvelope::new(
+        "quotations",
+        COLLECTED,
+        data,
+        tessera_http::request_id::current(),
+        now,
+    );
+    let message = OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    tessera_events::outbox::enqueue(conn, &[message])
+        .await
+        .map(|_| ())
+}
