@@ -39,6 +39,13 @@ pub struct Config {
     /// see [`ServiceSettings`].
     #[serde(skip)]
     pub base: ServiceSettings,
+    /// Argon2id costs from `ARGON2_*` (OWASP defaults; see `tessera_password::HashSettings`).
+    #[serde(skip)]
+    pub argon2: tessera_password::HashSettings,
+    /// `QUOTATIONS_REQUIRE_AUTH`: the quote routes need a token (or a gateway identity); 401
+    /// otherwise (default false).
+    #[serde(default)]
+    pub quotations_require_auth: bool,
     /// `APP_PORT` (default 8082; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
@@ -90,6 +97,11 @@ impl Config {
     pub fn from_environment() -> anyhow::Result<Self> {
         let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
         cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
+        cfg.argon2 =
+            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
+        tessera_password::Hasher::params(&cfg.argon2).map_err(|e| {
+            anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
+        })?;
         cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.filter(|k| !k.trim().is_empty());
         cfg.market_data()?;
         for (name, url) in [
@@ -138,6 +150,8 @@ impl Config {
     pub fn for_tests(database_url: &str, amqp_url: &str, providers_url: &str) -> Self {
         Self {
             base: ServiceSettings::for_tests(database_url, amqp_url),
+            argon2: tessera_password::HashSettings::for_tests(),
+            quotations_require_auth: false,
             app_port: 0,
             quotations_market_data_file: None,
             awesome_api_base_url: providers_url.to_owned(),

@@ -4,6 +4,7 @@
 //! market-data file, the four provider clients with their real response formats, the fallback
 //! chains and error mapping, and `GET /api/quotation/{symbol}`. See `docs/quotations.md`.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -16,3 +17,4 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tokens;

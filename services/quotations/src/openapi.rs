@@ -5,7 +5,15 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{history, quote};
+use tessera_http::openapi::{Bearer, BearerSchemes};
+
+use crate::routes::{account, deletes, history, quote};
+
+const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
+    name: "bearer",
+    description: "A personal access token `{id}|{secret}` from POST /api/auth/token",
+    format: None,
+}]);
 
 /// The document.
 #[derive(OpenApi)]
@@ -17,9 +25,11 @@ use crate::routes::{history, quote};
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    paths(quote::show, quote::collect, history::index),
+    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, account::create, account::revoke, account::me),
+    modifiers(&BEARER),
     components(schemas(tessera_http::ErrorCode)),
-    tags((name = "quotations", description = "Current quotes and their history"))
+    tags((name = "quotations", description = "Current quotes and their history"),
+         (name = "auth", description = "Personal access tokens"))
 )]
 pub struct ApiDoc;
 

@@ -36,6 +36,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         pool: foundation.pool.clone(),
         market: Arc::new(config.market_data()?),
         providers: Providers::new(config.providers())?,
+        hasher: tessera_password::Hasher::new(&config.argon2)?,
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),
     });

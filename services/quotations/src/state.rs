@@ -16,6 +16,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Symbol lists.
     pub market: Arc<MarketData>,
+    /// Argon2id hasher (token issuance checks passwords).
+    pub hasher: tessera_password::Hasher,
     /// Provider clients.
     pub providers: Providers,
     /// Wakes the outbox relay after a commit that wrote events.

@@ -205,3 +205,37 @@ pub async fn list(
         .await?;
     Ok((rows, total))
 }
+
+/// Soft-deletes live quotation `id`; `false` when there is none.
+///
+/// # Errors
+/// Database errors.
+pub async fn soft_delete(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<bool, diesel::result::Error> {
+    let n = diesel::update(
+        quotations::table
+            .find(id)
+            .filter(quotations::deleted_at.is_null()),
+    )
+    .set(quotations::deleted_at.eq(Utc::now()))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Soft-deletes every live quotation matching `f`; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn soft_delete_matching(
+    conn: &mut AsyncPgConnection,
+    f: &Filters,
+) -> Result<usize, diesel::result::Error> {
+    let ids = filtered(f).select(quotations::id);
+    diesel::update(quotations::table.filter(quotations::id.eq_any(ids)))
+        .set(quotations::deleted_at.eq(Utc::now()))
+        .execute(conn)
+        .await
+}

@@ -274,9 +274,11 @@ fn paginate(
               (status = 422, body = tessera_http::ErrorEnvelope, description = "`validation_error`: a bad filter")))]
 pub async fn index(
     state: web::Data<AppState>,
+    caller: crate::auth::Caller,
     req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::routes::quote::require_auth(&state, &caller)?;
     let (filters, per_page, page) = validate(&state, &query)?;
     let limit = i64::from(per_page);
     let offset = i64::from(page - 1) * limit;

@@ -1,5 +1,7 @@
 //! HTTP routes (seed 001). Registered with `web::resource` so a wrong method is a 405 envelope.
 
+pub mod account;
+pub mod deletes;
 pub mod history;
 pub mod quote;
 
@@ -15,6 +17,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(quote::collect)),
     )
     .service(web::resource("/api/quotations").route(web::get().to(history::index)))
+    .service(web::resource("/api/quotations/bulk-delete").route(web::post().to(deletes::bulk)))
+    .service(web::resource("/api/quotations/{quotation}").route(web::delete().to(deletes::destroy)))
+    .service(
+        web::resource("/api/auth/token")
+            .route(web::post().to(account::create))
+            .route(web::delete().to(account::revoke)),
+    )
+    .service(web::resource("/api/user").route(web::get().to(account::me)))
     .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 

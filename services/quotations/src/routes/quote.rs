@@ -7,6 +7,7 @@ use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::market::AssetType;
 use crate::providers::{Provider, Quote};
 use crate::state::AppState;
@@ -28,6 +29,18 @@ pub struct QuoteQuery {
 pub struct QuoteResponse {
     /// The quote.
     pub data: Quote,
+}
+
+/// With `QUOTATIONS_REQUIRE_AUTH=true`, 401 unless the caller is identified.
+///
+/// # Errors
+/// 401 `unauthenticated`.
+pub fn require_auth(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if state.config.quotations_require_auth {
+        caller.require_identified()
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks `provider` and `type` (422 `validation_error` naming each bad one).
@@ -80,9 +93,11 @@ pub fn parse_choice(
               (status = 503, body = tessera_http::ErrorEnvelope, description = "`provider_unavailable`")))]
 pub async fn show(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     query: web::Query<QuoteQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    require_auth(&state, &caller)?;
     let (provider, kind) = parse_choice(query.provider.as_deref(), query.kind.as_deref())?;
     let symbol = state.market.resolve(&path, kind).map_err(|e| {
         ApiError::new(
@@ -127,9 +142,11 @@ pub struct CollectBody {
               (status = 503, body = tessera_http::ErrorEnvelope, description = "`provider_unavailable`")))]
 pub async fn collect(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    require_auth(&state, &caller)?;
     let body: CollectBody = if body.iter().all(u8::is_ascii_whitespace) {
         CollectBody::default()
     } else {

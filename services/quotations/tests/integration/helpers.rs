@@ -9,6 +9,8 @@ pub use tessera_testkit::Reply;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+pub const PASSWORD: &str = "password-for-tests";
+
 pub struct TestApp {
     pub api: tessera_testkit::Api,
     pub stub: MockServer,
@@ -33,6 +35,36 @@ impl TestApp {
         let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
         tokio::spawn(app.run_until_stopped());
         Self { api, stub, db }
+    }
+
+    /// Creates a user with the CLI's code path and returns a token for it.
+    pub async fn user_token(&self, email: &str, admin: bool) -> String {
+        use diesel_async::AsyncConnection;
+        let hash = tessera_password::Hasher::new(&tessera_password::HashSettings::for_tests())
+            .unwrap()
+            .hash(secrecy::SecretString::from(PASSWORD))
+            .await
+            .unwrap();
+        let mut c = diesel_async::AsyncPgConnection::establish(self.db.url())
+            .await
+            .unwrap();
+        let id = tessera_quotations::tokens::upsert_user(&mut c, "Test User", email, &hash, admin)
+            .await
+            .unwrap();
+        tessera_quotations::tokens::issue(&mut c, id, "test")
+            .await
+            .unwrap()
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.api.call(method, path, bearer, body, headers).await
     }
 
     pub fn db_url(&self) -> &str {

@@ -2,6 +2,7 @@
 //! providers are a local HTTP stub (wiremock) replaying their real response formats.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod access;
 mod helpers;
 mod history;
 mod providers;

@@ -1,0 +1,156 @@
+//! `POST /api/auth/token`, `DELETE /api/auth/token`, `GET /api/user` (seed 001 "Token Sanctum").
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tessera_db::http::{db_error, pool_error};
+use tessera_http::{ApiError, FieldErrors};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::tokens::{self, ApiUser};
+
+/// `data` of `POST /api/auth/token`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// `"{id}|{secret}"`, shown once.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// The name given to the token.
+    pub device_name: String,
+}
+
+/// `{"message", "data": IssuedToken}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCreated {
+    /// `Token created successfully.`
+    pub message: &'static str,
+    /// The token.
+    pub data: IssuedToken,
+}
+
+/// `{"data": ApiUser}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    /// The user.
+    pub data: ApiUser,
+}
+
+fn required_string(body: &Value, field: &str, max: usize, errors: &mut FieldErrors) -> String {
+    match body.get(field).and_then(Value::as_str).map(str::trim) {
+        Some(s) if !s.is_empty() && s.chars().count() <= max => s.to_owned(),
+        Some(s) if !s.is_empty() => {
+            errors.insert(
+                field.into(),
+                vec![format!(
+                    "The {field} field must not be greater than {max} characters."
+                )],
+            );
+            String::new()
+        }
+        _ => {
+            errors.insert(
+                field.into(),
+                vec![format!("The {field} field is required.")],
+            );
+            String::new()
+        }
+    }
+}
+
+/// Issues a personal access token for e-mail + password.
+#[utoipa::path(post, path = "/api/auth/token", tag = "auth",
+    request_body(content = Object, description = "`{email, password, device_name}`"),
+    responses((status = 201, body = TokenCreated),
+              (status = 422, body = tessera_http::ErrorEnvelope, description = "`validation_error`: a missing field, or wrong credentials (`errors.email`)")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let email = required_string(&body, "email", 255, &mut errors).to_lowercase();
+    let password = body
+        .get("password")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if password.is_empty() {
+        errors.insert(
+            "password".into(),
+            vec!["The password field is required.".into()],
+        );
+    }
+    let device_name = required_string(&body, "device_name", 255, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+        ));
+    }
+    let found = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        tokens::user_by_email(&mut conn, &email)
+            .await
+            .map_err(|e| db_error(e, "User"))?
+    };
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    let ok = state
+        .hasher
+        .verify(SecretString::from(password), hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::from([(
+                "email".to_owned(),
+                vec!["The provided credentials are incorrect.".to_owned()],
+            )]),
+        ));
+    };
+    let token = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        tokens::issue(&mut conn, user.id, &device_name)
+            .await
+            .map_err(ApiError::internal)?
+    };
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", tessera_http::extract::NO_STORE))
+        .json(TokenCreated {
+            message: "Token created successfully.",
+            data: IssuedToken {
+                token,
+                token_type: "Bearer",
+                device_name,
+            },
+        }))
+}
+
+/// Revokes the token that authenticates this request.
+#[utoipa::path(delete, path = "/api/auth/token", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "`{\"message\": \"Token revoked successfully.\"}`"),
+              (status = 401, body = tessera_http::ErrorEnvelope)))]
+pub async fn revoke(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let id = caller.user()?.token_id;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    tokens::revoke(&mut conn, id)
+        .await
+        .map_err(|e| db_error(e, "Token"))?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))
+}
+
+/// The token's user: `{id, name, email, is_admin, permissions}`.
+#[utoipa::path(get, path = "/api/user", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserResponse), (status = 401, body = tessera_http::ErrorEnvelope)))]
+pub async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserResponse {
+        data: caller.user()?.user.clone(),
+    }))
+}

@@ -1,0 +1,223 @@
+//! API users and Sanctum-style personal access tokens (seed 001 "Autenticacao").
+//!
+//! A token is issued as `"{id}|{secret}"` (40 random characters, shown once) and stored as the
+//! SHA-256 of the secret; presenting it looks the row up by id and compares digests in
+//! constant time. A user's admin flag and permissions are read on every request.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use crate::db::schema::{personal_access_tokens, users};
+
+/// Permission to soft-delete quotations (admins have it implicitly).
+pub const DELETE_QUOTATIONS: &str = "delete_quotations";
+
+/// A user as `GET /api/user` shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiUser {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Administrator (may delete quotations).
+    pub is_admin: bool,
+    /// Named permissions: `{"delete_quotations": bool}`.
+    #[schema(value_type = Object)]
+    pub permissions: serde_json::Value,
+}
+
+/// The caller behind a presented token.
+#[derive(Debug, Clone)]
+pub struct TokenUser {
+    /// The user.
+    pub user: ApiUser,
+    /// The presented token's id (what `DELETE /api/auth/token` revokes).
+    pub token_id: i64,
+}
+
+fn sha256(secret: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, secret.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// A fresh 40-character secret (30 random bytes, base64url).
+///
+/// # Errors
+/// The system RNG failed.
+pub fn new_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 30];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("system RNG failed"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn view(id: i64, name: String, email: String, is_admin: bool, perms: serde_json::Value) -> ApiUser {
+    let delete = is_admin
+        || perms
+            .get(DELETE_QUOTATIONS)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+    ApiUser {
+        id,
+        name,
+        email,
+        is_admin,
+        permissions: serde_json::json!({ DELETE_QUOTATIONS: delete }),
+    }
+}
+
+/// A user by normalised e-mail, with its password hash.
+///
+/// # Errors
+/// Database errors.
+pub async fn user_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> Result<Option<(ApiUser, String)>, diesel::result::Error> {
+    let row: Option<(i64, String, String, bool, serde_json::Value, String)> = users::table
+        .filter(users::email.eq(email))
+        .select((
+            users::id,
+            users::name,
+            users::email,
+            users::is_admin,
+            users::permissions,
+            users::password_hash,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(id, n, e, a, p, h)| (view(id, n, e, a, p), h)))
+}
+
+/// Creates a user (or updates the name, hash and admin flag of the one with that e-mail).
+///
+/// # Errors
+/// Database errors.
+pub async fn upsert_user(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> Result<i64, diesel::result::Error> {
+    diesel::insert_into(users::table)
+        .values((
+            users::name.eq(name),
+            users::email.eq(email),
+            users::password_hash.eq(password_hash),
+            users::is_admin.eq(is_admin),
+            users::email_verified_at.eq(Utc::now()),
+        ))
+        .on_conflict(users::email)
+        .do_update()
+        .set((
+            users::name.eq(name),
+            users::password_hash.eq(password_hash),
+            users::is_admin.eq(is_admin),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(users::id)
+        .get_result(conn)
+        .await
+}
+
+/// Issues a token named `device_name` for `user_id`; returns the plaintext `"{id}|{secret}"`.
+///
+/// # Errors
+/// Database errors or an RNG failure.
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    device_name: &str,
+) -> anyhow::Result<String> {
+    let secret = new_secret()?;
+    let id: i64 = diesel::insert_into(personal_access_tokens::table)
+        .values((
+            personal_access_tokens::user_id.eq(user_id),
+            personal_access_tokens::name.eq(device_name),
+            personal_access_tokens::token_hash.eq(sha256(&secret)),
+        ))
+        .returning(personal_access_tokens::id)
+        .get_result(conn)
+        .await?;
+    Ok(format!("{id}|{secret}"))
+}
+
+/// A token's hash and expiry with its user's id, name, e-mail, admin flag and permissions.
+type TokenRow = (
+    Vec<u8>,
+    Option<DateTime<Utc>>,
+    i64,
+    String,
+    String,
+    bool,
+    serde_json::Value,
+);
+
+/// The user behind `presented` (`"{id}|{secret}"`), if it is a live token; records its use.
+///
+/// # Errors
+/// Database errors.
+pub async fn authenticate(
+    conn: &mut AsyncPgConnection,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<TokenUser>, diesel::result::Error> {
+    let Some((id, secret)) = presented.split_once('|') else {
+        return Ok(None);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let row: Option<TokenRow> = personal_access_tokens::table
+        .inner_join(users::table)
+        .filter(personal_access_tokens::id.eq(id))
+        .select((
+            personal_access_tokens::token_hash,
+            personal_access_tokens::expires_at,
+            users::id,
+            users::name,
+            users::email,
+            users::is_admin,
+            users::permissions,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((hash, expires_at, uid, name, email, admin, perms)) = row else {
+        return Ok(None);
+    };
+    if !tessera_http::secrets_equal(&hash, &sha256(secret)) || expires_at.is_some_and(|e| e <= now)
+    {
+        return Ok(None);
+    }
+    diesel::update(personal_access_tokens::table.find(id))
+        .set(personal_access_tokens::last_used_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(Some(TokenUser {
+        user: view(uid, name, email, admin, perms),
+        token_id: id,
+    }))
+}
+
+/// Deletes token `id`.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke(conn: &mut AsyncPgConnection, id: i64) -> Result<(), diesel::result::Error> {
+    diesel::delete(personal_access_tokens::table.find(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

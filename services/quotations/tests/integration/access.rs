@@ -1,0 +1,252 @@
+//! Personal access tokens, `QUOTATIONS_REQUIRE_AUTH`, and admin-only soft deletes (token
+//! `is_admin` or the trusted gateway's `moderator` role).
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_issued_used_and_revoked() {
+    let app = TestApp::spawn().await;
+    app.user_token("test@example.com", true).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"email": "Test@Example.com", "password": PASSWORD, "device_name": "cli"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["message"], "Token created successfully.");
+    assert_eq!(r.body["data"]["token_type"], "Bearer");
+    assert_eq!(r.body["data"]["device_name"], "cli");
+    let token = r.body["data"]["token"].as_str().unwrap().to_owned();
+    assert!(
+        token
+            .split_once('|')
+            .is_some_and(|(id, s)| id.parse::<i64>().is_ok() && s.len() == 40)
+    );
+    let me = app
+        .call(Method::GET, "/api/user", Some(&token), None, &[])
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["data"]["email"], "test@example.com");
+    assert_eq!(me.body["data"]["is_admin"], true);
+    assert_eq!(me.body["data"]["permissions"]["delete_quotations"], true);
+    let out = app
+        .call(Method::DELETE, "/api/auth/token", Some(&token), None, &[])
+        .await;
+    assert_eq!(out.status, 200);
+    assert_eq!(out.body["message"], "Token revoked successfully.");
+    assert_eq!(
+        app.call(Method::GET, "/api/user", Some(&token), None, &[])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.call(Method::DELETE, "/api/auth/token", None, None, &[])
+            .await
+            .status,
+        401
+    );
+    // A forged secret for a real id is refused.
+    let (id, _) = token.split_once('|').unwrap();
+    let forged = format!("{id}|{}", "x".repeat(40));
+    assert_eq!(
+        app.call(Method::GET, "/api/user", Some(&forged), None, &[])
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_and_missing_fields_are_422() {
+    let app = TestApp::spawn().await;
+    app.user_token("a@example.com", false).await;
+    let wrong = app
+        .call(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"email": "a@example.com", "password": "nope", "device_name": "cli"})),
+            &[],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert_eq!(
+        wrong.body["errors"]["email"][0],
+        "The provided credentials are incorrect."
+    );
+    let unknown = app
+        .call(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"email": "b@example.com", "password": "nope", "device_name": "cli"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        unknown.envelope_sans_request_id(),
+        wrong.envelope_sans_request_id()
+    );
+    let missing = app
+        .call(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"email": "a@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing.body["errors"]["password"].is_array()
+            && missing.body["errors"]["device_name"].is_array()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn require_auth_guards_the_quote_routes() {
+    let app = TestApp::spawn_with(|c| c.quotations_require_auth = true).await;
+    for (m, p) in [
+        (Method::GET, "/api/quotation/AAPL"),
+        (Method::POST, "/api/quotation/AAPL"),
+        (Method::GET, "/api/quotations"),
+    ] {
+        let r = app.call(m, p, None, None, &[]).await;
+        assert_eq!(r.status, 401, "{p}: {}", r.body);
+        assert_eq!(r.body["error_code"], "unauthenticated");
+    }
+    let token = app.user_token("u@example.com", false).await;
+    let r = app
+        .call(Method::GET, "/api/quotations", Some(&token), None, &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn seed_rows(app: &TestApp) {
+    let mut c = AsyncPgConnection::establish(app.db_url()).await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO quotations (symbol, type, source, price, quoted_at)
+         SELECT s, 'stock', 'yahoo_finance', 100 + d, timestamptz '2025-11-01Z' + (d || ' hours')::interval
+         FROM unnest(ARRAY['AAPL', 'MSFT']) s, generate_series(1, 3) d",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_are_for_admins_and_gateway_moderators_only() {
+    let app =
+        TestApp::spawn_with(|c| c.base.gateway_secret = Some("gw-secret-0123456789".into())).await;
+    seed_rows(&app).await;
+    let admin = app.user_token("admin@example.com", true).await;
+    let user = app.user_token("user@example.com", false).await;
+    let list = app.get("/api/quotations?symbol=AAPL").await;
+    let id = list.body["data"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/quotations/{id}");
+    assert_eq!(
+        app.call(Method::DELETE, &path, None, None, &[])
+            .await
+            .status,
+        401
+    );
+    let denied = app
+        .call(Method::DELETE, &path, Some(&user), None, &[])
+        .await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.body["error_code"], "forbidden");
+    // Gateway headers without the secret are ignored; with it, a moderator may delete.
+    let spoofed = app
+        .call(
+            Method::DELETE,
+            &path,
+            None,
+            None,
+            &[("X-Auth-Subject", "agent-1"), ("X-Auth-Roles", "moderator")],
+        )
+        .await;
+    assert_eq!(spoofed.status, 401);
+    let viewer = app
+        .call(
+            Method::DELETE,
+            &path,
+            None,
+            None,
+            &[
+                ("X-Gateway-Secret", "gw-secret-0123456789"),
+                ("X-Auth-Subject", "agent-2"),
+                ("X-Auth-Roles", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(viewer.status, 403);
+    let moderator = app
+        .call(
+            Method::DELETE,
+            &path,
+            None,
+            None,
+            &[
+                ("X-Gateway-Secret", "gw-secret-0123456789"),
+                ("X-Auth-Subject", "agent-1"),
+                ("X-Auth-Roles", "agent,moderator"),
+            ],
+        )
+        .await;
+    assert_eq!(moderator.status, 200, "{}", moderator.body);
+    assert_eq!(moderator.body["data"]["id"], id);
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(&admin), None, &[])
+            .await
+            .status,
+        404,
+        "already deleted"
+    );
+    assert_eq!(app.get("/api/quotations").await.body["meta"]["total"], 5);
+
+    let bulk = |body: serde_json::Value, token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.call(
+                Method::POST,
+                "/api/quotations/bulk-delete",
+                Some(&token),
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        bulk(json!({"confirm": true, "symbol": "AAPL"}), &user)
+            .await
+            .status,
+        403
+    );
+    let no_confirm = bulk(json!({"symbol": "AAPL"}), &admin).await;
+    assert_eq!(no_confirm.status, 422);
+    assert!(no_confirm.body["errors"]["confirm"].is_array());
+    let everything = bulk(json!({"confirm": true}), &admin).await;
+    assert_eq!(everything.status, 422);
+    assert!(everything.body["errors"]["delete_all"].is_array());
+    let bad_filter = bulk(json!({"confirm": true, "type": "bond"}), &admin).await;
+    assert_eq!(bad_filter.status, 422);
+    let aapl = bulk(json!({"confirm": true, "symbol": "AAPL"}), &admin).await;
+    assert_eq!(aapl.status, 200, "{}", aapl.body);
+    assert_eq!(
+        aapl.body["data"]["deleted"], 2,
+        "one AAPL row was deleted already"
+    );
+    let all = bulk(json!({"confirm": true, "delete_all": true}), &admin).await;
+    assert_eq!(all.body["data"]["deleted"], 3);
+    assert_eq!(app.get("/api/quotations").await.body["meta"]["total"], 0);
+}
