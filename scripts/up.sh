@@ -11,7 +11,8 @@ chmod 700 "$STATE"
 
 say "building ($PROFILE)"
 cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker \
-  -p tessera_users_registration --bin users-registration
+  -p tessera_users_registration --bin users-registration \
+  -p tessera_quotations --bin quotations
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -30,7 +31,7 @@ grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
 grep -q '^USERS_DOCUMENT_ENCRYPTION_KEY=' "$SECRETS" \
   || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
 for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN \
-           USERS_JWT_SECRET USERS_DEMO_PASSWORD; do
+           USERS_JWT_SECRET USERS_DEMO_PASSWORD QUOTATIONS_DEMO_PASSWORD; do
   grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )
 done
 # shellcheck disable=SC1090
@@ -109,6 +110,31 @@ if [ ! -s "$UR_ANALYST_FILE" ]; then
 fi
 unset JWT_SECRET DOCUMENT_ENCRYPTION_KEY
 
+# ---------------------------------------------------------------- quotations
+QT_PORT="${QT_PORT:-8082}"
+STUB_PORT="${STUB_PORT:-8087}"
+QT_DB="$PG_URL_BASE/quotations"
+export DATABASE_URL="$QT_DB"
+say "quotations: database, migrations, demo admin and token"
+"$BIN/quotations" migrate --create-database
+QUOTATIONS_USER_PASSWORD="$QUOTATIONS_DEMO_PASSWORD" "$BIN/quotations" user create \
+  --email admin@quotations.test --name "Demo Admin" --admin >/dev/null
+QT_TOKEN_FILE="$STATE/quotations-token"
+if [ ! -s "$QT_TOKEN_FILE" ]; then
+  ( umask 077; "$BIN/quotations" token --email admin@quotations.test --device-name demo \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' > "$QT_TOKEN_FILE" )
+fi
+QT_TOKEN="$(cat "$QT_TOKEN_FILE")"
+# Providers: their real URLs by default; QUOTATIONS_PROVIDERS=stub serves their formats locally
+# (scripts/provider-stub.mjs) for offline use.
+QUOTATIONS_PROVIDERS="${QUOTATIONS_PROVIDERS:-real}"
+QT_PROVIDER_ENV=()
+if [ "$QUOTATIONS_PROVIDERS" = stub ]; then
+  STUB="http://127.0.0.1:$STUB_PORT"
+  QT_PROVIDER_ENV=(AWESOME_API_BASE_URL="$STUB" ALPHA_VANTAGE_BASE_URL="$STUB" ALPHA_VANTAGE_API_KEY=stub
+                   YAHOO_FINANCE_BASE_URL="$STUB" STOOQ_BASE_URL="$STUB")
+fi
+
 start() { # name port "binary args" env...
   local name="$1" port="$2" cmd="$3"; shift 3
   local pidfile="$STATE/pids/$name.pid"
@@ -143,6 +169,20 @@ start credential-broker "$CB_PORT" "credential-broker serve" \
 start notification-sink "$SINK_PORT" "users-registration notification-sink --port $SINK_PORT" \
   RUST_LOG="${RUST_LOG:-info}"
 
+if [ "$QUOTATIONS_PROVIDERS" = stub ]; then
+  pidfile="$STATE/pids/provider-stub.pid"
+  if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+    say "starting the provider stub on :$STUB_PORT"
+    nohup node "$ROOT/scripts/provider-stub.mjs" "$STUB_PORT" >>"$STATE/logs/provider-stub.log" 2>&1 &
+    echo $! > "$pidfile"
+  fi
+fi
+
+start quotations "$QT_PORT" "quotations serve" \
+  APP_ENV=local APP_PORT="$QT_PORT" DATABASE_URL="$QT_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}" ${ALPHA_VANTAGE_API_KEY:+ALPHA_VANTAGE_API_KEY="$ALPHA_VANTAGE_API_KEY"} \
+  "${QT_PROVIDER_ENV[@]}"
+
 start users-registration "$UR_PORT" "users-registration serve" \
   APP_ENV=local APP_PORT="$UR_PORT" DATABASE_URL="$UR_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY" \
@@ -150,7 +190,7 @@ start users-registration "$UR_PORT" "users-registration serve" \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
 
 say "waiting for readiness"
-for svc in "control-plane:$CP_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT" "users-registration:$UR_PORT"; do
+for svc in "control-plane:$CP_PORT" "quotations:$QT_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT" "users-registration:$UR_PORT"; do
   name="${svc%%:*}"; port="${svc##*:}"
   wait_ready "http://127.0.0.1:$port/readyz" 60 || {
     tail -n 20 "$STATE/logs/$name.log" >&2
@@ -158,11 +198,18 @@ for svc in "control-plane:$CP_PORT" "identity:$ID_PORT" "credential-broker:$CB_P
   }
 done
 
+# Demo history: a few quotations collected through the API (needs reachable providers).
+for sym in USD-BRL EUR-BRL BTC AAPL; do
+  curl -fsS -o /dev/null -X POST "http://127.0.0.1:$QT_PORT/api/quotation/$sym" -H "Authorization: Bearer $QT_TOKEN" \
+    || say "quotations: could not collect $sym (providers unreachable? QUOTATIONS_PROVIDERS=stub make up works offline)"
+done
+
 python3 - "$STATE/demo.json" <<PY
 import json, sys
 demo = {
   "services": {
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
+    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "providers": "$QUOTATIONS_PROVIDERS"},
     "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
     "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
     "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
@@ -177,6 +224,7 @@ demo = {
     "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_AGENT_ID"},
     "credential-broker.caller_token": "$BROKER_CALLER_TOKEN",
     "credential-broker.admin_token": "$BROKER_ADMIN_TOKEN",
+    "quotations.admin": {"email": "admin@quotations.test", "password": "$QUOTATIONS_DEMO_PASSWORD", "token": "$QT_TOKEN"},
     "users-registration.analyst": {"email": "analyst@demo.test", "password": "$USERS_DEMO_PASSWORD"},
     "users-registration.auditor": {"email": "auditor@demo.test", "password": "$USERS_DEMO_PASSWORD"},
   },
@@ -197,6 +245,7 @@ cat <<TXT
 
   service          URL
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
+  quotations       http://127.0.0.1:$QT_PORT   (GET /api/quotation/USD-BRL, /api/quotations; providers: $QUOTATIONS_PROVIDERS)
   identity         http://127.0.0.1:$ID_PORT   (tenant "demo": /tenants/demo/…, OpenAPI: /openapi.json)
   credential-broker http://127.0.0.1:$CB_PORT  (POST /api/token; operator API /api/bindings, /api/audit)
   users-registration http://127.0.0.1:$UR_PORT (POST /registrations, /auth/login; notifications → sink :$SINK_PORT)
@@ -209,6 +258,8 @@ cat <<TXT
   identity agent (no MFA)         agent@demo.test / $IDENTITY_DEMO_PASSWORD
   credential-broker caller token  $BROKER_CALLER_TOKEN   (sandbox demo-sandbox → graph.microsoft.com)
   credential-broker operator      $BROKER_ADMIN_TOKEN
+  quotations admin                admin@quotations.test / $QUOTATIONS_DEMO_PASSWORD
+  quotations admin token          $QT_TOKEN
   users-registration analyst      analyst@demo.test / $USERS_DEMO_PASSWORD   (auditor@demo.test: same password)
 
   Try it:
