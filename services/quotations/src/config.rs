@@ -25,6 +25,9 @@ fn default_yahoo() -> String {
 fn default_stooq() -> String {
     "https://stooq.com".to_owned()
 }
+fn default_rate() -> u32 {
+    60
+}
 fn default_timeout() -> u64 {
     5
 }
@@ -46,6 +49,10 @@ pub struct Config {
     /// otherwise (default false).
     #[serde(default)]
     pub quotations_require_auth: bool,
+    /// `QUOTATIONS_API_RATE_LIMIT_PER_MINUTE`: API requests per token (else per client) per
+    /// minute, across replicas (default 60); 0 disables the throttle.
+    #[serde(default = "default_rate")]
+    pub quotations_api_rate_limit_per_minute: u32,
     /// `APP_PORT` (default 8082; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
@@ -152,6 +159,7 @@ impl Config {
             base: ServiceSettings::for_tests(database_url, amqp_url),
             argon2: tessera_password::HashSettings::for_tests(),
             quotations_require_auth: false,
+            quotations_api_rate_limit_per_minute: 0,
             app_port: 0,
             quotations_market_data_file: None,
             awesome_api_base_url: providers_url.to_owned(),

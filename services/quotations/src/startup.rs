@@ -32,6 +32,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         MIGRATIONS,
     ))
     .await?;
+    crate::throttle::spawn_cleanup(foundation.pool.clone());
     let state = web::Data::new(AppState {
         pool: foundation.pool.clone(),
         market: Arc::new(config.market_data()?),

@@ -47,3 +47,11 @@ diesel::table! {
 
 diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(quotations, users, personal_access_tokens);
+
+diesel::table! {
+    api_throttle (key, window_start) {
+        key -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+    }
+}

@@ -1,7 +1,7 @@
 //! `POST /api/auth/token`, `DELETE /api/auth/token`, `GET /api/user` (seed 001 "Token Sanctum").
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -69,8 +69,10 @@ fn required_string(body: &Value, field: &str, max: usize, errors: &mut FieldErro
               (status = 422, body = tessera_http::ErrorEnvelope, description = "`validation_error`: a missing field, or wrong credentials (`errors.email`)")))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &Caller::default()).await?;
     let mut errors = FieldErrors::new();
     let email = required_string(&body, "email", 255, &mut errors).to_lowercase();
     let password = body
@@ -137,7 +139,12 @@ pub async fn create(
 #[utoipa::path(delete, path = "/api/auth/token", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "`{\"message\": \"Token revoked successfully.\"}`"),
               (status = 401, body = tessera_http::ErrorEnvelope)))]
-pub async fn revoke(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
     let id = caller.user()?.token_id;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     tokens::revoke(&mut conn, id)
@@ -149,7 +156,12 @@ pub async fn revoke(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 /// The token's user: `{id, name, email, is_admin, permissions}`.
 #[utoipa::path(get, path = "/api/user", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserResponse), (status = 401, body = tessera_http::ErrorEnvelope)))]
-pub async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
     Ok(HttpResponse::Ok().json(UserResponse {
         data: caller.user()?.user.clone(),
     }))

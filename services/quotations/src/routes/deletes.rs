@@ -2,7 +2,7 @@
 //! deletes, admin only (token user with `is_admin`, or gateway role `moderator`).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
@@ -20,9 +20,11 @@ use crate::store;
               (status = 404, body = tessera_http::ErrorEnvelope)))]
 pub async fn destroy(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
     caller.require_admin()?;
     let not_found = || ApiError::not_found("Quotation not found.");
     let id: i64 = path.parse().map_err(|_| not_found())?;
@@ -48,9 +50,11 @@ pub async fn destroy(
               (status = 422, body = tessera_http::ErrorEnvelope, description = "`confirm`/`delete_all`/filters")))]
 pub async fn bulk(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
     caller.require_admin()?;
     let text = |k: &str| {
         body.get(k).and_then(|v| match v {

@@ -279,6 +279,7 @@ pub async fn index(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     crate::routes::quote::require_auth(&state, &caller)?;
+    crate::throttle::check(&state, &req, &caller).await?;
     let (filters, per_page, page) = validate(&state, &query)?;
     let limit = i64::from(per_page);
     let offset = i64::from(page - 1) * limit;

@@ -1,6 +1,6 @@
 //! `GET /api/quotation/{symbol}`: the current quote, not persisted (seed 001).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use tessera_db::http::{db_error, pool_error};
@@ -93,11 +93,13 @@ pub fn parse_choice(
               (status = 503, body = tessera_http::ErrorEnvelope, description = "`provider_unavailable`")))]
 pub async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<QuoteQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_auth(&state, &caller)?;
+    crate::throttle::check(&state, &req, &caller).await?;
     let (provider, kind) = parse_choice(query.provider.as_deref(), query.kind.as_deref())?;
     let symbol = state.market.resolve(&path, kind).map_err(|e| {
         ApiError::new(
@@ -142,11 +144,13 @@ pub struct CollectBody {
               (status = 503, body = tessera_http::ErrorEnvelope, description = "`provider_unavailable`")))]
 pub async fn collect(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_auth(&state, &caller)?;
+    crate::throttle::check(&state, &req, &caller).await?;
     let body: CollectBody = if body.iter().all(u8::is_ascii_whitespace) {
         CollectBody::default()
     } else {

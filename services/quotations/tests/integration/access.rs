@@ -250,3 +250,33 @@ async fn deletes_are_for_admins_and_gateway_moderators_only() {
     assert_eq!(all.body["data"]["deleted"], 3);
     assert_eq!(app.get("/api/quotations").await.body["meta"]["total"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_throttle_holds_across_replicas() {
+    let app = TestApp::spawn_with(|c| c.quotations_api_rate_limit_per_minute = 5).await;
+    let replica = app.replica().await;
+    let token = app.user_token("t@example.com", false).await;
+    let minute = || chrono::Utc::now().timestamp() / 60;
+    let started = minute();
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let api = if i % 2 == 0 { &app.api } else { &replica };
+        let r = api
+            .call(Method::GET, "/api/quotations", Some(&token), None, &[])
+            .await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            assert_eq!(r.body["error_code"], "too_many_requests");
+            let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+    }
+    // Five per minute in all, whichever replica answered (a new minute is a new budget).
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    if minute() == started {
+        assert_eq!(ok, 5, "{statuses:?}");
+        assert_eq!(statuses[5..], [429, 429, 429]);
+    }
+    // Another caller (anonymous, by address) has its own budget.
+    assert_eq!(app.get("/api/quotations").await.status, 200);
+}

@@ -13,6 +13,7 @@ pub const PASSWORD: &str = "password-for-tests";
 
 pub struct TestApp {
     pub api: tessera_testkit::Api,
+    pub config: Config,
     pub stub: MockServer,
     /// Kept alive for the test's duration (dropping it drops the database).
     db: TestDatabase,
@@ -31,10 +32,15 @@ impl TestApp {
         let stub = MockServer::start().await;
         let mut config = Config::for_tests(db.url(), &amqp_url(), &stub.uri());
         configure(&mut config);
-        let app = build(config).await.expect("application builds");
+        let app = build(config.clone()).await.expect("application builds");
         let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
         tokio::spawn(app.run_until_stopped());
-        Self { api, stub, db }
+        Self {
+            api,
+            config,
+            stub,
+            db,
+        }
     }
 
     /// Creates a user with the CLI's code path and returns a token for it.
@@ -65,6 +71,16 @@ impl TestApp {
         headers: &[(&str, &str)],
     ) -> Reply {
         self.api.call(method, path, bearer, body, headers).await
+    }
+
+    /// One more instance on the same database (a replica).
+    pub async fn replica(&self) -> tessera_testkit::Api {
+        let app = build(self.config.clone())
+            .await
+            .expect("application builds");
+        let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
+        tokio::spawn(app.run_until_stopped());
+        api
     }
 
     pub fn db_url(&self) -> &str {

@@ -1,0 +1,115 @@
+//! The API throttle (seed 001: 429 `too_many_requests` with `Retry-After`), shared across
+//! replicas: one counter row per key and one-minute window in PostgreSQL, incremented by a
+//! single upsert per request. The key is the presenting token (`token:<id>`), else the gateway
+//! subject (`sub:<subject>`), else the client address (`ip:<addr>`, the peer address; behind
+//! the gateway, `X-Forwarded-For`'s first entry when the request is trusted).
+//! `QUOTATIONS_API_RATE_LIMIT_PER_MINUTE` (default 60, Laravel's `throttle:api`); 0 disables it.
+
+use actix_web::HttpRequest;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use tessera_db::http::{db_error, pool_error};
+use tessera_http::{ApiError, GatewayTrust};
+
+use crate::auth::Caller;
+use crate::db::schema::api_throttle;
+use crate::state::AppState;
+
+/// The throttle key of a request.
+pub fn key(req: &HttpRequest, caller: &Caller) -> String {
+    if let Some(t) = &caller.token {
+        return format!("token:{}", t.token_id);
+    }
+    if let Some(s) = &caller.gateway_subject {
+        return format!("sub:{s}");
+    }
+    let trusted = actix_web::HttpMessage::extensions(req)
+        .get::<GatewayTrust>()
+        .is_some_and(|t| t.trusted);
+    let forwarded = trusted
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|s| s.trim().to_owned())
+        })
+        .flatten();
+    let ip = forwarded.unwrap_or_else(|| {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    });
+    format!("ip:{ip}")
+}
+
+/// Counts one request of `key` in the window of `now`; returns the window's count.
+///
+/// # Errors
+/// Database errors.
+pub async fn hit(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<i32, diesel::result::Error> {
+    let window = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+    diesel::insert_into(api_throttle::table)
+        .values((
+            api_throttle::key.eq(key),
+            api_throttle::window_start.eq(window),
+            api_throttle::hits.eq(1),
+        ))
+        .on_conflict((api_throttle::key, api_throttle::window_start))
+        .do_update()
+        .set(api_throttle::hits.eq(api_throttle::hits + excluded(api_throttle::hits)))
+        .returning(api_throttle::hits)
+        .get_result(conn)
+        .await
+}
+
+/// 429 `too_many_requests` (with `Retry-After` = seconds to the next window) when the caller
+/// is over the limit.
+///
+/// # Errors
+/// The 429, or 503 when the database is down.
+pub async fn check(state: &AppState, req: &HttpRequest, caller: &Caller) -> Result<(), ApiError> {
+    let limit = state.config.quotations_api_rate_limit_per_minute;
+    if limit == 0 {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let hits = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        hit(&mut conn, &key(req, caller), now)
+            .await
+            .map_err(|e| db_error(e, "Throttle"))?
+    };
+    if u32::try_from(hits).unwrap_or(u32::MAX) > limit {
+        let into_window = u64::try_from(now.timestamp().rem_euclid(60)).unwrap_or(0);
+        return Err(ApiError::too_many_requests(60 - into_window));
+    }
+    Ok(())
+}
+
+/// Deletes windows older than two minutes, once a minute.
+pub fn spawn_cleanup(pool: tessera_db::DbPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = pool.get().await {
+                let cutoff = Utc::now() - TimeDelta::minutes(2);
+                if let Err(e) = diesel::delete(
+                    api_throttle::table.filter(api_throttle::window_start.lt(cutoff)),
+                )
+                .execute(&mut conn)
+                .await
+                {
+                    tracing::warn!(error = %e, "throttle clean-up failed");
+                }
+            }
+        }
+    });
+}
