@@ -49,8 +49,8 @@ openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_users_registration --bin users-registration -- openapi > docs/openapi/users-registration.yaml
 	cargo run --quiet -p tessera_quotations --bin quotations -- openapi > docs/openapi/quotations.yaml
 
-BENCH ?= peer-token identity-login broker-token users-registration
-bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login|broker-token|users-registration); writes docs/benchmarks.md
+BENCH ?= peer-token identity-login broker-token users-registration quotations-list
+bench: check-services ## Benchmarks against their references (BENCH=peer-token|identity-login|broker-token|users-registration|quotations-list); writes docs/benchmarks.md
 	@for b in $(BENCH); do bench/$$b.sh || exit 1; done
 	@bench/report.sh
 

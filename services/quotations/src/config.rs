@@ -25,6 +25,9 @@ fn default_yahoo() -> String {
 fn default_stooq() -> String {
     "https://stooq.com".to_owned()
 }
+fn default_count_cache() -> u64 {
+    5
+}
 fn default_rate() -> u32 {
     60
 }
@@ -53,6 +56,10 @@ pub struct Config {
     /// minute, across replicas (default 60); 0 disables the throttle.
     #[serde(default = "default_rate")]
     pub quotations_api_rate_limit_per_minute: u32,
+    /// `QUOTATIONS_LIST_COUNT_CACHE_SECONDS`: how long a replica reuses the `meta.total` of a
+    /// filter set on `GET /api/quotations` (default 5; 0 counts on every request).
+    #[serde(default = "default_count_cache")]
+    pub quotations_list_count_cache_seconds: u64,
     /// `APP_PORT` (default 8082; 0 picks a free port).
     #[serde(default = "default_port")]
     pub app_port: u16,
@@ -160,6 +167,7 @@ impl Config {
             argon2: tessera_password::HashSettings::for_tests(),
             quotations_require_auth: false,
             quotations_api_rate_limit_per_minute: 0,
+            quotations_list_count_cache_seconds: 0,
             app_port: 0,
             quotations_market_data_file: None,
             awesome_api_base_url: providers_url.to_owned(),

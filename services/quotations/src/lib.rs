@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod counts;
 pub mod db;
 pub mod events;
 pub mod market;

@@ -37,6 +37,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         pool: foundation.pool.clone(),
         market: Arc::new(config.market_data()?),
         providers: Providers::new(config.providers())?,
+        counts: crate::counts::CountCache::new(std::time::Duration::from_secs(
+            config.quotations_list_count_cache_seconds,
+        )),
         hasher: tessera_password::Hasher::new(&config.argon2)?,
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),

@@ -18,6 +18,8 @@ pub struct AppState {
     pub market: Arc<MarketData>,
     /// Argon2id hasher (token issuance checks passwords).
     pub hasher: tessera_password::Hasher,
+    /// Cached list totals.
+    pub counts: crate::counts::CountCache,
     /// Provider clients.
     pub providers: Providers,
     /// Wakes the outbox relay after a commit that wrote events.

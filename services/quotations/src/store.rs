@@ -185,7 +185,8 @@ fn filtered(f: &Filters) -> quotations::BoxedQuery<'_, Pg> {
     q
 }
 
-/// One page of live quotations matching `f`, newest first, and the total count.
+/// One page of live quotations matching `f`, newest first, and the total count (from `counts`
+/// when fresh there).
 ///
 /// # Errors
 /// Database errors.
@@ -194,8 +195,17 @@ pub async fn list(
     f: &Filters,
     limit: i64,
     offset: i64,
+    counts: &crate::counts::CountCache,
 ) -> Result<(Vec<Quotation>, i64), diesel::result::Error> {
-    let total: i64 = filtered(f).count().get_result(conn).await?;
+    let key = format!("{f:?}");
+    let total: i64 = match counts.get(&key) {
+        Some(n) => n,
+        None => {
+            let n = filtered(f).count().get_result(conn).await?;
+            counts.put(key, n);
+            n
+        }
+    };
     let rows = filtered(f)
         .order((quotations::quoted_at.desc(), quotations::id.desc()))
         .limit(limit)

@@ -285,7 +285,7 @@ pub async fn index(
     let offset = i64::from(page - 1) * limit;
     let (rows, total) = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        store::list(&mut conn, &filters, limit, offset)
+        store::list(&mut conn, &filters, limit, offset, &state.counts)
             .await
             .map_err(|e| db_error(e, "Quotation"))?
     };

@@ -220,3 +220,32 @@ async fn bad_filters_are_422_naming_each() {
     assert!(r.body["errors"]["date_to"].is_array());
     assert_eq!(app.get("/api/quotations?per_page=0").await.status, 422);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_totals_lag_new_rows_for_at_most_the_ttl() {
+    let app = TestApp::spawn_with(|c| c.quotations_list_count_cache_seconds = 60).await;
+    seed(&app).await;
+    let before = app.get("/api/quotations?type=stock").await;
+    assert_eq!(before.body["meta"]["total"], 10);
+    let mut c = AsyncPgConnection::establish(app.db_url()).await.unwrap();
+    diesel::sql_query("INSERT INTO quotations (symbol, type, source, price, quoted_at) VALUES ('NVDA', 'stock', 'yahoo_finance', 180, '2025-12-01Z')")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let after = app.get("/api/quotations?type=stock").await;
+    assert_eq!(
+        after.body["data"][0]["symbol"], "NVDA",
+        "rows are always fresh"
+    );
+    assert_eq!(
+        after.body["meta"]["total"], 10,
+        "the total is the cached one"
+    );
+    let other = app
+        .get("/api/quotations?type=stock&source=yahoo_finance")
+        .await;
+    assert_eq!(
+        other.body["meta"]["total"], 11,
+        "another filter set counts afresh"
+    );
+}
