@@ -68,10 +68,10 @@ kill -TERM $QT_PID; wait $QT_PID 2>/dev/null || true
 say "pgbench: the same page queries, straight to PostgreSQL"
 COLS="id, symbol, type, source, price::text, currency, quoted_at, status, invalid_reason, created_at"
 cat > "$WORK/pages.sql" <<SQL
-SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = ANY('{valid}') ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 0;
-SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = ANY('{valid}') AND symbol = 'USDBRL' ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 0;
-SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = ANY('{valid}') AND type = 'crypto' AND source = 'awesome_api' ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 40;
-SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = ANY('{valid}') AND symbol = 'AAPL' AND quoted_at >= '2025-06-01Z' AND quoted_at < '2025-07-01Z' ORDER BY quoted_at DESC, id DESC LIMIT 50 OFFSET 0;
+SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = 'valid' ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 0;
+SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = 'valid' AND symbol = 'USDBRL' ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 0;
+SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = 'valid' AND type = 'crypto' AND source = 'awesome_api' ORDER BY quoted_at DESC, id DESC LIMIT 20 OFFSET 40;
+SELECT $COLS FROM quotations WHERE deleted_at IS NULL AND status = 'valid' AND symbol = 'AAPL' AND quoted_at >= '2025-06-01Z' AND quoted_at < '2025-07-01Z' ORDER BY quoted_at DESC, id DESC LIMIT 50 OFFSET 0;
 SQL
 PG_SECONDS="${DURATION%s}"
 pgbench -n -M prepared -c "$CONNS" -j 2 -T "$PG_SECONDS" -f "$WORK/pages.sql" "$DATABASE_URL" > "$WORK/pgbench.txt" 2>&1
@@ -81,7 +81,7 @@ PG_TPS="$(awk '/^tps = / {printf "%.1f", $3}' "$WORK/pgbench.txt")"
 PG_QPS="$(awk -v t="$PG_TPS" 'BEGIN {printf "%.1f", t*4}')"
 PG_LAT="$(awk '/^latency average/ {print $4}' "$WORK/pgbench.txt")"
 cat > "$WORK/count.sql" <<'SQL'
-SELECT count(*) FROM quotations WHERE deleted_at IS NULL AND status = ANY('{valid}');
+SELECT count(*) FROM quotations WHERE deleted_at IS NULL AND status = 'valid';
 SQL
 pgbench -n -M prepared -c 2 -j 2 -T 10 -f "$WORK/count.sql" "$DATABASE_URL" > "$WORK/count.txt" 2>&1
 COUNT_LAT="$(awk '/^latency average/ {print $4}' "$WORK/count.txt")"

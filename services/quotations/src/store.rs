@@ -163,8 +163,14 @@ pub struct Filters {
 fn filtered(f: &Filters) -> quotations::BoxedQuery<'_, Pg> {
     let mut q = quotations::table
         .filter(quotations::deleted_at.is_null())
-        .filter(quotations::status.eq_any(&f.statuses))
         .into_boxed();
+    // One status is an equality (the indexes lead with it and stay ordered); both statuses —
+    // the only two the CHECK constraint allows — need no condition at all.
+    match f.statuses.as_slice() {
+        [one] => q = q.filter(quotations::status.eq(one)),
+        all if all.iter().any(|s| s == "valid") && all.iter().any(|s| s == "invalid") => {}
+        some => q = q.filter(quotations::status.eq_any(some)),
+    }
     if let Some(s) = &f.symbol {
         q = q.filter(quotations::symbol.eq(s));
     }
