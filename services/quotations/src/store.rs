@@ -191,27 +191,27 @@ fn filtered(f: &Filters) -> quotations::BoxedQuery<'_, Pg> {
     q
 }
 
-/// One page of live quotations matching `f`, newest first, and the total count (from `counts`
-/// when fresh there).
+/// How many live quotations match `f`.
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    f: &Filters,
+) -> Result<i64, diesel::result::Error> {
+    filtered(f).count().get_result(conn).await
+}
+
+/// One page of live quotations matching `f`, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn page(
     conn: &mut AsyncPgConnection,
     f: &Filters,
     limit: i64,
     offset: i64,
-    counts: &crate::counts::CountCache,
-) -> Result<(Vec<Quotation>, i64), diesel::result::Error> {
-    let key = format!("{f:?}");
-    let total: i64 = match counts.get(&key) {
-        Some(n) => n,
-        None => {
-            let n = filtered(f).count().get_result(conn).await?;
-            counts.put(key, n);
-            n
-        }
-    };
+) -> Result<Vec<Quotation>, diesel::result::Error> {
     let rows = filtered(f)
         .order((quotations::quoted_at.desc(), quotations::id.desc()))
         .limit(limit)
@@ -219,7 +219,7 @@ pub async fn list(
         .select(columns())
         .load::<Quotation>(conn)
         .await?;
-    Ok((rows, total))
+    Ok(rows)
 }
 
 /// Soft-deletes live quotation `id`; `false` when there is none.

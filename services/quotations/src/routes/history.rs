@@ -8,6 +8,7 @@ use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::counts::Lookup;
 use crate::market::AssetType;
 use crate::providers::Provider;
 use crate::state::AppState;
@@ -268,6 +269,21 @@ fn paginate(
     )
 }
 
+/// Recounts `filters` off the request path and stores the total (on failure `stale` is stored
+/// again, so the next expiry tries again).
+fn spawn_recount(state: web::Data<AppState>, key: String, filters: Filters, stale: i64) {
+    actix_web::rt::spawn(async move {
+        let counted = match state.pool.get().await {
+            Ok(mut conn) => store::count(&mut conn, &filters).await.ok(),
+            Err(_) => None,
+        };
+        if counted.is_none() {
+            tracing::warn!("recounting a list total failed; keeping the previous one");
+        }
+        state.counts.put(key, counted.unwrap_or(stale));
+    });
+}
+
 /// The stored quotations, newest first; only `valid` ones unless asked.
 #[utoipa::path(get, path = "/api/quotations", tag = "quotations", params(ListQuery),
     responses((status = 200, body = QuotationPage),
@@ -285,9 +301,25 @@ pub async fn index(
     let offset = i64::from(page - 1) * limit;
     let (rows, total) = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        store::list(&mut conn, &filters, limit, offset, &state.counts)
+        let rows = store::page(&mut conn, &filters, limit, offset)
             .await
-            .map_err(|e| db_error(e, "Quotation"))?
+            .map_err(|e| db_error(e, "Quotation"))?;
+        let key = format!("{filters:?}");
+        let total = match state.counts.lookup(&key) {
+            Lookup::Total(n) => n,
+            Lookup::Recount(n) => {
+                spawn_recount(state.clone(), key, filters, n);
+                n
+            }
+            Lookup::Missing => {
+                let n = store::count(&mut conn, &filters)
+                    .await
+                    .map_err(|e| db_error(e, "Quotation"))?;
+                state.counts.put(key, n);
+                n
+            }
+        };
+        (rows, total)
     };
     let info = req.connection_info();
     let path = format!("{}://{}{}", info.scheme(), info.host(), req.path());
