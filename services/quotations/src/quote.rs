@@ -16,9 +16,9 @@ use crate::providers::{Provider, ProviderError, Providers, Quote};
 /// `Retry-After` (seconds) of a `provider_rate_limited` answer.
 pub const PROVIDER_RETRY_AFTER_SECONDS: u64 = 60;
 
-/// Why no quote could be had.
+/// The outcome class of an exhausted chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuoteError {
+pub enum QuoteFailure {
     /// 404 `quote_not_found`.
     NotFound,
     /// 429 `provider_rate_limited`.
@@ -27,26 +27,40 @@ pub enum QuoteError {
     Unavailable,
 }
 
+/// Why no quote could be had: the class, and what each provider asked said (shown as
+/// `details.providers` only with `APP_DEBUG=true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteError {
+    /// The answer's class.
+    pub failure: QuoteFailure,
+    /// `(provider, outcome)` in the order asked.
+    pub attempts: Vec<(Provider, String)>,
+}
+
 impl From<QuoteError> for ApiError {
     fn from(e: QuoteError) -> Self {
-        match e {
-            QuoteError::NotFound => ApiError::new(
+        let details = serde_json::json!({
+            "providers": e.attempts.iter().map(|(p, why)| serde_json::json!({"provider": p.as_str(), "outcome": why})).collect::<Vec<_>>()
+        });
+        let error = match e.failure {
+            QuoteFailure::NotFound => ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::QuoteNotFound,
                 "No quote is available for this symbol.",
             ),
-            QuoteError::RateLimited => ApiError::new(
+            QuoteFailure::RateLimited => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::ProviderRateLimited,
                 "The market-data provider is rate limiting requests; retry later.",
             )
             .with_retry_after(PROVIDER_RETRY_AFTER_SECONDS),
-            QuoteError::Unavailable => ApiError::new(
+            QuoteFailure::Unavailable => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ProviderUnavailable,
                 "The market-data provider is unavailable; retry later.",
             ),
-        }
+        };
+        error.with_details(details)
     }
 }
 
@@ -65,28 +79,34 @@ pub async fn current(
         None => Provider::chain(symbol.kind).to_vec(),
     };
     let (mut rate_limited, mut unavailable, mut not_found) = (false, false, false);
+    let mut attempts = Vec::new();
     for provider in chain {
-        match providers.fetch(provider, symbol).await {
+        let e = match providers.fetch(provider, symbol).await {
             Ok(q) => return Ok(q),
-            Err(ProviderError::NotFound) => not_found = true,
-            Err(ProviderError::RateLimited) => rate_limited = true,
-            Err(ProviderError::NotConfigured) => {
+            Err(e) => e,
+        };
+        match &e {
+            ProviderError::NotFound => not_found = true,
+            ProviderError::RateLimited => rate_limited = true,
+            ProviderError::NotConfigured => {
                 tracing::debug!(
                     provider = provider.as_str(),
                     "provider not configured; skipped"
                 );
             }
-            Err(ProviderError::Unavailable(cause)) => {
+            ProviderError::Unavailable(cause) => {
                 tracing::warn!(provider = provider.as_str(), symbol = %symbol.symbol, %cause, "provider failed");
                 unavailable = true;
             }
         }
+        attempts.push((provider, e.to_string()));
     }
-    Err(if rate_limited {
-        QuoteError::RateLimited
+    let failure = if rate_limited {
+        QuoteFailure::RateLimited
     } else if unavailable || !not_found {
-        QuoteError::Unavailable
+        QuoteFailure::Unavailable
     } else {
-        QuoteError::NotFound
-    })
+        QuoteFailure::NotFound
+    };
+    Err(QuoteError { failure, attempts })
 }

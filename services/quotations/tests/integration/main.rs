@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod access;
+mod contract;
 mod helpers;
 mod history;
 mod providers;
