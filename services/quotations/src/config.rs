@@ -26,7 +26,7 @@ fn default_stooq() -> String {
     "https://stooq.com".to_owned()
 }
 fn default_count_cache() -> u64 {
-    5
+    30
 }
 fn default_rate() -> u32 {
     60
@@ -57,7 +57,7 @@ pub struct Config {
     #[serde(default = "default_rate")]
     pub quotations_api_rate_limit_per_minute: u32,
     /// `QUOTATIONS_LIST_COUNT_CACHE_SECONDS`: how long a replica reuses the `meta.total` of a
-    /// filter set on `GET /api/quotations` (default 5; 0 counts on every request).
+    /// filter set on `GET /api/quotations` (default 30; 0 counts on every request).
     #[serde(default = "default_count_cache")]
     pub quotations_list_count_cache_seconds: u64,
     /// `APP_PORT` (default 8082; 0 picks a free port).

@@ -3,7 +3,7 @@
 //! Laravel's paginator counts the matching rows on every request; on a million-row table an
 //! exact `count(*)` over a broad filter costs ~120–190 ms here (it visits every matching index
 //! entry), while the page itself costs ~1 ms. Totals are therefore cached per replica and
-//! filter set for `QUOTATIONS_LIST_COUNT_CACHE_SECONDS` (default 5; 0 counts on every
+//! filter set for `QUOTATIONS_LIST_COUNT_CACHE_SECONDS` (default 30; 0 counts on every
 //! request). When an entry goes stale, exactly one request is told to recount (in the
 //! background) and everyone keeps the previous total meanwhile, so an expiry never makes
 //! concurrent requests all count at once. `meta.total`/`last_page` may lag new rows by about
