@@ -225,3 +225,25 @@ impl Running {
         Ok(())
     }
 }
+
+/// The `serve` subcommand of every service: reads the configuration with `config`, starts
+/// telemetry (JSON logs, OTLP when configured) as `service`, builds the service with `build`
+/// and runs it until SIGTERM, then flushes telemetry.
+///
+/// # Errors
+/// The configuration, telemetry set-up, build or server failed.
+pub async fn serve<C, Fut>(
+    service: &'static str,
+    config: impl FnOnce() -> anyhow::Result<C>,
+    build: impl FnOnce(C) -> Fut,
+) -> anyhow::Result<()>
+where
+    Fut: std::future::Future<Output = anyhow::Result<Running>>,
+{
+    let config = config()?;
+    let telemetry = tessera_telemetry::init(service)?;
+    let app = build(config).await?;
+    let result = app.run_until_stopped().await;
+    telemetry.shutdown();
+    result
+}

@@ -110,12 +110,12 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let config = Config::from_environment()?;
-            let telemetry = tessera_telemetry::init("control-plane")?;
-            let app = crate::startup::build(config).await?;
-            let result = app.run_until_stopped().await;
-            telemetry.shutdown();
-            result
+            tessera_events::service::serve(
+                "control-plane",
+                Config::from_environment,
+                crate::startup::build,
+            )
+            .await
         }
         Command::Migrate { create_database } => {
             tessera_db::migrate_command(create_database, MIGRATIONS).await

@@ -141,12 +141,12 @@ async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Res
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let config = Config::from_environment()?;
-            let telemetry = tessera_telemetry::init("identity")?;
-            let app = crate::startup::build(config).await?;
-            let result = app.run_until_stopped().await;
-            telemetry.shutdown();
-            result
+            tessera_events::service::serve(
+                "identity",
+                Config::from_environment,
+                crate::startup::build,
+            )
+            .await
         }
         Command::Migrate { create_database } => {
             tessera_db::migrate_command(create_database, MIGRATIONS).await

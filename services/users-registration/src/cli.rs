@@ -125,12 +125,12 @@ async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let config = Config::from_environment()?;
-            let telemetry = tessera_telemetry::init("users-registration")?;
-            let app = crate::startup::build(config).await?;
-            let result = app.run_until_stopped().await;
-            telemetry.shutdown();
-            result
+            tessera_events::service::serve(
+                "users-registration",
+                Config::from_environment,
+                crate::startup::build,
+            )
+            .await
         }
         Command::Migrate { create_database } => {
             tessera_db::migrate_command(create_database, MIGRATIONS).await

@@ -43,6 +43,23 @@ pub fn require_auth(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// Resolves the path's symbol (422 `invalid_symbol`) and asks the providers for its quote.
+async fn fetch(
+    state: &AppState,
+    raw: &str,
+    kind: Option<AssetType>,
+    provider: Option<Provider>,
+) -> Result<Quote, ApiError> {
+    let symbol = state.market.resolve(raw, kind).map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidSymbol,
+            e.0,
+        )
+    })?;
+    Ok(crate::quote::current(&state.providers, &symbol, provider).await?)
+}
+
 /// Checks `provider` and `type` (422 `validation_error` naming each bad one).
 ///
 /// # Errors
@@ -101,14 +118,7 @@ pub async fn show(
     require_auth(&state, &caller)?;
     crate::throttle::check(&state, &req, &caller).await?;
     let (provider, kind) = parse_choice(query.provider.as_deref(), query.kind.as_deref())?;
-    let symbol = state.market.resolve(&path, kind).map_err(|e| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidSymbol,
-            e.0,
-        )
-    })?;
-    let quote = crate::quote::current(&state.providers, &symbol, provider).await?;
+    let quote = fetch(&state, &path, kind, provider).await?;
     Ok(HttpResponse::Ok().json(QuoteResponse { data: quote }))
 }
 
@@ -167,14 +177,7 @@ pub async fn collect(
         })?
     };
     let (provider, kind) = parse_choice(body.provider.as_deref(), body.kind.as_deref())?;
-    let symbol = state.market.resolve(&path, kind).map_err(|e| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidSymbol,
-            e.0,
-        )
-    })?;
-    let quote = crate::quote::current(&state.providers, &symbol, provider).await?;
+    let quote = fetch(&state, &path, kind, provider).await?;
     let now = chrono::Utc::now();
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     let (row, created) = conn
