@@ -153,9 +153,11 @@ pub async fn issue(
     Ok(format!("{id}|{secret}"))
 }
 
-/// A token's hash and expiry with its user's id, name, e-mail, admin flag and permissions.
+/// A token's hash, expiry and last use with its user's id, name, e-mail, admin flag and
+/// permissions.
 type TokenRow = (
     Vec<u8>,
+    Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     i64,
     String,
@@ -164,7 +166,8 @@ type TokenRow = (
     serde_json::Value,
 );
 
-/// The user behind `presented` (`"{id}|{secret}"`), if it is a live token; records its use.
+/// The user behind `presented` (`"{id}|{secret}"`), if it is a live token; records its use
+/// (`last_used_at`, at most once a minute).
 ///
 /// # Errors
 /// Database errors.
@@ -185,6 +188,7 @@ pub async fn authenticate(
         .select((
             personal_access_tokens::token_hash,
             personal_access_tokens::expires_at,
+            personal_access_tokens::last_used_at,
             users::id,
             users::name,
             users::email,
@@ -194,17 +198,20 @@ pub async fn authenticate(
         .first(conn)
         .await
         .optional()?;
-    let Some((hash, expires_at, uid, name, email, admin, perms)) = row else {
+    let Some((hash, expires_at, last_used_at, uid, name, email, admin, perms)) = row else {
         return Ok(None);
     };
     if !tessera_http::secrets_equal(&hash, &sha256(secret)) || expires_at.is_some_and(|e| e <= now)
     {
         return Ok(None);
     }
-    diesel::update(personal_access_tokens::table.find(id))
-        .set(personal_access_tokens::last_used_at.eq(now))
-        .execute(conn)
-        .await?;
+    // `last_used_at` to the minute: a write per minute per token, not per request.
+    if last_used_at.is_none_or(|at| now - at >= chrono::TimeDelta::minutes(1)) {
+        diesel::update(personal_access_tokens::table.find(id))
+            .set(personal_access_tokens::last_used_at.eq(now))
+            .execute(conn)
+            .await?;
+    }
     Ok(Some(TokenUser {
         user: view(uid, name, email, admin, perms),
         token_id: id,

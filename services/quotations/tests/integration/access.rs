@@ -37,6 +37,19 @@ async fn tokens_are_issued_used_and_revoked() {
     assert_eq!(me.body["data"]["email"], "test@example.com");
     assert_eq!(me.body["data"]["is_admin"], true);
     assert_eq!(me.body["data"]["permissions"]["delete_quotations"], true);
+    let mut c = AsyncPgConnection::establish(app.db_url()).await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        used: bool,
+    }
+    let used: Used = diesel::sql_query(
+        "SELECT last_used_at IS NOT NULL AS used FROM personal_access_tokens ORDER BY id DESC LIMIT 1",
+    )
+    .get_result(&mut c)
+    .await
+    .unwrap();
+    assert!(used.used, "last_used_at is recorded");
     let out = app
         .call(Method::DELETE, "/api/auth/token", Some(&token), None, &[])
         .await;
