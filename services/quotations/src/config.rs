@@ -34,6 +34,24 @@ fn default_rate() -> u32 {
 fn default_timeout() -> u64 {
     5
 }
+fn default_interval() -> u32 {
+    15
+}
+fn default_symbols() -> String {
+    "BTC,ETH,USD-BRL".to_owned()
+}
+fn default_tick() -> u64 {
+    20
+}
+fn default_app_url() -> String {
+    "http://127.0.0.1:8082".to_owned()
+}
+fn default_session_minutes() -> u64 {
+    120
+}
+fn default_login_attempts() -> u32 {
+    5
+}
 fn default_user_agent() -> String {
     concat!("tessera-quotations/", env!("CARGO_PKG_VERSION")).to_owned()
 }
@@ -88,6 +106,44 @@ pub struct Config {
     /// `QUOTATIONS_USER_AGENT` sent to providers (default `tessera-quotations/<version>`).
     #[serde(default = "default_user_agent")]
     pub quotations_user_agent: String,
+    /// `QUOTATIONS_AUTO_COLLECT_ENABLED`: the scheduler collects (default false). The dashboard's
+    /// settings, once saved, take precedence over this and the next three variables.
+    #[serde(default)]
+    pub quotations_auto_collect_enabled: bool,
+    /// `QUOTATIONS_AUTO_COLLECT_INTERVAL_MINUTES`: minutes between collections, clamped to 1..59
+    /// (seed 001), as the cron expression `*/N * * * *` (default 15).
+    #[serde(default = "default_interval")]
+    pub quotations_auto_collect_interval_minutes: u32,
+    /// `QUOTATIONS_AUTO_COLLECT_SYMBOLS`: comma-separated symbols collected when none are given
+    /// (default `BTC,ETH,USD-BRL`).
+    #[serde(default = "default_symbols")]
+    pub quotations_auto_collect_symbols: String,
+    /// `QUOTATIONS_AUTO_COLLECT_PROVIDER`: the provider auto-collect asks (default none: each
+    /// symbol's fallback chain).
+    #[serde(default)]
+    pub quotations_auto_collect_provider: Option<String>,
+    /// `QUOTATIONS_SCHEDULER_TICK_SECONDS`: how often each replica's scheduler looks for a due
+    /// collection (default 20; under 60 so no minute is missed).
+    #[serde(default = "default_tick")]
+    pub quotations_scheduler_tick_seconds: u64,
+    /// `APP_URL`: the public base URL, used in the links of e-mails (default
+    /// `http://127.0.0.1:8082`).
+    #[serde(default = "default_app_url")]
+    pub app_url: String,
+    /// `APP_KEY`: the secret that signs e-mail verification links (at least 32 characters).
+    /// Required outside `local`/`testing`; there, a random key is made at start-up when unset.
+    #[serde(default)]
+    pub app_key: Option<secrecy::SecretString>,
+    /// `SESSION_LIFETIME_MINUTES`: idle lifetime of a web session (default 120).
+    #[serde(default = "default_session_minutes")]
+    pub session_lifetime_minutes: u64,
+    /// `QUOTATIONS_LOGIN_MAX_ATTEMPTS`: failed web logins per e-mail and client address per
+    /// minute before 429 (default 5, Laravel's).
+    #[serde(default = "default_login_attempts")]
+    pub quotations_login_max_attempts: u32,
+    /// `MAIL_*`: how e-mails leave (see [`crate::mail::MailSettings`]).
+    #[serde(skip)]
+    pub mail: crate::mail::MailSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -117,6 +173,32 @@ impl Config {
             anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
         })?;
         cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.filter(|k| !k.trim().is_empty());
+        cfg.mail = tessera_http::config::from_env_prefixed("MAIL_").map_err(anyhow::Error::msg)?;
+        cfg.mail.check()?;
+        cfg.quotations_auto_collect_provider = cfg
+            .quotations_auto_collect_provider
+            .filter(|p| !p.trim().is_empty());
+        if let Some(p) = &cfg.quotations_auto_collect_provider
+            && crate::providers::Provider::parse(p).is_none()
+        {
+            anyhow::bail!(
+                "invalid environment variable QUOTATIONS_AUTO_COLLECT_PROVIDER: unknown provider {p:?}"
+            );
+        }
+        url::Url::parse(&cfg.app_url)
+            .map_err(|e| anyhow::anyhow!("invalid environment variable APP_URL: {e}"))?;
+        cfg.app_key = cfg
+            .app_key
+            .filter(|k| !secrecy::ExposeSecret::expose_secret(k).is_empty());
+        match &cfg.app_key {
+            Some(k) if secrecy::ExposeSecret::expose_secret(k).len() < 32 => {
+                anyhow::bail!("invalid environment variable APP_KEY: at least 32 characters")
+            }
+            None if cfg.base.app_env == AppEnv::Production => {
+                anyhow::bail!("missing environment variable APP_KEY")
+            }
+            _ => {}
+        }
         cfg.market_data()?;
         for (name, url) in [
             ("AWESOME_API_BASE_URL", &cfg.awesome_api_base_url),
@@ -144,6 +226,11 @@ impl Config {
         MarketData::from_json(&text).map_err(|e| {
             anyhow::anyhow!("invalid environment variable QUOTATIONS_MARKET_DATA_FILE: {e}")
         })
+    }
+
+    /// The auto-collect interval clamped to 1..59 minutes (seed 001).
+    pub fn auto_collect_interval(&self) -> u32 {
+        self.quotations_auto_collect_interval_minutes.clamp(1, 59)
     }
 
     /// The providers' settings.
@@ -177,6 +264,18 @@ impl Config {
             stooq_base_url: providers_url.to_owned(),
             quotations_provider_timeout_seconds: 2,
             quotations_user_agent: default_user_agent(),
+            quotations_auto_collect_enabled: false,
+            quotations_auto_collect_interval_minutes: default_interval(),
+            quotations_auto_collect_symbols: default_symbols(),
+            quotations_auto_collect_provider: None,
+            quotations_scheduler_tick_seconds: 1,
+            app_url: default_app_url(),
+            app_key: Some(secrecy::SecretString::from(
+                "test-app-key-test-app-key-test-app-key",
+            )),
+            session_lifetime_minutes: default_session_minutes(),
+            quotations_login_max_attempts: default_login_attempts(),
+            mail: crate::mail::MailSettings::default(),
         }
     }
 }

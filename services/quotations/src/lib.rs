@@ -6,15 +6,19 @@
 
 pub mod auth;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod counts;
 pub mod db;
 pub mod events;
+pub mod mail;
 pub mod market;
 pub mod openapi;
 pub mod providers;
 pub mod quote;
+pub mod reconcile;
 pub mod routes;
+pub mod scheduler;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -1,4 +1,4 @@
-//! `quotations`: `serve` (default), `migrate`, `openapi`. See `quotations --help`.
+//! `quotations`: `serve` (default), `migrate`, `collect`, `reconcile`, `openapi`, …. See `quotations --help`.
 
 use clap::Parser;
 use tessera_quotations::cli::{Cli, run};
@@ -7,7 +7,7 @@ use tessera_quotations::cli::{Cli, run};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("quotations: {e:#}");
             std::process::ExitCode::FAILURE

@@ -58,6 +58,17 @@ impl Provider {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    /// Whether the provider quotes this type at all (AwesomeAPI: crypto and currencies; Stooq:
+    /// stocks and currencies; the others: every type). Auto-collect falls back to the type's
+    /// chain when a configured provider does not (see `crate::collect`).
+    pub fn supports(self, kind: AssetType) -> bool {
+        match self {
+            Self::AwesomeApi => kind != AssetType::Stock,
+            Self::Stooq => kind != AssetType::Crypto,
+            Self::AlphaVantage | Self::YahooFinance => true,
+        }
+    }
+
     /// The fallback chain without an explicit provider (seed 001): stock `alpha_vantage →
     /// yahoo_finance → awesome_api`; crypto and currency `awesome_api → alpha_vantage`.
     pub fn chain(kind: AssetType) -> &'static [Self] {

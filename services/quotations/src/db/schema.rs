@@ -46,7 +46,12 @@ diesel::table! {
 }
 
 diesel::joinable!(personal_access_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(quotations, users, personal_access_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    quotations,
+    users,
+    personal_access_tokens,
+    web_sessions
+);
 
 diesel::table! {
     api_throttle (key, window_start) {
@@ -55,3 +60,51 @@ diesel::table! {
         hits -> Int4,
     }
 }
+
+diesel::table! {
+    web_sessions (id_hash) {
+        id_hash -> Bytea,
+        user_id -> Nullable<Int8>,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (email) {
+        email -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    auto_collect_settings (id) {
+        id -> Int2,
+        enabled -> Bool,
+        interval_minutes -> Int4,
+        symbols -> Array<Text>,
+        provider -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collect_runs (run_id) {
+        run_id -> Uuid,
+        trigger -> Text,
+        status -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        summary -> Nullable<Jsonb>,
+        exit_code -> Nullable<Int4>,
+        symbols -> Array<Text>,
+        requested_provider -> Nullable<Text>,
+        effective_provider -> Nullable<Text>,
+        command -> Text,
+    }
+}
+
+diesel::joinable!(web_sessions -> users (user_id));

@@ -1,0 +1,194 @@
+//! Outgoing e-mail (issue #7): SMTP through lettre, or — the local default — the log.
+//!
+//! Settings are the `MAIL_*` variables (Laravel's names): `MAIL_MAILER=log|smtp`, `MAIL_HOST`,
+//! `MAIL_PORT`, `MAIL_USERNAME`, `MAIL_PASSWORD`, `MAIL_ENCRYPTION=starttls|tls|none`,
+//! `MAIL_FROM_ADDRESS`, `MAIL_FROM_NAME`. With `log`, each message is written to the service's
+//! log at `INFO` (target `quotations::mail`) with its recipient, subject and text body — links
+//! included, which is what a developer on `make up` clicks. Outside `local`/`testing`,
+//! `MAIL_MAILER` must be set explicitly.
+
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// `MAIL_MAILER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailerKind {
+    /// Write messages to the log.
+    Log,
+    /// Send through the SMTP server at `MAIL_HOST:MAIL_PORT`.
+    Smtp,
+}
+
+/// `MAIL_ENCRYPTION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    /// STARTTLS required (port 587).
+    #[default]
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+    /// Plain text (a local relay or a development catcher only).
+    None,
+}
+
+fn default_port() -> u16 {
+    587
+}
+fn default_from() -> String {
+    "no-reply@quotations.test".to_owned()
+}
+fn default_from_name() -> String {
+    "Tessera Quotations".to_owned()
+}
+
+/// The `MAIL_*` settings (each field is the variable without its `MAIL_` prefix).
+#[derive(Clone, Deserialize)]
+pub struct MailSettings {
+    /// `MAIL_MAILER` (`log` when unset in `local`/`testing`; required elsewhere).
+    #[serde(default)]
+    pub mailer: Option<MailerKind>,
+    /// `MAIL_HOST` (required with `smtp`).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `MAIL_PORT` (default 587).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// `MAIL_USERNAME` (SMTP AUTH when set).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// `MAIL_PASSWORD`.
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    /// `MAIL_ENCRYPTION` (default `starttls`).
+    #[serde(default)]
+    pub encryption: Encryption,
+    /// `MAIL_FROM_ADDRESS` (default `no-reply@quotations.test`).
+    #[serde(default = "default_from")]
+    pub from_address: String,
+    /// `MAIL_FROM_NAME` (default `Tessera Quotations`).
+    #[serde(default = "default_from_name")]
+    pub from_name: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            mailer: None,
+            host: None,
+            port: default_port(),
+            username: None,
+            password: None,
+            encryption: Encryption::default(),
+            from_address: default_from(),
+            from_name: default_from_name(),
+        }
+    }
+}
+
+impl MailSettings {
+    /// Checks what can be checked without the environment's `APP_ENV`.
+    ///
+    /// # Errors
+    /// One line naming the bad variable.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.mailer == Some(MailerKind::Smtp) && self.host.as_deref().unwrap_or("").is_empty() {
+            anyhow::bail!("missing environment variable MAIL_HOST (MAIL_MAILER=smtp)");
+        }
+        self.from()?;
+        Ok(())
+    }
+
+    fn from(&self) -> anyhow::Result<Mailbox> {
+        let address = self
+            .from_address
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid environment variable MAIL_FROM_ADDRESS: {e}"))?;
+        Ok(Mailbox::new(Some(self.from_name.clone()), address))
+    }
+}
+
+/// Sends e-mails.
+#[derive(Clone)]
+pub struct Mailer {
+    from: Mailbox,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("smtp", &self.transport.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// Builds the mailer; `local_default` says whether an unset `MAIL_MAILER` means `log`.
+    ///
+    /// # Errors
+    /// `MAIL_MAILER` unset where it must be set, or a bad SMTP setting.
+    pub fn new(settings: &MailSettings, local_default: bool) -> anyhow::Result<Self> {
+        let kind = match settings.mailer {
+            Some(k) => k,
+            None if local_default => MailerKind::Log,
+            None => anyhow::bail!("missing environment variable MAIL_MAILER (log or smtp)"),
+        };
+        let transport = match kind {
+            MailerKind::Log => None,
+            MailerKind::Smtp => {
+                let host = settings.host.clone().unwrap_or_default();
+                let mut builder = match settings.encryption {
+                    Encryption::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?
+                    }
+                    Encryption::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?,
+                    Encryption::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
+                    }
+                }
+                .port(settings.port)
+                .timeout(Some(std::time::Duration::from_secs(10)));
+                if let Some(user) = &settings.username {
+                    let password = settings
+                        .password
+                        .as_ref()
+                        .map(|p| p.expose_secret().to_owned())
+                        .unwrap_or_default();
+                    builder = builder.credentials(Credentials::new(user.clone(), password));
+                }
+                Some(builder.build())
+            }
+        };
+        Ok(Self {
+            from: settings.from()?,
+            transport,
+        })
+    }
+
+    /// Sends a plain-text message to `to`.
+    ///
+    /// # Errors
+    /// A bad recipient address, or the SMTP server refused or could not be reached.
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to.parse()?)
+            .subject(subject)
+            .body(body.clone())?;
+        match &self.transport {
+            Some(smtp) => {
+                smtp.send(message).await?;
+                tracing::info!(target: "quotations::mail", subject, "mail sent over SMTP");
+            }
+            None => {
+                tracing::info!(target: "quotations::mail", to, subject, body = %body, "mail (log mailer)");
+            }
+        }
+        Ok(())
+    }
+}
