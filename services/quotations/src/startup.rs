@@ -33,16 +33,43 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     ))
     .await?;
     crate::throttle::spawn_cleanup(foundation.pool.clone());
+    spawn_session_purge(foundation.pool.clone());
+    let local = matches!(
+        config.base.app_env,
+        crate::config::AppEnv::Local | crate::config::AppEnv::Testing
+    );
+    let app_key = match &config.app_key {
+        Some(k) => secrecy::ExposeSecret::expose_secret(k).as_bytes().to_vec(),
+        None => {
+            tracing::warn!(
+                "APP_KEY is not set: verification links are signed with a random key and stop working at restart"
+            );
+            crate::tokens::new_secret()?.into_bytes()
+        }
+    };
+    let market = Arc::new(config.market_data()?);
+    let providers = Providers::new(config.providers())?;
+    let config_arc = Arc::new(config.clone());
+    crate::scheduler::Scheduler {
+        pool: foundation.pool.clone(),
+        providers: providers.clone(),
+        market: market.clone(),
+        config: config_arc.clone(),
+        relay_wake: foundation.relay.notifier(),
+    }
+    .spawn();
     let state = web::Data::new(AppState {
         pool: foundation.pool.clone(),
-        market: Arc::new(config.market_data()?),
-        providers: Providers::new(config.providers())?,
+        market,
+        providers,
+        mailer: crate::mail::Mailer::new(&config.mail, local)?,
+        signing_key: crate::web::signed::key(&app_key),
         counts: crate::counts::CountCache::new(std::time::Duration::from_secs(
             config.quotations_list_count_cache_seconds,
         )),
         hasher: tessera_password::Hasher::new(&config.argon2)?,
         relay_wake: foundation.relay.notifier(),
-        config: Arc::new(config.clone()),
+        config: config_arc,
     });
     let app = foundation.serve(
         &config.base,
@@ -55,4 +82,19 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     )?;
     tracing::info!(port = app.port(), "quotations listening");
     Ok(app)
+}
+
+/// Deletes expired web sessions every ten minutes.
+fn spawn_session_purge(pool: tessera_db::DbPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Ok(mut conn) = pool.get().await
+                && let Err(e) = crate::web::session::purge_expired(&mut conn).await
+            {
+                tracing::warn!(error = %e, "session purge failed");
+            }
+        }
+    });
 }

@@ -24,4 +24,8 @@ pub struct AppState {
     pub providers: Providers,
     /// Wakes the outbox relay after a commit that wrote events.
     pub relay_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Outgoing e-mail.
+    pub mailer: crate::mail::Mailer,
+    /// Signs e-mail verification links (derived from `APP_KEY`).
+    pub signing_key: aws_lc_rs::hmac::Key,
 }

@@ -42,13 +42,18 @@ pub struct Quotation {
     pub created_at: DateTime<Utc>,
 }
 
-/// `"5.01230000"` (numeric as text) → `5.0123` (a JSON number); text if it is not a decimal.
-fn price_as_number<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
-    let trimmed = if p.contains('.') {
+/// `"5.01230000"` (numeric as text) → `"5.0123"`: the trailing zeros of the fraction dropped.
+pub fn trim_price(p: &str) -> &str {
+    if p.contains('.') {
         p.trim_end_matches('0').trim_end_matches('.')
     } else {
         p
-    };
+    }
+}
+
+/// `"5.01230000"` (numeric as text) → `5.0123` (a JSON number); text if it is not a decimal.
+fn price_as_number<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
+    let trimmed = trim_price(p);
     match serde_json::from_str::<serde_json::Number>(trimmed) {
         Ok(n) => n.serialize(s),
         Err(_) => s.serialize_str(p),
@@ -254,4 +259,64 @@ pub async fn soft_delete_matching(
         .set(quotations::deleted_at.eq(Utc::now()))
         .execute(conn)
         .await
+}
+
+/// The latest live, valid quotation of each symbol (alphabetical; at most `limit` symbols).
+///
+/// # Errors
+/// Database errors.
+pub async fn latest_per_symbol(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<Quotation>, diesel::result::Error> {
+    quotations::table
+        .filter(quotations::deleted_at.is_null())
+        .filter(quotations::status.eq("valid"))
+        .distinct_on(quotations::symbol)
+        .order((
+            quotations::symbol,
+            quotations::quoted_at.desc(),
+            quotations::id.desc(),
+        ))
+        .limit(limit)
+        .select(columns())
+        .load(conn)
+        .await
+}
+
+/// One point of a price chart.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PricePoint {
+    /// Symbol.
+    #[diesel(sql_type = Text)]
+    pub symbol: String,
+    /// Price (as float8: for drawing only).
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub price: f64,
+    /// When quoted.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub quoted_at: DateTime<Utc>,
+}
+
+/// The latest `points` live, valid prices of each of `symbols`, oldest first per symbol.
+///
+/// # Errors
+/// Database errors.
+pub async fn series(
+    conn: &mut AsyncPgConnection,
+    symbols: &[String],
+    points: i64,
+) -> Result<Vec<PricePoint>, diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT symbol, price::float8 AS price, quoted_at FROM ( \
+           SELECT q.symbol, q.price, q.quoted_at, \
+                  row_number() OVER (PARTITION BY q.symbol ORDER BY q.quoted_at DESC, q.id DESC) AS n \
+           FROM quotations q \
+           WHERE q.deleted_at IS NULL AND q.status = 'valid' AND q.symbol = ANY($1)) t \
+         WHERE n <= $2 ORDER BY symbol, quoted_at, price",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(symbols)
+    .bind::<diesel::sql_types::Int8, _>(points)
+    .load(conn)
+    .await
 }

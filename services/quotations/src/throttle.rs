@@ -69,6 +69,41 @@ pub async fn hit(
         .await
 }
 
+/// The count of `key` in the window of `now` without adding to it.
+///
+/// # Errors
+/// Database errors.
+pub async fn peek(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<i32, diesel::result::Error> {
+    let window = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+    api_throttle::table
+        .find((key, window))
+        .select(api_throttle::hits)
+        .first(conn)
+        .await
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Forgets `key` (a successful login clears its failures).
+///
+/// # Errors
+/// Database errors.
+pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> Result<(), diesel::result::Error> {
+    diesel::delete(api_throttle::table.filter(api_throttle::key.eq(key)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Seconds from `now` to the next one-minute window (a `Retry-After`).
+pub fn seconds_to_next_window(now: DateTime<Utc>) -> u64 {
+    60 - u64::try_from(now.timestamp().rem_euclid(60)).unwrap_or(0)
+}
+
 /// 429 `too_many_requests` (with `Retry-After` = seconds to the next window) when the caller
 /// is over the limit.
 ///
@@ -87,8 +122,7 @@ pub async fn check(state: &AppState, req: &HttpRequest, caller: &Caller) -> Resu
             .map_err(|e| db_error(e, "Throttle"))?
     };
     if u32::try_from(hits).unwrap_or(u32::MAX) > limit {
-        let into_window = u64::try_from(now.timestamp().rem_euclid(60)).unwrap_or(0);
-        return Err(ApiError::too_many_requests(60 - into_window));
+        return Err(ApiError::too_many_requests(seconds_to_next_window(now)));
     }
     Ok(())
 }

@@ -99,6 +99,29 @@ pub async fn user_by_email(
     Ok(row.map(|(id, n, e, a, p, h)| (view(id, n, e, a, p), h)))
 }
 
+/// Registers a user with an unverified e-mail; `None` when the e-mail is taken.
+///
+/// # Errors
+/// Database errors.
+pub async fn register_user(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    email: &str,
+    password_hash: &str,
+) -> Result<Option<i64>, diesel::result::Error> {
+    diesel::insert_into(users::table)
+        .values((
+            users::name.eq(name),
+            users::email.eq(email),
+            users::password_hash.eq(password_hash),
+        ))
+        .on_conflict_do_nothing()
+        .returning(users::id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Creates a user (or updates the name, hash and admin flag of the one with that e-mail).
 ///
 /// # Errors

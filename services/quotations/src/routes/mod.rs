@@ -25,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(account::revoke)),
     )
     .service(web::resource("/api/user").route(web::get().to(account::me)))
-    .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
+    .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
+    .configure(crate::web::configure);
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document generated from the code.
