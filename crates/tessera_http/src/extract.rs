@@ -113,17 +113,17 @@ pub fn serde_field_errors(message: &str) -> FieldErrors {
     errors
 }
 
-/// A catch-all: any error response that is not already JSON becomes the envelope.
+/// A catch-all: any error response that is not already JSON becomes the envelope. A service's
+/// own HTML error page (`text/html`, which the framework never produces) is left as it is.
 ///
 /// Install it inside [`RequestIdMiddleware`](crate::RequestIdMiddleware) (i.e. `wrap` it
 /// before) so the envelope gets the request id.
 pub fn envelope_for_framework_errors<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let is_json = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        if is_json {
+        let rendered = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+        if rendered {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
         let status = res.status();

@@ -513,7 +513,7 @@ async fn collect_one(
                 symbol: raw.to_owned(),
                 outcome: if created { "created" } else { "deduplicated" },
                 provider: Some(quote.source.as_str()),
-                price: Some(row.price),
+                price: Some(crate::store::trim_price(&row.price).to_owned()),
                 error_code: None,
             }
         }

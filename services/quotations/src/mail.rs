@@ -1,15 +1,17 @@
 //! Outgoing e-mail (issue #7): SMTP through lettre, or — the local default — the log.
 //!
-//! Settings are the `MAIL_*` variables (Laravel's names): `MAIL_MAILER=log|smtp`, `MAIL_HOST`,
+//! Settings are the `MAIL_*` variables (Laravel's names): `MAIL_MAILER=log|smtp|file`, `MAIL_HOST`,
 //! `MAIL_PORT`, `MAIL_USERNAME`, `MAIL_PASSWORD`, `MAIL_ENCRYPTION=starttls|tls|none`,
 //! `MAIL_FROM_ADDRESS`, `MAIL_FROM_NAME`. With `log`, each message is written to the service's
 //! log at `INFO` (target `quotations::mail`) with its recipient, subject and text body — links
-//! included, which is what a developer on `make up` clicks. Outside `local`/`testing`,
+//! included, which is what a developer on `make up` clicks. With `file`, lettre's file transport
+//! writes each message as `<uuid>.eml` into `MAIL_FILE_DIR` (tests read them). Outside `local`/`testing`,
 //! `MAIL_MAILER` must be set explicitly.
 
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -21,6 +23,8 @@ pub enum MailerKind {
     Log,
     /// Send through the SMTP server at `MAIL_HOST:MAIL_PORT`.
     Smtp,
+    /// Write `.eml` files into `MAIL_FILE_DIR`.
+    File,
 }
 
 /// `MAIL_ENCRYPTION`.
@@ -73,6 +77,9 @@ pub struct MailSettings {
     /// `MAIL_FROM_NAME` (default `Tessera Quotations`).
     #[serde(default = "default_from_name")]
     pub from_name: String,
+    /// `MAIL_FILE_DIR` (required with `file`).
+    #[serde(default)]
+    pub file_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MailSettings {
@@ -86,6 +93,7 @@ impl Default for MailSettings {
             encryption: Encryption::default(),
             from_address: default_from(),
             from_name: default_from_name(),
+            file_dir: None,
         }
     }
 }
@@ -98,6 +106,9 @@ impl MailSettings {
     pub fn check(&self) -> anyhow::Result<()> {
         if self.mailer == Some(MailerKind::Smtp) && self.host.as_deref().unwrap_or("").is_empty() {
             anyhow::bail!("missing environment variable MAIL_HOST (MAIL_MAILER=smtp)");
+        }
+        if self.mailer == Some(MailerKind::File) && self.file_dir.is_none() {
+            anyhow::bail!("missing environment variable MAIL_FILE_DIR (MAIL_MAILER=file)");
         }
         self.from()?;
         Ok(())
@@ -112,17 +123,29 @@ impl MailSettings {
     }
 }
 
+#[derive(Clone)]
+enum Transport {
+    Log,
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
 /// Sends e-mails.
 #[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.transport {
+            Transport::Log => "log",
+            Transport::Smtp(_) => "smtp",
+            Transport::File(_) => "file",
+        };
         f.debug_struct("Mailer")
-            .field("smtp", &self.transport.is_some())
+            .field("transport", &kind)
             .finish_non_exhaustive()
     }
 }
@@ -139,7 +162,14 @@ impl Mailer {
             None => anyhow::bail!("missing environment variable MAIL_MAILER (log or smtp)"),
         };
         let transport = match kind {
-            MailerKind::Log => None,
+            MailerKind::Log => Transport::Log,
+            MailerKind::File => {
+                let dir = settings.file_dir.clone().unwrap_or_default();
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    anyhow::anyhow!("invalid environment variable MAIL_FILE_DIR: {e}")
+                })?;
+                Transport::File(AsyncFileTransport::new(dir))
+            }
             MailerKind::Smtp => {
                 let host = settings.host.clone().unwrap_or_default();
                 let mut builder = match settings.encryption {
@@ -161,7 +191,7 @@ impl Mailer {
                         .unwrap_or_default();
                     builder = builder.credentials(Credentials::new(user.clone(), password));
                 }
-                Some(builder.build())
+                Transport::Smtp(builder.build())
             }
         };
         Ok(Self {
@@ -175,17 +205,23 @@ impl Mailer {
     /// # Errors
     /// A bad recipient address, or the SMTP server refused or could not be reached.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+        // lettre picks the transfer encoding (quoted-printable for lines over 78 characters).
         let message = Message::builder()
             .from(self.from.clone())
             .to(to.parse()?)
             .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
             .body(body.clone())?;
         match &self.transport {
-            Some(smtp) => {
+            Transport::Smtp(smtp) => {
                 smtp.send(message).await?;
                 tracing::info!(target: "quotations::mail", subject, "mail sent over SMTP");
             }
-            None => {
+            Transport::File(file) => {
+                let id = file.send(message).await?;
+                tracing::info!(target: "quotations::mail", subject, %id, "mail written to MAIL_FILE_DIR");
+            }
+            Transport::Log => {
                 tracing::info!(target: "quotations::mail", to, subject, body = %body, "mail (log mailer)");
             }
         }

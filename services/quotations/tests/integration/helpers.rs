@@ -15,6 +15,8 @@ pub struct TestApp {
     pub api: tessera_testkit::Api,
     pub config: Config,
     pub stub: MockServer,
+    /// Where the file mailer writes `.eml` files.
+    pub mail_dir: tempfile::TempDir,
     /// Kept alive for the test's duration (dropping it drops the database).
     db: TestDatabase,
 }
@@ -31,6 +33,9 @@ impl TestApp {
             .expect("test database");
         let stub = MockServer::start().await;
         let mut config = Config::for_tests(db.url(), &amqp_url(), &stub.uri());
+        let mail_dir = tempfile::tempdir().expect("mail dir");
+        config.mail.mailer = Some(tessera_quotations::mail::MailerKind::File);
+        config.mail.file_dir = Some(mail_dir.path().to_owned());
         configure(&mut config);
         let app = build(config.clone()).await.expect("application builds");
         let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
@@ -39,6 +44,7 @@ impl TestApp {
             api,
             config,
             stub,
+            mail_dir,
             db,
         }
     }
@@ -81,6 +87,66 @@ impl TestApp {
         let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
         tokio::spawn(app.run_until_stopped());
         api
+    }
+
+    /// A browser-like client of this instance.
+    pub fn web(&self) -> WebClient {
+        WebClient::new(&self.api.base)
+    }
+
+    /// A direct connection to the test database.
+    pub async fn conn(&self) -> diesel_async::AsyncPgConnection {
+        use diesel_async::AsyncConnection;
+        diesel_async::AsyncPgConnection::establish(self.db.url())
+            .await
+            .unwrap()
+    }
+
+    /// One SQL scalar as text.
+    pub async fn scalar(&self, sql: &str) -> String {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct One {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let mut c = self.conn().await;
+        diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+            .get_result::<One>(&mut c)
+            .await
+            .unwrap()
+            .v
+    }
+
+    /// Runs SQL.
+    pub async fn exec(&self, sql: &str) {
+        use diesel_async::RunQueryDsl;
+        let mut c = self.conn().await;
+        diesel::sql_query(sql).execute(&mut c).await.unwrap();
+    }
+
+    /// Registers through the web routes and verifies the e-mail through the mailed link; the
+    /// client is left signed in.
+    pub async fn verified_user(&self, email: &str) -> WebClient {
+        let mut w = self.web();
+        w.get("/register").await;
+        let r = w
+            .post(
+                "/register",
+                json!({"name": "Ana", "email": email, "password": PASSWORD, "password_confirmation": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let mail = mails(self.mail_dir.path())
+            .into_iter()
+            .rev()
+            .find(|m| m.contains(email))
+            .expect("verification mail");
+        let url = link(&mail, "/verify-email/").expect("link in the mail");
+        let r = w.get(&url).await;
+        assert_eq!(r.status, 302, "{}", r.text);
+        w.refresh_csrf().await;
+        w
     }
 
     pub fn db_url(&self) -> &str {
@@ -157,4 +223,160 @@ pub async fn mount_text(stub: &MockServer, p: &str, status: u16, body: &str) {
         .respond_with(ResponseTemplate::new(status).set_body_string(body))
         .mount(stub)
         .await;
+}
+
+/// AwesomeAPI `/json/last/{BASE}-{QUOTE}` for any pair (its real shape: every field a string).
+pub fn awesome_pair(base: &str, quote: &str, bid: &str) -> Value {
+    json!({format!("{base}{quote}"): {"code": base, "codein": quote, "name": format!("{base}/{quote}"),
+        "high": bid, "low": bid, "varBid": "0", "pctChange": "0", "bid": bid, "ask": bid,
+        "timestamp": "1763790000", "create_date": "2025-11-22 03:40:00"}})
+}
+
+/// A browser-like client: keeps the session cookie, reads the CSRF token from pages, does not
+/// follow redirects.
+pub struct WebClient {
+    pub base: String,
+    client: reqwest::Client,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+/// A web reply: status, headers and the raw text (JSON parsed when it is JSON).
+pub struct WebReply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl WebReply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("quotations_session="))
+            .map(str::to_owned)
+    }
+}
+
+impl WebClient {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    pub async fn send(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        with_csrf: bool,
+    ) -> WebReply {
+        // Links in mails carry APP_URL's host; this instance listens elsewhere.
+        let path = match path.strip_prefix("http://") {
+            Some(rest) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/"),
+            None => path,
+        };
+        let url = format!("{}{path}", self.base);
+        let mut req = self
+            .client
+            .request(method, url)
+            .header("accept", "application/json");
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", format!("quotations_session={c}"));
+        }
+        if with_csrf && let Some(t) = &self.csrf {
+            req = req.header("x-csrf-token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let reply = WebReply {
+            status,
+            headers,
+            text,
+            json,
+        };
+        if let Some(c) = reply.set_cookie() {
+            let value = c
+                .trim_start_matches("quotations_session=")
+                .split(';')
+                .next()
+                .unwrap_or_default();
+            self.cookie = Some(value.to_owned());
+        }
+        if let Some(t) = csrf_meta(&reply.text) {
+            self.csrf = Some(t);
+        }
+        reply
+    }
+
+    pub async fn get(&mut self, path: &str) -> WebReply {
+        self.send(reqwest::Method::GET, path, None, false).await
+    }
+
+    /// A state-changing JSON request with the CSRF header.
+    pub async fn post(&mut self, path: &str, body: Value) -> WebReply {
+        self.send(reqwest::Method::POST, path, Some(body), true)
+            .await
+    }
+
+    pub async fn put(&mut self, path: &str, body: Value) -> WebReply {
+        self.send(reqwest::Method::PUT, path, Some(body), true)
+            .await
+    }
+
+    /// Refreshes the CSRF token from a page (after the session changed).
+    pub async fn refresh_csrf(&mut self) {
+        let r = self.get("/forgot-password").await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+fn csrf_meta(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf-token\" content=\"")?;
+    let rest = html.get(at + "name=\"csrf-token\" content=\"".len()..)?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
+/// The `.eml` files the file mailer wrote, oldest first, as text (quoted-printable decoded).
+pub fn mails(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|raw| quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect()
+}
+
+/// The first URL containing `marker` in `text`.
+pub fn link(text: &str, marker: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| w.contains(marker) && w.starts_with("http"))
+        .map(str::to_owned)
 }

@@ -3,8 +3,10 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod access;
+mod collect;
 mod contract;
 mod helpers;
 mod history;
 mod providers;
 mod quote;
+mod web;
