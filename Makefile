@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs test browser-test lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +30,13 @@ test: check-services ## Everything CI runs: fmt check, clippy (warnings denied),
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 	cargo test --doc --workspace --locked --quiet
 	cargo nextest run --workspace --all-features --locked
+	$(MAKE) browser-test
+
+browser-test: ## Headless Chromium drives the quotations web flow; screenshots in target/browser-artifacts
+	cargo build --locked -p tessera_quotations --bin quotations
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium (.ci/run installs it)"; exit 1; }
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	node tests/browser/quotations-flow.mjs
 
 lint: ## fmt check and clippy with warnings denied
 	cargo fmt --all -- --check
