@@ -31,7 +31,7 @@ grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
 grep -q '^USERS_DOCUMENT_ENCRYPTION_KEY=' "$SECRETS" \
   || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
 for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN \
-           USERS_JWT_SECRET USERS_DEMO_PASSWORD QUOTATIONS_DEMO_PASSWORD; do
+           USERS_JWT_SECRET USERS_DEMO_PASSWORD QUOTATIONS_DEMO_PASSWORD QUOTATIONS_APP_KEY; do
   grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )
 done
 # shellcheck disable=SC1090
@@ -125,6 +125,12 @@ if [ ! -s "$QT_TOKEN_FILE" ]; then
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' > "$QT_TOKEN_FILE" )
 fi
 QT_TOKEN="$(cat "$QT_TOKEN_FILE")"
+# A day of demo history for the dashboards' charts (re-runnable).
+if command -v psql >/dev/null; then
+  psql "$QT_DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/scripts/quotations-demo.sql"
+else
+  say "quotations: psql not found; the dashboards start without demo history"
+fi
 # Providers: their real URLs by default; QUOTATIONS_PROVIDERS=stub serves their formats locally
 # (scripts/provider-stub.mjs) for offline use.
 QUOTATIONS_PROVIDERS="${QUOTATIONS_PROVIDERS:-real}"
@@ -180,6 +186,7 @@ fi
 
 start quotations "$QT_PORT" "quotations serve" \
   APP_ENV=local APP_PORT="$QT_PORT" DATABASE_URL="$QT_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
+  APP_URL="http://127.0.0.1:$QT_PORT" APP_KEY="$QUOTATIONS_APP_KEY" MAIL_MAILER=log \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}" ${ALPHA_VANTAGE_API_KEY:+ALPHA_VANTAGE_API_KEY="$ALPHA_VANTAGE_API_KEY"} \
   "${QT_PROVIDER_ENV[@]}"
 
@@ -209,7 +216,7 @@ import json, sys
 demo = {
   "services": {
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
-    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "providers": "$QUOTATIONS_PROVIDERS"},
+    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "dashboard": "http://127.0.0.1:$QT_PORT/dashboard", "providers": "$QUOTATIONS_PROVIDERS"},
     "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
     "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
     "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
@@ -246,6 +253,7 @@ cat <<TXT
   service          URL
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
   quotations       http://127.0.0.1:$QT_PORT   (GET /api/quotation/USD-BRL, /api/quotations; providers: $QUOTATIONS_PROVIDERS)
+                   http://127.0.0.1:$QT_PORT/dashboard   (log in as the quotations admin; mails go to .tessera/logs/quotations.log)
   identity         http://127.0.0.1:$ID_PORT   (tenant "demo": /tenants/demo/…, OpenAPI: /openapi.json)
   credential-broker http://127.0.0.1:$CB_PORT  (POST /api/token; operator API /api/bindings, /api/audit)
   users-registration http://127.0.0.1:$UR_PORT (POST /registrations, /auth/login; notifications → sink :$SINK_PORT)
@@ -258,7 +266,7 @@ cat <<TXT
   identity agent (no MFA)         agent@demo.test / $IDENTITY_DEMO_PASSWORD
   credential-broker caller token  $BROKER_CALLER_TOKEN   (sandbox demo-sandbox → graph.microsoft.com)
   credential-broker operator      $BROKER_ADMIN_TOKEN
-  quotations admin                admin@quotations.test / $QUOTATIONS_DEMO_PASSWORD
+  quotations admin (web + API)    admin@quotations.test / $QUOTATIONS_DEMO_PASSWORD
   quotations admin token          $QT_TOKEN
   users-registration analyst      analyst@demo.test / $USERS_DEMO_PASSWORD   (auditor@demo.test: same password)
 
