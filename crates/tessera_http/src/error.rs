@@ -194,6 +194,18 @@ impl ApiError {
         e
     }
 
+    /// `Ok` when `errors` is empty, else 422 `validation_error` naming every field.
+    ///
+    /// # Errors
+    /// The 422.
+    pub fn fail_if_any(errors: FieldErrors) -> Result<(), Self> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::validation(StatusCode::UNPROCESSABLE_ENTITY, errors))
+        }
+    }
+
     /// A one-field validation error with status 422.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();

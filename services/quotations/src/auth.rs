@@ -131,3 +131,31 @@ impl FromRequest for Caller {
         Box::pin(identify(req.clone()))
     }
 }
+
+/// The user with `email` (normalised) when `password` is theirs. An unknown e-mail costs the
+/// same Argon2id verification as a wrong password (no timing hint).
+///
+/// # Errors
+/// 503 when the database is down; 500 when the hasher fails.
+pub async fn verify_credentials(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<Option<tokens::ApiUser>, ApiError> {
+    let found = {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        tokens::user_by_email(&mut conn, email)
+            .await
+            .map_err(|e| db_error(e, "User"))?
+    };
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    let ok = state
+        .hasher
+        .verify(secrecy::SecretString::from(password), hash)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(user.filter(|_| ok))
+}

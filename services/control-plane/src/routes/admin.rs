@@ -125,17 +125,6 @@ fn check_status(status: Option<&str>, errors: &mut FieldErrors) {
     }
 }
 
-fn fail_if_any(errors: FieldErrors) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ))
-    }
-}
-
 /// Creates a white label.
 #[utoipa::path(post, path = "/wls", tag = "operator", request_body = CreateWlRequest, security(("adminToken" = [])),
     responses((status = 201, body = WlResponse), (status = 401, body = tessera_http::ErrorEnvelope),
@@ -167,7 +156,7 @@ pub async fn create_wl(
         Some(_) => {}
     }
     check_status(body.status.as_deref(), &mut errors);
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let (Some(id), Some(name)) = (body.id, body.name) else {
         return Err(ApiError::internal(std::io::Error::other(
             "validated fields missing",
@@ -242,7 +231,7 @@ pub async fn update_wl(
             .or_default()
             .push("The name must be 1-200 characters.".into());
     }
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.registry.pool().get().await.map_err(pool_error)?;
     let wl = registry::update_wl(
         &mut conn,
@@ -290,7 +279,7 @@ pub async fn put_relationship(
             .or_default()
             .push("A white label cannot import from itself.".into());
     }
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.registry.pool().get().await.map_err(pool_error)?;
     let (rel, created) = registry::upsert_relationship(
         &mut conn,

@@ -95,14 +95,7 @@ fn validate(body: &TokenRequest) -> Result<(), ApiError> {
             vec!["The scopes field must list 1 to 50 non-empty scopes.".into()],
         );
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ))
-    }
+    ApiError::fail_if_any(errors)
 }
 
 /// Writes the audit row and the event in one transaction, then wakes the relay.

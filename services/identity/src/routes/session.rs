@@ -108,14 +108,7 @@ fn validate_login(body: &TenantLoginRequest) -> Result<(), ApiError> {
             )],
         );
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ))
-    }
+    ApiError::fail_if_any(errors)
 }
 
 /// The response for a session, with an access token when it is fully authenticated.

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_db::http::{db_error, pool_error};
@@ -93,22 +92,8 @@ pub async fn create(
             errors,
         ));
     }
-    let found = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        tokens::user_by_email(&mut conn, &email)
-            .await
-            .map_err(|e| db_error(e, "User"))?
-    };
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), Some(h)),
-        None => (None, None),
-    };
-    let ok = state
-        .hasher
-        .verify(SecretString::from(password), hash)
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(user) = user.filter(|_| ok) else {
+    let user = crate::auth::verify_credentials(&state, &email, password).await?;
+    let Some(user) = user else {
         return Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,
             FieldErrors::from([(

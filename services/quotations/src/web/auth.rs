@@ -29,7 +29,7 @@ use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 
 use super::session::{self, Session};
-use super::{current, current_or_new, lifetime, page_ctx, redirect, render, secure_cookies};
+use super::{csrf_json, current_or_new, lifetime, page_ctx, redirect, render, secure_cookies};
 use crate::db::schema::{password_reset_tokens, users};
 use crate::state::AppState;
 
@@ -95,29 +95,6 @@ fn new_password_field(body: &Value, errors: &mut FieldErrors) -> String {
         );
     }
     password.to_owned()
-}
-
-fn check(errors: FieldErrors) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ))
-    }
-}
-
-/// Parses the body and checks the CSRF token (before anything else: 419 first).
-async fn csrf_body(
-    state: &AppState,
-    req: &HttpRequest,
-    raw: &[u8],
-) -> Result<(Option<Session>, Value), ApiError> {
-    let parsed = super::json_body(raw);
-    let session = current(state, req).await?;
-    session::verify_csrf(session.as_ref(), req, parsed.as_ref().ok())?;
-    Ok((session, parsed?))
 }
 
 /// Replaces the request's session with one for `user_id` (or a guest's): no fixation.
@@ -255,7 +232,7 @@ pub async fn register(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (old, body) = csrf_body(&state, &req, &raw).await?;
+    let (old, body) = csrf_json(&state, &req, &raw).await?;
     let mut errors = FieldErrors::new();
     let name = text(&body, "name").trim().to_owned();
     if name.is_empty() {
@@ -269,7 +246,7 @@ pub async fn register(
     }
     let email = email_field(&body, &mut errors);
     let password = new_password_field(&body, &mut errors);
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let hash = state
         .hasher
         .hash(SecretString::from(password))
@@ -343,7 +320,7 @@ pub async fn login(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (old, body) = csrf_body(&state, &req, &raw).await?;
+    let (old, body) = csrf_json(&state, &req, &raw).await?;
     let mut errors = FieldErrors::new();
     let email = text(&body, "email").trim().to_lowercase();
     if email.is_empty() {
@@ -353,13 +330,13 @@ pub async fn login(
     if password.is_empty() {
         field(&mut errors, "password", "The password field is required.");
     }
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let key = format!(
         "login:{email}|{}",
         crate::throttle::key(&req, &crate::auth::Caller::default())
     );
     let now = Utc::now();
-    let found = {
+    {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
         let failures = crate::throttle::peek(&mut conn, &key, now)
             .await
@@ -370,21 +347,10 @@ pub async fn login(
                 crate::throttle::seconds_to_next_window(now),
             ));
         }
-        crate::tokens::user_by_email(&mut conn, &email)
-            .await
-            .map_err(|e| db_error(e, "User"))?
-    };
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), Some(h)),
-        None => (None, None),
-    };
-    let ok = state
-        .hasher
-        .verify(SecretString::from(password), hash)
-        .await
-        .map_err(ApiError::internal)?;
+    }
+    let user = crate::auth::verify_credentials(&state, &email, password).await?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let Some(user) = user.filter(|_| ok) else {
+    let Some(user) = user else {
         crate::throttle::hit(&mut conn, &key, now)
             .await
             .map_err(|e| db_error(e, "Throttle"))?;
@@ -421,7 +387,7 @@ pub async fn logout(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (old, _) = csrf_body(&state, &req, &raw).await?;
+    let (old, _) = csrf_json(&state, &req, &raw).await?;
     if old.as_ref().and_then(|s| s.user.as_ref()).is_none() {
         return Err(ApiError::unauthenticated("Unauthenticated."));
     }
@@ -457,10 +423,10 @@ pub async fn forgot(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, body) = csrf_body(&state, &req, &raw).await?;
+    let (_, body) = csrf_json(&state, &req, &raw).await?;
     let mut errors = FieldErrors::new();
     let email = email_field(&body, &mut errors);
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let token = crate::tokens::new_secret().map_err(ApiError::internal)?;
     let now = Utc::now();
     let issued = {
@@ -545,7 +511,7 @@ pub async fn reset(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, body) = csrf_body(&state, &req, &raw).await?;
+    let (_, body) = csrf_json(&state, &req, &raw).await?;
     let mut errors = FieldErrors::new();
     let token = text(&body, "token").to_owned();
     if token.is_empty() {
@@ -553,7 +519,7 @@ pub async fn reset(
     }
     let email = email_field(&body, &mut errors);
     let password = new_password_field(&body, &mut errors);
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let invalid = || ApiError::invalid_field("email", "This password reset token is invalid.");
     let hash = state
         .hasher
@@ -697,7 +663,7 @@ pub async fn resend(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (s, _) = csrf_body(&state, &req, &raw).await?;
+    let (s, _) = csrf_json(&state, &req, &raw).await?;
     let Some(user) = s.and_then(|s| s.user) else {
         return Err(ApiError::unauthenticated("Unauthenticated."));
     };

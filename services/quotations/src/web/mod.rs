@@ -283,22 +283,28 @@ pub async fn page_access(state: &AppState, req: &HttpRequest) -> Result<PageAcce
     Ok(PageAccess::Granted(session, user))
 }
 
-/// The guard of the dashboard JSON routes: CSRF first when `body` is given (a state-changing
-/// route; 419), then a signed-in user (401), a verified e-mail (403 `email_unverified`) and the
-/// environment gate (403 `environment`).
+/// The body of a state-changing web route, after the CSRF check (419 comes before anything
+/// else, including a malformed body, which is then 422). Returns the session too.
+///
+/// # Errors
+/// 419 `csrf_mismatch`, 422 for a body that is not a JSON object, 503.
+pub async fn csrf_json(
+    state: &AppState,
+    req: &HttpRequest,
+    raw: &[u8],
+) -> Result<(Option<Session>, serde_json::Value), ApiError> {
+    let parsed = json_body(raw);
+    let session = current(state, req).await?;
+    session::verify_csrf(session.as_ref(), req, parsed.as_ref().ok())?;
+    Ok((session, parsed?))
+}
+
+/// The user a dashboard JSON route may serve: signed in (401), verified (403
+/// `email_unverified`), and the environment gate open (403 `environment`), in that order.
 ///
 /// # Errors
 /// As listed.
-pub async fn json_access(
-    state: &AppState,
-    req: &HttpRequest,
-    body: Option<&serde_json::Value>,
-    mutating: bool,
-) -> Result<WebUser, ApiError> {
-    let session = current(state, req).await?;
-    if mutating {
-        session::verify_csrf(session.as_ref(), req, body)?;
-    }
+pub fn dashboard_user(state: &AppState, session: Option<Session>) -> Result<WebUser, ApiError> {
     let user = session
         .and_then(|s| s.user)
         .ok_or_else(|| ApiError::unauthenticated("Unauthenticated."))?;
@@ -312,6 +318,14 @@ pub async fn json_access(
         return Err(gate_closed());
     }
     Ok(user)
+}
+
+/// [`dashboard_user`] of the request's session (the read-only dashboard JSON routes).
+///
+/// # Errors
+/// As [`dashboard_user`], and 503.
+pub async fn json_access(state: &AppState, req: &HttpRequest) -> Result<WebUser, ApiError> {
+    dashboard_user(state, current(state, req).await?)
 }
 
 /// Parses a JSON body (`{}` when empty); anything else is 422 `validation_error`.

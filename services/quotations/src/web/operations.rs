@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 
-use super::{PageAccess, json_access, json_body, page_access, page_ctx, render};
+use super::{PageAccess, csrf_json, dashboard_user, json_access, page_access, page_ctx, render};
 use crate::collect::{self, MAX_SYMBOLS, Request, Settings, Trigger};
 use crate::providers::Provider;
 use crate::state::AppState;
@@ -184,17 +184,6 @@ fn interval(body: &Value, errors: &mut FieldErrors) -> u32 {
     }
 }
 
-fn check(errors: FieldErrors) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ))
-    }
-}
-
 async fn settings(state: &AppState) -> Result<Settings, ApiError> {
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     collect::load_settings(&mut conn, &state.config)
@@ -238,7 +227,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 /// # Errors
 /// 401, 403, 503.
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    json_access(&state, &req, None, false).await?;
+    json_access(&state, &req).await?;
     Ok(HttpResponse::Ok().json(settings_json(&settings(&state).await?)))
 }
 
@@ -251,9 +240,8 @@ pub async fn update(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = json_body(&raw);
-    json_access(&state, &req, parsed.as_ref().ok(), true).await?;
-    let body = parsed?;
+    let (session, body) = csrf_json(&state, &req, &raw).await?;
+    dashboard_user(&state, session)?;
     let mut errors = FieldErrors::new();
     let new = Settings {
         enabled: boolean(&body, "enabled", None, &mut errors),
@@ -261,7 +249,7 @@ pub async fn update(
         symbols: symbols(&state, &body, true, &mut errors).unwrap_or_default(),
         provider: provider(&body, &mut errors),
     };
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     collect::save_settings(&mut conn, &new)
         .await
@@ -283,15 +271,14 @@ pub async fn run(
     req: HttpRequest,
     raw: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = json_body(&raw);
-    json_access(&state, &req, parsed.as_ref().ok(), true).await?;
-    let body = parsed?;
+    let (session, body) = csrf_json(&state, &req, &raw).await?;
+    dashboard_user(&state, session)?;
     let mut errors = FieldErrors::new();
     let given = symbols(&state, &body, false, &mut errors);
     let explicit = provider(&body, &mut errors);
     let dry_run = boolean(&body, "dry_run", Some(false), &mut errors);
     let force_provider = boolean(&body, "force_provider", Some(false), &mut errors);
-    check(errors)?;
+    ApiError::fail_if_any(errors)?;
     let current = settings(&state).await?;
     let req = Request {
         symbols: given.unwrap_or(current.symbols),
@@ -328,7 +315,7 @@ pub async fn history(
     req: HttpRequest,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    json_access(&state, &req, None, false).await?;
+    json_access(&state, &req).await?;
     let limit = match q.limit.as_deref() {
         None => 20,
         Some(s) => match s.trim().parse::<i64>() {
