@@ -126,7 +126,12 @@ fn user_json(u: &session::WebUser) -> Value {
         "email_verified": u.email_verified, "is_admin": u.is_admin}})
 }
 
-async fn send_verification(state: &AppState, id: i64, name: &str, email: &str) {
+async fn send_verification(
+    state: &AppState,
+    id: i64,
+    name: &str,
+    email: &str,
+) -> anyhow::Result<()> {
     let expires = Utc::now().timestamp() + VERIFY_MINUTES * 60;
     let path = format!("/verify-email/{id}/{}", email_hash(email));
     let link = format!(
@@ -139,13 +144,10 @@ async fn send_verification(state: &AppState, id: i64, name: &str, email: &str) {
          this link (valid for {VERIFY_MINUTES} minutes):\n\n{link}\n\nIf you did not create an \
          account, ignore this message.\n"
     );
-    if let Err(e) = state
+    state
         .mailer
         .send(email, "Verify your e-mail address", body)
         .await
-    {
-        tracing::warn!(error = %e, "verification mail not sent");
-    }
 }
 
 struct Field {
@@ -265,7 +267,10 @@ pub async fn register(
         ));
     };
     let _ = replace_session(&state, &req, old.as_ref(), Some(id)).await?;
-    send_verification(&state, id, &name, &email).await;
+    // The account exists either way; the user can ask for the link again.
+    if let Err(e) = send_verification(&state, id, &name, &email).await {
+        tracing::warn!(error = %e, "verification mail not sent");
+    }
     let user = session::WebUser {
         id,
         name,
@@ -683,7 +688,9 @@ pub async fn resend(
             crate::throttle::seconds_to_next_window(now),
         ));
     }
-    send_verification(&state, user.id, &user.name, &user.email).await;
+    send_verification(&state, user.id, &user.name, &user.email)
+        .await
+        .map_err(|e| ApiError::unavailable(e.into_boxed_dyn_error()))?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({"message": "A new verification link has been sent."})))
 }

@@ -686,3 +686,144 @@ async fn run_now_dry_run_stores_nothing_and_a_real_run_is_in_the_history() {
     let page = w.get("/dashboard/operations").await;
     assert!(page.text.contains("status-partial"));
 }
+
+/// A real SMTP server: Python's standard `smtpd.DebuggingServer`, which prints every message it
+/// receives.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("smtp.log");
+        let child = std::process::Command::new("python3")
+            .args([
+                "-u",
+                "-W",
+                "ignore",
+                "-m",
+                "smtpd",
+                "-n",
+                "-c",
+                "DebuggingServer",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m smtpd (Python 3.11's standard library)");
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Self {
+            child,
+            port,
+            out,
+            _dir: dir,
+        }
+    }
+
+    /// What arrived as message text: the server prints each line as a Python bytes repr;
+    /// quoted-printable's soft line breaks and escaped '=' are undone.
+    fn received(&self) -> String {
+        let printed = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let raw = printed
+            .lines()
+            .map(|l| {
+                l.strip_prefix("b'")
+                    .and_then(|l| l.strip_suffix('\''))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        raw.replace("=\n", "").replace("=3D", "=")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_smtp_with_lettre() {
+    let smtp = SmtpSink::start().await;
+    let port = smtp.port;
+    let app = TestApp::spawn_with(move |c| {
+        c.mail.mailer = Some(tessera_quotations::mail::MailerKind::Smtp);
+        c.mail.host = Some("127.0.0.1".into());
+        c.mail.port = port;
+        c.mail.encryption = tessera_quotations::mail::Encryption::None;
+        c.mail.from_address = "robot@quotations.test".into();
+    })
+    .await;
+    let mut w = app.web();
+    w.get("/register").await;
+    let r = w
+        .post("/register", json!({"name": "Smtp", "email": "smtp@example.com", "password": PASSWORD, "password_confirmation": PASSWORD}))
+        .await;
+    assert_eq!(r.status, 201);
+    let mut got = String::new();
+    for _ in 0..50 {
+        got = smtp.received();
+        if got.contains("/verify-email/") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(got.contains("To: smtp@example.com"), "{got}");
+    assert!(got.contains("robot@quotations.test"), "{got}");
+    let url = link(&got, "/verify-email/").expect("the link arrived over SMTP");
+    assert_eq!(w.get(&url).await.status, 302);
+    assert!(
+        mails(app.mail_dir.path()).is_empty(),
+        "nothing went to the file mailer"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_smtp_server_does_not_fail_the_registration() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::spawn_with(move |c| {
+        c.mail.mailer = Some(tessera_quotations::mail::MailerKind::Smtp);
+        c.mail.host = Some("127.0.0.1".into());
+        c.mail.port = port;
+        c.mail.encryption = tessera_quotations::mail::Encryption::None;
+    })
+    .await;
+    let mut w = app.web();
+    w.get("/register").await;
+    let r = w
+        .post("/register", json!({"name": "Nope", "email": "nope@example.com", "password": PASSWORD, "password_confirmation": PASSWORD}))
+        .await;
+    assert_eq!(
+        r.status, 201,
+        "the account exists; the link can be sent again"
+    );
+    assert_eq!(app.scalar("SELECT count(*) FROM users").await, "1");
+    // Asking again says the mail could not go out.
+    w.refresh_csrf().await;
+    let r = w.post("/email/verification-notification", json!({})).await;
+    assert_eq!(r.status, 503);
+    assert!(!r.text.contains("verify-email"), "{}", r.text);
+}
