@@ -191,13 +191,15 @@ pub struct Request {
 }
 
 impl Request {
-    /// The equivalent command line (the history's command metadata).
+    /// The equivalent command line (the history's command metadata; `requested_provider` is
+    /// recorded beside it).
     pub fn command_line(&self) -> String {
         let mut c = String::from("quotations collect");
         for s in &self.symbols {
             let _ = write!(c, " --symbol={s}");
         }
-        if let Some(p) = self.provider {
+        // Only a forced provider has a flag; a settings provider is the command's default.
+        if let Some(p) = self.provider.filter(|_| self.force_provider) {
             let _ = write!(c, " --provider={}", p.as_str());
         }
         if self.dry_run {

@@ -526,6 +526,10 @@ pub async fn reset(
     let password = new_password_field(&body, &mut errors);
     ApiError::fail_if_any(errors)?;
     let invalid = || ApiError::invalid_field("email", "This password reset token is invalid.");
+    // Check the token before paying for a hash (re-checked under a row lock below).
+    if !reset_token_matches(&state, &email, &token).await? {
+        return Err(invalid());
+    }
     let hash = state
         .hasher
         .hash(SecretString::from(password))
@@ -535,28 +539,25 @@ pub async fn reset(
     let now = Utc::now();
     let done = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
-            let row: Option<Vec<u8>> = password_reset_tokens::table
-                .find(&email)
-                .filter(
-                    password_reset_tokens::created_at.gt(now - TimeDelta::minutes(RESET_MINUTES)),
-                )
-                .select(password_reset_tokens::token_hash)
-                .for_update()
-                .first(c)
-                .await
-                .optional()?;
-            let matches =
-                row.is_some_and(|stored| tessera_http::secrets_equal(&stored, &sha256(&token)));
-            if !matches {
+            // Consuming the token is the check: one of two concurrent resets deletes it.
+            let consumed = diesel::delete(
+                password_reset_tokens::table
+                    .find(&email)
+                    .filter(password_reset_tokens::token_hash.eq(sha256(&token)))
+                    .filter(
+                        password_reset_tokens::created_at
+                            .gt(now - TimeDelta::minutes(RESET_MINUTES)),
+                    ),
+            )
+            .execute(c)
+            .await?;
+            if consumed != 1 {
                 return Ok(false);
             }
             let id: i64 = diesel::update(users::table.filter(users::email.eq(&email)))
                 .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                 .returning(users::id)
                 .get_result(c)
-                .await?;
-            diesel::delete(password_reset_tokens::table.find(&email))
-                .execute(c)
                 .await?;
             session::end_all(c, id).await?;
             Ok(true)
@@ -567,6 +568,22 @@ pub async fn reset(
         return Err(invalid());
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"message": "Your password has been reset."})))
+}
+
+/// Whether `token` is the live reset token of `email` (compared in constant time).
+async fn reset_token_matches(state: &AppState, email: &str, token: &str) -> Result<bool, ApiError> {
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let stored: Option<Vec<u8>> = password_reset_tokens::table
+        .find(email)
+        .filter(
+            password_reset_tokens::created_at.gt(Utc::now() - TimeDelta::minutes(RESET_MINUTES)),
+        )
+        .select(password_reset_tokens::token_hash)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| db_error(e, "Password reset"))?;
+    Ok(stored.is_some_and(|s| tessera_http::secrets_equal(&s, &sha256(token))))
 }
 
 /// `GET /verify-email`: the "check your mail" page.

@@ -99,7 +99,9 @@ async fn notification_stub() -> MockServer {
 }
 
 /// The JSON bodies the stub received for `template`, waiting up to 10 s for the first.
-async fn received(server: &MockServer, template: &str) -> Vec<serde_json::Value> {
+/// The notifications of `template` sent to `email`. Every test's dispatcher has its own queue
+/// bound to the shared exchange, so it also relays other tests' events: filter by recipient.
+async fn received(server: &MockServer, template: &str, email: &str) -> Vec<serde_json::Value> {
     for _ in 0..100 {
         let found: Vec<serde_json::Value> = server
             .received_requests()
@@ -107,7 +109,7 @@ async fn received(server: &MockServer, template: &str) -> Vec<serde_json::Value>
             .unwrap_or_default()
             .iter()
             .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
-            .filter(|b| b["template"] == template)
+            .filter(|b| b["template"] == template && b["recipient"]["email"] == email)
             .collect();
         if !found.is_empty() {
             return found;
@@ -145,7 +147,7 @@ async fn an_analyst_approves_a_pending_registration() {
     assert_eq!(event["data"]["status"], "APPROVED");
     assert!(event["data"].get("reason").is_none());
     assert!(event["data"]["timestamp"].is_string());
-    let sent = received(&stub, "registration_approved").await;
+    let sent = received(&stub, "registration_approved", &email).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["recipient"]["email"], email.as_str());
     assert_eq!(sent[0]["userId"], user.to_string());
@@ -179,7 +181,7 @@ async fn an_analyst_rejects_with_a_reason_and_the_reason_is_sent() {
         .expect("users.user.rejected published");
     assert_eq!(event["data"]["status"], "REJECTED");
     assert_eq!(event["data"]["reason"], reason);
-    let sent = received(&stub, "registration_rejected").await;
+    let sent = received(&stub, "registration_rejected", &email).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["recipient"]["email"], email.as_str());
     assert_eq!(sent[0]["reason"], reason);
@@ -276,7 +278,7 @@ async fn registration_to_approval_to_notification_end_to_end() {
         .await;
     assert_eq!(r.status, 201);
     let registration_id = r.body["registrationId"].as_str().unwrap().to_owned();
-    let received_mail = received(&stub, "registration_received").await;
+    let received_mail = received(&stub, "registration_received", &email).await;
     assert_eq!(received_mail.len(), 1);
     assert_eq!(received_mail[0]["registrationId"], registration_id.as_str());
     // Not approved yet: no login.
@@ -304,7 +306,7 @@ async fn registration_to_approval_to_notification_end_to_end() {
         )
         .await;
     assert_eq!(ok.status, 200);
-    let approved = received(&stub, "registration_approved").await;
+    let approved = received(&stub, "registration_approved", &email).await;
     assert_eq!(approved.len(), 1);
     assert_eq!(approved[0]["recipient"]["email"], email.as_str());
     let token = app.token(&email).await;
