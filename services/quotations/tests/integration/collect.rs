@@ -291,7 +291,10 @@ async fn the_scheduler_follows_settings_changes_without_a_restart() {
 
 #[tokio::test]
 async fn concurrent_ticks_claim_a_slot_once() {
-    let app = TestApp::spawn().await;
+    // The app's own scheduler ticks once at start (nothing enabled yet), then not for 59 s: it
+    // must not hold the lock while the ticks below race for it.
+    let app = TestApp::spawn_with(|c| c.quotations_scheduler_tick_seconds = 59).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     mount_json(
         &app.stub,
         "/json/last/BTC-USD",
