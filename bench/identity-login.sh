@@ -19,7 +19,7 @@ OUT="$SECTIONS/identity-login.md"
 need_tools
 
 say "building release binaries"
-cargo build --locked --release -p tessera_identity --bin identity --example hash_rate
+cargo build --locked --release -p tessera_identity --bin identity -p tessera_password --example hash_rate
 
 say "raw Argon2id rate (10 s each: library verify, reused memory, all cores)"
 HASH="$(HASH_RATE_SECONDS=10 target/release/examples/hash_rate)"
