@@ -32,7 +32,8 @@ use crate::providers::Providers;
 /// The advisory-lock key of the scheduler (`pg_try_advisory_xact_lock`).
 pub const LOCK_KEY: i64 = 0x7465_7373_6572_6131; // "tessera1"
 
-/// A `running` scheduler run older than this no longer blocks the schedule (its replica died).
+/// A `running` run older than this lost its process: it no longer blocks the schedule and the
+/// next claim records it as `failed` (`summary.error` says why).
 pub const STALE_RUN: TimeDelta = TimeDelta::hours(1);
 
 /// What the scheduler needs (cheap clones).
@@ -96,6 +97,20 @@ impl Scheduler {
                 if !locked {
                     return Ok(None);
                 }
+                // A run still `running` after STALE_RUN lost its process: record it as failed.
+                diesel::update(
+                    collect_runs::table
+                        .filter(collect_runs::status.eq("running"))
+                        .filter(collect_runs::started_at.le(now - STALE_RUN)),
+                )
+                .set((
+                    collect_runs::status.eq("failed"),
+                    collect_runs::finished_at.eq(now),
+                    collect_runs::exit_code.eq(1),
+                    collect_runs::summary.eq(serde_json::json!({"error": "abandoned: the run did not finish within an hour"})),
+                ))
+                .execute(c)
+                .await?;
                 let last: Option<DateTime<Utc>> = collect_runs::table
                     .filter(collect_runs::trigger.eq(Trigger::Scheduler.as_str()))
                     .select(max(collect_runs::started_at))

@@ -303,6 +303,10 @@ async fn concurrent_ticks_claim_a_slot_once() {
     )
     .await;
     app.exec("INSERT INTO auto_collect_settings (enabled, interval_minutes, symbols) VALUES (true, 15, '{BTC}')").await;
+    // A run whose process died an hour and a half ago (relative to the ticks' clock below).
+    app.exec("INSERT INTO collect_runs (run_id, trigger, status, started_at, symbols, command) VALUES \
+              (gen_random_uuid(), 'manual', 'running', now() + interval '30 minutes', '{ETH}', 'quotations collect')")
+        .await;
     let mut config = app.config.clone();
     config.quotations_scheduler_tick_seconds = 59;
     let pool = tessera_db::build_pool(app.db_url(), tessera_db::PoolSettings::default()).unwrap();
@@ -325,6 +329,12 @@ async fn concurrent_ticks_claim_a_slot_once() {
         ran += usize::from(t.await.unwrap());
     }
     assert_eq!(ran, 1);
+    assert_eq!(
+        app.scalar("SELECT status || ':' || exit_code FROM collect_runs WHERE trigger = 'manual'")
+            .await,
+        "failed:1",
+        "the abandoned run is recorded as failed"
+    );
     // The same slot later: not due. The next slot: due.
     assert!(
         scheduler
