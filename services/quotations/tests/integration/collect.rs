@@ -8,7 +8,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    TestApp, alpha_global_quote, awesome_pair, mount_alpha, mount_json, mount_text,
+    TestApp, alpha_global_quote, awesome_pair, mount_alpha, mount_btc, mount_text,
 };
 
 /// Runs the `quotations` binary against the test's database and provider stub.
@@ -36,13 +36,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {
 }
 
 async fn stub_btc_ok_eth_down(app: &TestApp) {
-    mount_json(
-        &app.stub,
-        "/json/last/BTC-USD",
-        200,
-        awesome_pair("BTC", "USD", "91000"),
-    )
-    .await;
+    mount_btc(&app.stub, "91000").await;
     mount_text(&app.stub, "/json/last/ETH-USD", 503, "down").await;
     mount_alpha(&app.stub, "CURRENCY_EXCHANGE_RATE", 503, json!({})).await;
 }
@@ -123,13 +117,7 @@ async fn collect_dry_run_persists_nothing() {
 #[tokio::test]
 async fn collect_uses_the_settings_symbols_and_provider_unless_told_otherwise() {
     let app = TestApp::spawn().await;
-    mount_json(
-        &app.stub,
-        "/json/last/BTC-USD",
-        200,
-        awesome_pair("BTC", "USD", "91000"),
-    )
-    .await;
+    mount_btc(&app.stub, "91000").await;
     mount_alpha(
         &app.stub,
         "GLOBAL_QUOTE",
@@ -249,13 +237,7 @@ async fn two_replicas_with_the_scheduler_never_run_the_same_collection_twice() {
 #[tokio::test]
 async fn the_scheduler_follows_settings_changes_without_a_restart() {
     let app = TestApp::spawn().await;
-    mount_json(
-        &app.stub,
-        "/json/last/BTC-USD",
-        200,
-        awesome_pair("BTC", "USD", "91000"),
-    )
-    .await;
+    mount_btc(&app.stub, "91000").await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(
         app.scalar("SELECT count(*) FROM collect_runs").await,
@@ -295,13 +277,7 @@ async fn concurrent_ticks_claim_a_slot_once() {
     // must not hold the lock while the ticks below race for it.
     let app = TestApp::spawn_with(|c| c.quotations_scheduler_tick_seconds = 59).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    mount_json(
-        &app.stub,
-        "/json/last/BTC-USD",
-        200,
-        awesome_pair("BTC", "USD", "91000"),
-    )
-    .await;
+    mount_btc(&app.stub, "91000").await;
     app.exec("INSERT INTO auto_collect_settings (enabled, interval_minutes, symbols) VALUES (true, 15, '{BTC}')").await;
     // A run whose process died an hour and a half ago (relative to the ticks' clock below).
     app.exec("INSERT INTO collect_runs (run_id, trigger, status, started_at, symbols, command) VALUES \

@@ -232,6 +232,17 @@ pub fn awesome_pair(base: &str, quote: &str, bid: &str) -> Value {
         "timestamp": "1763790000", "create_date": "2025-11-22 03:40:00"}})
 }
 
+/// AwesomeAPI answers BTC (`/json/last/BTC-USD`) at `bid`.
+pub async fn mount_btc(stub: &MockServer, bid: &str) {
+    mount_json(
+        stub,
+        "/json/last/BTC-USD",
+        200,
+        awesome_pair("BTC", "USD", bid),
+    )
+    .await;
+}
+
 /// A browser-like client: keeps the session cookie, reads the CSRF token from pages, does not
 /// follow redirects.
 pub struct WebClient {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, awesome_pair, link, mails, mount_json};
+use crate::helpers::{PASSWORD, TestApp, awesome_pair, link, mails, mount_btc, mount_json};
 
 #[tokio::test]
 async fn pages_set_a_secure_session_cookie_and_carry_a_csrf_token() {
@@ -581,13 +581,7 @@ async fn auto_collect_settings_read_validate_and_save() {
 #[tokio::test]
 async fn run_now_dry_run_stores_nothing_and_a_real_run_is_in_the_history() {
     let app = TestApp::spawn().await;
-    mount_json(
-        &app.stub,
-        "/json/last/BTC-USD",
-        200,
-        awesome_pair("BTC", "USD", "91234.5"),
-    )
-    .await;
+    mount_btc(&app.stub, "91234.5").await;
     let mut w = app.verified_user("run@example.com").await;
 
     for bad in [
