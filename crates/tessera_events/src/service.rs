@@ -247,3 +247,42 @@ where
     telemetry.shutdown();
     result
 }
+
+/// The subcommands every service has, flattened into each service's own command enum
+/// (`#[command(flatten)] Service(ServiceCommand)`): `serve` and `migrate [--create-database]`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ServiceCommand {
+    /// Serve HTTP (configuration from the environment; see .env.example).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
+}
+
+impl ServiceCommand {
+    /// Runs the subcommand: [`serve`] with `config` and `build` as `service`, or
+    /// [`tessera_db::migrate_command`] with `migrations`.
+    ///
+    /// # Errors
+    /// As [`serve`] and [`tessera_db::migrate_command`].
+    pub async fn run<C, Fut>(
+        self,
+        service: &'static str,
+        config: impl FnOnce() -> anyhow::Result<C>,
+        build: impl FnOnce(C) -> Fut,
+        migrations: &'static [EmbeddedMigrations],
+    ) -> anyhow::Result<()>
+    where
+        Fut: std::future::Future<Output = anyhow::Result<Running>>,
+    {
+        match self {
+            Self::Serve => serve(service, config, build).await,
+            Self::Migrate { create_database } => {
+                tessera_db::migrate_command(create_database, migrations).await
+            }
+        }
+    }
+}

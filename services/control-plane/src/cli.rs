@@ -23,14 +23,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve HTTP (configuration from the environment; see .env.example).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate {
-        /// Create the database first if it does not exist.
-        #[arg(long)]
-        create_database: bool,
-    },
+    /// `serve` (the default) and `migrate [--create-database]`.
+    #[command(flatten)]
+    Service(tessera_events::service::ServiceCommand),
     /// Manage white labels.
     #[command(subcommand)]
     Wl(WlCommand),
@@ -108,17 +103,17 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            tessera_events::service::serve(
+    match cli.command.unwrap_or(Command::Service(
+        tessera_events::service::ServiceCommand::Serve,
+    )) {
+        Command::Service(c) => {
+            c.run(
                 "control-plane",
                 Config::from_environment,
                 crate::startup::build,
+                MIGRATIONS,
             )
             .await
-        }
-        Command::Migrate { create_database } => {
-            tessera_db::migrate_command(create_database, MIGRATIONS).await
         }
         Command::Wl(WlCommand::Create { id, name, status }) => {
             anyhow::ensure!(registry::valid_wl_id(&id), "invalid WL id {id:?}");

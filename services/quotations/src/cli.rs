@@ -18,14 +18,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve HTTP (configuration from the environment; see .env.example).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate {
-        /// Create the database first if it does not exist.
-        #[arg(long)]
-        create_database: bool,
-    },
+    /// `serve` (the default) and `migrate [--create-database]`.
+    #[command(flatten)]
+    Service(tessera_events::service::ServiceCommand),
     /// Manage API users.
     #[command(subcommand)]
     User(UserCommand),
@@ -113,7 +108,9 @@ async fn connect(config: &Config) -> anyhow::Result<diesel_async::AsyncPgConnect
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Service(
+        tessera_events::service::ServiceCommand::Serve,
+    )) {
         Command::Collect(args) => collect(args).await,
         Command::Reconcile { dry_run } => {
             let config = Config::from_environment()?;
@@ -129,17 +126,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }))?;
             Ok(0)
         }
-        Command::Serve => {
-            tessera_events::service::serve(
+        Command::Service(c) => {
+            c.run(
                 "quotations",
                 Config::from_environment,
                 crate::startup::build,
+                MIGRATIONS,
             )
             .await?;
-            Ok(0)
-        }
-        Command::Migrate { create_database } => {
-            tessera_db::migrate_command(create_database, MIGRATIONS).await?;
             Ok(0)
         }
         Command::User(UserCommand::Create { email, name, admin }) => {

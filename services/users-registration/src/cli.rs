@@ -29,15 +29,10 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve HTTP and run the notification dispatcher (configuration from the environment; see
-    /// .env.example).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate {
-        /// Create the database first if it does not exist.
-        #[arg(long)]
-        create_database: bool,
-    },
+    /// `serve` (the default; for this service also the notification dispatcher) and
+    /// `migrate [--create-database]`.
+    #[command(flatten)]
+    Service(tessera_events::service::ServiceCommand),
     /// Manage users (analysts and auditors are created here, never by public sign-up).
     #[command(subcommand)]
     User(UserCommand),
@@ -123,17 +118,17 @@ async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            tessera_events::service::serve(
+    match cli.command.unwrap_or(Command::Service(
+        tessera_events::service::ServiceCommand::Serve,
+    )) {
+        Command::Service(c) => {
+            c.run(
                 "users-registration",
                 Config::from_environment,
                 crate::startup::build,
+                MIGRATIONS,
             )
             .await
-        }
-        Command::Migrate { create_database } => {
-            tessera_db::migrate_command(create_database, MIGRATIONS).await
         }
         Command::User(UserCommand::Create {
             role,
