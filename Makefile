@@ -33,7 +33,7 @@ test: check-services ## Everything CI runs: fmt check, clippy (warnings denied),
 	$(MAKE) browser-test
 
 browser-test: ## Headless Chromium drives the quotations web flow; screenshots in target/browser-artifacts
-	cargo build --locked -p tessera_quotations --bin quotations
+	cargo build --locked --workspace --all-features --bin quotations  # the features nextest built with: no rebuild
 	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium (.ci/run installs it)"; exit 1; }
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	node tests/browser/quotations-flow.mjs
