@@ -63,7 +63,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         market,
         providers,
         mailer: crate::mail::Mailer::new(&config.mail, local)?,
-        signing_key: crate::web::signed::key(&app_key),
+        signing_key: crate::web::signed::key(&app_key)
+            .map_err(|_| anyhow::anyhow!("deriving the link-signing key from APP_KEY failed"))?,
         counts: crate::counts::CountCache::new(std::time::Duration::from_secs(
             config.quotations_list_count_cache_seconds,
         )),

@@ -1,9 +1,9 @@
 //! Signed, expiring links (the e-mail verification link of issue #7, as Laravel's
 //! `URL::temporarySignedRoute`): `{path}?expires={unix seconds}&signature={s}` where `s` is the
-//! base64url HMAC-SHA256, under a key derived from `APP_KEY`, of `{path}?expires={unix seconds}`.
+//! base64url HMAC-SHA256, under a key derived from `APP_KEY` with HKDF, of `{path}?expires={unix seconds}`.
 //! Verification is constant-time (`aws_lc_rs::hmac::verify`).
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -18,13 +18,16 @@ pub enum Invalid {
     Expired,
 }
 
-/// The signing key: HMAC-SHA256 under SHA-256(`"tessera-quotations signed-url" || app_key`),
-/// so the key signs nothing else.
-pub fn key(app_key: &[u8]) -> hmac::Key {
-    let mut material = b"tessera-quotations signed-url\0".to_vec();
-    material.extend_from_slice(app_key);
-    let derived = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &material);
-    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+/// The signing key: HMAC-SHA256 under a key derived from `app_key` with HKDF-SHA256 (RFC 5869;
+/// salt `tessera-quotations`, info `signed-url`), so `APP_KEY` itself signs nothing.
+///
+/// # Errors
+/// Only if HKDF refuses the output length (it cannot for 32 bytes).
+pub fn key(app_key: &[u8]) -> Result<hmac::Key, aws_lc_rs::error::Unspecified> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tessera-quotations").extract(app_key);
+    Ok(hmac::Key::from(
+        prk.expand(&[b"signed-url"], hmac::HMAC_SHA256)?,
+    ))
 }
 
 /// `path` with `expires` and its signature as query parameters.
@@ -68,7 +71,9 @@ mod tests {
 
     #[test]
     fn a_signed_link_verifies_until_it_expires_and_not_when_changed() {
-        let k = key(b"0123456789abcdef0123456789abcdef");
+        let Ok(k) = key(b"0123456789abcdef0123456789abcdef") else {
+            unreachable!("HKDF expands 32 bytes")
+        };
         let link = sign(&k, "/verify-email/7/abc", 1_000);
         let (path, query) = link.split_once('?').unwrap_or_default();
         let params: std::collections::HashMap<_, _> =
@@ -89,7 +94,7 @@ mod tests {
         );
         assert_eq!(
             verify(
-                &key(b"another key, another key, another"),
+                &key(b"another key, another key, another").unwrap_or_else(|_| unreachable!()),
                 path,
                 exp,
                 sig,

@@ -247,7 +247,8 @@ async fn the_verification_link_is_signed_and_expires() {
     let later = regex_free_replace_expires(path);
     assert_eq!(w.get(&later).await.status, 403);
     // Expired: correctly signed, but in the past.
-    let key = tessera_quotations::web::signed::key(b"test-app-key-test-app-key-test-app-key");
+    let key =
+        tessera_quotations::web::signed::key(b"test-app-key-test-app-key-test-app-key").unwrap();
     let id_hash = path.split('?').next().unwrap();
     let expired =
         tessera_quotations::web::signed::sign(&key, id_hash, chrono::Utc::now().timestamp() - 1);
