@@ -132,7 +132,7 @@ impl FromRequest for Caller {
     }
 }
 
-/// The user with `email` (normalised) when `password` is theirs. An unknown e-mail costs the
+/// The account with `email` (normalised) when `password` is theirs. An unknown e-mail costs the
 /// same Argon2id verification as a wrong password (no timing hint).
 ///
 /// # Errors
@@ -141,21 +141,20 @@ pub async fn verify_credentials(
     state: &AppState,
     email: &str,
     password: String,
-) -> Result<Option<tokens::ApiUser>, ApiError> {
+) -> Result<Option<tokens::Account>, ApiError> {
     let found = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
         tokens::user_by_email(&mut conn, email)
             .await
             .map_err(|e| db_error(e, "User"))?
     };
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), Some(h)),
-        None => (None, None),
-    };
     let ok = state
         .hasher
-        .verify(secrecy::SecretString::from(password), hash)
+        .verify(
+            secrecy::SecretString::from(password),
+            found.as_ref().map(|a| a.password_hash.clone()),
+        )
         .await
         .map_err(ApiError::internal)?;
-    Ok(user.filter(|_| ok))
+    Ok(found.filter(|_| ok))
 }

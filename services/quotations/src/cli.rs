@@ -246,9 +246,10 @@ async fn create_user(email: String, name: String, admin: bool) -> anyhow::Result
 async fn token(email: String, device_name: String) -> anyhow::Result<()> {
     let config = Config::from_environment()?;
     let mut conn = connect(&config).await?;
-    let (user, _) = crate::tokens::user_by_email(&mut conn, &email.trim().to_lowercase())
+    let user = crate::tokens::user_by_email(&mut conn, &email.trim().to_lowercase())
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no user {email:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("no user {email:?}"))?
+        .user;
     let token = crate::tokens::issue(&mut conn, user.id, &device_name).await?;
     print_json(
         &serde_json::json!({"token": token, "token_type": "Bearer", "device_name": device_name}),

@@ -42,7 +42,8 @@ pub struct TokenUser {
     pub token_id: i64,
 }
 
-fn sha256(secret: &str) -> Vec<u8> {
+/// SHA-256 of `secret` (how tokens, session cookies and reset tokens are stored).
+pub fn sha256(secret: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, secret.as_bytes())
         .as_ref()
         .to_vec()
@@ -75,15 +76,27 @@ fn view(id: i64, name: String, email: String, is_admin: bool, perms: serde_json:
     }
 }
 
-/// A user by normalised e-mail, with its password hash.
+/// A user with what signing in needs.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The user.
+    pub user: ApiUser,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// The e-mail address is verified.
+    pub email_verified: bool,
+}
+
+/// A user by normalised e-mail, with its password hash and verification state.
 ///
 /// # Errors
 /// Database errors.
 pub async fn user_by_email(
     conn: &mut AsyncPgConnection,
     email: &str,
-) -> Result<Option<(ApiUser, String)>, diesel::result::Error> {
-    let row: Option<(i64, String, String, bool, serde_json::Value, String)> = users::table
+) -> Result<Option<Account>, diesel::result::Error> {
+    type Row = (i64, String, String, bool, serde_json::Value, String, bool);
+    let row: Option<Row> = users::table
         .filter(users::email.eq(email))
         .select((
             users::id,
@@ -92,11 +105,16 @@ pub async fn user_by_email(
             users::is_admin,
             users::permissions,
             users::password_hash,
+            users::email_verified_at.is_not_null(),
         ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(id, n, e, a, p, h)| (view(id, n, e, a, p), h)))
+    Ok(row.map(|(id, n, e, a, p, h, v)| Account {
+        user: view(id, n, e, a, p),
+        password_hash: h,
+        email_verified: v,
+    }))
 }
 
 /// Registers a user with an unverified e-mail; `None` when the e-mail is taken.

@@ -92,8 +92,8 @@ pub async fn create(
             errors,
         ));
     }
-    let user = crate::auth::verify_credentials(&state, &email, password).await?;
-    let Some(user) = user else {
+    let account = crate::auth::verify_credentials(&state, &email, password).await?;
+    let Some(user) = account.map(|a| a.user) else {
         return Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,
             FieldErrors::from([(

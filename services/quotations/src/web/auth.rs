@@ -14,9 +14,9 @@
 //! Reset tokens are 40 random characters, stored as SHA-256 only. Passwords are Argon2id
 //! (`tessera_password`), 8 to 1,024 characters.
 
+use crate::tokens::sha256;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
@@ -39,12 +39,6 @@ pub const RESET_MINUTES: i64 = 60;
 pub const VERIFY_MINUTES: i64 = 60;
 /// Verification mails per user per minute.
 pub const RESEND_PER_MINUTE: i32 = 6;
-
-fn sha256(s: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, s.as_bytes())
-        .as_ref()
-        .to_vec()
-}
 
 /// The `{hash}` of a verification link: base64url SHA-256 of the e-mail.
 pub fn email_hash(email: &str) -> String {
@@ -341,21 +335,19 @@ pub async fn login(
         crate::throttle::key(&req, &crate::auth::Caller::default())
     );
     let now = Utc::now();
-    {
+    let failures = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        let failures = crate::throttle::peek(&mut conn, &key, now)
+        crate::throttle::peek(&mut conn, &key, now)
             .await
-            .map_err(|e| db_error(e, "Throttle"))?;
-        if u32::try_from(failures).unwrap_or(u32::MAX) >= state.config.quotations_login_max_attempts
-        {
-            return Err(ApiError::too_many_requests(
-                crate::throttle::seconds_to_next_window(now),
-            ));
-        }
+            .map_err(|e| db_error(e, "Throttle"))?
+    };
+    if u32::try_from(failures).unwrap_or(u32::MAX) >= state.config.quotations_login_max_attempts {
+        return Err(ApiError::too_many_requests(
+            crate::throttle::seconds_to_next_window(now),
+        ));
     }
-    let user = crate::auth::verify_credentials(&state, &email, password).await?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let Some(user) = user else {
+    let Some(account) = crate::auth::verify_credentials(&state, &email, password).await? else {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
         crate::throttle::hit(&mut conn, &key, now)
             .await
             .map_err(|e| db_error(e, "Throttle"))?;
@@ -363,22 +355,19 @@ pub async fn login(
             "These credentials do not match our records.",
         ));
     };
-    crate::throttle::clear(&mut conn, &key)
-        .await
-        .map_err(|e| db_error(e, "Throttle"))?;
-    let verified: bool = users::table
-        .find(user.id)
-        .select(users::email_verified_at.is_not_null())
-        .first(&mut conn)
-        .await
-        .map_err(|e| db_error(e, "User"))?;
-    drop(conn);
+    if failures > 0 {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        crate::throttle::clear(&mut conn, &key)
+            .await
+            .map_err(|e| db_error(e, "Throttle"))?;
+    }
+    let user = account.user;
     let _ = replace_session(&state, &req, old.as_ref(), Some(user.id)).await?;
     Ok(HttpResponse::Ok().json(user_json(&session::WebUser {
         id: user.id,
         name: user.name,
         email: user.email,
-        email_verified: verified,
+        email_verified: account.email_verified,
         is_admin: user.is_admin,
     })))
 }

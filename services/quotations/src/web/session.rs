@@ -12,10 +12,10 @@
 //! mismatch is 419 `csrf_mismatch` (seed 001 catalogue). Pages carry the token in
 //! `<meta name="csrf-token">`.
 
+use crate::tokens::sha256;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest};
-use aws_lc_rs::digest;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -56,12 +56,6 @@ pub struct Session {
 /// middleware adds it).
 #[derive(Debug, Clone)]
 pub struct SetCookie(pub Cookie<'static>);
-
-fn sha256(value: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, value.as_bytes())
-        .as_ref()
-        .to_vec()
-}
 
 /// 419 `csrf_mismatch`.
 pub fn csrf_mismatch() -> ApiError {
