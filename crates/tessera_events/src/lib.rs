@@ -14,7 +14,10 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub use consumer::{Consumer, ConsumerConfig, EventHandler};
 pub use envelope::EventEnvelope;
-pub use outbox::{OutboxMessage, OutboxWriter, OutboxWriterFactory};
+pub use outbox::{
+    BatchWrite, Events, GroupCommit, GroupCommitFactory, OutboxMessage, OutboxWriter,
+    OutboxWriterFactory,
+};
 pub use relay::{Relay, RelayConfig, RelayHandle};
 
 /// The platform's one durable topic exchange.

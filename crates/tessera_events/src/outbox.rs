@@ -101,39 +101,100 @@ pub enum OutboxError {
     Closed,
 }
 
-struct Pending {
-    message: OutboxMessage,
+struct Pending<T> {
+    item: T,
     done: oneshot::Sender<Result<(), OutboxError>>,
 }
 
-/// Group commit for hot paths whose only write is the event (module docs of the crate).
-///
-/// Cheap to clone; all clones feed one writer task.
-#[derive(Clone)]
-pub struct OutboxWriter {
-    tx: mpsc::Sender<Pending>,
+/// What a [`GroupCommit`] writer does with the rows it took: store all of them in one commit
+/// (one WAL flush for the whole batch), or none.
+pub trait BatchWrite: Send + Sync + 'static {
+    /// One waiting row (e.g. an [`OutboxMessage`], or an audit row with its event).
+    type Item: Send + 'static;
+
+    /// Stores `items` in one transaction (a single statement is one).
+    ///
+    /// # Errors
+    /// Database errors: nothing of the batch is stored.
+    fn write(
+        &self,
+        conn: &mut AsyncPgConnection,
+        items: &[Self::Item],
+    ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
 }
 
-impl std::fmt::Debug for OutboxWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OutboxWriter")
+/// The outbox's own batch: events only (`INSERT INTO outbox … VALUES (…), (…)`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Events;
+
+impl BatchWrite for Events {
+    type Item = OutboxMessage;
+
+    async fn write(
+        &self,
+        conn: &mut AsyncPgConnection,
+        items: &[OutboxMessage],
+    ) -> QueryResult<()> {
+        enqueue(conn, items).await.map(|_| ())
     }
 }
 
+/// Group commit for hot paths whose durable write is small and independent of the request's
+/// other work (module docs of the crate): requests queue their row and wait; a writer task
+/// takes every row waiting (up to `max_batch`) into one commit, and answers each request once
+/// that commit is durable — so a request never returns before its row is stored, and N
+/// requests share one WAL flush.
+///
+/// Cheap to clone; all clones feed the same writer tasks.
+pub struct GroupCommit<W: BatchWrite> {
+    tx: mpsc::Sender<Pending<W::Item>>,
+}
+
+impl<W: BatchWrite> Clone for GroupCommit<W> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<W: BatchWrite> std::fmt::Debug for GroupCommit<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupCommit")
+    }
+}
+
+/// Group commit of outbox events (the control-plane's peer-token path).
+pub type OutboxWriter = GroupCommit<Events>;
+
 impl OutboxWriter {
-    /// Starts `writers` writer tasks: each takes up to `max_batch` waiting rows into one
-    /// `INSERT`, so several commits (and their WAL flushes) overlap; `wake` is notified after each
-    /// commit (pass the relay's notifier so events go out at once).
+    /// [`GroupCommit::start`] with the outbox's own batch ([`Events`]).
     pub fn spawn(pool: DbPool, wake: Arc<Notify>, max_batch: usize, writers: usize) -> Self {
+        GroupCommit::start(pool, Arc::new(Events), wake, max_batch, writers)
+    }
+}
+
+impl<W: BatchWrite> GroupCommit<W> {
+    /// Starts `writers` writer tasks: each takes up to `max_batch` waiting rows into one
+    /// [`BatchWrite::write`], so several commits (and their WAL flushes) overlap; `wake` is
+    /// notified after each commit (pass the relay's notifier so events go out at once).
+    pub fn start(
+        pool: DbPool,
+        batch: Arc<W>,
+        wake: Arc<Notify>,
+        max_batch: usize,
+        writers: usize,
+    ) -> Self {
         let max_batch = max_batch.max(1);
-        let (tx, rx) = mpsc::channel::<Pending>(max_batch * 8);
+        let (tx, rx) = mpsc::channel::<Pending<W::Item>>(max_batch * 8);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..writers.max(1) {
             let rx = Arc::clone(&rx);
             let pool = pool.clone();
             let wake = Arc::clone(&wake);
+            let batch_writer = Arc::clone(&batch);
             tokio::spawn(async move {
-                let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+                let mut batch: Vec<Pending<W::Item>> = Vec::with_capacity(max_batch);
                 loop {
                     // Hold the receiver only while taking a batch, never across the insert.
                     let mut receiver = rx.lock().await;
@@ -141,7 +202,7 @@ impl OutboxWriter {
                         break;
                     }
                     // Let the other tasks that are ready on this thread (requests about to write
-                    // their event) run once, then take what they queued: larger batches, fewer
+                    // their row) run once, then take what they queued: larger batches, fewer
                     // commits, at no added latency.
                     if batch.len() < max_batch {
                         tokio::task::yield_now().await;
@@ -153,17 +214,17 @@ impl OutboxWriter {
                         }
                     }
                     drop(receiver);
-                    let (messages, waiting): (Vec<OutboxMessage>, Vec<_>) =
-                        batch.drain(..).map(|p| (p.message, p.done)).unzip();
+                    let (items, waiting): (Vec<W::Item>, Vec<_>) =
+                        batch.drain(..).map(|p| (p.item, p.done)).unzip();
                     let result = match pool.get().await {
-                        Ok(mut conn) => enqueue(&mut conn, &messages)
+                        Ok(mut conn) => batch_writer
+                            .write(&mut conn, &items)
                             .await
-                            .map(|_| ())
                             .map_err(|e| OutboxError::Unavailable(e.to_string())),
                         Err(e) => Err(OutboxError::Unavailable(e.to_string())),
                     };
                     if let Err(e) = &result {
-                        tracing::error!(error = %e, rows = messages.len(), "outbox batch insert failed");
+                        tracing::error!(error = %e, rows = items.len(), "group commit failed");
                     } else {
                         wake.notify_one();
                     }
@@ -176,47 +237,63 @@ impl OutboxWriter {
         Self { tx }
     }
 
-    /// Stores `message`; returns once its row is committed.
+    /// Stores `item`; returns once its batch is committed.
     ///
     /// # Errors
-    /// [`OutboxError`] when the row could not be committed.
-    pub async fn write(&self, message: OutboxMessage) -> Result<(), OutboxError> {
+    /// [`OutboxError`] when the batch could not be committed (nothing of it was stored).
+    pub async fn write(&self, item: W::Item) -> Result<(), OutboxError> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Pending { message, done })
+            .send(Pending { item, done })
             .await
             .map_err(|_| OutboxError::Closed)?;
         wait.await.map_err(|_| OutboxError::Closed)?
     }
 }
 
-/// Makes one [`OutboxWriter`] per HTTP worker, each with its own small pool.
+/// Makes one [`GroupCommit`] per HTTP worker, each with its own small pool.
 ///
 /// A tokio-postgres connection is driven by the runtime that opened it. actix runs one runtime
 /// per worker thread, so a writer (and its connections) created on the worker's thread keeps a
 /// request, its batch insert and the connection's I/O on that thread, with no cross-thread hops
-/// on the hot path. Call [`OutboxWriterFactory::spawn`] inside `HttpServer::new`'s app factory,
+/// on the hot path. Call [`GroupCommitFactory::spawn`] inside `HttpServer::new`'s app factory,
 /// which actix runs once on each worker's thread.
-#[derive(Clone)]
-pub struct OutboxWriterFactory {
+pub struct GroupCommitFactory<W: BatchWrite> {
     database_url: String,
+    batch: Arc<W>,
     wake: Arc<Notify>,
     max_batch: usize,
     writers: usize,
     fallback: DbPool,
 }
 
-impl std::fmt::Debug for OutboxWriterFactory {
+impl<W: BatchWrite> Clone for GroupCommitFactory<W> {
+    fn clone(&self) -> Self {
+        Self {
+            database_url: self.database_url.clone(),
+            batch: Arc::clone(&self.batch),
+            wake: Arc::clone(&self.wake),
+            max_batch: self.max_batch,
+            writers: self.writers,
+            fallback: self.fallback.clone(),
+        }
+    }
+}
+
+impl<W: BatchWrite> std::fmt::Debug for GroupCommitFactory<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxWriterFactory")
+        f.debug_struct("GroupCommitFactory")
             .field("writers", &self.writers)
+            .field("max_batch", &self.max_batch)
             .finish_non_exhaustive()
     }
 }
 
+/// One outbox [`OutboxWriter`] per HTTP worker.
+pub type OutboxWriterFactory = GroupCommitFactory<Events>;
+
 impl OutboxWriterFactory {
-    /// `writers` writer tasks per worker (each with its own connection), batches of up to
-    /// `max_batch` rows, `wake` notified after each commit (the relay's notifier).
+    /// [`GroupCommitFactory::with_batch`] with the outbox's own batch ([`Events`]).
     ///
     /// # Errors
     /// When the pool configuration is invalid (checked once, here).
@@ -226,10 +303,29 @@ impl OutboxWriterFactory {
         max_batch: usize,
         writers: usize,
     ) -> anyhow::Result<Self> {
+        Self::with_batch(database_url, Arc::new(Events), wake, max_batch, writers)
+    }
+}
+
+impl<W: BatchWrite> GroupCommitFactory<W> {
+    /// `writers` writer tasks per worker (each with its own connection), batches of up to
+    /// `max_batch` rows stored by `batch`, `wake` notified after each commit (the relay's
+    /// notifier).
+    ///
+    /// # Errors
+    /// When the pool configuration is invalid (checked once, here).
+    pub fn with_batch(
+        database_url: &str,
+        batch: Arc<W>,
+        wake: Arc<Notify>,
+        max_batch: usize,
+        writers: usize,
+    ) -> anyhow::Result<Self> {
         let writers = writers.max(1);
         let fallback = tessera_db::build_pool(database_url, Self::settings(writers))?;
         Ok(Self {
             database_url: database_url.to_owned(),
+            batch,
             wake,
             max_batch,
             writers,
@@ -245,11 +341,17 @@ impl OutboxWriterFactory {
     }
 
     /// A writer for the calling thread's runtime.
-    pub fn spawn(&self) -> OutboxWriter {
-        // The configuration was validated in `new`, so this does not fail; the fallback keeps
-        // the function total.
+    pub fn spawn(&self) -> GroupCommit<W> {
+        // The configuration was validated in `with_batch`, so this does not fail; the fallback
+        // keeps the function total.
         let pool = tessera_db::build_pool(&self.database_url, Self::settings(self.writers))
             .unwrap_or_else(|_| self.fallback.clone());
-        OutboxWriter::spawn(pool, Arc::clone(&self.wake), self.max_batch, self.writers)
+        GroupCommit::start(
+            pool,
+            Arc::clone(&self.batch),
+            Arc::clone(&self.wake),
+            self.max_batch,
+            self.writers,
+        )
     }
 }

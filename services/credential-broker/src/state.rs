@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tessera_db::DbPool;
-use tokio::sync::Notify;
+use tessera_events::GroupCommit;
 
 use crate::config::Config;
+use crate::store::AuditBatch;
 use crate::wallet::Wallet;
 
 /// Everything handlers share.
@@ -22,8 +23,8 @@ pub struct AppState {
     pub wallet: Wallet,
     /// HMAC key of issued tokens in the audit log.
     pub audit_key: aws_lc_rs::hmac::Key,
-    /// Wakes the outbox relay after a commit that wrote events.
-    pub relay_wake: Arc<Notify>,
+    /// The audit log's group commit (this worker's writer): audit rows with their events.
+    pub audit: GroupCommit<AuditBatch>,
 }
 
 impl AppState {

@@ -1,5 +1,7 @@
 //! Queries: bindings, the audit log, the rate-limit windows.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -8,7 +10,7 @@ use uuid::Uuid;
 use crate::db::schema::{audit_log, binding_upstreams, bindings};
 
 /// A binding (`bindings` row).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = bindings)]
 pub struct Binding {
     /// The sandbox.
@@ -146,65 +148,76 @@ pub struct AuditEntry {
     pub token_hmac: Option<Vec<u8>>,
 }
 
+/// What `token_check` found for one token request (one round trip; see the migration
+/// `2026-11-22-000500-0000_token_check`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Checked {
+    /// The sandbox's binding.
+    pub binding: Binding,
+    /// The scopes the binding allows for the requested host; `None` when the host is not allowed.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// `(this minute's count, the previous minute's count)` of the sandbox, counted in this
+    /// call; `None` when checks 2–4 failed (a refused request is not counted).
+    pub counts: Option<(i32, i32)>,
+}
+
 diesel::define_sql_function! {
-    /// `rate_hit(sandbox, window, previous window)`: see the migration.
-    fn rate_hit(sandbox: diesel::sql_types::Text, win: diesel::sql_types::Timestamptz, prev: diesel::sql_types::Timestamptz) -> diesel::sql_types::Array<diesel::sql_types::Integer>;
+    /// `token_check(sandbox, host, scopes, now, window, previous window)`: see the migration.
+    fn token_check(
+        sandbox: diesel::sql_types::Text,
+        host: diesel::sql_types::Text,
+        scopes: diesel::sql_types::Array<diesel::sql_types::Text>,
+        now: diesel::sql_types::Timestamptz,
+        win: diesel::sql_types::Timestamptz,
+        prev: diesel::sql_types::Timestamptz,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "mirrors the SQL function's twelve parameters"
-)]
-mod record_fn {
-    diesel::define_sql_function! {
-        /// `record_token_request(…)`: the audit row and its outbox event; see the migration.
-        fn record_token_request(
-            request_id: diesel::sql_types::Nullable<diesel::sql_types::Text>,
-            caller: diesel::sql_types::Text,
-            sandbox: diesel::sql_types::Text,
-            host: diesel::sql_types::Text,
-            scopes: diesel::sql_types::Array<diesel::sql_types::Text>,
-            outcome: diesel::sql_types::Text,
-            reason: diesel::sql_types::Nullable<diesel::sql_types::Text>,
-            hmac: diesel::sql_types::Nullable<diesel::sql_types::Bytea>,
-            event_id: diesel::sql_types::Uuid,
-            routing_key: diesel::sql_types::Text,
-            body: diesel::sql_types::Text,
-            headers: diesel::sql_types::Jsonb,
-        ) -> diesel::sql_types::Integer;
-    }
-}
-use record_fn::record_token_request;
-
-/// Counts one request of `sandbox_id` in the current minute window and returns
-/// `(estimated requests in the last 60 s, seconds until the current window ends)`.
-///
-/// Sliding-window counter: the previous minute's count weighted by how much of it still
-/// overlaps the last 60 s, plus this minute's count. One upsert per request, shared by every
-/// replica through PostgreSQL; one round trip.
+/// Checks 2–4 of `POST /api/token` and, when they pass, counts the request in the sandbox's
+/// rate window — one statement (`token_check`). `None`: no binding for `sandbox_id`.
 ///
 /// # Errors
-/// Database errors.
-pub async fn count_request(
+/// Database errors (a malformed result is reported as one).
+pub async fn check(
     conn: &mut AsyncPgConnection,
     sandbox_id: &str,
+    host: &str,
+    scopes: &[String],
     now: DateTime<Utc>,
-) -> QueryResult<(f64, u64)> {
-    let minute = TimeDelta::minutes(1);
-    let start = now.duration_trunc(minute).unwrap_or(now);
-    let counts: Vec<i32> = diesel::select(rate_hit(sandbox_id, start, start - minute))
-        .get_result(conn)
-        .await?;
-    let (current, previous) = match counts.as_slice() {
-        [c, p] => (*c, *p),
-        _ => (i32::MAX, 0),
-    };
+) -> QueryResult<Option<Checked>> {
+    let start = window_start(now);
+    let found: Option<serde_json::Value> = diesel::select(token_check(
+        sandbox_id,
+        host,
+        scopes,
+        now,
+        start,
+        start - TimeDelta::minutes(1),
+    ))
+    .get_result(conn)
+    .await?;
+    found
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now)
+}
+
+/// The sliding-window estimate of a sandbox's requests in the last 60 s from
+/// `(this minute's count, the previous minute's count)` at `now`: the previous minute's count
+/// weighted by how much of it still overlaps the last 60 s, plus this minute's. Returns
+/// `(estimate, seconds until the current window ends (≥ 1))` — the latter is `Retry-After`.
+pub fn rate_estimate((current, previous): (i32, i32), now: DateTime<Utc>) -> (f64, u64) {
+    let start = window_start(now);
     let elapsed = (now - start).num_milliseconds() as f64 / 60_000.0;
     let estimate = f64::from(previous) * (1.0 - elapsed) + f64::from(current);
-    let left = u64::try_from((start + minute - now).num_seconds())
+    let left = u64::try_from((start + TimeDelta::minutes(1) - now).num_seconds())
         .unwrap_or(0)
         .max(1);
-    Ok((estimate, left))
+    (estimate, left)
 }
 
 /// A binding with its upstreams, as the operator API shows it.
@@ -366,54 +379,44 @@ pub async fn list_audit(
     Ok((rows, total))
 }
 
-/// Writes the audit row and its outbox event in one statement (one round trip, atomic:
-/// neither is written unless both are).
-///
-/// # Errors
-/// Database errors (nothing is written).
-pub async fn record_with_event(
-    conn: &mut AsyncPgConnection,
-    entry: &AuditEntry,
-    event: &tessera_events::OutboxMessage,
-) -> QueryResult<()> {
-    diesel::select(record_token_request(
-        entry.request_id.as_deref(),
-        &entry.caller,
-        &entry.sandbox_id,
-        &entry.upstream_host,
-        &entry.scopes,
-        &entry.outcome,
-        entry.reason.as_deref(),
-        entry.token_hmac.as_deref(),
-        event.id,
-        &event.routing_key,
-        &event.body,
-        &event.headers,
-    ))
-    .get_result::<i32>(conn)
-    .await?;
-    Ok(())
+/// The group commit of the audit log: each item is one request's audit row with its
+/// `credential-broker.token.requested` event; a batch is stored by one
+/// `record_token_requests` statement (both tables or neither, one commit for the batch).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditBatch;
+
+impl tessera_events::BatchWrite for AuditBatch {
+    type Item = (AuditEntry, tessera_events::OutboxMessage);
+
+    async fn write(&self, conn: &mut AsyncPgConnection, items: &[Self::Item]) -> QueryResult<()> {
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|(entry, event)| {
+                serde_json::json!({
+                    "request_id": entry.request_id,
+                    "caller": entry.caller,
+                    "sandbox_id": entry.sandbox_id,
+                    "upstream_host": entry.upstream_host,
+                    "scopes": entry.scopes,
+                    "outcome": entry.outcome,
+                    "reason": entry.reason,
+                    "token_hmac": entry.token_hmac.as_deref().map(|h| BASE64.encode(h)),
+                    "event_id": event.id,
+                    "routing_key": event.routing_key,
+                    "body": event.body,
+                    "headers": event.headers,
+                })
+            })
+            .collect();
+        diesel::select(record_token_requests(serde_json::Value::Array(rows)))
+            .get_result::<i32>(conn)
+            .await?;
+        Ok(())
+    }
 }
 
-/// The binding of `sandbox_id` and, in the same query, the scopes it allows for `host` (when
-/// the host is allowed).
-///
-/// # Errors
-/// Database errors.
-pub async fn binding_for(
-    conn: &mut AsyncPgConnection,
-    sandbox_id: &str,
-    host: &str,
-) -> QueryResult<Option<(Binding, Option<Vec<String>>)>> {
-    bindings::table
-        .left_join(
-            binding_upstreams::table.on(binding_upstreams::sandbox_id
-                .eq(bindings::sandbox_id)
-                .and(binding_upstreams::upstream_host.eq(host))),
-        )
-        .filter(bindings::sandbox_id.eq(sandbox_id))
-        .select((Binding::as_select(), binding_upstreams::scopes.nullable()))
-        .first(conn)
-        .await
-        .optional()
+diesel::define_sql_function! {
+    /// `record_token_requests(rows)`: a batch of audit rows and their outbox events; see the
+    /// migration `2026-11-22-000500-0000_token_check`.
+    fn record_token_requests(rows: diesel::sql_types::Jsonb) -> diesel::sql_types::Integer;
 }

@@ -98,8 +98,9 @@ fn validate(body: &TokenRequest) -> Result<(), ApiError> {
     ApiError::fail_if_any(errors)
 }
 
-/// Writes the audit row and the event in one transaction, then wakes the relay.
-async fn record(state: &AppState, entry: &AuditEntry, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// Stores the audit row and the event through the audit log's group commit (one commit for
+/// every request waiting on this worker; the relay is woken after it); returns once committed.
+async fn record(state: &AppState, entry: AuditEntry, now: DateTime<Utc>) -> Result<(), ApiError> {
     let event = EventEnvelope::new(
         "credential-broker",
         TOKEN_REQUESTED,
@@ -115,15 +116,10 @@ async fn record(state: &AppState, entry: &AuditEntry, now: DateTime<Utc>) -> Res
     );
     let message = OutboxMessage::new(&event, tessera_telemetry::trace_headers())
         .map_err(ApiError::internal)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    store::record_with_event(&mut conn, entry, &message)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "audit write failed: refusing the request");
-            ApiError::unavailable(e)
-        })?;
-    state.relay_wake.notify_one();
-    Ok(())
+    state.audit.write((entry, message)).await.map_err(|e| {
+        tracing::error!(error = %e, "audit write failed: refusing the request");
+        ApiError::unavailable(e)
+    })
 }
 
 /// Audits a refusal, then returns `error` (or 503 if the audit could not be written).
@@ -137,8 +133,9 @@ async fn refuse(
 ) -> Result<HttpResponse, ApiError> {
     entry.outcome = outcome.to_owned();
     entry.reason = Some(reason.to_owned());
-    record(state, &entry, now).await?;
-    tracing::info!(sandbox_id = %entry.sandbox_id, upstream_host = %entry.upstream_host, reason, "token request refused");
+    let (sandbox_id, upstream_host) = (entry.sandbox_id.clone(), entry.upstream_host.clone());
+    record(state, entry, now).await?;
+    tracing::info!(%sandbox_id, %upstream_host, reason, "token request refused");
     Err(error)
 }
 
@@ -192,27 +189,24 @@ pub async fn issue_token(
         caller: PROXY.to_owned(),
         ..entry
     };
+    // 2.–4. The binding, the upstream and the scopes, and (only when they pass) the request
+    // counted in the sandbox's rate window: one statement.
+    let checked = {
+        let mut conn = state.counters.get().await.map_err(pool_error)?;
+        match &host {
+            Some(h) => store::check(&mut conn, &body.sandbox_id, h, &body.scopes, now).await,
+            None => store::binding(&mut conn, &body.sandbox_id).await.map(|b| {
+                b.map(|binding| store::Checked {
+                    binding,
+                    allowed_scopes: None,
+                    counts: None,
+                })
+            }),
+        }
+        .map_err(ApiError::unavailable)?
+    };
     // 2. The binding.
-    let found = match &host {
-        Some(h) => {
-            let mut conn = state.pool.get().await.map_err(pool_error)?;
-            store::binding_for(&mut conn, &body.sandbox_id, h)
-                .await
-                .map_err(ApiError::unavailable)?
-        }
-        None => {
-            let mut conn = state.pool.get().await.map_err(pool_error)?;
-            store::binding(&mut conn, &body.sandbox_id)
-                .await
-                .map_err(ApiError::unavailable)?
-                .map(|b| (b, None))
-        }
-    };
-    let (binding, allowed) = match found {
-        Some((b, scopes)) => (Some(b), scopes),
-        None => (None, None),
-    };
-    let Some(binding) = binding else {
+    let Some(checked) = checked else {
         return refuse(
             &state,
             entry,
@@ -223,6 +217,7 @@ pub async fn issue_token(
         )
         .await;
     };
+    let binding = checked.binding;
     if !binding.usable_at(now) {
         return refuse(
             &state,
@@ -235,7 +230,7 @@ pub async fn issue_token(
         .await;
     }
     // 3. The upstream.
-    let (Some(host), Some(allowed)) = (host, allowed) else {
+    let (Some(host), Some(allowed)) = (host, checked.allowed_scopes) else {
         return refuse(
             &state,
             entry,
@@ -258,13 +253,20 @@ pub async fn issue_token(
         )
         .await;
     }
-    // 5. The rate limit.
-    let (recent, retry_after) = {
-        let mut conn = state.counters.get().await.map_err(pool_error)?;
-        store::count_request(&mut conn, &binding.sandbox_id, now)
-            .await
-            .map_err(ApiError::unavailable)?
+    // 5. The rate limit (counted by the check above: the database agrees with 2–4).
+    let Some(counts) = checked.counts else {
+        // The binding changed between the statement's checks and ours (same `now`): refuse.
+        return refuse(
+            &state,
+            entry,
+            "denied",
+            "binding_inactive",
+            forbidden("binding_inactive"),
+            now,
+        )
+        .await;
     };
+    let (recent, retry_after) = store::rate_estimate(counts, now);
     if recent > f64::from(state.config.token_rate_limit_per_minute) {
         let e = ApiError::too_many_requests(retry_after).with_reason("rate_limited");
         return refuse(&state, entry, "denied", "rate_limited", e, now).await;
@@ -311,8 +313,8 @@ pub async fn issue_token(
             .as_ref()
             .to_vec(),
     );
-    record(&state, &entry, now).await?;
-    tracing::info!(sandbox_id = %entry.sandbox_id, upstream_host = %host, "upstream token issued");
+    record(&state, entry, now).await?;
+    tracing::info!(sandbox_id = %body.sandbox_id, upstream_host = %host, "upstream token issued");
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, NO_STORE))
         .json(TokenResponse {

@@ -54,6 +54,59 @@ async fn issues_the_owner_token_and_audits_it() {
 }
 
 #[tokio::test]
+async fn concurrent_requests_share_commits_and_each_gets_its_own_audit_row() {
+    // Audit rows are group-committed: requests waiting together go into one statement. A burst
+    // mixing grants and refusals must still give every request exactly its own row.
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        app.bind(&format!("sb-burst-{i}")).await;
+    }
+    let requests = (0..40).map(|i| {
+        let sandbox = if i % 4 == 3 {
+            format!("sb-unknown-{i}")
+        } else {
+            format!("sb-burst-{}", i % 5)
+        };
+        let app = &app;
+        async move {
+            let r = app
+                .request(&sandbox, "graph.microsoft.com", &[GRAPH_SCOPE])
+                .await;
+            (sandbox, r.status)
+        }
+    });
+    let replies = futures_util::future::join_all(requests).await;
+    let granted = replies.iter().filter(|(_, s)| *s == 200).count();
+    let refused = replies.iter().filter(|(_, s)| *s == 403).count();
+    assert_eq!((granted, refused), (30, 10), "{replies:?}");
+
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA256,
+        b"test-audit-hmac-key-0123456789abcdef",
+    );
+    let expected = aws_lc_rs::hmac::sign(&key, GRAPH_TOKEN.as_bytes());
+    let audit = app.audit().await;
+    assert_eq!(audit.len(), 40);
+    for (sandbox, status) in &replies {
+        let rows: Vec<_> = audit.iter().filter(|r| &r.1 == sandbox).collect();
+        let per_sandbox = replies.iter().filter(|(s, _)| s == sandbox).count();
+        assert_eq!(rows.len(), per_sandbox, "{sandbox}");
+        for row in rows {
+            if *status == 200 {
+                assert_eq!((row.3.as_str(), row.4.as_deref()), ("issued", None));
+                assert_eq!(row.5.as_deref(), Some(expected.as_ref()));
+            } else {
+                assert_eq!(
+                    (row.3.as_str(), row.4.as_deref()),
+                    ("denied", Some("binding_not_found"))
+                );
+                assert_eq!(row.5, None);
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn every_failed_check_is_refused_with_its_reason_and_audited() {
     let app = TestApp::spawn().await;
     app.bind("sb-ok").await;
