@@ -124,6 +124,7 @@ Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on
 | same build, \`RUST_LOG=warn\` (no root span, no log line) | ≈ 7,050 |
 | + a lean request span (method, route, status, request id, OTel fields; \`traceparent\` applied by tessera_telemetry) instead of tracing-actix-web's 16-field span | 7,600–8,100 |
 | relay linger 30 / 100 / 300 ms (p99 16.3–16.5 / 18–24 / 30–32 ms, similar throughput) | 30 ms kept |
+| mimalloc as the global allocator (it helped credential-broker): 5,625 req/s, p99 18.8 ms, **RSS 55.6 MB** (> 50 MB target); the same session without it: 7,366 req/s, p99 15.6 ms, 31.8 MB (\`bench/peer-token.sh\`, full runs) | not kept |
 | outbox: eager autovacuum (rows are deleted as fast as inserted; without it the relay's scan slowed run after run: 5.6k → 3.5k) | — |
 
 The durable outbox commit (one WAL flush per batch, ~0.56 ms on this disk: \`pgbench -c1\` on a one-row

@@ -109,7 +109,13 @@ async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
         .get("Idempotency-Key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info!(path = %req.path(), idempotency_key = key, notification = %body, "notification received");
+    let request_id = req
+        .headers()
+        .get("X-Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| tessera_http::request_id::is_valid(v))
+        .unwrap_or_default();
+    tracing::info!(path = %req.path(), idempotency_key = key, request_id, notification = %body, "notification received");
     HttpResponse::Accepted().finish()
 }
 

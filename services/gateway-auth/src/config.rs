@@ -1,0 +1,91 @@
+//! Configuration from the environment (ARCHITECTURE.md §2 "Configuration").
+
+use serde::Deserialize;
+
+fn default_host() -> String {
+    "127.0.0.1".to_owned()
+}
+fn default_port() -> u16 {
+    8079
+}
+fn default_audience() -> String {
+    "tessera".to_owned()
+}
+fn default_max_tenants() -> usize {
+    1024
+}
+
+/// One trusted issuer family: identity's tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIssuer {
+    /// `iss` = this prefix + a tenant slug (e.g. `http://localhost:8083/tenants/`).
+    pub issuer_prefix: String,
+    /// Where that tenant's JWKS is fetched: this prefix + slug + `/.well-known/jwks.json`
+    /// (e.g. the in-cluster `http://identity:8083/tenants/`).
+    pub jwks_prefix: String,
+}
+
+/// The settings. Variable names are the field names upper-cased.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `APP_HOST` (default 127.0.0.1).
+    #[serde(default = "default_host")]
+    pub app_host: String,
+    /// `APP_PORT` (default 8079).
+    #[serde(default = "default_port")]
+    pub app_port: u16,
+    /// `GATEWAY_TRUSTED_ISSUERS` (required): comma-separated `issuer_prefix` or
+    /// `issuer_prefix=jwks_prefix` (the JWKS prefix defaults to the issuer prefix), e.g.
+    /// `http://localhost:8083/tenants/=http://127.0.0.1:8083/tenants/`.
+    pub gateway_trusted_issuers: String,
+    /// `GATEWAY_AUDIENCE`: the `aud` required of identity's access tokens (default `tessera`,
+    /// identity's `ACCESS_TOKEN_AUDIENCE` default).
+    #[serde(default = "default_audience")]
+    pub gateway_audience: String,
+    /// `GATEWAY_MAX_TENANTS`: most tenants whose key sets are cached (default 1024).
+    #[serde(default = "default_max_tenants")]
+    pub gateway_max_tenants: usize,
+}
+
+impl Config {
+    /// Reads and checks the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_environment() -> anyhow::Result<Self> {
+        let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
+        if cfg.trusted_issuers().is_empty() {
+            anyhow::bail!("invalid environment variable GATEWAY_TRUSTED_ISSUERS: no issuer");
+        }
+        if let Some(bad) = cfg.trusted_issuers().iter().find(|t| {
+            !(t.issuer_prefix.starts_with("http://") || t.issuer_prefix.starts_with("https://"))
+                || !t.issuer_prefix.ends_with('/')
+                || !t.jwks_prefix.ends_with('/')
+        }) {
+            anyhow::bail!(
+                "invalid environment variable GATEWAY_TRUSTED_ISSUERS: {:?} must be an http(s) URL prefix ending in '/'",
+                bad.issuer_prefix
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// `GATEWAY_TRUSTED_ISSUERS`, parsed.
+    pub fn trusted_issuers(&self) -> Vec<TrustedIssuer> {
+        self.gateway_trusted_issuers
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| match entry.split_once('=') {
+                Some((iss, jwks)) => TrustedIssuer {
+                    issuer_prefix: iss.trim().to_owned(),
+                    jwks_prefix: jwks.trim().to_owned(),
+                },
+                None => TrustedIssuer {
+                    issuer_prefix: entry.to_owned(),
+                    jwks_prefix: entry.to_owned(),
+                },
+            })
+            .collect()
+    }
+}
