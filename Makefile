@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs e2e test browser-test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs e2e k8s-validate test browser-test lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ logs: ## Follow the services' logs
 
 e2e: check-services ## The end-to-end suite through the gateway (brings the platform up, dev build + provider stub, when it is not running)
 	@scripts/e2e.sh
+
+k8s-validate: ## Render the kustomize overlays, validate them against the Kubernetes schemas, run the checkov security scan
+	@k8s/validate.sh
 
 check-services: ## Fail with instructions when PostgreSQL or RabbitMQ is not reachable
 	@bash -c 'source scripts/lib.sh; require_postgres; require_rabbitmq'

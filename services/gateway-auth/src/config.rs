@@ -1,5 +1,6 @@
 //! Configuration from the environment (ARCHITECTURE.md §2 "Configuration").
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 fn default_host() -> String {
@@ -26,7 +27,7 @@ pub struct TrustedIssuer {
 }
 
 /// The settings. Variable names are the field names upper-cased.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Config {
     /// `APP_HOST` (default 127.0.0.1).
     #[serde(default = "default_host")]
@@ -45,6 +46,22 @@ pub struct Config {
     /// `GATEWAY_MAX_TENANTS`: most tenants whose key sets are cached (default 1024).
     #[serde(default = "default_max_tenants")]
     pub gateway_max_tenants: usize,
+    /// `GATEWAY_SECRET`: when set, every 200 from `/verify` also carries `X-Gateway-Secret`, for
+    /// gateways that copy auth-response headers onto the forwarded request instead of holding
+    /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).
+    #[serde(default)]
+    pub gateway_secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_port", &self.app_port)
+            .field("gateway_trusted_issuers", &self.gateway_trusted_issuers)
+            .field("gateway_audience", &self.gateway_audience)
+            .field("gateway_secret", &self.gateway_secret.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {

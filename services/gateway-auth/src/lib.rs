@@ -24,7 +24,9 @@ use actix_web::http::header::{AUTHORIZATION, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use secrecy::ExposeSecret;
 use tessera_http::ApiError;
+use tessera_http::gateway::GATEWAY_SECRET_HEADER;
 use tessera_jwt::verify::{RemoteJwks, Verifier, VerifierConfig, VerifyError};
 use tokio::sync::RwLock;
 
@@ -71,6 +73,7 @@ struct Issuer {
 /// Verifies bearer JWTs of the trusted issuers, one cached remote JWKS per tenant.
 pub struct Authenticator {
     issuers: Vec<TrustedIssuer>,
+    gateway_secret: Option<HeaderValue>,
     audience: String,
     max_tenants: usize,
     verifiers: RwLock<HashMap<String, Arc<Verifier>>>,
@@ -106,6 +109,14 @@ impl Authenticator {
     pub fn new(config: &Config) -> Self {
         Self {
             issuers: config.trusted_issuers(),
+            gateway_secret: config
+                .gateway_secret
+                .as_ref()
+                .and_then(|s| HeaderValue::from_str(s.expose_secret()).ok())
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                }),
             audience: config.gateway_audience.clone(),
             max_tenants: config.gateway_max_tenants,
             verifiers: RwLock::new(HashMap::new()),
@@ -205,10 +216,13 @@ pub async fn verify(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    let mut reply = HttpResponse::Ok();
+    if let Some(secret) = &auth.gateway_secret {
+        reply.insert_header((GATEWAY_SECRET_HEADER, secret.clone()));
+    }
     match auth.authenticate(header, Utc::now()).await {
-        Ok(None) => Ok(HttpResponse::Ok().finish()),
+        Ok(None) => Ok(reply.finish()),
         Ok(Some(v)) => {
-            let mut reply = HttpResponse::Ok();
             reply
                 .insert_header((GATEWAY_AUTH, "jwt"))
                 .insert_header((AUTH_SUBJECT, v.subject))

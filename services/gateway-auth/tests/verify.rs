@@ -48,6 +48,7 @@ impl Gateway {
             ),
             gateway_audience: "tessera".into(),
             gateway_max_tenants: 8,
+            gateway_secret: Some("s3cret-for-the-ingress".to_owned().into()),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -111,6 +112,10 @@ async fn a_valid_identity_token_becomes_identity_headers() {
         Some("agent,moderator")
     );
     assert_eq!(header(&r, "x-auth-tenant").as_deref(), Some("demo"));
+    assert_eq!(
+        header(&r, "x-gateway-secret").as_deref(),
+        Some("s3cret-for-the-ingress")
+    );
     // The key set was fetched once and is reused.
     let again = gw.verify(Some(&format!("Bearer {token}"))).await;
     assert_eq!(again.status(), 200);
@@ -178,6 +183,7 @@ async fn a_trusted_issuers_token_that_fails_a_check_is_refused() {
                 .starts_with("Bearer")
         );
         assert_eq!(header(&r, "x-auth-subject"), None);
+        assert_eq!(header(&r, "x-gateway-secret"), None, "not on a refusal");
         assert_eq!(header(&r, "x-auth-reason").as_deref(), Some(reason));
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error_code"], "unauthenticated", "{body}");

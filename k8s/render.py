@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Writes k8s/base/ from the service table below (one Deployment, Service, ConfigMap, migration
+Job, HorizontalPodAutoscaler and PodDisruptionBudget per service; the Ingress with the route
+table of ARCHITECTURE.md §3; NetworkPolicies; the quotations collect CronJob).
+
+The generated files are committed; `python3 k8s/render.py --check` (run by `make k8s-validate`)
+fails when they differ from what this script writes, so edit the table here, not the YAML.
+"""
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent
+BASE = ROOT / "base"
+IMAGE = "ghcr.io/tessera-platform/{name}:0.1.0"
+PART_OF = "tessera"
+
+# name, port, whether the Ingress routes to it, settings (ConfigMap), secret keys (Secret
+# `<name>-secrets`, created per overlay), whether it mounts a JWT signing-key Secret.
+SERVICES = [
+    {
+        "name": "control-plane", "port": 8081, "exposed": True, "keys": True,
+        "config": {"CP_ISSUER": "https://platform.example.com"},
+        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "CP_ADMIN_TOKEN"],
+    },
+    {
+        "name": "quotations", "port": 8082, "exposed": True, "keys": False,
+        # Auto-collect runs as the CronJob below; the in-process scheduler stays off.
+        "config": {"APP_URL": "https://platform.example.com", "MAIL_MAILER": "smtp",
+                   "MAIL_HOST": "smtp.example.com", "MAIL_PORT": "587",
+                   "MAIL_ENCRYPTION": "starttls", "MAIL_FROM_ADDRESS": "no-reply@example.com",
+                   "QUOTATIONS_AUTO_COLLECT_ENABLED": "false"},
+        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "APP_KEY", "MAIL_USERNAME",
+                    "MAIL_PASSWORD", "ALPHA_VANTAGE_API_KEY"],
+    },
+    {
+        "name": "identity", "port": 8083, "exposed": True, "keys": True,
+        "config": {"IDENTITY_ISSUER_BASE_URL": "https://platform.example.com",
+                   "IDENTITY_ROLES": "admin,supervisor,agent,viewer,moderator"},
+        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "IDENTITY_MFA_ENCRYPTION_KEY"],
+    },
+    {
+        "name": "credential-broker", "port": 8084, "exposed": True, "keys": False,
+        "config": {"WALLET_BACKEND": "oauth", "TOKEN_RATE_LIMIT_PER_MINUTE": "60"},
+        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "BROKER_CALLER_TOKEN",
+                    "BROKER_ADMIN_TOKEN", "BROKER_AUDIT_HMAC_KEY", "BROKER_WALLET_ENCRYPTION_KEY",
+                    "WALLET_OAUTH_UPSTREAMS"],
+    },
+    {
+        "name": "users-registration", "port": 8085, "exposed": True, "keys": False,
+        "config": {"NOTIFY_ENDPOINT": "http://notification-service.notifications.svc.cluster.local/notifications"},
+        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "JWT_SECRET",
+                    "DOCUMENT_ENCRYPTION_KEY"],
+    },
+    {
+        "name": "gateway-auth", "port": 8079, "exposed": True, "keys": False, "no_db": True,
+        "config": {"GATEWAY_TRUSTED_ISSUERS":
+                   "https://platform.example.com/tenants/=http://identity:8083/tenants/",
+                   "GATEWAY_AUDIENCE": "tessera"},
+        "secrets": ["GATEWAY_SECRET"],
+    },
+]
+
+# ARCHITECTURE.md §3 (plus /assets/ for the dashboards' script and stylesheet).
+ROUTES = [
+    ("/wls", "Prefix", "control-plane"),
+    ("/.well-known/jwks.json", "Exact", "control-plane"),
+    ("/api/quotation", "Prefix", "quotations"),
+    ("/api/quotations", "Prefix", "quotations"),
+    ("/api/auth/token", "Exact", "quotations"),
+    ("/api/user", "Prefix", "quotations"),
+    ("/dashboard", "Prefix", "quotations"),
+    ("/register", "Exact", "quotations"),
+    ("/login", "Exact", "quotations"),
+    ("/logout", "Exact", "quotations"),
+    ("/forgot-password", "Exact", "quotations"),
+    ("/reset-password", "Prefix", "quotations"),
+    ("/verify-email", "Prefix", "quotations"),
+    ("/email/verification-notification", "Exact", "quotations"),
+    ("/assets", "Prefix", "quotations"),
+    ("/tenants", "Prefix", "identity"),
+    ("/healthz", "Exact", "identity"),
+    ("/api/token", "Exact", "credential-broker"),
+    ("/api/bindings", "Prefix", "credential-broker"),
+    ("/api/wallet", "Prefix", "credential-broker"),
+    ("/api/audit", "Prefix", "credential-broker"),
+    ("/registrations", "Prefix", "users-registration"),
+    ("/auth", "Prefix", "users-registration"),
+    ("/users", "Prefix", "users-registration"),
+]
+
+AUTH_HEADERS = "X-Gateway-Secret,X-Gateway-Auth,X-Auth-Subject,X-Auth-Roles,X-Auth-Tenant"
+
+
+def labels(name):
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF}
+
+
+def meta(name, kind_labels=None, **extra):
+    m = {"name": name, "labels": kind_labels or labels(name)}
+    m.update(extra)
+    return m
+
+
+SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def pod_spec(svc, args, probes=True, restart=None):
+    name = svc["name"]
+    container = {
+        "name": name,
+        "image": IMAGE.format(name=name),
+        "imagePullPolicy": "Always",
+        "args": args,
+        "envFrom": [{"configMapRef": {"name": f"{name}-config"}},
+                    {"secretRef": {"name": f"{name}-secrets"}}],
+        "securityContext": SECURITY,
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                      "limits": {"cpu": "1", "memory": "256Mi"}},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
+    if svc["keys"]:
+        container["volumeMounts"].append(
+            {"name": "signing-keys", "mountPath": "/var/run/tessera/keys", "readOnly": True})
+        volumes.append({"name": "signing-keys",
+                        "secret": {"secretName": f"{name}-signing-keys", "defaultMode": 0o400}})
+    if probes:
+        container["ports"] = [{"name": "http", "containerPort": svc["port"]}]
+        container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"},
+                                      "periodSeconds": 10, "failureThreshold": 3}
+        container["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": "http"},
+                                       "periodSeconds": 5, "failureThreshold": 2}
+        container["startupProbe"] = {"httpGet": {"path": "/healthz", "port": "http"},
+                                     "periodSeconds": 2, "failureThreshold": 30}
+    spec = {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+                            "fsGroup": 10001},
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if restart:
+        spec["restartPolicy"] = restart
+    return spec
+
+
+def service_documents(svc):
+    name, port = svc["name"], svc["port"]
+    config = {"APP_ENV": "production", "APP_HOST": "0.0.0.0", "APP_PORT": str(port),
+              "RUST_LOG": "info", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317",
+              "OTEL_SERVICE_NAME": name}
+    if not svc.get("no_db"):
+        config.update({"RUN_MIGRATIONS": "false", "GATEWAY_ENFORCE_SOURCE": "true"})
+    if svc["keys"]:
+        config["JWT_SIGNING_KEYS_DIR"] = "/var/run/tessera/keys"
+    config.update(svc["config"])
+    pod_labels = dict(labels(name))
+    if svc["exposed"]:
+        pod_labels["tessera.io/ingress"] = "true"
+    docs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(f"{name}-config", labels(name)),
+         "data": config},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name),
+         "spec": {
+             "replicas": 2,
+             "revisionHistoryLimit": 5,
+             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+             "strategy": {"type": "RollingUpdate",
+                          "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+             "template": {
+                 "metadata": {"labels": pod_labels},
+                 "spec": {**pod_spec(svc, ["serve"]), "terminationGracePeriodSeconds": 40},
+             },
+         }},
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta(name),
+         "spec": {"selector": {"app.kubernetes.io/name": name},
+                  "ports": [{"name": "http", "port": port, "targetPort": "http"}]}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name),
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                  "minReplicas": 2, "maxReplicas": 10,
+                  "metrics": [{"type": "Resource", "resource": {
+                      "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name),
+         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}},
+    ]
+    if not svc.get("no_db"):
+        docs.append(
+            {"apiVersion": "batch/v1", "kind": "Job",
+             "metadata": meta(f"{name}-migrate", labels(name), annotations={
+                 # Run before each rollout by the CD tool; delete and re-apply by hand otherwise
+                 # (a Job's pod template is immutable).
+                 "argocd.argoproj.io/hook": "PreSync",
+                 "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}),
+             "spec": {"backoffLimit": 3, "ttlSecondsAfterFinished": 3600,
+                      "template": {"metadata": {"labels": labels(f"{name}-migrate")},
+                                   "spec": pod_spec(svc, ["migrate"], probes=False,
+                                                    restart="OnFailure")}}})
+    return docs
+
+
+def ingress():
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": meta("tessera", {"app.kubernetes.io/part-of": PART_OF}, annotations={
+            # gateway-auth answers 200 (+ identity headers and the gateway secret) or 401/503.
+            # The controller resolves this from its own namespace: overlays set theirs.
+            "nginx.ingress.kubernetes.io/auth-url":
+                "http://gateway-auth.tessera.svc.cluster.local:8079/verify",
+            "nginx.ingress.kubernetes.io/auth-response-headers": AUTH_HEADERS,
+            "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
+            "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+        }),
+        "spec": {
+            "ingressClassName": "nginx",
+            "tls": [{"hosts": ["platform.example.com"], "secretName": "tessera-tls"}],
+            "rules": [{"host": "platform.example.com", "http": {"paths": [
+                {"path": path, "pathType": kind,
+                 "backend": {"service": {"name": svc, "port": {"name": "http"}}}}
+                for path, kind, svc in ROUTES]}}],
+        },
+    }
+
+
+def network_policies():
+    by_name = {s["name"]: s for s in SERVICES}
+    policies = [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("default-deny-ingress", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("from-ingress-controller", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"tessera.io/ingress": "true"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                      "kubernetes.io/metadata.name": "ingress-nginx"}}}],
+                      "ports": [{"port": s["port"]} for s in SERVICES if s["exposed"]]}]}},
+        # gateway-auth fetches tenants' key sets from identity.
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("identity-from-gateway-auth", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "identity"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": {
+                      "app.kubernetes.io/name": "gateway-auth"}}}],
+                      "ports": [{"port": by_name["identity"]["port"]}]}]}},
+        # Prometheus scrapes /metrics on every pod from the monitoring namespace.
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("from-monitoring", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                      "kubernetes.io/metadata.name": "monitoring"}}}],
+                      "ports": [{"port": s["port"]} for s in SERVICES]}]}},
+    ]
+    return policies
+
+
+def cronjob():
+    svc = next(s for s in SERVICES if s["name"] == "quotations")
+    spec = pod_spec(svc, ["collect", "--trigger=scheduler", "--allow-partial-success"],
+                    probes=False, restart="Never")
+    return {
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": meta("quotations-collect", labels("quotations")),
+        "spec": {"schedule": "*/15 * * * *", "concurrencyPolicy": "Forbid",
+                 "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
+                 "jobTemplate": {"spec": {"backoffLimit": 1, "activeDeadlineSeconds": 600,
+                                          "template": {"metadata": {"labels": labels("quotations-collect")},
+                                                       "spec": spec}}}},
+    }
+
+
+def secret_template(svc):
+    lines = [f"# Keys of the Secret `{svc['name']}-secrets` (created per overlay; never committed).",
+             "# dev: k8s/overlays/dev/generate-secrets.sh; prod: your secret manager."]
+    lines += [f"{k}=" for k in svc["secrets"]]
+    if svc["keys"]:
+        lines.append(f"# and the Secret `{svc['name']}-signing-keys`: the PEM files of "
+                     f"`{svc['name']} keys generate` (JWT_SIGNING_KEYS_DIR).")
+    return "\n".join(lines) + "\n"
+
+
+def to_yaml(docs):
+    # JSON is YAML; one document per `---`, keys in a stable order.
+    return "".join("---\n" + json.dumps(d, indent=2) + "\n" for d in docs)
+
+
+def render():
+    files = {}
+    resources = []
+    for svc in SERVICES:
+        files[f"{svc['name']}.yaml"] = to_yaml(service_documents(svc))
+        files[f"secrets/{svc['name']}.env.example"] = secret_template(svc)
+        resources.append(f"{svc['name']}.yaml")
+    files["ingress.yaml"] = to_yaml([ingress()])
+    files["network-policies.yaml"] = to_yaml(network_policies())
+    files["quotations-collect.yaml"] = to_yaml([cronjob()])
+    resources += ["ingress.yaml", "network-policies.yaml", "quotations-collect.yaml"]
+    files["kustomization.yaml"] = (
+        "# Generated by k8s/render.py: edit the table there.\n"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+        + "".join(f"  - {r}\n" for r in resources))
+    return files
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for rel, text in render().items():
+        path = BASE / rel
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(rel)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if stale:
+        sys.exit("k8s/base is out of date (run python3 k8s/render.py): " + ", ".join(stale))
+
+
+if __name__ == "__main__":
+    main()
