@@ -14,6 +14,7 @@ if [ ! -x "$VENV/bin/checkov" ]; then
   "$VENV/bin/pip" install -q kubernetes-validate==1.37.0 checkov==3.3.30
 fi
 python3 k8s/render.py --check
+python3 deploy/check-compose.py
 k8s/overlays/dev/generate-secrets.sh >/dev/null
 mkdir -p "$OUT"
 for overlay in dev prod; do

@@ -46,9 +46,12 @@ pub enum Command {
     /// A local stand-in for the notification service: logs every notification it receives
     /// (one JSON line each) and answers 202. `make up` points `NOTIFY_ENDPOINT` at it.
     NotificationSink {
-        /// Port to listen on (127.0.0.1).
+        /// Port to listen on.
         #[arg(long, default_value_t = 8086)]
         port: u16,
+        /// Address to listen on (`0.0.0.0` in a container).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
     },
     /// Print the OpenAPI document as YAML.
     Openapi,
@@ -171,12 +174,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = provision::backfill(&keys, &mut conn, batch).await?;
             print_json(&report)
         }
-        Command::NotificationSink { port } => {
+        Command::NotificationSink { port, host } => {
             let telemetry = tessera_telemetry::init("notification-sink")?;
             tracing::info!(port, "notification sink listening");
             HttpServer::new(|| App::new().default_service(web::to(sink)))
                 .workers(1)
-                .bind(("127.0.0.1", port))?
+                .bind((host.as_str(), port))?
                 .run()
                 .await?;
             telemetry.shutdown();
