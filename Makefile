@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs e2e k8s-validate test browser-test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs e2e fuzz k8s-validate test browser-test lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -21,8 +21,11 @@ ps: ## What is running and whether it is ready
 logs: ## Follow the services' logs
 	@tail -n 50 -F .tessera/logs/*.log
 
-e2e: check-services ## The end-to-end suite through the gateway (brings the platform up, dev build + provider stub, when it is not running)
+e2e: check-services ## The end-to-end suite through the gateway, then the API fuzzer (brings the platform up, dev build + provider stub, when it is not running)
 	@scripts/e2e.sh
+
+fuzz: ## schemathesis on every service's OpenAPI document against the running platform (changes its demo data)
+	@scripts/fuzz.sh
 
 k8s-validate: ## Render the kustomize overlays, validate them against the Kubernetes schemas, run the checkov security scan
 	@k8s/validate.sh

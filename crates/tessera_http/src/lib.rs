@@ -22,3 +22,6 @@ pub use gateway::{GatewayGuard, GatewayTrust};
 pub use health::{Probe, Readiness};
 pub use request_id::{RequestId, RequestIdMiddleware};
 pub use tracing_span::RequestSpan;
+
+/// HTTP status codes (actix-web's), for crates that build [`ApiError`]s without depending on actix-web.
+pub use actix_web::http::StatusCode;

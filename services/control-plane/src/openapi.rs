@@ -3,11 +3,17 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/control-plane.yaml`
 //! (`control-plane openapi > docs/openapi/control-plane.yaml`); a test fails when they drift.
 
-use tessera_http::openapi::{Bearer, BearerSchemes};
+use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 use utoipa::openapi::security::SecurityScheme;
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{admin, jwks, peer_token};
+
+/// The extractors' responses, documented on every operation (validation status 422).
+const FRAMEWORK: FrameworkResponses = FrameworkResponses {
+    validation_status: 422,
+    throttled: false,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -33,7 +39,7 @@ use crate::routes::{admin, jwks, peer_token};
         admin::revoke_api_key,
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &Security),
+    modifiers(&BEARER, &Security, &FRAMEWORK),
     tags(
         (name = "peer tokens", description = "Short-lived JWTs one WL presents to another"),
         (name = "operator", description = "Registry management (bearer CP_ADMIN_TOKEN)")

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; served at
 //! `GET /openapi.json`.
 
-use tessera_http::openapi::{Bearer, BearerSchemes};
+use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{admin, token};
@@ -18,6 +18,12 @@ const BEARER: BearerSchemes = BearerSchemes(&[
         format: None,
     },
 ]);
+
+/// The extractors' responses, documented on every operation (validation status 422).
+const FRAMEWORK: FrameworkResponses = FrameworkResponses {
+    validation_status: 422,
+    throttled: false,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -38,7 +44,7 @@ const BEARER: BearerSchemes = BearerSchemes(&[
         admin::list_audit,
     ),
     components(schemas(tessera_http::ErrorCode)),
-    modifiers(&BEARER),
+    modifiers(&BEARER, &FRAMEWORK),
     tags(
         (name = "tokens", description = "The token endpoint the auth proxy calls"),
         (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")

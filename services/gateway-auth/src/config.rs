@@ -59,7 +59,10 @@ impl std::fmt::Debug for Config {
             .field("app_port", &self.app_port)
             .field("gateway_trusted_issuers", &self.gateway_trusted_issuers)
             .field("gateway_audience", &self.gateway_audience)
-            .field("gateway_secret", &self.gateway_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "gateway_secret",
+                &self.gateway_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }

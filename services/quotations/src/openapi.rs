@@ -5,7 +5,7 @@
 
 use utoipa::OpenApi;
 
-use tessera_http::openapi::{Bearer, BearerSchemes};
+use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 
 use crate::routes::{account, deletes, history, quote};
 
@@ -14,6 +14,12 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     description: "A personal access token `{id}|{secret}` from POST /api/auth/token",
     format: None,
 }]);
+
+/// The extractors' responses and the throttle's 429, documented on every operation.
+const FRAMEWORK: FrameworkResponses = FrameworkResponses {
+    validation_status: 422,
+    throttled: true,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -26,7 +32,7 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
         license(name = "Apache-2.0")
     ),
     paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, account::create, account::revoke, account::me),
-    modifiers(&BEARER),
+    modifiers(&BEARER, &FRAMEWORK),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),
          (name = "auth", description = "Personal access tokens"))

@@ -6,7 +6,7 @@
 //! (`users-registration openapi`, or `make openapi`); a test fails when they drift.
 
 use serde_json::{Value, json};
-use tessera_http::openapi::{Bearer, BearerSchemes};
+use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{registrations, session, users};
@@ -17,6 +17,12 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     description: "An accessToken from POST /auth/login or /auth/refresh (HS256 JWT)",
     format: Some("JWT"),
 }]);
+
+/// The extractors' responses, documented on every operation (validation status 400).
+const FRAMEWORK: FrameworkResponses = FrameworkResponses {
+    validation_status: 400,
+    throttled: false,
+};
 
 /// The generated part of the document.
 #[derive(OpenApi)]
@@ -39,7 +45,7 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
         users::change_status,
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER),
+    modifiers(&BEARER, &FRAMEWORK),
     tags(
         (name = "registrations", description = "Producer sign-up"),
         (name = "auth", description = "Login, token refresh, logout"),

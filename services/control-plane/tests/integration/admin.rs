@@ -211,3 +211,27 @@ async fn api_keys_are_stored_hashed() {
     }
     assert!(hashes.contains(&tessera_control_plane::registry::hash_api_key(&seed.key_a).to_vec()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_postgresql_cannot_store_is_a_422_not_a_500() {
+    // Found by fuzzing the OpenAPI document (issue #8): "\u0000" is valid JSON, but PostgreSQL
+    // `text` cannot hold a NUL character.
+    let app = TestApp::spawn().await;
+    let r = app
+        .admin(
+            Method::POST,
+            "/wls",
+            Some(json!({"id": "wl-nul", "name": "bad\u{0}name"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["error_code"], "validation_error");
+    app.seed().await;
+    let r = app
+        .admin(Method::PATCH, "/wls/wl-a", Some(json!({"name": "\u{0}"})))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    // Nothing was written.
+    let r = app.admin(Method::GET, "/wls/wl-nul", None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
