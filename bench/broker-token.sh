@@ -92,4 +92,6 @@ $(cat "$WORK/broker.txt")
 \`\`\`
 MD
 say "wrote $OUT"
+figures broker-token "Token requests (credential-broker)" "≥ 3,000/s at p99 ≤ 25 ms" \
+  "credential-broker|service|$RPS|$P99" "target|reference|3000|25"
 printf '\n  credential-broker %s req/s p99 %s ms RSS %s MB\n' "$RPS" "$P99" "$CB_RSS"

@@ -160,5 +160,7 @@ hash rate after:   $HASH2
 \`\`\`
 MD
 say "wrote $OUT"
+figures identity-login "Logins (identity)" "≥ 85 % of single-thread Argon2id × cores" \
+  "identity logins|service|$LOGIN_RPS|$LOGIN_P99" "Argon2id × cores|ceiling|$TARGET|"
 printf '\n  logins %s/s = %s%% of %s (single %s × %s cores) | healthz p99 %s ms under load (idle %s ms)\n' \
   "$LOGIN_RPS" "$PCT" "$TARGET" "$SINGLE" "$CORES" "$H_P99" "$I_P99"

@@ -36,3 +36,21 @@ fresh_db() {
 machine_line() {
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 }
+
+# figures name "title" "target" "label|kind|requests_per_s|p99_ms" ...: writes docs/bench/<name>.json,
+# the figures bench/chart.py draws (kind: service, reference or ceiling; p99 may be empty).
+figures() {
+  local name="$1" title="$2" target="$3"; shift 3
+  python3 - "$SECTIONS/$name.json" "$title" "$target" "$@" <<'PY'
+import json, sys
+out, title, target, *bars = sys.argv[1:]
+rows = []
+for b in bars:
+    label, kind, rps, p99 = b.split("|")
+    rows.append({"label": label, "kind": kind, "requests_per_s": float(rps),
+                 "p99_ms": float(p99) if p99 else None})
+with open(out, "w") as f:
+    json.dump({"title": title, "target": target, "bars": rows}, f, indent=2)
+    f.write("\n")
+PY
+}

@@ -143,5 +143,7 @@ $(cat "$WORK/oidc.txt")
 \`\`\`
 MD
 say "wrote $OUT"
+figures peer-token "Peer-token issuance (control-plane)" "≥ 3× node-oidc-provider, p99 ≤ 15 ms" \
+  "control-plane|service|$CP_RPS|$CP_P99" "node-oidc-provider|reference|$OIDC_RPS|$OIDC_P99" "bare actix-web|ceiling|$BARE_RPS|$BARE_P99"
 printf '\n  control-plane %s req/s p99 %s ms RSS %s MB | bare %s req/s | oidc-provider %s req/s p99 %s ms (ratio %s×)\n' \
   "$CP_RPS" "$CP_P99" "$CP_RSS" "$BARE_RPS" "$OIDC_RPS" "$OIDC_P99" "$RATIO"

@@ -115,4 +115,6 @@ $(cat "$WORK/count.txt")
 \`\`\`
 MD
 say "wrote $OUT"
+figures quotations-list "History on a million rows (quotations)" "" \
+  "GET /api/quotations|service|$LIST_RPS|$LIST_P99" "pgbench, the same queries|ceiling|$PG_QPS|"
 printf '\n  list %s req/s, p99 %s ms | pgbench same queries %s q/s | exact count %s ms\n' "$LIST_RPS" "$LIST_P99" "$PG_QPS" "$COUNT_LAT"

@@ -141,5 +141,8 @@ hash rate: $HASH
 \`\`\`
 MD
 say "wrote $OUT"
+figures users-registration "Sign-up and login (users-registration)" "≥ 1,000 registrations/s at p99 ≤ 50 ms" \
+  "registrations|service|$REG_RPS|$REG_P99" "logins|service|$LOGIN_RPS|$LOGIN_P99" \
+  "pipeline without the OWASP hash|reference|$PIPE_RPS|$PIPE_P99" "Argon2id × cores|ceiling|$REF|"
 printf '\n  registrations %s/s (p99 %s ms) | logins %s/s = %s%% of %s | pipeline without OWASP hash %s/s (p99 %s ms)\n' \
   "$REG_RPS" "$REG_P99" "$LOGIN_RPS" "$LOGIN_PCT" "$REF" "$PIPE_RPS" "$PIPE_P99"
