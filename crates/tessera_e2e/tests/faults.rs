@@ -10,7 +10,6 @@
 //!   the process exits 0.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::indexing_slicing,
     reason = "test code"
 )]
