@@ -8,11 +8,7 @@
 //!   without a restart;
 //! - SIGTERM under load: in-flight requests finish, no 5xx, every 201's event is published,
 //!   the process exits 0.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "test code"
-)]
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

@@ -12,19 +12,13 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use tessera_testkit::{Api, Reply};
 
+/// The running platform: the gateway's client and the demo data of `make up`.
 struct Platform {
-    gateway: String,
+    gateway: Api,
     demo: Value,
     state: PathBuf,
-    http: reqwest::Client,
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
 }
 
 impl Platform {
@@ -39,13 +33,13 @@ impl Platform {
         )
         .unwrap();
         Self {
-            gateway: demo["services"]["gateway"]["url"]
-                .as_str()
-                .expect("a gateway in demo.json")
-                .to_owned(),
+            gateway: Api::new(
+                demo["services"]["gateway"]["url"]
+                    .as_str()
+                    .expect("a gateway in demo.json"),
+            ),
             demo,
             state,
-            http: reqwest::Client::new(),
         }
     }
 
@@ -57,6 +51,7 @@ impl Platform {
         self.credential(name).as_str().unwrap().to_owned()
     }
 
+    /// One request through the gateway.
     async fn call(
         &self,
         method: Method,
@@ -65,26 +60,7 @@ impl Platform {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.gateway));
-        if let Some(b) = bearer {
-            req = req.bearer_auth(b);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let r = req.send().await.expect("the gateway answers");
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        self.gateway.call(method, path, bearer, body, headers).await
     }
 
     fn log(&self, service: &str) -> String {

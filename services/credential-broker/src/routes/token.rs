@@ -139,8 +139,15 @@ async fn refuse(
     Err(error)
 }
 
-fn forbidden(reason: &str) -> ApiError {
-    ApiError::forbidden(reason, "The token request was refused.")
+/// Audits a failed check as `denied`, then returns 403 naming it in `reason`.
+async fn deny(
+    state: &AppState,
+    entry: AuditEntry,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, ApiError> {
+    let e = ApiError::forbidden(reason, "The token request was refused.");
+    refuse(state, entry, "denied", reason, e, now).await
 }
 
 /// Issues the upstream access token of the sandbox's owner.
@@ -207,64 +214,24 @@ pub async fn issue_token(
     };
     // 2. The binding.
     let Some(checked) = checked else {
-        return refuse(
-            &state,
-            entry,
-            "denied",
-            "binding_not_found",
-            forbidden("binding_not_found"),
-            now,
-        )
-        .await;
+        return deny(&state, entry, "binding_not_found", now).await;
     };
     let binding = checked.binding;
     if !binding.usable_at(now) {
-        return refuse(
-            &state,
-            entry,
-            "denied",
-            "binding_inactive",
-            forbidden("binding_inactive"),
-            now,
-        )
-        .await;
+        return deny(&state, entry, "binding_inactive", now).await;
     }
     // 3. The upstream.
     let (Some(host), Some(allowed)) = (host, checked.allowed_scopes) else {
-        return refuse(
-            &state,
-            entry,
-            "denied",
-            "upstream_not_allowed",
-            forbidden("upstream_not_allowed"),
-            now,
-        )
-        .await;
+        return deny(&state, entry, "upstream_not_allowed", now).await;
     };
     // 4. The scopes.
     if !body.scopes.iter().all(|s| allowed.contains(s)) {
-        return refuse(
-            &state,
-            entry,
-            "denied",
-            "scope_not_allowed",
-            forbidden("scope_not_allowed"),
-            now,
-        )
-        .await;
+        return deny(&state, entry, "scope_not_allowed", now).await;
     }
     // 5. The rate limit (counted by the check above: the database agrees with 2–4).
     let Some(counts) = checked.counts else {
         // The binding changed between the statement's checks and ours (same `now`): refuse.
-        return refuse(
-            &state,
-            entry,
-            "denied",
-            "binding_inactive",
-            forbidden("binding_inactive"),
-            now,
-        )
-        .await;
+        return deny(&state, entry, "binding_inactive", now).await;
     };
     let (recent, retry_after) = store::rate_estimate(counts, now);
     if recent > f64::from(state.config.token_rate_limit_per_minute) {
@@ -279,15 +246,7 @@ pub async fn issue_token(
     {
         Ok(t) => t,
         Err(WalletError::NoCredential) => {
-            return refuse(
-                &state,
-                entry,
-                "denied",
-                "wallet_credential_missing",
-                forbidden("wallet_credential_missing"),
-                now,
-            )
-            .await;
+            return deny(&state, entry, "wallet_credential_missing", now).await;
         }
         Err(WalletError::Upstream(msg)) => {
             tracing::warn!(upstream_host = %host, error = %msg, "upstream token endpoint failed");
