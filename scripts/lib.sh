@@ -3,7 +3,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.tessera"
+# TESSERA_STATE / TESSERA_DB_SUFFIX let a second platform (make e2e) run beside a developer's.
+STATE="${TESSERA_STATE:-$ROOT/.tessera}"
+DB_SUFFIX="${TESSERA_DB_SUFFIX:-}"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
 AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 PROFILE="${PROFILE:-release}"

@@ -40,7 +40,7 @@ source "$SECRETS"
 
 # ---------------------------------------------------------------- control-plane
 CP_PORT="${CP_PORT:-8081}"
-CP_DB="$PG_URL_BASE/control_plane"
+CP_DB="$PG_URL_BASE/control_plane$DB_SUFFIX"
 CP_KEYS="$STATE/keys/control-plane"
 export DATABASE_URL="$CP_DB"
 say "control-plane: database and migrations"
@@ -62,7 +62,7 @@ WL_A_KEY="$(cat "$DEMO_KEY_FILE")"
 
 # ---------------------------------------------------------------- identity
 ID_PORT="${ID_PORT:-8083}"
-ID_DB="$PG_URL_BASE/identity"
+ID_DB="$PG_URL_BASE/identity$DB_SUFFIX"
 ID_KEYS="$STATE/keys/identity"
 export DATABASE_URL="$ID_DB" IDENTITY_MFA_ENCRYPTION_KEY
 say "identity: database and migrations"
@@ -87,7 +87,7 @@ ID_TOTP_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])
 
 # ---------------------------------------------------------------- credential-broker
 CB_PORT="${CB_PORT:-8084}"
-CB_DB="$PG_URL_BASE/credential_broker"
+CB_DB="$PG_URL_BASE/credential_broker$DB_SUFFIX"
 export DATABASE_URL="$CB_DB"
 say "credential-broker: database, migrations, demo binding"
 "$BIN/credential-broker" migrate --create-database
@@ -97,7 +97,7 @@ say "credential-broker: database, migrations, demo binding"
 # ---------------------------------------------------------------- users-registration
 UR_PORT="${UR_PORT:-8085}"
 SINK_PORT="${SINK_PORT:-8086}"
-UR_DB="$PG_URL_BASE/users_registration"
+UR_DB="$PG_URL_BASE/users_registration$DB_SUFFIX"
 export DATABASE_URL="$UR_DB" JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY"
 say "users-registration: database, migrations, demo analyst and auditor"
 "$BIN/users-registration" migrate --create-database
@@ -114,7 +114,7 @@ unset JWT_SECRET DOCUMENT_ENCRYPTION_KEY
 # ---------------------------------------------------------------- quotations
 QT_PORT="${QT_PORT:-8082}"
 STUB_PORT="${STUB_PORT:-8087}"
-QT_DB="$PG_URL_BASE/quotations"
+QT_DB="$PG_URL_BASE/quotations$DB_SUFFIX"
 export DATABASE_URL="$QT_DB"
 say "quotations: database, migrations, demo admin and token"
 "$BIN/quotations" migrate --create-database
@@ -259,7 +259,7 @@ demo = {
     "gateway-auth": {"url": "http://127.0.0.1:$GA_PORT"},
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
     "quotations": {"url": "http://127.0.0.1:$QT_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "dashboard": "http://127.0.0.1:$QT_PORT/dashboard", "providers": "$QUOTATIONS_PROVIDERS"},
-    "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json"},
+    "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json", "issuer": "http://localhost:$ID_PORT/tenants/demo"},
     "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
     "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
     "notification-sink": {"url": "http://127.0.0.1:$SINK_PORT"},

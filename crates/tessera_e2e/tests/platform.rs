@@ -1,5 +1,6 @@
-//! The whole platform behind the gateway (issue #8). Needs `make up` with the provider stub
-//! (`make e2e` does both); every request goes through the gateway on :8080.
+//! The whole platform behind the gateway (issue #8). Needs a platform up with the provider stub:
+//! `make e2e` brings its own up (state in `TESSERA_STATE`) and runs these; every request goes
+//! through the gateway named in `demo.json`.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -189,7 +190,7 @@ async fn the_gateway_strips_forged_identity_headers_and_refuses_bad_jwts() {
             kid: Some("not-identitys-key".into()),
             ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
         },
-        &json!({"iss": "http://localhost:8083/tenants/demo", "sub": "x", "aud": "tessera",
+        &json!({"iss": p.demo["services"]["identity"]["issuer"], "sub": "x", "aud": "tessera",
                 "exp": chrono::Utc::now().timestamp() + 60, "roles": ["moderator"]}),
         &jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
     )
