@@ -45,9 +45,10 @@ ROWS="$(psql -qtA "$DATABASE_URL" -c 'SELECT count(*) FROM quotations')"
 
 say "quotations"
 APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=$PORT AMQP_URL="$AMQP_URL" RUST_LOG=warn \
-  QUOTATIONS_API_RATE_LIMIT_PER_MINUTE=0 target/release/quotations serve > "$WORK/q.log" 2>&1 &
+  QUOTATIONS_API_RATE_LIMIT_PER_MINUTE=0 APP_KEY="$(random_secret)" MAIL_MAILER=log \
+  target/release/quotations serve > "$WORK/q.log" 2>&1 &
 QT_PID=$!
-wait_http "http://127.0.0.1:$PORT/readyz"
+wait_ready "http://127.0.0.1:$PORT/readyz" 30 || { tail -n 20 "$WORK/q.log" >&2; die "quotations did not become ready"; }
 cat > "$WORK/list.lua" <<'LUA'
 local paths = {
   "/api/quotations",
