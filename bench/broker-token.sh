@@ -85,6 +85,7 @@ What moved the figure (same script, same machine, 2026-11-22):
 | three round trips per request, one durable commit each | 2,468 | 42.2 ms |
 | \`token_check\` (one statement for checks 2–5) + audit group commit | 2,472–2,750 | 32–36 ms |
 | + mimalloc (glibc malloc/free were ~12 % of the service's CPU in \`perf\`) | 3,208–3,299 | 24.6–25.2 ms |
+| two group-commit writers per HTTP worker instead of one | 2,748–2,855 | 32.4–32.8 ms |
 | a first \`token_check\` through \`diesel::sql_query\` (never a cached prepared statement: one extra round trip) | 2,123–2,326 | 44–55 ms |
 
 \`\`\`
