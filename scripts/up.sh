@@ -18,6 +18,16 @@ cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
 if [ ! -f "$SECRETS" ]; then
+  # A fresh state: demo databases left by an earlier state (another clone, `make clean-state`)
+  # hold accounts whose passwords and encryption keys are gone with it — start them afresh.
+  if command -v psql >/dev/null; then
+    for db in control_plane identity credential_broker users_registration quotations; do
+      if [ -n "$(psql -qtA "$PG_URL_BASE/postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$db$DB_SUFFIX'")" ]; then
+        say "fresh state: recreating the demo database $db$DB_SUFFIX (its credentials were in a state that is gone)"
+        psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE $db$DB_SUFFIX WITH (FORCE)" >/dev/null
+      fi
+    done
+  fi
   umask 077
   {
     echo "CP_ADMIN_TOKEN=$(random_secret)"
