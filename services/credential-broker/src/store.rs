@@ -126,9 +126,8 @@ pub async fn suspend_agent_bindings(
     .await
 }
 
-/// One audit row.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_log)]
+/// One audit row, written by [`AuditBatch`] (the `audit_log` columns, `at` and `id` aside).
+#[derive(Debug, Clone)]
 pub struct AuditEntry {
     /// Request id.
     pub request_id: Option<String>,

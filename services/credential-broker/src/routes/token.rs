@@ -198,19 +198,14 @@ pub async fn issue_token(
     };
     // 2.–4. The binding, the upstream and the scopes, and (only when they pass) the request
     // counted in the sandbox's rate window: one statement.
+    // A host that does not normalise is looked up as "", which no upstream is: the statement
+    // still tells a missing binding from a refused host.
     let checked = {
         let mut conn = state.counters.get().await.map_err(pool_error)?;
-        match &host {
-            Some(h) => store::check(&mut conn, &body.sandbox_id, h, &body.scopes, now).await,
-            None => store::binding(&mut conn, &body.sandbox_id).await.map(|b| {
-                b.map(|binding| store::Checked {
-                    binding,
-                    allowed_scopes: None,
-                    counts: None,
-                })
-            }),
-        }
-        .map_err(ApiError::unavailable)?
+        let lookup = host.as_deref().unwrap_or_default();
+        store::check(&mut conn, &body.sandbox_id, lookup, &body.scopes, now)
+            .await
+            .map_err(ApiError::unavailable)?
     };
     // 2. The binding.
     let Some(checked) = checked else {
@@ -230,7 +225,8 @@ pub async fn issue_token(
     }
     // 5. The rate limit (counted by the check above: the database agrees with 2–4).
     let Some(counts) = checked.counts else {
-        // The binding changed between the statement's checks and ours (same `now`): refuse.
+        // The statement counts exactly when 2–4 pass on the row it read, which is the row
+        // checked above; should the two ever disagree, fail closed.
         return deny(&state, entry, "binding_inactive", now).await;
     };
     let (recent, retry_after) = store::rate_estimate(counts, now);
