@@ -74,10 +74,11 @@ impl Config {
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
         let cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        if cfg.trusted_issuers().is_empty() {
+        let issuers = cfg.trusted_issuers();
+        if issuers.is_empty() {
             anyhow::bail!("invalid environment variable GATEWAY_TRUSTED_ISSUERS: no issuer");
         }
-        if let Some(bad) = cfg.trusted_issuers().iter().find(|t| {
+        if let Some(bad) = issuers.iter().find(|t| {
             !(t.issuer_prefix.starts_with("http://") || t.issuer_prefix.starts_with("https://"))
                 || !t.issuer_prefix.ends_with('/')
                 || !t.jwks_prefix.ends_with('/')

@@ -20,7 +20,7 @@ pub mod config;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::http::header::{AUTHORIZATION, HeaderValue};
+use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -123,24 +123,18 @@ impl Authenticator {
         }
     }
 
-    /// The outcome for an `Authorization` header value at `now`: `Ok(None)` = nothing to vouch
-    /// for (no bearer, or not a trusted issuer's JWT).
+    /// The outcome for a bearer token (`tessera_http::bearer_token`) at `now`: `Ok(None)` =
+    /// nothing to vouch for (no bearer, or not a trusted issuer's JWT).
     ///
     /// # Errors
     /// [`VerifyError`] for a trusted issuer's token that fails a check (or whose key set is
     /// unavailable), and [`VerifyError::Malformed`] for a `sub` that cannot be a header value.
     pub async fn authenticate(
         &self,
-        authorization: Option<&str>,
+        token: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Verified>, VerifyError> {
-        let Some(token) = authorization
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-        else {
+        let Some(token) = token else {
             return Ok(None);
         };
         // Not a JWS compact serialisation, or no `iss`: not ours to judge.
@@ -173,13 +167,14 @@ impl Authenticator {
     /// The verifier of `iss` when it is `{prefix}{slug}` for a trusted prefix; created on first
     /// use (at most `GATEWAY_MAX_TENANTS`, so forged issuers cannot grow the cache without bound).
     async fn verifier_for(&self, iss: &str) -> Option<Arc<Verifier>> {
+        // Only trusted issuers are ever cached: a hit needs no further check.
+        if let Some(v) = self.verifiers.read().await.get(iss) {
+            return Some(Arc::clone(v));
+        }
         let trusted = self.issuers.iter().find_map(|t| {
             let slug = iss.strip_prefix(t.issuer_prefix.as_str())?;
             is_slug(slug).then(|| format!("{}{slug}/.well-known/jwks.json", t.jwks_prefix))
         })?;
-        if let Some(v) = self.verifiers.read().await.get(iss) {
-            return Some(Arc::clone(v));
-        }
         let mut verifiers = self.verifiers.write().await;
         if let Some(v) = verifiers.get(iss) {
             return Some(Arc::clone(v));
@@ -212,15 +207,12 @@ pub async fn verify(
     auth: web::Data<Authenticator>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let token = tessera_http::bearer_token(&req);
     let mut reply = HttpResponse::Ok();
     if let Some(secret) = &auth.gateway_secret {
         reply.insert_header((GATEWAY_SECRET_HEADER, secret.clone()));
     }
-    match auth.authenticate(header, Utc::now()).await {
+    match auth.authenticate(token.as_deref(), Utc::now()).await {
         Ok(None) => Ok(reply.finish()),
         Ok(Some(v)) => {
             reply
