@@ -34,7 +34,7 @@ say "credential-broker"
 APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18484 AMQP_URL="$AMQP_URL" RUST_LOG=info \
   BROKER_CALLER_TOKEN="$CALLER" BROKER_ADMIN_TOKEN="$ADMIN" BROKER_AUDIT_HMAC_KEY="$(random_secret)" \
   TOKEN_RATE_LIMIT_PER_MINUTE=100000000 WALLET_BACKEND=oauth \
-  BROKER_WALLET_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
+  BROKER_WALLET_ENCRYPTION_KEY="$(random_key32)" \
   WALLET_OAUTH_UPSTREAMS='{"graph.microsoft.com":{"token_endpoint":"http://127.0.0.1:18490/token","client_id":"bench","client_secret":"bench-secret"}}' \
   target/release/credential-broker serve > "$WORK/broker.log" 2>&1 &
 CB_PID=$!

@@ -32,7 +32,7 @@ CORES="$(nproc)"
 BENCH_DB="$PG_URL_BASE/identity_bench"
 fresh_db identity_bench
 export DATABASE_URL="$BENCH_DB"
-export IDENTITY_MFA_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+export IDENTITY_MFA_ENCRYPTION_KEY="$(random_key32)"
 PASSWORD="$(random_secret)"
 target/release/identity migrate --create-database >/dev/null
 target/release/identity tenant create --slug bench --name Bench >/dev/null

@@ -35,7 +35,7 @@ SINGLE="$(jv "$HASH" single_per_s)"; ALLC="$(jv "$HASH" all_cores_per_s)"; CORES
 fresh_db users_registration_bench
 export DATABASE_URL="$PG_URL_BASE/users_registration_bench"
 export JWT_SECRET="$(random_secret)"
-export DOCUMENT_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+export DOCUMENT_ENCRYPTION_KEY="$(random_key32)"
 PASSWORD="$(random_secret)"
 target/release/users-registration migrate --create-database >/dev/null
 USERS_REGISTRATION_PASSWORD="$PASSWORD" target/release/users-registration user create \

@@ -9,11 +9,9 @@ export GW_PORT=18080 GA_PORT=18079 CP_PORT=18081 QT_PORT=18082 ID_PORT=18083 CB_
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-# From scratch: stop a previous run's leftovers, drop its databases, forget its state.
+# From scratch: stop a previous run's leftovers and forget its state (up.sh, seeing a fresh
+# state, recreates the _e2e databases).
 [ -d "$STATE" ] && "$ROOT/scripts/down.sh" >/dev/null 2>&1 || true
-for db in control_plane identity credential_broker users_registration quotations; do
-  psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS ${db}${DB_SUFFIX} WITH (FORCE)" >/dev/null
-done
 rm -rf "$STATE"
 
 mkdir -p "$STATE/logs"

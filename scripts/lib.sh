@@ -40,7 +40,10 @@ require_rabbitmq() {
   or point AMQP_URL at a running broker."
 }
 
+# 32 random bytes: as a URL-safe token (random_secret), or base64 (random_key32, for the
+# AES-256 keys of *_ENCRYPTION_KEY variables).
 random_secret() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+random_key32() { head -c 32 /dev/urandom | base64 | tr -d '\n'; }
 
 wait_ready() { # url timeout_seconds
   local url="$1" deadline=$(( $(date +%s) + $2 ))

@@ -36,11 +36,11 @@ if [ ! -f "$SECRETS" ]; then
 fi
 # Secrets added by later versions are appended to an existing file.
 grep -q '^IDENTITY_MFA_ENCRYPTION_KEY=' "$SECRETS" \
-  || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
+  || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(random_key32)" >> "$SECRETS" )
 grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
   || ( umask 077; echo "IDENTITY_DEMO_PASSWORD=$(random_secret)" >> "$SECRETS" )
 grep -q '^USERS_DOCUMENT_ENCRYPTION_KEY=' "$SECRETS" \
-  || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >> "$SECRETS" )
+  || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(random_key32)" >> "$SECRETS" )
 for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN \
            USERS_JWT_SECRET USERS_DEMO_PASSWORD QUOTATIONS_DEMO_PASSWORD QUOTATIONS_APP_KEY; do
   grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )

@@ -3,12 +3,10 @@
 # RabbitMQ, each service's Secret (DATABASE_URL/AMQP_URL pointing at the operators' services,
 # random keys and tokens) and the JWT signing keys of control-plane and identity (ES256, made
 # with openssl). Keeps an existing file unless --force.
-set -euo pipefail
+source "$(dirname "$0")/../../../scripts/lib.sh"
 cd "$(dirname "$0")"
 [ "${1:-}" = "--force" ] || [ ! -f secrets.yaml ] || { echo "secrets.yaml exists (--force to replace)"; exit 0; }
-rand() { head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
-key32() { head -c 32 /dev/urandom | base64 | tr -d '\n'; }
-pg_pass="$(rand)"; mq_pass="$(rand)"; gateway="$(rand)"
+pg_pass="$(random_secret)"; mq_pass="$(random_secret)"; gateway="$(random_secret)"
 db() { echo "postgres://tessera:$pg_pass@tessera-pg-rw:5432/$1"; }
 amqp="amqp://tessera:$mq_pass@tessera-mq:5672/%2f"
 secret() { # name then key=value pairs
@@ -25,15 +23,15 @@ umask 077
 {
   printf -- '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: tessera-pg-credentials\ntype: kubernetes.io/basic-auth\nstringData:\n  username: tessera\n  password: "%s"\n' "$pg_pass"
   printf -- '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: tessera-mq-credentials\ntype: Opaque\nstringData:\n  username: tessera\n  password: "%s"\n' "$mq_pass"
-  secret control-plane-secrets DATABASE_URL="$(db control_plane)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" CP_ADMIN_TOKEN="$(rand)"
-  secret quotations-secrets DATABASE_URL="$(db quotations)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" APP_KEY="$(rand)" \
+  secret control-plane-secrets DATABASE_URL="$(db control_plane)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" CP_ADMIN_TOKEN="$(random_secret)"
+  secret quotations-secrets DATABASE_URL="$(db quotations)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" APP_KEY="$(random_secret)" \
     MAIL_USERNAME="" MAIL_PASSWORD="" ALPHA_VANTAGE_API_KEY=""
-  secret identity-secrets DATABASE_URL="$(db identity)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" IDENTITY_MFA_ENCRYPTION_KEY="$(key32)"
+  secret identity-secrets DATABASE_URL="$(db identity)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" IDENTITY_MFA_ENCRYPTION_KEY="$(random_key32)"
   secret credential-broker-secrets DATABASE_URL="$(db credential_broker)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" \
-    BROKER_CALLER_TOKEN="$(rand)" BROKER_ADMIN_TOKEN="$(rand)" BROKER_AUDIT_HMAC_KEY="$(rand)" \
-    BROKER_WALLET_ENCRYPTION_KEY="$(key32)" WALLET_OAUTH_UPSTREAMS="{}"
+    BROKER_CALLER_TOKEN="$(random_secret)" BROKER_ADMIN_TOKEN="$(random_secret)" BROKER_AUDIT_HMAC_KEY="$(random_secret)" \
+    BROKER_WALLET_ENCRYPTION_KEY="$(random_key32)" WALLET_OAUTH_UPSTREAMS="{}"
   secret users-registration-secrets DATABASE_URL="$(db users_registration)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" \
-    JWT_SECRET="$(rand)" DOCUMENT_ENCRYPTION_KEY="$(key32)"
+    JWT_SECRET="$(random_secret)" DOCUMENT_ENCRYPTION_KEY="$(random_key32)"
   secret gateway-auth-secrets GATEWAY_SECRET="$gateway"
   signing_key control-plane
   signing_key identity
