@@ -263,22 +263,28 @@ impl Relay {
                 if rows.is_empty() {
                     return Ok(0);
                 }
-                let mut confirms = Vec::with_capacity(rows.len());
-                for (id, key, body, headers) in &rows {
-                    let table = header_table(
-                        headers
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v))),
-                    );
-                    let message_id = id.to_string();
-                    confirms.push(
-                        publisher
-                            .publish(exchange, key, &message_id, body.as_bytes(), table, None)
-                            .await?,
-                    );
-                }
+                // Every publish of the round is handed to lapin's I/O loop at once (each future
+                // takes its delivery tag and queues its frames in the same poll, in row order),
+                // so the loop writes them in a few syscalls and wakes this task a few times, not
+                // twice per event.
+                let confirms = futures_util::future::try_join_all(rows.iter().map(
+                    |(id, key, body, headers)| {
+                        let table = header_table(
+                            headers
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v))),
+                        );
+                        let message_id = id.to_string();
+                        async move {
+                            publisher
+                                .publish(exchange, key, &message_id, body.as_bytes(), table, None)
+                                .await
+                        }
+                    },
+                ))
+                .await?;
                 let mut acked = Vec::with_capacity(rows.len());
                 let mut nacked = Vec::new();
                 for ((id, ..), confirm) in rows.iter().zip(confirms) {

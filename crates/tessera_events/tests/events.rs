@@ -126,6 +126,47 @@ async fn relay_publishes_outbox_rows_with_the_contract_properties() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_round_of_hundreds_of_rows_is_published_once_each_with_its_own_confirm() {
+    let (_db, pool) = db().await;
+    let key = format!("test.{}.bulk", uuid::Uuid::new_v4().simple());
+    let (_obs, mut rx) = observe(&key).await;
+    let events: Vec<EventEnvelope> = (0..600).map(|n| event(&key, n)).collect();
+    {
+        let rows: Vec<OutboxMessage> = events
+            .iter()
+            .map(|e| OutboxMessage::new(e, HashMap::new()).unwrap())
+            .collect();
+        let mut conn = pool.get().await.unwrap();
+        outbox::enqueue(&mut conn, &rows).await.unwrap();
+    }
+    let relay = Relay::new(pool.clone(), RelayConfig::new(amqp_url(), "test")).spawn();
+    let mut seen = HashMap::new();
+    while seen.len() < events.len() {
+        let d = next_delivery(&mut rx, Duration::from_secs(10))
+            .await
+            .expect("every row delivered");
+        let body: EventEnvelope = serde_json::from_slice(&d.data).unwrap();
+        let message_id = d.properties.message_id().as_ref().unwrap().to_string();
+        assert_eq!(
+            message_id,
+            body.id.to_string(),
+            "message_id is the event id"
+        );
+        *seen.entry(body.id).or_insert(0) += 1;
+    }
+    assert!(events.iter().all(|e| seen.get(&e.id) == Some(&1)));
+    // Nothing more arrives, and every row is gone once confirmed.
+    assert!(
+        next_delivery(&mut rx, Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
+    relay.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_returns() {
     let (_db, pool) = db().await;
     let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
