@@ -1,0 +1,1 @@
+DROP FUNCTION outbox_enqueue(UUID[], TEXT[], TEXT[], JSONB[]);
