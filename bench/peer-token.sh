@@ -127,6 +127,8 @@ Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on
 | mimalloc as the global allocator (it helped credential-broker): 5,625 req/s, p99 18.8 ms, **RSS 55.6 MB** (> 50 MB target); the same session without it: 7,366 req/s, p99 15.6 ms, 31.8 MB (\`bench/peer-token.sh\`, full runs) | not kept |
 | *a later session's machine, full runs of this script:* before the change below: 7,708 req/s, p99 16.2 ms, node-oidc-provider 3,451/s in the same run | — |
 | + the relay hands a round's publishes to lapin's I/O loop together (one wake-up per round, not two per event: lapin-io-loop 17 → 5 % of the service's samples, RabbitMQ 23 → 16 % CPU): 9,342 req/s, p99 10.4 ms, node-oidc-provider 4,204/s in the same run | kept |
+| + outbox rows through \\`outbox_enqueue(uuid[], text[], text[], jsonb[])\\`, one cached prepared statement, instead of a multi-row VALUES re-parsed and re-prepared per batch (PostgreSQL 37 → 31 % CPU): 10,355 req/s, p99 10.1 ms, node-oidc-provider 4,329/s in the same run | kept |
+| \`APP_WORKERS\` 3 or 4 instead of one per core (12 s runs): 10,045 / 9,777 req/s, p99 10.5 / 13.7 ms — within the noise | not kept |
 | outbox: eager autovacuum (rows are deleted as fast as inserted; without it the relay's scan slowed run after run: 5.6k → 3.5k) | — |
 
 The durable outbox commit (one WAL flush per batch, ~0.56 ms on this disk: \`pgbench -c1\` on a one-row
