@@ -72,6 +72,13 @@ async fn next_delivery(
     Some(d)
 }
 
+/// Every outbox row has been published and deleted; then the relay stops.
+async fn assert_drained_and_stop(pool: &DbPool, relay: tessera_events::RelayHandle) {
+    let mut conn = pool.get().await.unwrap();
+    assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
+    relay.shutdown(Duration::from_secs(5)).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn relay_publishes_outbox_rows_with_the_contract_properties() {
     let (_db, pool) = db().await;
@@ -120,9 +127,7 @@ async fn relay_publishes_outbox_rows_with_the_contract_properties() {
     assert_eq!(body, ev);
     // Deleted once confirmed.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut conn = pool.get().await.unwrap();
-    assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
-    relay.shutdown(Duration::from_secs(5)).await;
+    assert_drained_and_stop(&pool, relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,9 +166,7 @@ async fn a_round_of_hundreds_of_rows_is_published_once_each_with_its_own_confirm
             .await
             .is_none()
     );
-    let mut conn = pool.get().await.unwrap();
-    assert_eq!(pending_count(&mut conn).await.unwrap(), 0);
-    relay.shutdown(Duration::from_secs(5)).await;
+    assert_drained_and_stop(&pool, relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
