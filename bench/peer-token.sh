@@ -130,6 +130,7 @@ Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on
 | + outbox rows through \\`outbox_enqueue(uuid[], text[], text[], jsonb[])\\`, one cached prepared statement, instead of a multi-row VALUES re-parsed and re-prepared per batch (PostgreSQL 37 → 31 % CPU): 10,355 req/s, p99 10.1 ms, node-oidc-provider 4,329/s in the same run | kept |
 | \`APP_WORKERS\` 3 or 4 instead of one per core (12 s runs): 10,045 / 9,777 req/s, p99 10.5 / 13.7 ms — within the noise | not kept |
 | the log-writer thread gathering lines in a 64 KiB \`BufWriter\` before stdout (one \`write\` per burst): 9,816–10,860 req/s against 10,042–11,661 without, the two builds alternating, three 12 s runs each | not kept |
+| + a current-thread main runtime (only the relay and key reloads run there; actix has one runtime per worker): 10,551–11,133 req/s against 9,145–9,715, the two builds alternating, three 12 s runs each (credential-broker: no difference, not changed) | kept |
 | outbox: eager autovacuum (rows are deleted as fast as inserted; without it the relay's scan slowed run after run: 5.6k → 3.5k) | — |
 
 The durable outbox commit (one WAL flush per batch, ~0.56 ms on this disk: \`pgbench -c1\` on a one-row
