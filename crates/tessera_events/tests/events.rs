@@ -45,6 +45,22 @@ async fn observe(key: &str) -> (lapin::Connection, lapin::Consumer) {
         .unwrap()
 }
 
+/// A fresh database, a fresh routing key `test.<random>.<action>` and a queue bound to it.
+async fn observed(
+    action: &str,
+) -> (
+    TestDatabase,
+    DbPool,
+    String,
+    lapin::Connection,
+    lapin::Consumer,
+) {
+    let (db, pool) = db().await;
+    let key = format!("test.{}.{action}", uuid::Uuid::new_v4().simple());
+    let (conn, rx) = observe(&key).await;
+    (db, pool, key, conn, rx)
+}
+
 /// A relay and a group-commit writer whose broker connection goes through a cuttable proxy.
 async fn relay_behind_proxy(
     pool: &DbPool,
@@ -81,9 +97,7 @@ async fn assert_drained_and_stop(pool: &DbPool, relay: tessera_events::RelayHand
 
 #[tokio::test(flavor = "multi_thread")]
 async fn relay_publishes_outbox_rows_with_the_contract_properties() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
-    let (_obs, mut rx) = observe(&key).await;
+    let (_db, pool, key, _obs, mut rx) = observed("created").await;
     let ev = event(&key, 1);
     let mut trace = HashMap::new();
     trace.insert(
@@ -132,9 +146,7 @@ async fn relay_publishes_outbox_rows_with_the_contract_properties() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_round_of_hundreds_of_rows_is_published_once_each_with_its_own_confirm() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.bulk", uuid::Uuid::new_v4().simple());
-    let (_obs, mut rx) = observe(&key).await;
+    let (_db, pool, key, _obs, mut rx) = observed("bulk").await;
     let events: Vec<EventEnvelope> = (0..600).map(|n| event(&key, n)).collect();
     {
         let rows: Vec<OutboxMessage> = events
@@ -171,9 +183,7 @@ async fn a_round_of_hundreds_of_rows_is_published_once_each_with_its_own_confirm
 
 #[tokio::test(flavor = "multi_thread")]
 async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_returns() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
-    let (_obs, mut rx) = observe(&key).await;
+    let (_db, pool, key, _obs, mut rx) = observed("created").await;
     let (proxy, relay, writer) = relay_behind_proxy(&pool).await;
     proxy.cut();
     let ev = event(&key, 7);
@@ -213,9 +223,7 @@ async fn events_written_while_the_broker_is_unreachable_are_delivered_when_it_re
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cut_mid_session_is_survived() {
-    let (_db, pool) = db().await;
-    let key = format!("test.{}.created", uuid::Uuid::new_v4().simple());
-    let (_obs, mut rx) = observe(&key).await;
+    let (_db, pool, key, _obs, mut rx) = observed("created").await;
     let (proxy, relay, writer) = relay_behind_proxy(&pool).await;
     writer
         .write(OutboxMessage::new(&event(&key, 1), HashMap::new()).unwrap())
