@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Jsonb, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use tessera_db::DbPool;
@@ -11,7 +12,6 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::envelope::EventEnvelope;
-use diesel::sql_types::{Array, Jsonb, Text};
 
 /// AMQP header carrying the request id (ARCHITECTURE.md §2 "Request ids").
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
