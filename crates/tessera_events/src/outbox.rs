@@ -126,7 +126,7 @@ pub trait BatchWrite: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = QueryResult<()>> + Send;
 }
 
-/// The outbox's own batch: events only (`INSERT INTO outbox … VALUES (…), (…)`).
+/// The outbox's own batch: events only ([`enqueue`]: one `outbox_enqueue` statement).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Events;
 
