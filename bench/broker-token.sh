@@ -97,6 +97,7 @@ What moved the saturation figure (same script, one machine per block, 2026-11-22
 | two group-commit writers per HTTP worker instead of one | 2,748–2,855 | 32.4–32.8 ms |
 | a first \`token_check\` through \`diesel::sql_query\` (never a cached prepared statement: one extra round trip) | 2,123–2,326 | 44–55 ms |
 | + the outbox relay hands a round's publishes to lapin's I/O loop together (one wake-up per round, not two per event), *measured on a later session's machine* (node-oidc-provider: 3,451–4,204/s there, 2,031/s on the first), three full runs | 4,941–5,683 | 19.6–27.6 ms |
+| a current-thread main runtime (it helped control-plane), the two builds alternating, three 12 s runs each: not kept | 5,389–5,443 against 5,366–5,825 | 18.1–28.2 against 18.2–26.6 ms |
 
 \`\`\`
 == saturation
