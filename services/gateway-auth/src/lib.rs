@@ -150,9 +150,12 @@ impl Authenticator {
         if HeaderValue::from_str(&claims.sub).is_err() || claims.sub.is_empty() {
             return Err(VerifyError::Malformed);
         }
-        let tenant = claims
-            .tenant
-            .filter(|t| is_slug(t) && iss.ends_with(&format!("/{t}")));
+        let tenant = claims.tenant.filter(|t| {
+            is_slug(t)
+                && iss
+                    .strip_suffix(t.as_str())
+                    .is_some_and(|rest| rest.ends_with('/'))
+        });
         Ok(Some(Verified {
             subject: claims.sub,
             roles: claims
