@@ -125,6 +125,12 @@ ${ROUND_ROWS}
 - Every 201 follows the commit of its \`PEER_TOKEN_ISSUED\` outbox row (group commit). This run (warm-up included):
   $ISSUED tokens issued (log lines), $UNPUBLISHED outbox rows left unpublished after the graceful shutdown (rows are deleted
   once RabbitMQ confirmed them).
+- This machine's PostgreSQL runs with \`autovacuum = off\` (its \`conf.d/90-ci.conf\`), so the outbox's
+  deleted rows stay for the whole run (1.3 M dead rows, 686 MB after a few minutes of load) and the relay's scan
+  walks over them; with autovacuum on (PostgreSQL's default, tuned for the outbox by its migration) they are
+  reclaimed at every autovacuum round, so production carries less of this.
+  A run's slowest rounds line up with a WAL-triggered checkpoint starting (full-page writes after it):
+  one round in nine had p99 81 ms this session.
 
 ### Where the time goes (measured while tuning, same machine, 2026-11-22)
 
@@ -153,6 +159,7 @@ Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on
 | the relay lingers after a round that did not fill its batch, as after a wake-up (rounds every ~30 ms under load instead of back to back): same rate within the noise (10,312 / 11,006 against 10,337 / 10,505), PostgreSQL 37 → 33–34 % and RabbitMQ 17 → 16 % CPU | kept |
 | relay off (AMQP unreachable, rows stay in the outbox; not shippable, the upper bound of what the relay costs): 13,141–13,655 req/s against 9,719–12,196 | — |
 | \`OUTBOX_WRITERS=2\` (two overlapping commits per worker): 10,918 / 11,186 against 11,650 / 11,205, PostgreSQL +6 % CPU | not kept |
+| *three full runs of this script, a later session (2026-11-22, after the relay's linger change):* medians 12,804 / 10,595 / 10,299 req/s against node-oidc-provider 3,462 / 3,115 / 2,872 → **3.70× / 3.40× / 3.59×**; per round 2.59–4.22× (8 of 9 rounds ≥ 3×); p99 medians 10.5 / 11.7 / 10.9 ms (slowest rounds 13.4 / 81.0 / 14.7 ms); peak RSS 36.0 / 36.0 / 35.7 MB | — |
 | outbox: eager autovacuum (rows are deleted as fast as inserted; without it the relay's scan slowed run after run: 5.6k → 3.5k) | — |
 
 The durable outbox commit (one WAL flush per batch, ~0.56 ms on this disk: \`pgbench -c1\` on a one-row

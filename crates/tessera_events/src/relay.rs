@@ -148,6 +148,7 @@ impl Relay {
     }
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
+        self.warn_without_autovacuum().await;
         let mut publisher: Option<Publisher> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -235,6 +236,21 @@ impl Relay {
             p.close().await;
         }
         AtomicBool::store(&self.connected, false, Ordering::Relaxed);
+    }
+
+    /// Published rows are deleted, and only autovacuum reclaims them: with it off, the outbox
+    /// and its indexes grow for as long as the server runs, and every round's scan slows down.
+    /// Says so once at start (the server's setting; a database that cannot be read is reported
+    /// by the rounds themselves).
+    async fn warn_without_autovacuum(&self) {
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
+        if let Ok(false) = autovacuum_enabled(&mut conn).await {
+            tracing::warn!(
+                "PostgreSQL runs with autovacuum off: the outbox's published rows are never reclaimed and the relay slows down as they pile up; turn autovacuum on or VACUUM the outbox table regularly"
+            );
+        }
     }
 
     /// One round: claim up to `batch_size` pending rows, publish, await confirms, stamp.
@@ -344,4 +360,17 @@ impl Relay {
 /// Database errors.
 pub async fn pending_count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     outbox::table.count().get_result(conn).await
+}
+
+/// Whether the server's autovacuum daemon runs (`current_setting('autovacuum')`, a server-wide
+/// setting): the outbox relies on it to reclaim published rows.
+///
+/// # Errors
+/// Database errors.
+pub async fn autovacuum_enabled(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "current_setting('autovacuum')::boolean",
+    ))
+    .get_result(conn)
+    .await
 }

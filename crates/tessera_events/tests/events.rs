@@ -269,6 +269,34 @@ async fn group_commit_stores_every_concurrent_write() {
     assert_eq!(pending_count(&mut conn).await.unwrap(), 300);
 }
 
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    autovacuum: String,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn autovacuum_enabled_reads_the_servers_setting() {
+    use diesel_async::RunQueryDsl;
+    let (_db, pool) = db().await;
+    let mut conn = pool.get().await.unwrap();
+    let shown: Setting = diesel::sql_query("SHOW autovacuum")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    let expected = match shown.autovacuum.as_str() {
+        "on" => true,
+        "off" => false,
+        other => panic!("SHOW autovacuum said {other:?}"),
+    };
+    assert_eq!(
+        tessera_events::relay::autovacuum_enabled(&mut conn)
+            .await
+            .unwrap(),
+        expected
+    );
+}
+
 struct Flaky {
     calls: Arc<AtomicU32>,
     fail_first: u32,
