@@ -138,6 +138,7 @@ impl Relay {
         let (stop, stop_rx) = watch::channel(false);
         let wake = Arc::clone(&self.wake);
         let connected = Arc::clone(&self.connected);
+        tokio::spawn(warn_without_autovacuum(self.pool.clone()));
         let join = tokio::spawn(self.run(stop_rx));
         RelayHandle {
             wake,
@@ -148,7 +149,6 @@ impl Relay {
     }
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
-        self.warn_without_autovacuum().await;
         let mut publisher: Option<Publisher> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -236,21 +236,6 @@ impl Relay {
             p.close().await;
         }
         AtomicBool::store(&self.connected, false, Ordering::Relaxed);
-    }
-
-    /// Published rows are deleted, and only autovacuum reclaims them: with it off, the outbox
-    /// and its indexes grow for as long as the server runs, and every round's scan slows down.
-    /// Says so once at start (the server's setting; a database that cannot be read is reported
-    /// by the rounds themselves).
-    async fn warn_without_autovacuum(&self) {
-        let Ok(mut conn) = self.pool.get().await else {
-            return;
-        };
-        if let Ok(false) = autovacuum_enabled(&mut conn).await {
-            tracing::warn!(
-                "PostgreSQL runs with autovacuum off: the outbox's published rows are never reclaimed and the relay slows down as they pile up; turn autovacuum on or VACUUM the outbox table regularly"
-            );
-        }
     }
 
     /// One round: claim up to `batch_size` pending rows, publish, await confirms, stamp.
@@ -360,6 +345,20 @@ impl Relay {
 /// Database errors.
 pub async fn pending_count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     outbox::table.count().get_result(conn).await
+}
+
+/// Published rows are deleted, and only autovacuum reclaims them: with it off, the outbox and its
+/// indexes grow for as long as the server runs, and every round's scan slows down. Says so once,
+/// beside the relay (a database that cannot be read is reported by the rounds themselves).
+async fn warn_without_autovacuum(pool: DbPool) {
+    let Ok(mut conn) = pool.get().await else {
+        return;
+    };
+    if let Ok(false) = autovacuum_enabled(&mut conn).await {
+        tracing::warn!(
+            "PostgreSQL runs with autovacuum off: the outbox's published rows are never reclaimed and the relay slows down as they pile up; turn autovacuum on or VACUUM the outbox table regularly"
+        );
+    }
 }
 
 /// Whether the server's autovacuum daemon runs (`current_setting('autovacuum')`, a server-wide
