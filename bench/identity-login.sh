@@ -44,11 +44,7 @@ APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18383 AMQP_URL="$AMQP_URL" JWT_SI
   RUST_LOG=warn target/release/identity serve > "$WORK/identity.log" 2>&1 &
 ID_PID=$!
 wait_http http://127.0.0.1:18383/readyz
-cat > "$WORK/login.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"agent@bench.test","password":"$PASSWORD"}'
-LUA
+post_script "$WORK/login.lua" application/json "{\"email\":\"agent@bench.test\",\"password\":\"$PASSWORD\"}"
 PROBE_SECONDS="${DURATION%s}"
 wrk -t1 -c"$LOGIN_CONNS" -d"$WARMUP" -s "$WORK/login.lua" http://127.0.0.1:18383/tenants/bench/login >/dev/null
 node bench/health-probe.mjs http://127.0.0.1:18383/healthz "$PROBE_SECONDS" 10 > "$WORK/health.json" &

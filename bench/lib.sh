@@ -13,6 +13,17 @@ need_tools() {
   require_rabbitmq
 }
 
+# post_script file content-type body [authorization]: a wrk script that POSTs body (a Lua long
+# string, so quotes in it need no escaping) with these headers.
+post_script() {
+  {
+    echo 'wrk.method = "POST"'
+    echo "wrk.headers[\"Content-Type\"] = \"$2\""
+    if [ -n "${4:-}" ]; then echo "wrk.headers[\"Authorization\"] = \"$4\""; fi
+    echo "wrk.body = [==[$3]==]"
+  } > "$1"
+}
+
 # run_wrk name url lua [connections]: warm-up, then the measured run with --latency into $WORK/name.txt.
 run_wrk() {
   local conns="${4:-32}"

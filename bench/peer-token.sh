@@ -31,30 +31,17 @@ target/release/control-plane wl create --id wl-b --name B >/dev/null
 target/release/control-plane relationship --importer wl-a --target wl-b --scopes offers:sync,trader:purchase >/dev/null
 KEY="$(target/release/control-plane api-key --wl wl-a | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 target/release/control-plane keys generate --dir "$WORK/keys" >/dev/null
-cat > "$WORK/cp.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $KEY"
-wrk.body = '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
-LUA
-AUTH="$(printf 'wl-a:bench-secret' | base64)"
-cat > "$WORK/oidc.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $AUTH"
-wrk.body = "grant_type=client_credentials&scope=offers:sync"
-LUA
+PEER_TOKEN_BODY='{"targetWlId":"wl-b","scopes":["offers:sync"]}'
+post_script "$WORK/cp.lua" application/json "$PEER_TOKEN_BODY" "Bearer $KEY"
+post_script "$WORK/oidc.lua" application/x-www-form-urlencoded "grant_type=client_credentials&scope=offers:sync" \
+  "Basic $(printf 'wl-a:bench-secret' | base64)"
 
 # ------------------------------------------------------------------ bare actix-web
 say "bare actix-web (ceiling)"
 target/release/examples/bare 18182 > /dev/null 2>&1 &
 BARE_PID=$!
 sleep 0.5
-cat > "$WORK/bare.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"targetWlId":"wl-b","scopes":["offers:sync"]}'
-LUA
+post_script "$WORK/bare.lua" application/json "$PEER_TOKEN_BODY"
 run_wrk bare http://127.0.0.1:18182/wls/wl-a/peer-token "$WORK/bare.lua"
 BARE_RSS="$(peak_rss_mb $BARE_PID)"
 kill $BARE_PID; wait $BARE_PID 2>/dev/null || true

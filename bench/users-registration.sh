@@ -81,11 +81,7 @@ say "users-registration (OWASP Argon2id): registrations"
 serve
 registrations reg A
 say "users-registration: logins"
-cat > "$WORK/login.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"producer@bench.test","password":"$PASSWORD"}'
-LUA
+post_script "$WORK/login.lua" application/json "{\"email\":\"producer@bench.test\",\"password\":\"$PASSWORD\"}"
 run_wrk login "http://127.0.0.1:$PORT/auth/login" "$WORK/login.lua" "$LOGIN_CONNS"
 UR_RSS="$(peak_rss_mb $UR_PID)"
 kill -TERM $UR_PID; wait $UR_PID 2>/dev/null || true
