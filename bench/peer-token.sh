@@ -116,8 +116,10 @@ ${ROUND_ROWS}
   deleted rows stay for the whole run (1.3 M dead rows, 686 MB after a few minutes of load) and the relay's scan
   walks over them; with autovacuum on (PostgreSQL's default, tuned for the outbox by its migration) they are
   reclaimed at every autovacuum round, so production carries less of this.
-  A run's slowest rounds line up with a WAL-triggered checkpoint starting (full-page writes after it):
-  one round in nine had p99 81 ms this session.
+- One round in nine this session had p99 81 ms (max 259 ms). Probed alone in 3 s windows, control-plane
+  had p99 above 20 ms in 2–9 of 28 windows with a CHECKPOINT forced every 21 s, and in 6 of 40 and 5 of 30 without; with or
+  without \`wal_compression = lz4\`: the cause is not found (every response waits for a WAL flush, so the
+  virtual disk's latency is a candidate).
 
 ### Where the time goes (measured while tuning, same machine, 2026-11-22)
 
