@@ -87,6 +87,15 @@ BARE_RPS="$(rps bare)"; BARE_P99="$(p99 bare)"
 RATIO="$(awk -v a="$CP_RPS" -v b="$OIDC_RPS" 'BEGIN {printf "%.2f", a/b}')"
 CEIL="$(awk -v a="$CP_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.0f", 100*a/b}')"
 
+AUTOVACUUM_NOTE=""
+if command -v psql >/dev/null && [ "$(psql -tAq "$PG_URL_BASE/postgres" -c 'SHOW autovacuum')" = off ]; then
+  AUTOVACUUM_NOTE="- This machine's PostgreSQL runs with \`autovacuum = off\`, so the outbox's deleted rows stay for
+  the whole run and the relay's scan walks over them (1.3 M dead rows, 686 MB after a few minutes of load in
+  one probe); with autovacuum on (PostgreSQL's default, tuned for the outbox by its migration) they are
+  reclaimed at every autovacuum round, so production carries less of this.
+"
+fi
+
 cat > "$OUT" <<MD
 ## Peer-token issuance (control-plane, issue #2)
 
@@ -112,15 +121,7 @@ ${ROUND_ROWS}
 - Every 201 follows the commit of its \`PEER_TOKEN_ISSUED\` outbox row (group commit). This run (warm-up included):
   $ISSUED tokens issued (log lines), $UNPUBLISHED outbox rows left unpublished after the graceful shutdown (rows are deleted
   once RabbitMQ confirmed them).
-- This machine's PostgreSQL runs with \`autovacuum = off\` (its \`conf.d/90-ci.conf\`), so the outbox's
-  deleted rows stay for the whole run (1.3 M dead rows, 686 MB after a few minutes of load) and the relay's scan
-  walks over them; with autovacuum on (PostgreSQL's default, tuned for the outbox by its migration) they are
-  reclaimed at every autovacuum round, so production carries less of this.
-- One round in nine this session had p99 81 ms (max 259 ms). Probed alone in 3 s windows, control-plane
-  had p99 above 20 ms in 2–9 of 28 windows with a CHECKPOINT forced every 21 s, and in 6 of 40 and 5 of 30 without; with or
-  without \`wal_compression = lz4\`: the cause is not found (every response waits for a WAL flush, but a lone
-  pgbench client inserting one row per commit saw 0.38–0.42 ms per commit in each of 60 seconds, no stall).
-
+${AUTOVACUUM_NOTE}
 ### Where the time goes (measured while tuning, same machine, 2026-11-22)
 
 Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on this VM vary by about ±15 %.
@@ -149,6 +150,7 @@ Each figure is one \`wrk -t2 -c32 -d8s\` run against the release binary; runs on
 | relay off (AMQP unreachable, rows stay in the outbox; not shippable, the upper bound of what the relay costs): 13,141–13,655 req/s against 9,719–12,196 | — |
 | \`OUTBOX_WRITERS=2\` (two overlapping commits per worker): 10,918 / 11,186 against 11,650 / 11,205, PostgreSQL +6 % CPU | not kept |
 | *three full runs of this script, a later session (2026-11-22, after the relay's linger change):* medians 12,804 / 10,595 / 10,299 req/s against node-oidc-provider 3,462 / 3,115 / 2,872 → **3.70× / 3.40× / 3.59×**; per round 2.59–4.22× (8 of 9 rounds ≥ 3×); p99 medians 10.5 / 11.7 / 10.9 ms (slowest rounds 13.4 / 81.0 / 14.7 ms); peak RSS 36.0 / 36.0 / 35.7 MB | — |
+| *the same session:* one round in nine had p99 81 ms (max 259 ms). Probed alone in 3 s windows, control-plane had p99 above 20 ms in 6 of 40 and 5 of 30 windows, in 5 and 8 of 28 with a \`CHECKPOINT\` forced every 21 s, and in 2 and 9 of 28 with \`wal_compression = lz4\`: the cause is not found (every response waits for a WAL flush, but a lone pgbench client committing one row at a time saw 0.38–0.42 ms per commit in each of 60 seconds) | — |
 | outbox: eager autovacuum (rows are deleted as fast as inserted; without it the relay's scan slowed run after run: 5.6k → 3.5k) | — |
 
 The durable outbox commit (one WAL flush per batch, ~0.56 ms on this disk: \`pgbench -c1\` on a one-row
