@@ -59,11 +59,16 @@ node bench/oidc/server.mjs 18183 > "$WORK/oidc.log" 2>&1 &
 OIDC_PID=$!
 wait_http http://127.0.0.1:18181/readyz
 sleep 1.5
+# ratio a b: a / b to two decimals. over_rounds name field: rps or p99 (field) of
+# name-1 … name-ROUNDS, sorted ascending; median name field: their median.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+over_rounds() { local r; for r in $(seq "$ROUNDS"); do "$2" "$1-$r"; echo; done | sort -g; }
+median() { over_rounds "$1" "$2" | awk '{v[NR]=$1} END {printf "%s", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ROUND_ROWS=""
 for r in $(seq "$ROUNDS"); do
   run_wrk "control-plane-$r" http://127.0.0.1:18181/wls/wl-a/peer-token "$WORK/cp.lua"
   run_wrk "oidc-$r" http://127.0.0.1:18183/token "$WORK/oidc.lua"
-  ROUND_ROWS+="| $r | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(rps oidc-$r) | $(p99 oidc-$r) ms | $(awk -v a="$(rps control-plane-$r)" -v b="$(rps oidc-$r)" 'BEGIN {printf "%.2f", a/b}')× |"$'\n'
+  ROUND_ROWS+="| $r | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(rps oidc-$r) | $(p99 oidc-$r) ms | $(ratio "$(rps control-plane-$r)" "$(rps oidc-$r)")× |"$'\n'
 done
 CP_RSS="$(peak_rss_mb $CP_PID)"
 OIDC_HWM="$(peak_rss_mb $OIDC_PID)"
@@ -75,16 +80,11 @@ if command -v psql >/dev/null; then
   UNPUBLISHED="$(psql -tAq "$BENCH_DB" -c "SELECT count(*) FROM outbox")"
 fi
 
-# median name field: the median over the rounds of rps/p99 (field) of name-1..name-ROUNDS.
-median() {
-  local name="$1" field="$2" r
-  for r in $(seq "$ROUNDS"); do "$field" "$name-$r"; echo; done | sort -g | awk '{v[NR]=$1} END {printf "%s", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
-}
 CP_RPS="$(median control-plane rps)"; CP_P99="$(median control-plane p99)"
 OIDC_RPS="$(median oidc rps)"; OIDC_P99="$(median oidc p99)"
-CP_P99_MAX="$(for r in $(seq "$ROUNDS"); do p99 "control-plane-$r"; echo; done | sort -g | tail -1)"
+CP_P99_MAX="$(over_rounds control-plane p99 | tail -1)"
 BARE_RPS="$(rps bare)"; BARE_P99="$(p99 bare)"
-RATIO="$(awk -v a="$CP_RPS" -v b="$OIDC_RPS" 'BEGIN {printf "%.2f", a/b}')"
+RATIO="$(ratio "$CP_RPS" "$OIDC_RPS")"
 CEIL="$(awk -v a="$CP_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.0f", 100*a/b}')"
 
 AUTOVACUUM_NOTE=""
