@@ -105,6 +105,11 @@ pub struct ServiceSettings {
     /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
     #[serde(default = "default_shutdown")]
     pub shutdown_timeout_seconds: u64,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR networks of the proxies whose
+    /// `X-Forwarded-For` is believed when finding a client's address for throttles (default
+    /// none: the TCP peer is the client). See [`crate::client_addr`].
+    #[serde(default)]
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl std::fmt::Debug for ServiceSettings {
@@ -115,6 +120,7 @@ impl std::fmt::Debug for ServiceSettings {
             .field("app_workers", &self.app_workers)
             .field("db_pool_size", &self.db_pool_size)
             .field("gateway_enforce_source", &self.gateway_enforce_source)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +141,7 @@ impl Default for ServiceSettings {
             gateway_secret: None,
             gateway_enforce_source: false,
             shutdown_timeout_seconds: default_shutdown(),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bearer;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -16,6 +17,7 @@ pub mod tracing_span;
 
 pub use app::platform_app;
 pub use bearer::{bearer_matches, bearer_token, secrets_equal};
+pub use client_addr::TrustedProxies;
 pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use extract::{ExtractorOptions, envelope_for_framework_errors};
 pub use gateway::{GatewayGuard, GatewayTrust};

@@ -43,6 +43,13 @@ pub enum VerifyError {
     /// The JWKS could not be fetched.
     #[error("key set unavailable: {0}")]
     KeySetUnavailable(String),
+    /// The issuer has no key set: its JWKS URL answered 404 or 410 (an unknown tenant).
+    #[error("unknown issuer")]
+    UnknownIssuer,
+    /// The token is bound to a certificate (`cnf.x5t#S256`, RFC 8705 §3) and the caller did
+    /// not present that certificate.
+    #[error("certificate-bound token presented without its certificate")]
+    CertificateMismatch,
 }
 
 /// What a relying party expects of a token.
@@ -128,9 +135,14 @@ impl RemoteJwks {
             .get(&self.url)
             .send()
             .await
-            .map_err(unavailable)?
-            .error_for_status()
             .map_err(unavailable)?;
+        if matches!(
+            resp.status(),
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE
+        ) {
+            return Err(VerifyError::UnknownIssuer);
+        }
+        let resp = resp.error_for_status().map_err(unavailable)?;
         let max_age = resp
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
@@ -145,6 +157,17 @@ impl RemoteJwks {
             fetched: Some(now),
         };
         Ok(())
+    }
+
+    /// Fetches the key set now (whatever the cache holds), so a caller can tell a usable issuer
+    /// from an unknown or unreachable one before trusting it.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownIssuer`] on 404/410; [`VerifyError::KeySetUnavailable`] when the
+    /// request fails, another status comes back, or the body is not a JWK Set.
+    pub async fn load(&self) -> Result<(), VerifyError> {
+        let _one_at_a_time = self.refetch.lock().await;
+        self.fetch().await
     }
 
     /// The key for `kid`: from cache when fresh; fetched when stale or unknown (rate-limited).
@@ -175,6 +198,20 @@ impl RemoteJwks {
         }
         Ok(self.cache.read().await.set.find(kid).cloned())
     }
+}
+
+/// `x5t#S256` (base64url SHA-256 of the DER, RFC 8705 §3.1) of `der`.
+pub fn certificate_thumbprint(der: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der))
+}
+
+/// Whether `expected` is the thumbprint of `der`, compared in constant time.
+fn thumbprint_matches(expected: &str, der: &[u8]) -> bool {
+    let actual = certificate_thumbprint(der);
+    aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), actual.as_bytes())
+        .is_ok()
 }
 
 /// `max-age=N` from a `Cache-Control` value.
@@ -287,6 +324,35 @@ impl Verifier {
         )?;
         let claims = data.claims;
         self.check_registered(&claims, now)?;
+        serde_json::from_value(claims).map_err(|_| VerifyError::Malformed)
+    }
+
+    /// [`verify`](Self::verify), then the certificate binding of RFC 8705 §3: a token whose
+    /// claims carry `cnf.x5t#S256` is accepted only when `presented_certificate` (the DER of the
+    /// client certificate the caller presented on this connection) hashes to it (base64url
+    /// SHA-256, §3.1). A token without `cnf` is accepted as a plain bearer token; a receiving
+    /// WL that wants only bound tokens checks that `cnf` is present itself.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), and [`VerifyError::CertificateMismatch`] when the token is
+    /// bound and no certificate, or another one, was presented.
+    pub async fn verify_bound<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        presented_certificate: Option<&[u8]>,
+    ) -> Result<C, VerifyError> {
+        let claims: serde_json::Value = self.verify(token, now).await?;
+        if let Some(cnf) = claims.get("cnf") {
+            let expected = cnf
+                .get("x5t#S256")
+                .and_then(serde_json::Value::as_str)
+                .ok_or(VerifyError::CertificateMismatch)?;
+            let presented = presented_certificate.ok_or(VerifyError::CertificateMismatch)?;
+            if !thumbprint_matches(expected, presented) {
+                return Err(VerifyError::CertificateMismatch);
+            }
+        }
         serde_json::from_value(claims).map_err(|_| VerifyError::Malformed)
     }
 
@@ -453,6 +519,49 @@ mod tests {
         assert_eq!(
             v.verify::<serde_json::Value>(&tampered, t(1)).await,
             Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_certificate_bound_token_needs_its_certificate() {
+        let (set, v) = setup();
+        let cert = b"the DER of the WL's client certificate";
+        let mut c = claims(100, 0);
+        c["cnf"] = json!({"x5t#S256": certificate_thumbprint(cert)});
+        let bound = set.sign("at+jwt", &c, t(0)).unwrap();
+        let ok: serde_json::Value = v.verify_bound(&bound, t(1), Some(cert)).await.unwrap();
+        assert_eq!(ok["sub"], "wl-b");
+        // Stolen and replayed without the certificate, or with another one.
+        assert_eq!(
+            v.verify_bound::<serde_json::Value>(&bound, t(1), None)
+                .await,
+            Err(VerifyError::CertificateMismatch)
+        );
+        assert_eq!(
+            v.verify_bound::<serde_json::Value>(&bound, t(1), Some(b"another certificate"))
+                .await,
+            Err(VerifyError::CertificateMismatch)
+        );
+        // A `cnf` without x5t#S256 is not a binding this verifier can check: refused.
+        let mut c = claims(100, 0);
+        c["cnf"] = json!({"jkt": "abc"});
+        let other = set.sign("at+jwt", &c, t(0)).unwrap();
+        assert_eq!(
+            v.verify_bound::<serde_json::Value>(&other, t(1), Some(cert))
+                .await,
+            Err(VerifyError::CertificateMismatch)
+        );
+        // An unbound token stays a bearer token; the usual checks still run first.
+        let plain = set.sign("at+jwt", &claims(100, 0), t(0)).unwrap();
+        assert!(
+            v.verify_bound::<serde_json::Value>(&plain, t(1), None)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            v.verify_bound::<serde_json::Value>(&bound, t(200), Some(cert))
+                .await,
+            Err(VerifyError::Expired)
         );
     }
 

@@ -3,10 +3,14 @@
 //! A WL authenticates with one of
 //! - `Authorization: Bearer cpk_…`, a CP-issued API key (stored as SHA-256);
 //! - a client certificate verified by this service when it terminates TLS (`crate::tls`);
-//! - a client certificate verified by the ingress and forwarded in Envoy's
-//!   `X-Forwarded-Client-Cert` header (`Hash=<hex SHA-256 of the DER>;URI=spiffe://<trust-domain>/wl/<id>`
-//!   or `Subject="CN=<id>"`), read **only** when the request carries a valid gateway secret.
-//!   The token is then bound to that certificate (`cnf.x5t#S256`, RFC 8705 §3.1).
+//! - a client certificate verified by the gateway and forwarded in Envoy's
+//!   `X-Forwarded-Client-Cert` header: `Cert="<URL-encoded PEM>"` (what an nginx gateway sets
+//!   from `$ssl_client_escaped_cert`), or `Hash=<hex SHA-256 of the DER>` with
+//!   `URI=spiffe://<trust-domain>/wl/<id>` or `Subject="CN=<id>"` (Envoy's own). It is read
+//!   **only** when the deployment says the gateway terminates mTLS
+//!   (`CP_TRUST_FORWARDED_CLIENT_CERT=true`, default false) **and** the request carries a valid
+//!   gateway secret; the gateways strip any client-sent copy (`docs/gateway.md`). The token is
+//!   then bound to that certificate (`cnf.x5t#S256`, RFC 8705 §3.1).
 //!
 //! Precedence, when several are present: API key, then the direct certificate, then the
 //! forwarded one (an explicit credential beats an ambient one).
@@ -82,15 +86,28 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The certificate of an XFCC `Cert` value: URL-encoded PEM (Envoy's encoding, and nginx's
+/// `$ssl_client_escaped_cert`).
+fn forwarded_pem(value: &str) -> Option<crate::tls::PeerCertificate> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let pem = percent_encoding::percent_decode_str(value).collect::<Vec<u8>>();
+    let der = CertificateDer::from_pem_slice(&pem).ok()?;
+    Some(crate::tls::PeerCertificate(der.to_vec()))
+}
+
 /// Parses the last element of an XFCC header (the one the nearest trusted proxy added).
 ///
-/// The WL id comes from `URI=spiffe://<trust_domain>/wl/<id>`, else from the subject's `CN`;
-/// `Hash` (hex SHA-256 of the certificate) is required for the token binding.
+/// With `Cert` (the URL-encoded PEM), the WL id and the thumbprint come from the certificate
+/// itself (a `Hash` beside it must match). Otherwise the WL id comes from
+/// `URI=spiffe://<trust_domain>/wl/<id>`, else from the subject's `CN`, and `Hash` (hex SHA-256
+/// of the certificate) is required for the token binding.
 pub fn parse_xfcc(value: &str, trust_domain: &str) -> Option<ForwardedCert> {
     let element = split_unquoted(value, ',').into_iter().last()?;
     let mut hash = None;
     let mut uri_id = None;
     let mut cn = None;
+    let mut cert = None;
     let spiffe_prefix = format!("spiffe://{trust_domain}/wl/");
     for pair in split_unquoted(element, ';') {
         let Some((k, v)) = pair.trim().split_once('=') else {
@@ -99,6 +116,7 @@ pub fn parse_xfcc(value: &str, trust_domain: &str) -> Option<ForwardedCert> {
         let v = v.trim().trim_matches('"');
         match k.trim().to_ascii_lowercase().as_str() {
             "hash" => hash = hex_decode(v).filter(|b| b.len() == 32),
+            "cert" => cert = Some(forwarded_pem(v)?),
             "uri" => uri_id = v.strip_prefix(&spiffe_prefix).map(str::to_owned),
             "subject" => {
                 cn = split_unquoted(v, ',')
@@ -107,6 +125,16 @@ pub fn parse_xfcc(value: &str, trust_domain: &str) -> Option<ForwardedCert> {
             }
             _ => {}
         }
+    }
+    if let Some(cert) = cert {
+        let thumbprint = cert.thumbprint();
+        if hash.is_some_and(|h| URL_SAFE_NO_PAD.encode(h) != thumbprint) {
+            return None;
+        }
+        return Some(ForwardedCert {
+            wl_id: cert.wl_id(trust_domain)?,
+            thumbprint,
+        });
     }
     let wl_id = uri_id.or(cn).filter(|id| valid_wl_id(id))?;
     Some(ForwardedCert {
@@ -127,7 +155,10 @@ impl FromRequest for Caller {
             .extensions()
             .get::<GatewayTrust>()
             .is_some_and(|t| t.trusted);
-        let forwarded = if trusted {
+        let gateway_terminates_mtls = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.cp_trust_forwarded_client_cert);
+        let forwarded = if trusted && gateway_terminates_mtls {
             req.headers()
                 .get(XFCC_HEADER)
                 .and_then(|v| v.to_str().ok())

@@ -93,6 +93,12 @@ pub struct Config {
     /// `MTLS_TRUST_DOMAIN`: SPIFFE trust domain of WL certificates (default `tessera`).
     #[serde(default = "default_trust_domain")]
     pub mtls_trust_domain: String,
+    /// `CP_TRUST_FORWARDED_CLIENT_CERT`: the gateway in front terminates mTLS and sets
+    /// `X-Forwarded-Client-Cert` itself from the certificate it verified (default false: the
+    /// header is ignored, whoever sends it). Even when true, it is read only on requests that
+    /// carry a valid `X-Gateway-Secret` (issue #17; `docs/gateway.md`).
+    #[serde(default)]
+    pub cp_trust_forwarded_client_cert: bool,
     /// `TLS_CERT_FILE`: PEM certificate chain; with `TLS_KEY_FILE`, the service serves HTTPS itself.
     #[serde(default)]
     pub tls_cert_file: Option<PathBuf>,
@@ -204,6 +210,7 @@ impl Config {
             jwks_max_age_seconds: default_jwks_max_age(),
             registry_cache_ttl_ms: 0,
             mtls_trust_domain: default_trust_domain(),
+            cp_trust_forwarded_client_cert: false,
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,

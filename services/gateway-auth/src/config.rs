@@ -15,6 +15,15 @@ fn default_audience() -> String {
 fn default_max_tenants() -> usize {
     1024
 }
+fn default_negative_cache() -> u64 {
+    30
+}
+fn default_amqp() -> String {
+    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
 
 /// One trusted issuer family: identity's tenants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +52,23 @@ pub struct Config {
     /// identity's `ACCESS_TOKEN_AUDIENCE` default).
     #[serde(default = "default_audience")]
     pub gateway_audience: String,
-    /// `GATEWAY_MAX_TENANTS`: most tenants whose key sets are cached (default 1024).
+    /// `GATEWAY_MAX_TENANTS`: most tenants whose key sets are cached (default 1024); a tenant
+    /// enters the cache only once its key set was fetched and valid, and the least valuable
+    /// entry is evicted when it is full (moka's TinyLFU), so strangers cannot fill it.
     #[serde(default = "default_max_tenants")]
     pub gateway_max_tenants: usize,
+    /// `GATEWAY_NEGATIVE_CACHE_SECONDS`: how long an issuer whose key set answered 404 (an
+    /// unknown tenant) is refused without asking identity again (default 30).
+    #[serde(default = "default_negative_cache")]
+    pub gateway_negative_cache_seconds: u64,
+    /// `AMQP_URL`: the broker carrying `identity.session.revoked` (default the local RabbitMQ).
+    #[serde(default = "default_amqp")]
+    pub amqp_url: String,
+    /// `GATEWAY_REVOCATION_FEED`: consume revocations from `AMQP_URL` (default true). Off, every
+    /// identity token is checked with identity (`GET /tenants/{slug}/session`), its answer kept
+    /// 5 s: correct, but one call to identity per token every 5 s.
+    #[serde(default = "default_true")]
+    pub gateway_revocation_feed: bool,
     /// `GATEWAY_SECRET`: when set, every 200 from `/verify` also carries `X-Gateway-Secret`, for
     /// gateways that copy auth-response headers onto the forwarded request instead of holding
     /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).
@@ -59,6 +82,7 @@ impl std::fmt::Debug for Config {
             .field("app_port", &self.app_port)
             .field("gateway_trusted_issuers", &self.gateway_trusted_issuers)
             .field("gateway_audience", &self.gateway_audience)
+            .field("gateway_revocation_feed", &self.gateway_revocation_feed)
             .field(
                 "gateway_secret",
                 &self.gateway_secret.as_ref().map(|_| "[redacted]"),

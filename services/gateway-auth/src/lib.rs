@@ -16,9 +16,10 @@
 //! - the tenant's JWKS cannot be fetched: **503** `service_unavailable`.
 
 pub mod config;
+pub mod revocation;
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -28,9 +29,10 @@ use serde::Deserialize;
 use tessera_http::ApiError;
 use tessera_http::gateway::GATEWAY_SECRET_HEADER;
 use tessera_jwt::verify::{RemoteJwks, Verifier, VerifierConfig, VerifyError};
-use tokio::sync::RwLock;
+use uuid::Uuid;
 
 pub use config::{Config, TrustedIssuer};
+pub use revocation::{Judgement, Revocations};
 
 /// `X-Gateway-Auth`: how the gateway authenticated the caller (`jwt`).
 pub const GATEWAY_AUTH: &str = "x-gateway-auth";
@@ -43,6 +45,15 @@ pub const AUTH_TENANT: &str = "x-auth-tenant";
 /// `X-Auth-Reason` (on 401): the failed check, for the gateway's own error body.
 pub const AUTH_REASON: &str = "x-auth-reason";
 
+/// How long an unreachable tenant key set (5xx, timeout) is remembered before it is asked again.
+pub const UNAVAILABLE_CACHE: Duration = Duration::from_secs(1);
+/// Most unknown or unreachable issuers remembered at once (each entry is small; evicted first
+/// when full, so a flood of forged issuers costs identity at most one request per issuer per
+/// `GATEWAY_NEGATIVE_CACHE_SECONDS` while it fits).
+pub const MAX_REMEMBERED_FAILURES: u64 = 10_000;
+/// Most identity answers about individual tokens kept at once.
+pub const MAX_ANSWERS: u64 = 100_000;
+
 /// The identity the gateway vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -54,6 +65,20 @@ pub struct Verified {
     pub tenant: Option<String>,
 }
 
+/// Why the gateway refuses a trusted issuer's token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A check of the token itself failed (signature, claims, unknown tenant, …).
+    #[error(transparent)]
+    Invalid(#[from] VerifyError),
+    /// Its session was revoked (logout, agent disabled) or its `roles` are stale.
+    #[error("token revoked")]
+    Revoked,
+    /// identity could not be asked whether the token still holds: not vouched for (503).
+    #[error("identity unavailable: {0}")]
+    IdentityUnavailable(String),
+}
+
 /// The claims read from an identity access token.
 #[derive(Debug, Deserialize)]
 struct Claims {
@@ -62,6 +87,10 @@ struct Claims {
     roles: Vec<String>,
     #[serde(default)]
     tenant: Option<String>,
+    sid: Option<String>,
+    #[serde(default)]
+    iat: i64,
+    jti: Option<String>,
 }
 
 /// Only the issuer, read before verification to pick the key set.
@@ -70,13 +99,38 @@ struct Issuer {
     iss: Option<String>,
 }
 
-/// Verifies bearer JWTs of the trusted issuers, one cached remote JWKS per tenant.
+/// identity's answer about one session (`GET /tenants/{slug}/session`).
+#[derive(Debug, Deserialize)]
+struct SessionRead {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// One tenant: its verifier and where identity answers about its sessions.
+struct Tenant {
+    verifier: Verifier,
+    session_url: String,
+}
+
+/// What identity said about a token, and when.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    checked_at: DateTime<Utc>,
+    live: bool,
+}
+
+/// Verifies bearer JWTs of the trusted issuers: one verifier per tenant, cached only after
+/// the tenant's key set was fetched and valid (bounded, with eviction); unknown or unreachable
+/// issuers are remembered briefly so strangers cannot make every request cost a fetch.
 pub struct Authenticator {
     issuers: Vec<TrustedIssuer>,
     gateway_secret: Option<HeaderValue>,
     audience: String,
-    max_tenants: usize,
-    verifiers: RwLock<HashMap<String, Arc<Verifier>>>,
+    tenants: moka::future::Cache<String, Arc<Tenant>>,
+    failures: moka::future::Cache<String, VerifyError>,
+    revocations: Arc<Revocations>,
+    answers: moka::future::Cache<String, Answer>,
+    client: reqwest::Client,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -104,9 +158,23 @@ fn is_role_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
+fn same_roles(a: &[String], b: &[String]) -> bool {
+    let mut a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut b: Vec<&str> = b.iter().map(String::as_str).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
 impl Authenticator {
-    /// From the configuration.
+    /// From the configuration, with its own (empty) revocation set.
     pub fn new(config: &Config) -> Self {
+        Self::with_revocations(config, Arc::new(Revocations::default()))
+    }
+
+    /// From the configuration, sharing `revocations` with the feed that fills it.
+    pub fn with_revocations(config: &Config, revocations: Arc<Revocations>) -> Self {
+        let max = u64::try_from(config.gateway_max_tenants.max(1)).unwrap_or(u64::MAX);
         Self {
             issuers: config.trusted_issuers(),
             gateway_secret: config
@@ -118,22 +186,47 @@ impl Authenticator {
                     v
                 }),
             audience: config.gateway_audience.clone(),
-            max_tenants: config.gateway_max_tenants,
-            verifiers: RwLock::new(HashMap::new()),
+            tenants: moka::future::Cache::builder().max_capacity(max).build(),
+            failures: moka::future::Cache::builder()
+                .max_capacity(MAX_REMEMBERED_FAILURES)
+                .expire_after(FailureExpiry {
+                    unknown: Duration::from_secs(config.gateway_negative_cache_seconds),
+                })
+                .build(),
+            revocations,
+            answers: moka::future::Cache::builder()
+                .max_capacity(MAX_ANSWERS)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
         }
     }
 
+    /// The revocation set this authenticator reads.
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revocations
+    }
+
+    /// How many tenants' verifiers are cached (after pending evictions ran).
+    pub async fn cached_tenants(&self) -> u64 {
+        self.tenants.run_pending_tasks().await;
+        self.tenants.entry_count()
+    }
+
     /// The outcome for a bearer token (`tessera_http::bearer_token`) at `now`: `Ok(None)` =
-    /// nothing to vouch for (no bearer, or not a trusted issuer's JWT).
+    /// nothing to vouch for (no bearer, or not a JWT naming a trusted issuer's tenant).
     ///
     /// # Errors
-    /// [`VerifyError`] for a trusted issuer's token that fails a check (or whose key set is
-    /// unavailable), and [`VerifyError::Malformed`] for a `sub` that cannot be a header value.
+    /// [`Refusal`] for a trusted issuer's token that fails a check, is revoked, or cannot be
+    /// checked (key set or identity unavailable).
     pub async fn authenticate(
         &self,
         token: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Option<Verified>, VerifyError> {
+    ) -> Result<Option<Verified>, Refusal> {
         let Some(token) = token else {
             return Ok(None);
         };
@@ -143,14 +236,40 @@ impl Authenticator {
         else {
             return Ok(None);
         };
-        let Some(verifier) = self.verifier_for(&iss).await else {
+        let Some((jwks_url, session_url)) = self.tenant_urls(&iss) else {
             return Ok(None);
         };
-        let claims: Claims = verifier.verify(token, now).await?;
+        let tenant = self.tenant(&iss, jwks_url, session_url).await?;
+        let claims: Claims = tenant.verifier.verify(token, now).await?;
         if HeaderValue::from_str(&claims.sub).is_err() || claims.sub.is_empty() {
-            return Err(VerifyError::Malformed);
+            return Err(VerifyError::Malformed.into());
         }
-        let tenant = claims.tenant.filter(|t| {
+        let sid = claims
+            .sid
+            .as_deref()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or(VerifyError::Malformed)?;
+        match self.revocations.judge(sid, claims.iat) {
+            Judgement::Revoked => return Err(Refusal::Revoked),
+            Judgement::Clear => {}
+            Judgement::Unknown => {
+                let key = claims.jti.clone().unwrap_or_else(|| sid.to_string());
+                let answer = match self.answers.get(&key).await {
+                    Some(a) if self.revocations.answer_holds(a.checked_at, now) => a,
+                    _ => {
+                        let a = self
+                            .ask_identity(&tenant, token, &claims.roles, now)
+                            .await?;
+                        self.answers.insert(key, a).await;
+                        a
+                    }
+                };
+                if !answer.live {
+                    return Err(Refusal::Revoked);
+                }
+            }
+        }
+        let tenant_claim = claims.tenant.filter(|t| {
             is_slug(t)
                 && iss
                     .strip_suffix(t.as_str())
@@ -163,42 +282,115 @@ impl Authenticator {
                 .into_iter()
                 .filter(|r| is_role_name(r))
                 .collect(),
-            tenant,
+            tenant: tenant_claim,
         }))
     }
 
-    /// The verifier of `iss` when it is `{prefix}{slug}` for a trusted prefix; created on first
-    /// use (at most `GATEWAY_MAX_TENANTS`, so forged issuers cannot grow the cache without bound).
-    async fn verifier_for(&self, iss: &str) -> Option<Arc<Verifier>> {
-        // Only trusted issuers are ever cached: a hit needs no further check.
-        if let Some(v) = self.verifiers.read().await.get(iss) {
-            return Some(Arc::clone(v));
-        }
-        let trusted = self.issuers.iter().find_map(|t| {
+    /// The JWKS and session URLs of `iss` when it is `{prefix}{slug}` for a trusted prefix.
+    fn tenant_urls(&self, iss: &str) -> Option<(String, String)> {
+        self.issuers.iter().find_map(|t| {
             let slug = iss.strip_prefix(t.issuer_prefix.as_str())?;
-            is_slug(slug).then(|| format!("{}{slug}/.well-known/jwks.json", t.jwks_prefix))
-        })?;
-        let mut verifiers = self.verifiers.write().await;
-        if let Some(v) = verifiers.get(iss) {
-            return Some(Arc::clone(v));
+            is_slug(slug).then(|| {
+                (
+                    format!("{}{slug}/.well-known/jwks.json", t.jwks_prefix),
+                    format!("{}{slug}/session", t.jwks_prefix),
+                )
+            })
+        })
+    }
+
+    /// The cached tenant of `iss`, else its key set fetched now: cached when valid; an unknown
+    /// tenant (404) or an unreachable key set is remembered as such for a while, uncached.
+    async fn tenant(
+        &self,
+        iss: &str,
+        jwks_url: String,
+        session_url: String,
+    ) -> Result<Arc<Tenant>, VerifyError> {
+        if let Some(t) = self.tenants.get(iss).await {
+            return Ok(t);
         }
-        if verifiers.len() >= self.max_tenants {
-            tracing::warn!(
-                max = self.max_tenants,
-                "tenant verifier cache full: refusing a new issuer"
-            );
-            return None;
+        if let Some(e) = self.failures.get(iss).await {
+            return Err(e);
         }
-        let verifier = Arc::new(Verifier::with_remote(
-            VerifierConfig {
-                issuer: Some(iss.to_owned()),
-                audience: Some(self.audience.clone()),
-                ..VerifierConfig::default()
-            },
-            RemoteJwks::new(trusted),
-        ));
-        verifiers.insert(iss.to_owned(), Arc::clone(&verifier));
-        Some(verifier)
+        let config = VerifierConfig {
+            issuer: Some(iss.to_owned()),
+            audience: Some(self.audience.clone()),
+            ..VerifierConfig::default()
+        };
+        let loaded = self
+            .tenants
+            .try_get_with(iss.to_owned(), async move {
+                let remote = RemoteJwks::new(jwks_url);
+                remote.load().await?;
+                Ok::<_, VerifyError>(Arc::new(Tenant {
+                    verifier: Verifier::with_remote(config, remote),
+                    session_url,
+                }))
+            })
+            .await;
+        match loaded {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                let e = VerifyError::clone(&e);
+                tracing::info!(error = %e, "tenant key set not loaded; remembered briefly");
+                self.failures.insert(iss.to_owned(), e.clone()).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Asks identity whether `token`'s session is live and its roles current.
+    async fn ask_identity(
+        &self,
+        tenant: &Tenant,
+        token: &str,
+        roles: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Answer, Refusal> {
+        let unavailable = |e: String| Refusal::IdentityUnavailable(e);
+        let resp = self
+            .client
+            .get(&tenant.session_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.without_url().to_string()))?;
+        let live = match resp.status().as_u16() {
+            200 => {
+                let session: SessionRead = resp
+                    .json()
+                    .await
+                    .map_err(|e| unavailable(e.without_url().to_string()))?;
+                same_roles(&session.roles, roles)
+            }
+            401 | 403 | 404 => false,
+            other => return Err(unavailable(format!("identity answered {other}"))),
+        };
+        Ok(Answer {
+            checked_at: now,
+            live,
+        })
+    }
+}
+
+/// Unknown issuers are remembered for `GATEWAY_NEGATIVE_CACHE_SECONDS`; unreachable key sets
+/// for [`UNAVAILABLE_CACHE`].
+struct FailureExpiry {
+    unknown: Duration,
+}
+
+impl moka::Expiry<String, VerifyError> for FailureExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &VerifyError,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(match value {
+            VerifyError::KeySetUnavailable(_) => UNAVAILABLE_CACHE,
+            _ => self.unknown,
+        })
     }
 }
 
@@ -227,37 +419,50 @@ pub async fn verify(
             }
             Ok(reply.finish())
         }
-        Err(VerifyError::KeySetUnavailable(e)) => {
+        Err(Refusal::Invalid(VerifyError::KeySetUnavailable(e))) => {
             tracing::warn!(error = %e, "identity key set unavailable");
             Err(ApiError::unavailable(std::io::Error::other(
                 "identity key set unavailable",
             )))
         }
+        Err(Refusal::IdentityUnavailable(e)) => {
+            tracing::warn!(error = %e, "identity unavailable: a token older than the revocation feed is not vouched for");
+            Err(ApiError::unavailable(std::io::Error::other(
+                "identity unavailable",
+            )))
+        }
         Err(e) => {
-            tracing::info!(reason = %e, "bearer token refused at the gateway");
+            let why = reason(&e);
+            tracing::info!(reason = why, "bearer token refused at the gateway");
             let refused =
-                ApiError::unauthenticated("The bearer token is invalid.").with_reason(reason(&e));
+                ApiError::unauthenticated("The bearer token is invalid.").with_reason(why);
             let mut response = actix_web::ResponseError::error_response(&refused);
             response.headers_mut().insert(
                 actix_web::http::header::HeaderName::from_static(AUTH_REASON),
-                HeaderValue::from_static(reason(&e)),
+                HeaderValue::from_static(why),
             );
             Ok(response)
         }
     }
 }
 
-fn reason(e: &VerifyError) -> &'static str {
+fn reason(e: &Refusal) -> &'static str {
     match e {
-        VerifyError::Malformed => "malformed_token",
-        VerifyError::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
-        VerifyError::UnknownKey => "unknown_key",
-        VerifyError::BadSignature => "invalid_signature",
-        VerifyError::WrongIssuer => "wrong_issuer",
-        VerifyError::WrongAudience => "wrong_audience",
-        VerifyError::Expired => "token_expired",
-        VerifyError::NotYetValid => "token_not_yet_valid",
-        VerifyError::KeySetUnavailable(_) => "key_set_unavailable",
+        Refusal::Revoked => "token_revoked",
+        Refusal::IdentityUnavailable(_) => "identity_unavailable",
+        Refusal::Invalid(e) => match e {
+            VerifyError::Malformed => "malformed_token",
+            VerifyError::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
+            VerifyError::UnknownKey => "unknown_key",
+            VerifyError::BadSignature => "invalid_signature",
+            VerifyError::WrongIssuer => "wrong_issuer",
+            VerifyError::WrongAudience => "wrong_audience",
+            VerifyError::Expired => "token_expired",
+            VerifyError::NotYetValid => "token_not_yet_valid",
+            VerifyError::KeySetUnavailable(_) => "key_set_unavailable",
+            VerifyError::UnknownIssuer => "unknown_issuer",
+            VerifyError::CertificateMismatch => "certificate_mismatch",
+        },
     }
 }
 
@@ -267,7 +472,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Runs the service on `listener` until SIGTERM/SIGINT (actix drains in-flight requests for
-/// up to 10 s). `workers`: HTTP worker threads (default: one per core).
+/// up to 10 s), with the revocation feed (`identity.session.revoked` from `AMQP_URL`) when
+/// `GATEWAY_REVOCATION_FEED` is on. `workers`: HTTP worker threads (default: one per core).
+/// Must be called inside a Tokio runtime (the feed is a task of it).
 ///
 /// # Errors
 /// A listener that cannot be used, or metrics that cannot be registered.
@@ -276,7 +483,24 @@ pub fn serve(
     listener: std::net::TcpListener,
     workers: Option<usize>,
 ) -> anyhow::Result<actix_web::dev::Server> {
-    let auth = web::Data::new(Authenticator::new(config));
+    Ok(serve_with(config, listener, workers)?.0)
+}
+
+/// [`serve`], also returning the [`Authenticator`] the server uses (for tests and probes).
+///
+/// # Errors
+/// As [`serve`].
+pub fn serve_with(
+    config: &Config,
+    listener: std::net::TcpListener,
+    workers: Option<usize>,
+) -> anyhow::Result<(actix_web::dev::Server, Arc<Authenticator>)> {
+    let revocations = Arc::new(Revocations::default());
+    if config.gateway_revocation_feed {
+        revocation::spawn_feed(config.amqp_url.clone(), Arc::clone(&revocations));
+    }
+    let authenticator = Arc::new(Authenticator::with_revocations(config, revocations));
+    let auth = web::Data::from(Arc::clone(&authenticator));
     let prometheus =
         tessera_http::metrics::prometheus_metrics("gateway-auth").map_err(anyhow::Error::msg)?;
     let mut server = actix_web::HttpServer::new(move || {
@@ -294,5 +518,5 @@ pub fn serve(
     if let Some(n) = workers {
         server = server.workers(n.max(1));
     }
-    Ok(server.listen(listener)?.run())
+    Ok((server.listen(listener)?.run(), authenticator))
 }

@@ -13,6 +13,71 @@ pub const ROLE_ASSIGNED: &str = "identity.role.assigned";
 pub const ROLE_REVOKED: &str = "identity.role.revoked";
 /// `identity.agent.disabled`: an agent can no longer sign in; its sessions are revoked.
 pub const AGENT_DISABLED: &str = "identity.agent.disabled";
+/// `identity.session.revoked`: the access tokens of these sessions must no longer be vouched
+/// for (logout, agent disabled, or a role change that made their `roles` claim stale). The
+/// gateway (`gateway-auth`) keeps each session id until its `expiresAt` (issue #17).
+pub const SESSION_REVOKED: &str = "identity.session.revoked";
+
+/// Why [`SESSION_REVOKED`] was published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// `POST /logout`.
+    Logout,
+    /// The agent was disabled (its sessions are revoked in identity too).
+    AgentDisabled,
+    /// The agent's role was assigned, changed or removed: identity itself reads the role from
+    /// the database, but the tokens' `roles` claim is stale, so the gateway stops vouching.
+    RoleChanged,
+}
+
+/// One session of [`SessionRevoked`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedSession {
+    /// The session id (the tokens' `sid`).
+    pub session_id: Uuid,
+    /// When the session, and so each of its tokens, expires anyway (RFC 3339).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Payload of [`SESSION_REVOKED`]: `{tenant, agentId, reason, sessions: [{sessionId, expiresAt}]}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRevoked {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Agent id.
+    pub agent_id: Uuid,
+    /// Why.
+    pub reason: RevocationReason,
+    /// The sessions whose tokens are revoked (at least one).
+    pub sessions: Vec<RevokedSession>,
+}
+
+/// Enqueues [`SESSION_REVOKED`] for `sessions` (nothing when there are none).
+///
+/// # Errors
+/// As [`enqueue`].
+pub async fn enqueue_revoked(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    agent_id: Uuid,
+    reason: RevocationReason,
+    sessions: Vec<RevokedSession>,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let data = SessionRevoked {
+        tenant: tenant.to_owned(),
+        agent_id,
+        reason,
+        sessions,
+    };
+    enqueue(conn, SESSION_REVOKED, data, now).await
+}
 
 /// Payload `{tenant, agentId, role?}` (ARCHITECTURE.md §2 event table).
 #[derive(Debug, Clone, Serialize)]
@@ -31,10 +96,10 @@ pub struct AgentEvent {
 ///
 /// # Errors
 /// Database or serialisation errors (the transaction then rolls back).
-pub async fn enqueue(
+pub async fn enqueue<T: Serialize>(
     conn: &mut AsyncPgConnection,
     kind: &str,
-    data: AgentEvent,
+    data: T,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
     let request_id = tessera_http::request_id::current();

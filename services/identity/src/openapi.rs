@@ -35,6 +35,7 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
         session::login,
         session::verify_mfa,
         session::logout,
+        session::current_session,
         enroll::enroll,
         enroll::confirm,
         roles::list_roles,

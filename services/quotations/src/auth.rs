@@ -3,7 +3,8 @@
 //! a valid `X-Gateway-Secret`; ARCHITECTURE.md §3).
 //!
 //! Admin actions (soft deletes) need a token user with `is_admin` (or the `delete_quotations`
-//! permission), or a gateway identity with the role `moderator` (seed 001).
+//! permission), or a gateway identity with the role `moderator` (seed 001) issued by an identity
+//! tenant named in `QUOTATIONS_MODERATOR_TENANTS` (`X-Auth-Tenant`; issue #17).
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -26,6 +27,10 @@ pub struct Caller {
     pub gateway_subject: Option<String>,
     /// `X-Auth-Roles` from the trusted gateway (comma- or space-separated).
     pub gateway_roles: Vec<String>,
+    /// `X-Auth-Tenant` from the trusted gateway: the identity tenant that issued the token.
+    pub gateway_tenant: Option<String>,
+    /// Whether `gateway_tenant` is one of `QUOTATIONS_MODERATOR_TENANTS` (set by the extractor).
+    pub gateway_tenant_trusted: bool,
 }
 
 fn unauthenticated() -> ApiError {
@@ -58,7 +63,8 @@ impl Caller {
         }
     }
 
-    /// 401 without identity; 403 unless an admin (token) or a `moderator` (gateway).
+    /// 401 without identity; 403 unless an admin (token) or a `moderator` (gateway) of a tenant
+    /// in `QUOTATIONS_MODERATOR_TENANTS`.
     ///
     /// # Errors
     /// 401 `unauthenticated` or 403 `forbidden`.
@@ -72,7 +78,8 @@ impl Caller {
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(false)
         });
-        let by_gateway = self.gateway_roles.iter().any(|r| r == MODERATOR_ROLE);
+        let by_gateway =
+            self.gateway_tenant_trusted && self.gateway_roles.iter().any(|r| r == MODERATOR_ROLE);
         if by_token || by_gateway {
             Ok(())
         } else {
@@ -113,6 +120,11 @@ async fn identify(req: HttpRequest) -> Result<Caller, ApiError> {
                     .collect()
             })
             .unwrap_or_default();
+        caller.gateway_tenant = header(&req, "x-auth-tenant");
+        caller.gateway_tenant_trusted = caller
+            .gateway_tenant
+            .as_deref()
+            .is_some_and(|t| state.config.trusts_moderators_of(t));
     }
     if let Some(token) = bearer_token(&req).filter(|t| t.contains('|')) {
         let mut conn = state.pool.get().await.map_err(pool_error)?;

@@ -141,6 +141,11 @@ pub struct Config {
     /// minute before 429 (default 5, Laravel's).
     #[serde(default = "default_login_attempts")]
     pub quotations_login_max_attempts: u32,
+    /// `QUOTATIONS_MODERATOR_TENANTS`: comma-separated identity tenant slugs whose `moderator`
+    /// role (vouched for by the gateway in `X-Auth-Roles` + `X-Auth-Tenant`) may delete
+    /// (default none: no gateway role is trusted). A moderator of any other tenant gets 403.
+    #[serde(default)]
+    pub quotations_moderator_tenants: String,
     /// `MAIL_*`: how e-mails leave (see [`crate::mail::MailSettings`]).
     #[serde(skip)]
     pub mail: crate::mail::MailSettings,
@@ -246,6 +251,15 @@ impl Config {
         }
     }
 
+    /// Whether a gateway `moderator` of identity tenant `tenant` is trusted
+    /// (`QUOTATIONS_MODERATOR_TENANTS`).
+    pub fn trusts_moderators_of(&self, tenant: &str) -> bool {
+        self.quotations_moderator_tenants
+            .split(',')
+            .map(str::trim)
+            .any(|t| !t.is_empty() && t == tenant)
+    }
+
     /// A configuration for tests: the given database and broker, every provider at
     /// `providers_url` (a local stub), Alpha Vantage keyed.
     pub fn for_tests(database_url: &str, amqp_url: &str, providers_url: &str) -> Self {
@@ -275,6 +289,7 @@ impl Config {
             )),
             session_lifetime_minutes: default_session_minutes(),
             quotations_login_max_attempts: default_login_attempts(),
+            quotations_moderator_tenants: String::new(),
             mail: crate::mail::MailSettings::default(),
         }
     }

@@ -1,8 +1,9 @@
 //! The API throttle (seed 001: 429 `too_many_requests` with `Retry-After`), shared across
 //! replicas: one counter row per key and one-minute window in PostgreSQL, incremented by a
 //! single upsert per request. The key is the presenting token (`token:<id>`), else the gateway
-//! subject (`sub:<subject>`), else the client address (`ip:<addr>`, the peer address; behind
-//! the gateway, `X-Forwarded-For`'s first entry when the request is trusted).
+//! subject (`sub:<subject>`), else the client address (`ip:<addr>`: the address the nearest
+//! untrusted hop had, `TRUSTED_PROXIES` and [`tessera_http::client_addr`]; a client's own
+//! `X-Forwarded-For` never chooses it).
 //! `QUOTATIONS_API_RATE_LIMIT_PER_MINUTE` (default 60, Laravel's `throttle:api`); 0 disables it.
 
 use actix_web::HttpRequest;
@@ -11,37 +12,27 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tessera_db::http::{db_error, pool_error};
-use tessera_http::{ApiError, GatewayTrust};
+use tessera_http::ApiError;
 
 use crate::auth::Caller;
 use crate::db::schema::api_throttle;
 use crate::state::AppState;
 
 /// The throttle key of a request.
-pub fn key(req: &HttpRequest, caller: &Caller) -> String {
+pub fn key(state: &AppState, req: &HttpRequest, caller: &Caller) -> String {
     if let Some(t) = &caller.token {
         return format!("token:{}", t.token_id);
     }
     if let Some(s) = &caller.gateway_subject {
         return format!("sub:{s}");
     }
-    let trusted = actix_web::HttpMessage::extensions(req)
-        .get::<GatewayTrust>()
-        .is_some_and(|t| t.trusted);
-    let forwarded = trusted
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|s| s.trim().to_owned())
-        })
-        .flatten();
-    let ip = forwarded.unwrap_or_else(|| {
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
-    });
+    let ip = state
+        .config
+        .base
+        .trusted_proxies
+        .client_ip_of(req)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     format!("ip:{ip}")
 }
 
@@ -117,7 +108,7 @@ pub async fn check(state: &AppState, req: &HttpRequest, caller: &Caller) -> Resu
     let now = Utc::now();
     let hits = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        hit(&mut conn, &key(req, caller), now)
+        hit(&mut conn, &key(state, req, caller), now)
             .await
             .map_err(|e| db_error(e, "Throttle"))?
     };

@@ -1,8 +1,9 @@
 //! `POST /wls/{importerId}/peer-token` (seed 000 T1–T4; docs/control-plane/api.md).
 //!
 //! Checks, in order: caller authenticated (401) → body well-formed and valid (422
-//! `validation_error` / `unknown_scope`) → importer exists (404) → caller is the importer (403
-//! `caller_not_importer`) → importer active (403 `importer_inactive`) → target exists (404) →
+//! `validation_error` / `unknown_scope`) → caller is the importer (403 `caller_not_importer`,
+//! before any look-up, so a WL's key learns nothing about other WLs: issue #17) → importer
+//! exists (404, only for a certificate naming an unregistered WL) → importer active (403 `importer_inactive`) → target exists (404) →
 //! target active (403 `target_inactive`) → active relationship (403 `no_relationship`) → every
 //! scope allowed by it (403 `scope_not_allowed`). Then the token is signed, the
 //! `PEER_TOKEN_ISSUED` event is committed to the outbox, and only then is the token returned.
@@ -234,6 +235,15 @@ pub async fn issue_peer_token(
                 "validation"
             });
     })?;
+    // The caller first: another WL's id answers the same whether it exists or not.
+    if caller.wl_id != importer {
+        return Err(deny(
+            &state,
+            StatusCode::FORBIDDEN,
+            "caller_not_importer",
+            "The caller is not the importer white label.",
+        ));
+    }
     let pair = state
         .registry
         .pair(&importer, &valid.target)
@@ -248,14 +258,6 @@ pub async fn issue_peer_token(
             "Importer white label not found.",
         ));
     };
-    if caller.wl_id != importer {
-        return Err(deny(
-            &state,
-            StatusCode::FORBIDDEN,
-            "caller_not_importer",
-            "The caller is not the importer white label.",
-        ));
-    }
     if importer_status != ACTIVE {
         return Err(deny(
             &state,

@@ -132,3 +132,56 @@ async fn a_client_certificate_authenticates_the_wl_and_binds_the_token() {
         "an unknown CA never authenticates"
     );
 }
+
+/// A gateway that terminates mTLS forwards the verified certificate as XFCC `Cert="<URL-encoded
+/// PEM>"` (nginx's `$ssl_client_escaped_cert`); with `CP_TRUST_FORWARDED_CLIENT_CERT=true` and
+/// the gateway secret, the WL and the binding come from that certificate itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_forwarded_as_pem_by_an_mtls_gateway_binds_the_token() {
+    let pki = Pki::new();
+    let spiffe = "spiffe://tessera/wl/wl-a".to_owned();
+    let (client_cert, _, client_der) =
+        pki.issue("ignored", vec![SanType::URI(spiffe.try_into().unwrap())]);
+    let app = TestApp::spawn_with(|c| {
+        c.base.gateway_secret = Some("gw-secret".into());
+        c.cp_trust_forwarded_client_cert = true;
+    })
+    .await;
+    app.seed().await;
+    let escaped =
+        percent_encoding::utf8_percent_encode(&client_cert, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let body = json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]});
+    let call = |xfcc: String| {
+        let (app, body) = (&app, body.clone());
+        async move {
+            app.call(
+                reqwest::Method::POST,
+                "/wls/wl-a/peer-token",
+                None,
+                Some(body),
+                &[
+                    ("x-gateway-secret", "gw-secret"),
+                    ("x-forwarded-client-cert", &xfcc),
+                ],
+            )
+            .await
+        }
+    };
+    let r = call(format!("Cert=\"{escaped}\"")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    use aws_lc_rs::digest;
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(digest::digest(&digest::SHA256, &client_der));
+    let claims = segment(r.body["accessToken"].as_str().unwrap(), 1);
+    assert_eq!(claims["cnf"]["x5t#S256"], expected.as_str());
+    assert_eq!(claims["wlId"], "wl-a");
+    // A Hash beside it that is not the certificate's: refused.
+    let wrong = "00".repeat(32);
+    let r = call(format!("Hash={wrong};Cert=\"{escaped}\"")).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // Garbage in Cert: refused, never a fallback to the other fields.
+    let r = call("Cert=\"not-a-pem\";URI=spiffe://tessera/wl/wl-a".to_owned()).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}

@@ -361,15 +361,17 @@ async fn every_404_of_the_contract() {
         Some("target_not_found"),
     )
     .await;
+    // An unknown importer named by another WL's key is that WL's 403 (issue #17: the caller is
+    // checked first); `importer_not_found` is left for a certificate naming an unregistered WL.
     let body = json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]});
     expect_error(
         &app,
         "wl-unknown",
         Some(&seed.key_a),
         body,
-        404,
-        "not_found",
-        Some("importer_not_found"),
+        403,
+        "forbidden",
+        Some("caller_not_importer"),
     )
     .await;
 }
@@ -501,7 +503,11 @@ async fn every_422_of_the_contract() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trusted_gateway_can_forward_a_client_certificate_and_the_token_is_bound_to_it() {
-    let app = TestApp::spawn_with(|c| c.base.gateway_secret = Some("gw-secret".into())).await;
+    let app = TestApp::spawn_with(|c| {
+        c.base.gateway_secret = Some("gw-secret".into());
+        c.cp_trust_forwarded_client_cert = true;
+    })
+    .await;
     app.seed().await;
     let hash = "8f2f6a36c3b2a0f2b1e4f5d6c7b8a9012345678901234567890abcdefabcdef0";
     let xfcc = format!("Hash={hash};URI=spiffe://tessera/wl/wl-a");
@@ -561,6 +567,72 @@ async fn a_trusted_gateway_can_forward_a_client_certificate_and_the_token_is_bou
         .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.body["reason"], "caller_not_importer");
+}
+
+/// Finding 1 of issue #17: unless the deployment says the gateway terminates mTLS
+/// (`CP_TRUST_FORWARDED_CLIENT_CERT`, off by default), a forwarded certificate is no credential,
+/// even beside a valid gateway secret; a WL key still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_certificate_is_ignored_unless_the_gateway_is_said_to_terminate_mtls() {
+    let app = TestApp::spawn_with(|c| c.base.gateway_secret = Some("gw-secret".into())).await;
+    let seed = app.seed().await;
+    let hash = "8f2f6a36c3b2a0f2b1e4f5d6c7b8a9012345678901234567890abcdefabcdef0";
+    let body = json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]});
+    for xfcc in [
+        format!("Hash={hash};URI=spiffe://tessera/wl/wl-a"),
+        format!("Hash={hash};Subject=\"CN=wl-a\""),
+    ] {
+        let r = app
+            .call(
+                Method::POST,
+                "/wls/wl-a/peer-token",
+                None,
+                Some(body.clone()),
+                &[
+                    ("x-gateway-secret", "gw-secret"),
+                    ("x-forwarded-client-cert", &xfcc),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 401, "{xfcc}: {}", r.body);
+        assert_eq!(r.body["error_code"], "unauthenticated");
+    }
+    let r = app
+        .call(
+            Method::POST,
+            "/wls/wl-a/peer-token",
+            Some(&seed.key_a),
+            Some(body),
+            &[("x-gateway-secret", "gw-secret")],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(segment(r.body["accessToken"].as_str().unwrap(), 1)["cnf"].is_null());
+}
+
+/// Finding 8 of issue #17: a WL's key asking for another importer gets the same 403 whether
+/// that importer exists or not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wl_key_learns_nothing_about_other_importers() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let body = json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]});
+    let mut answers = Vec::new();
+    for importer in ["wl-b", "wl-c", "wl-does-not-exist"] {
+        let r = app
+            .call(
+                Method::POST,
+                &format!("/wls/{importer}/peer-token"),
+                Some(&seed.key_a),
+                Some(body.clone()),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 403, "{importer}: {}", r.body);
+        answers.push(r.envelope_sans_request_id());
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    assert_eq!(answers[0]["reason"], "caller_not_importer");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,6 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/tenants/{tenant_slug}/logout").route(web::post().to(session::logout)))
     .service(
+        web::resource("/tenants/{tenant_slug}/session")
+            .route(web::get().to(session::current_session)),
+    )
+    .service(
         web::resource("/tenants/{tenant_slug}/mfa/enroll").route(web::post().to(enroll::enroll)),
     )
     .service(

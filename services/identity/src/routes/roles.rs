@@ -194,6 +194,16 @@ pub async fn put_role(
                     role: Some(role.clone()),
                 };
                 events::enqueue(c, events::ROLE_ASSIGNED, data, now).await?;
+                let live = store::live_sessions(c, agent.id, now).await?;
+                events::enqueue_revoked(
+                    c,
+                    &tenant.slug,
+                    agent.id,
+                    events::RevocationReason::RoleChanged,
+                    live,
+                    now,
+                )
+                .await?;
             }
             Ok(row)
         })
@@ -242,6 +252,16 @@ pub async fn delete_role(
             role: Some(role),
         };
         events::enqueue(c, events::ROLE_REVOKED, data, now).await?;
+        let live = store::live_sessions(c, agent_id, now).await?;
+        events::enqueue_revoked(
+            c,
+            &tenant.slug,
+            agent_id,
+            events::RevocationReason::RoleChanged,
+            live,
+            now,
+        )
+        .await?;
         Ok(())
     })
     .await

@@ -353,7 +353,9 @@ pub async fn verify_mfa(
     session_response(&state, &tenant, &session, None, now).await
 }
 
-/// Ends the session of the presented access token; the token stops working at once.
+/// Ends the session of the presented access token; the token stops working at once here, and
+/// `identity.session.revoked` (in the same transaction) tells the gateway to stop vouching for
+/// it within seconds (issue #17).
 #[utoipa::path(
     post,
     path = "/tenants/{tenant_slug}/logout",
@@ -370,9 +372,74 @@ pub async fn logout(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let session = crate::events::RevokedSession {
+        session_id: who.session.id,
+        expires_at: who.session.expires_at,
+    };
     let mut conn = state.pool.get().await.map_err(pool_error)?;
-    store::revoke_session(&mut conn, who.session.id, state.now())
-        .await
-        .map_err(|e| db_error(e, "Session"))?;
+    conn.transaction::<(), diesel::result::Error, _>(async |c| {
+        if store::revoke_session(c, who.session.id, now).await? {
+            crate::events::enqueue_revoked(
+                c,
+                &who.tenant.slug,
+                who.agent_id,
+                crate::events::RevocationReason::Logout,
+                vec![session],
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| db_error(e, "Session"))?;
+    state.relay_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `TenantSessionRead`: the live session of the presented access token, as identity knows it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantSessionRead {
+    /// The session (the token's `sid`).
+    pub session_id: Uuid,
+    /// The agent (the token's `sub`).
+    pub agent_id: Uuid,
+    /// The agent's roles now (read from the database, not from the token).
+    pub roles: Vec<String>,
+    /// When the session ends (RFC 3339).
+    pub expires_at: DateTime<Utc>,
+    /// `aal1` or `aal2`.
+    pub aal: String,
+}
+
+/// The presented token's session, checked in the database: live, fully authenticated, active
+/// agent. The gateway asks this for a token it cannot judge from the revocation feed alone
+/// (issued before it started listening, or while the broker is down) and compares `roles`
+/// with the token's.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant_slug}/session",
+    tag = "sessions",
+    params(("tenant_slug" = String, Path, description = "Tenant slug")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session is live", body = TenantSessionRead),
+        (status = 401, description = "Missing, invalid, expired, revoked or MFA-pending token", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant, or a token of another tenant", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn current_session(who: Authenticated) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            tessera_http::extract::NO_STORE,
+        ))
+        .json(TenantSessionRead {
+            session_id: who.session.id,
+            agent_id: who.agent_id,
+            roles: who.role.into_iter().collect(),
+            expires_at: who.session.expires_at,
+            aal: format!("aal{}", who.session.aal),
+        })
 }

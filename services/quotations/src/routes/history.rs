@@ -321,8 +321,13 @@ pub async fn index(
         };
         (rows, total)
     };
-    let info = req.connection_info();
-    let path = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    // Absolute links come from the configured public URL (`APP_URL`), never from `Host` or
+    // `X-Forwarded-Host`, which a client chooses.
+    let path = format!(
+        "{}{}",
+        state.config.app_url.trim_end_matches('/'),
+        req.path()
+    );
     let others: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .filter(|(k, _)| k != "page")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -332,7 +332,7 @@ pub async fn login(
     ApiError::fail_if_any(errors)?;
     let key = format!(
         "login:{email}|{}",
-        crate::throttle::key(&req, &crate::auth::Caller::default())
+        crate::throttle::key(&state, &req, &crate::auth::Caller::default())
     );
     let now = Utc::now();
     let failures = {

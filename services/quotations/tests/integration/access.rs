@@ -158,8 +158,11 @@ async fn seed_rows(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deletes_are_for_admins_and_gateway_moderators_only() {
-    let app =
-        TestApp::spawn_with(|c| c.base.gateway_secret = Some("gw-secret-0123456789".into())).await;
+    let app = TestApp::spawn_with(|c| {
+        c.base.gateway_secret = Some("gw-secret-0123456789".into());
+        c.quotations_moderator_tenants = "demo, ops".into();
+    })
+    .await;
     seed_rows(&app).await;
     let admin = app.user_token("admin@example.com", true).await;
     let user = app.user_token("user@example.com", false).await;
@@ -202,6 +205,18 @@ async fn deletes_are_for_admins_and_gateway_moderators_only() {
         )
         .await;
     assert_eq!(viewer.status, 403);
+    // A moderator of a tenant quotations does not trust, or of no tenant at all: 403 (issue #17).
+    for tenant in [Some("other"), Some("demo-evil"), None] {
+        let mut headers = vec![
+            ("X-Gateway-Secret", "gw-secret-0123456789"),
+            ("X-Auth-Subject", "agent-9"),
+            ("X-Auth-Roles", "moderator"),
+        ];
+        headers.extend(tenant.map(|t| ("X-Auth-Tenant", t)));
+        let foreign = app.call(Method::DELETE, &path, None, None, &headers).await;
+        assert_eq!(foreign.status, 403, "{tenant:?}: {}", foreign.body);
+        assert_eq!(foreign.body["error_code"], "forbidden");
+    }
     let moderator = app
         .call(
             Method::DELETE,
@@ -212,6 +227,7 @@ async fn deletes_are_for_admins_and_gateway_moderators_only() {
                 ("X-Gateway-Secret", "gw-secret-0123456789"),
                 ("X-Auth-Subject", "agent-1"),
                 ("X-Auth-Roles", "agent,moderator"),
+                ("X-Auth-Tenant", "demo"),
             ],
         )
         .await;

@@ -249,3 +249,52 @@ async fn cached_totals_lag_new_rows_for_at_most_the_ttl() {
         "another filter set counts afresh"
     );
 }
+
+/// Finding 3 of issue #17: the pagination links come from `APP_URL`, never from a client's
+/// `Host` / `X-Forwarded-Host` / `X-Forwarded-Proto`, even with a valid gateway secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn pagination_links_come_from_the_public_url_not_from_request_headers() {
+    let app = TestApp::spawn_with(|c| {
+        c.app_url = "https://quotes.example.test/".into();
+        c.base.gateway_secret = Some("gw-secret-0123456789".into());
+    })
+    .await;
+    for headers in [
+        vec![
+            ("X-Forwarded-Host", "evil.example"),
+            ("X-Forwarded-Proto", "http"),
+        ],
+        vec![
+            ("X-Gateway-Secret", "gw-secret-0123456789"),
+            ("X-Forwarded-Host", "evil.example"),
+            ("Forwarded", "host=evil.example;proto=http"),
+        ],
+        vec![],
+    ] {
+        let r = app
+            .api
+            .call(
+                Method::GET,
+                "/api/quotations?per_page=5",
+                None,
+                None,
+                &headers,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.body["meta"]["path"], "https://quotes.example.test/api/quotations",
+            "{headers:?}"
+        );
+        let first = r.body["links"]["first"].as_str().unwrap();
+        assert!(
+            first.starts_with("https://quotes.example.test/api/quotations?"),
+            "{headers:?}: {first}"
+        );
+        for link in r.body["meta"]["links"].as_array().unwrap() {
+            if let Some(url) = link["url"].as_str() {
+                assert!(!url.contains("evil.example"), "{url}");
+            }
+        }
+    }
+}
