@@ -12,6 +12,7 @@ use diesel_async::pooled_connection::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
+pub mod attempts;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod sealed;

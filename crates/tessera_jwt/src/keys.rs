@@ -202,12 +202,13 @@ impl SigningKey {
     }
 
     /// An HS256 key from a shared secret (only where a contract demands one, e.g. seed 004's
-    /// `JWT_SECRET`). Its `kid` is the thumbprint of the secret (a hash, never the secret).
-    pub fn hmac(secret: &[u8]) -> Self {
+    /// `JWT_SECRET`), named `kid` (RFC 7515 §4.1.4). The `kid` is configured or random, never
+    /// derived from the secret: an unsalted hash of it, published in every token's header,
+    /// would let anyone test guesses of the secret offline (issue #17).
+    pub fn hmac(secret: &[u8], kid: &str) -> Self {
         crate::provider::install();
-        let kid = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, secret));
         Self {
-            kid,
+            kid: kid.to_owned(),
             alg: Algorithm::HS256,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -541,11 +542,19 @@ mod tests {
     #[test]
     fn hmac_keys_are_never_published() {
         let set = KeySet::new(
-            vec![SigningKey::hmac(b"0123456789abcdef0123456789abcdef")],
+            vec![SigningKey::hmac(
+                b"0123456789abcdef0123456789abcdef",
+                "hs-1",
+            )],
             Duration::ZERO,
             Duration::ZERO,
         );
         assert!(set.jwks(t(0)).keys.is_empty());
+        assert_eq!(
+            set.keys()[0].kid(),
+            "hs-1",
+            "the configured id, not a hash of the secret"
+        );
         assert!(
             set.sign("JWT", &serde_json::json!({"sub": "x"}), t(0))
                 .is_ok()

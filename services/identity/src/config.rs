@@ -27,6 +27,9 @@ fn default_session_timeout() -> u64 {
 fn default_max_failed() -> u32 {
     5
 }
+fn default_address_max_failed() -> u32 {
+    20
+}
 fn default_lockout() -> u64 {
     900
 }
@@ -81,6 +84,12 @@ pub struct Config {
     /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
     #[serde(default = "default_lockout")]
     pub auth_lockout_seconds: u64,
+    /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any agent,
+    /// any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
+    /// `AUTH_LOCKOUT_SECONDS` (429 with `Retry-After`; default 20; `tessera_db::attempts`,
+    /// shared with users-registration; issue #17).
+    #[serde(default = "default_address_max_failed")]
+    pub auth_address_max_failed_attempts: u32,
     /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
     /// `admin,supervisor,agent,viewer`; `admin` may manage roles).
     #[serde(default = "default_roles")]
@@ -201,6 +210,7 @@ impl Config {
             access_token_audience: default_audience(),
             auth_session_timeout_seconds: default_session_timeout(),
             auth_max_failed_attempts: default_max_failed(),
+            auth_address_max_failed_attempts: default_address_max_failed(),
             auth_lockout_seconds: default_lockout(),
             identity_roles: default_roles(),
             identity_mfa_encryption_key: SecretString::from(key),

@@ -18,7 +18,11 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../../migrations/identity");
 
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+pub static MIGRATIONS: &[EmbeddedMigrations] = &[
+    tessera_events::MIGRATIONS,
+    tessera_db::attempts::MIGRATIONS,
+    SERVICE_MIGRATIONS,
+];
 
 /// A built, bound, not yet running identity service.
 pub type Application = Running;

@@ -14,6 +14,15 @@ use tessera_password::HashSettings;
 fn default_port() -> u16 {
     8085
 }
+fn default_max_failed() -> u32 {
+    5
+}
+fn default_lockout() -> u64 {
+    900
+}
+fn default_address_max_failed() -> u32 {
+    20
+}
 fn default_issuer() -> String {
     "users-registration".to_owned()
 }
@@ -60,6 +69,10 @@ pub struct Config {
     pub app_port: u16,
     /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
     pub jwt_secret: SecretString,
+    /// `JWT_KEY_ID`: the `kid` header of access tokens (default: a random id chosen at start-up;
+    /// set one to keep it stable across replicas and restarts). Never derived from the secret.
+    #[serde(default)]
+    pub jwt_key_id: Option<String>,
     /// `JWT_ISSUER`: the `iss` of access tokens (default `users-registration`).
     #[serde(default = "default_issuer")]
     pub jwt_issuer: String,
@@ -69,6 +82,18 @@ pub struct Config {
     /// `REFRESH_TOKEN_TTL_SECONDS`: refresh-token (and session) lifetime (default 30 days).
     #[serde(default = "default_refresh_ttl")]
     pub refresh_token_ttl_seconds: u64,
+    /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one e-mail within
+    /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5; identity's
+    /// rule). Unknown e-mails are counted alike, so a lock says nothing about existence.
+    #[serde(default = "default_max_failed")]
+    pub auth_max_failed_attempts: u32,
+    /// `AUTH_LOCKOUT_SECONDS`: the lock, and the window failures are counted in (default 900).
+    #[serde(default = "default_lockout")]
+    pub auth_lockout_seconds: u64,
+    /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any e-mail)
+    /// within `AUTH_LOCKOUT_SECONDS` that lock that address (default 20).
+    #[serde(default = "default_address_max_failed")]
+    pub auth_address_max_failed_attempts: u32,
     /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
     /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
     pub document_encryption_key: SecretString,
@@ -194,6 +219,10 @@ impl Config {
             },
             app_port: 0,
             jwt_secret: SecretString::from(format!("test-jwt-secret-{}", uuid::Uuid::new_v4())),
+            jwt_key_id: None,
+            auth_max_failed_attempts: default_max_failed(),
+            auth_lockout_seconds: default_lockout(),
+            auth_address_max_failed_attempts: default_address_max_failed(),
             jwt_issuer: default_issuer(),
             access_token_ttl_seconds: default_access_ttl(),
             refresh_token_ttl_seconds: default_refresh_ttl(),

@@ -22,7 +22,11 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../../migrations/users-registration");
 
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+pub static MIGRATIONS: &[EmbeddedMigrations] = &[
+    tessera_events::MIGRATIONS,
+    tessera_db::attempts::MIGRATIONS,
+    SERVICE_MIGRATIONS,
+];
 
 /// A built, bound, not yet running users-registration service.
 pub type Application = Running;
@@ -42,7 +46,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     .await?;
     let secret = config.jwt_secret.expose_secret().as_bytes();
     let keys = KeySet::new(
-        vec![SigningKey::hmac(secret)],
+        vec![SigningKey::hmac(
+            secret,
+            &config
+                .jwt_key_id
+                .clone()
+                .filter(|k| !k.trim().is_empty())
+                .unwrap_or_else(|| format!("hs256-{}", uuid::Uuid::new_v4().simple())),
+        )],
         Duration::ZERO,
         config.access_ttl(),
     );

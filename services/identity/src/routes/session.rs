@@ -1,11 +1,12 @@
 //! Login, second factor and logout (seed 002 "Endpoints").
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use tessera_db::attempts::{Policy, SignIn};
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -153,12 +154,28 @@ async fn session_response(
         .json(body))
 }
 
+/// The client-address key a login attempt counts under (`tessera_db::attempts`).
+fn address_attempts(state: &AppState, req: &HttpRequest) -> SignIn {
+    let window = std::time::Duration::from_secs(state.config.auth_lockout_seconds);
+    let policy = Policy {
+        max_failures: state.config.auth_address_max_failed_attempts,
+        window,
+        lockout: window,
+    };
+    match state.config.base.trusted_proxies.client_ip_of(req) {
+        Some(ip) => SignIn::new().address(&ip.to_string(), policy),
+        None => SignIn::new(),
+    }
+}
+
 /// Signs an agent in with e-mail and password.
 ///
 /// The password is checked with Argon2id off the executor, also for unknown e-mails (against
 /// a dummy hash), so the answer and its timing are the same for an unknown e-mail, a wrong
 /// password, a disabled or a locked agent. `AUTH_MAX_FAILED_ATTEMPTS` consecutive wrong
-/// passwords lock the agent for `AUTH_LOCKOUT_SECONDS`, across replicas.
+/// passwords lock the agent for `AUTH_LOCKOUT_SECONDS`, across replicas; and
+/// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS` wrong passwords from one client address make it wait
+/// (429 with `Retry-After`), whichever e-mails they named.
 #[utoipa::path(
     post,
     path = "/tenants/{tenant_slug}/login",
@@ -169,17 +186,27 @@ async fn session_response(
         (status = 200, description = "Session opened; `access_token` unless `mfa_required`", body = TenantLoginResponse),
         (status = 401, description = "`invalid_credentials` (same for unknown e-mail, wrong password, locked)", body = tessera_http::ErrorEnvelope),
         (status = 404, description = "Unknown tenant", body = tessera_http::ErrorEnvelope),
-        (status = 422, description = "Malformed e-mail or password", body = tessera_http::ErrorEnvelope)
+        (status = 422, description = "Malformed e-mail or password", body = tessera_http::ErrorEnvelope),
+        (status = 429, description = "`too_many_requests` with `Retry-After`: too many wrong passwords from this client address", body = tessera_http::ErrorEnvelope)
     )
 )]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<TenantLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let address = address_attempts(&state, &req);
     let candidate = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
+        if let Some(wait) = address
+            .locked(&mut conn, state.now())
+            .await
+            .map_err(|e| db_error(e, "Login attempt"))?
+        {
+            return Err(ApiError::too_many_requests(wait));
+        }
         let found = store::login_candidate(&mut conn, &path, &body.email)
             .await
             .map_err(|e| db_error(e, "Agent"))?;
@@ -199,10 +226,16 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let now = state.now();
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    if !matched {
+        address
+            .failed(&mut conn, now)
+            .await
+            .map_err(|e| db_error(e, "Login attempt"))?;
+    }
     let Some((tenant, agent, role)) = candidate else {
         return Err(invalid_credentials(BAD_CREDENTIALS));
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
     if !matched {
         if agent.may_sign_in(now) {
             store::record_password_failure(

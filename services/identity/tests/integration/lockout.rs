@@ -154,3 +154,65 @@ async fn verifications(app: &TestApp) -> u64 {
         .map(|v| v as u64)
         .expect("password_verifications_total on /metrics")
 }
+
+/// Issue #17: wrong passwords from one client address over many e-mails make that address
+/// wait (429 + `Retry-After`), counted across replicas (`tessera_db::attempts`, shared with
+/// users-registration); the address is the right-most untrusted hop, so a client's own
+/// `X-Forwarded-For` entries do not make it a new client; another address still signs in.
+#[tokio::test]
+async fn a_client_address_guessing_many_accounts_is_made_to_wait() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth_address_max_failed_attempts = 4;
+        c.base.trusted_proxies = "127.0.0.1".parse().unwrap();
+    })
+    .await;
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, None).await;
+    let other = app.replica().await;
+    let login = |base: String, email: String, password: &'static str, ip: &'static str| {
+        let client = reqwest::Client::new();
+        async move {
+            let r = client
+                .post(format!("{base}/tenants/acme/login"))
+                .header("X-Forwarded-For", ip)
+                .json(&serde_json::json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, retry)
+        }
+    };
+    for i in 0..4 {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            other.clone()
+        };
+        let (status, _) = login(base, format!("guess{i}@acme.test"), "wrong", "192.0.2.9").await;
+        assert_eq!(status, 401, "{i}");
+    }
+    let (status, retry) = login(
+        app.address.clone(),
+        "ana@acme.test".into(),
+        PASSWORD,
+        "192.0.2.9",
+    )
+    .await;
+    assert_eq!(status, 429, "even the right password waits");
+    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
+    let (status, _) = login(
+        other.clone(),
+        "ana@acme.test".into(),
+        PASSWORD,
+        "198.51.100.1, 192.0.2.9",
+    )
+    .await;
+    assert_eq!(status, 429, "a prepended address is not a new client");
+    let (status, _) = login(other, "ana@acme.test".into(), PASSWORD, "192.0.2.10").await;
+    assert_eq!(status, 200);
+}

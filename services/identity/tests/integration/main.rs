@@ -10,5 +10,6 @@ mod flow;
 mod helpers;
 mod isolation;
 mod lockout;
+mod revocation;
 mod roles;
 mod service;

@@ -5,7 +5,7 @@
 //! session (RFC 9700 §4.14.2, refresh token rotation with reuse detection).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
@@ -15,6 +15,7 @@ use diesel_async::AsyncConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
+use tessera_db::attempts::{Policy, SignIn};
 use tessera_db::http::{db_error, pool_error};
 use tessera_http::extract::NO_STORE;
 use tessera_http::{ApiError, ErrorCode};
@@ -78,21 +79,63 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
+/// The keys a login attempt for `email` from this request counts under (issue #17).
+fn sign_in(state: &AppState, req: &HttpRequest, email: &str) -> SignIn {
+    let c = &state.config;
+    let window = std::time::Duration::from_secs(c.auth_lockout_seconds);
+    let account = Policy {
+        max_failures: c.auth_max_failed_attempts,
+        window,
+        lockout: window,
+    };
+    let address = Policy {
+        max_failures: c.auth_address_max_failed_attempts,
+        ..account
+    };
+    let mut keys = SignIn::new().account(email, account);
+    if let Some(ip) = c.base.trusted_proxies.client_ip_of(req) {
+        keys = keys.address(&ip.to_string(), address);
+    }
+    keys
+}
+
+/// The 429 of a locked account or address: the same whether the e-mail exists or not.
+fn locked_out(seconds: u64) -> ApiError {
+    tracing::info!(
+        retry_after = seconds,
+        "login refused: too many failed attempts"
+    );
+    ApiError::too_many_requests(seconds)
+}
+
 /// Logs in an `APPROVED` user with e-mail and password: a new session, an access token and
-/// its refresh token.
+/// its refresh token. `AUTH_MAX_FAILED_ATTEMPTS` wrong passwords for one e-mail (known or not),
+/// or `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS` from one client address, within
+/// `AUTH_LOCKOUT_SECONDS` lock it for `AUTH_LOCKOUT_SECONDS`: 429 with `Retry-After`, even for
+/// the right password, across replicas (`tessera_db::attempts`).
 #[utoipa::path(post, path = "/auth/login", tag = "auth",
     responses((status = 200, body = AuthToken),
               (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error`"),
               (status = 401, body = tessera_http::ErrorEnvelope, description = "`invalid_credentials`: the same for an unknown e-mail and a wrong password"),
-              (status = 403, body = tessera_http::ErrorEnvelope, description = "`forbidden`, `reason` = `user_pending` or `user_rejected`: right password, not approved")))]
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`forbidden`, `reason` = `user_pending` or `user_rejected`: right password, not approved"),
+              (status = 429, body = tessera_http::ErrorEnvelope, description = "`too_many_requests` with `Retry-After`: the e-mail or the client address is locked after too many wrong passwords")))]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let r: LoginRequest = state.schemas.check(LOGIN, body.into_inner())?;
     let email = r.email.trim().to_lowercase();
+    let keys = sign_in(&state, &req, &email);
     let found = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
+        if let Some(wait) = keys
+            .locked(&mut conn, state.now())
+            .await
+            .map_err(|e| db_error(e, "Login attempt"))?
+        {
+            return Err(locked_out(wait));
+        }
         store::user_by_email(&mut conn, &email)
             .await
             .map_err(|e| db_error(e, "User"))?
@@ -108,8 +151,22 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| matched) else {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        if let Some(wait) = keys
+            .failed(&mut conn, state.now())
+            .await
+            .map_err(|e| db_error(e, "Login attempt"))?
+        {
+            return Err(locked_out(wait));
+        }
         return Err(invalid_credentials());
     };
+    {
+        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        keys.succeeded(&mut conn)
+            .await
+            .map_err(|e| db_error(e, "Login attempt"))?;
+    }
     match user.status.as_str() {
         store::APPROVED => {}
         store::PENDING => {

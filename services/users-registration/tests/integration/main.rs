@@ -11,6 +11,7 @@ mod access;
 mod documents;
 mod helpers;
 mod idempotency;
+mod login_limits;
 mod notifications;
 mod scenarios;
 mod service;
