@@ -15,6 +15,19 @@ BASE = ROOT / "base"
 IMAGE = "ghcr.io/tessera-platform/{name}:0.1.0"
 PART_OF = "tessera"
 
+# The addresses the services' peers (the ingress controller's pods) come from: X-Forwarded-For
+# is believed only from these (TRUSTED_PROXIES; tessera_http::client_addr). Overlays set the
+# cluster's own pod CIDR.
+POD_NETWORK = "10.0.0.0/8"
+
+# Request headers no client may set (docs/gateway.md): the one list, shared with the nginx
+# gateway of `make up` and compose (deploy/gateway/tessera.conf.template).
+UNTRUSTED_HEADERS = [
+    line.strip()
+    for line in (ROOT.parent / "deploy" / "gateway" / "untrusted-headers.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
 # name, port, whether the Ingress routes to it, settings (ConfigMap), secret keys (Secret
 # `<name>-secrets`, created per overlay), whether it mounts a JWT signing-key Secret.
 SERVICES = [
@@ -27,6 +40,7 @@ SERVICES = [
         "name": "quotations", "port": 8082, "exposed": True, "keys": False,
         # Auto-collect runs as the CronJob below; the in-process scheduler stays off.
         "config": {"APP_URL": "https://platform.example.com", "MAIL_MAILER": "smtp",
+                   "QUOTATIONS_MODERATOR_TENANTS": "demo", "TRUSTED_PROXIES": POD_NETWORK,
                    "MAIL_HOST": "smtp.example.com", "MAIL_PORT": "587",
                    "MAIL_ENCRYPTION": "starttls", "MAIL_FROM_ADDRESS": "no-reply@example.com",
                    "QUOTATIONS_AUTO_COLLECT_ENABLED": "false"},
@@ -36,7 +50,8 @@ SERVICES = [
     {
         "name": "identity", "port": 8083, "exposed": True, "keys": True,
         "config": {"IDENTITY_ISSUER_BASE_URL": "https://platform.example.com",
-                   "IDENTITY_ROLES": "admin,supervisor,agent,viewer,moderator"},
+                   "IDENTITY_ROLES": "admin,supervisor,agent,viewer,moderator",
+                   "TRUSTED_PROXIES": POD_NETWORK},
         "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "IDENTITY_MFA_ENCRYPTION_KEY"],
     },
     {
@@ -48,16 +63,21 @@ SERVICES = [
     },
     {
         "name": "users-registration", "port": 8085, "exposed": True, "keys": False,
-        "config": {"NOTIFY_ENDPOINT": "http://notification-service.notifications.svc.cluster.local/notifications"},
+        "config": {"NOTIFY_ENDPOINT": "http://notification-service.notifications.svc.cluster.local/notifications",
+                   "TRUSTED_PROXIES": POD_NETWORK},
         "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "JWT_SECRET",
                     "DOCUMENT_ENCRYPTION_KEY"],
     },
     {
         "name": "gateway-auth", "port": 8079, "exposed": True, "keys": False, "no_db": True,
+        # /verify answers carry the gateway secret: only the ingress controller reaches 8079;
+        # the scraper gets its own port (GATEWAY_METRICS_PORT).
+        "metrics_port": 9079,
         "config": {"GATEWAY_TRUSTED_ISSUERS":
                    "https://platform.example.com/tenants/=http://identity:8083/tenants/",
-                   "GATEWAY_AUDIENCE": "tessera"},
-        "secrets": ["GATEWAY_SECRET"],
+                   "GATEWAY_AUDIENCE": "tessera", "GATEWAY_METRICS_PORT": "9079"},
+        # AMQP_URL: identity.session.revoked (the revocation feed).
+        "secrets": ["GATEWAY_SECRET", "AMQP_URL"],
     },
 ]
 
@@ -135,6 +155,8 @@ def pod_spec(svc, args, probes=True, restart=None):
                         "secret": {"secretName": f"{name}-signing-keys", "defaultMode": 0o400}})
     if probes:
         container["ports"] = [{"name": "http", "containerPort": svc["port"]}]
+        if "metrics_port" in svc:
+            container["ports"].append({"name": "metrics", "containerPort": svc["metrics_port"]})
         container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"},
                                       "periodSeconds": 10, "failureThreshold": 3}
         container["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": "http"},
@@ -216,6 +238,13 @@ def ingress():
             "nginx.ingress.kubernetes.io/auth-url":
                 "http://gateway-auth.tessera.svc.cluster.local:8079/verify",
             "nginx.ingress.kubernetes.io/auth-response-headers": AUTH_HEADERS,
+            # Before anything else runs: the client's copies of the gateway's headers are gone
+            # (headers-more, as in deploy/gateway/tessera.conf.template). X-Forwarded-For is
+            # then the controller's own (use-forwarded-headers and compute-full-forwarded-for
+            # stay false: replaced, never appended). Needs the controller's
+            # allow-snippet-annotations (k8s/README.md).
+            "nginx.ingress.kubernetes.io/configuration-snippet":
+                "more_clear_input_headers " + " ".join(f'"{h}"' for h in UNTRUSTED_HEADERS) + ";\n",
             "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
             "nginx.ingress.kubernetes.io/ssl-redirect": "true",
         }),
@@ -251,14 +280,15 @@ def network_policies():
                   "ingress": [{"from": [{"podSelector": {"matchLabels": {
                       "app.kubernetes.io/name": "gateway-auth"}}}],
                       "ports": [{"port": by_name["identity"]["port"]}]}]}},
-        # Prometheus scrapes /metrics on every pod from the monitoring namespace.
+        # Prometheus scrapes /metrics on every pod from the monitoring namespace: the metrics
+        # port (gateway-auth's own, so it never reaches /verify), else the service port.
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
          "metadata": meta("from-monitoring", {"app.kubernetes.io/part-of": PART_OF}),
          "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}},
                   "policyTypes": ["Ingress"],
                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
                       "kubernetes.io/metadata.name": "monitoring"}}}],
-                      "ports": [{"port": s["port"]} for s in SERVICES]}]}},
+                      "ports": [{"port": s.get("metrics_port", s["port"])} for s in SERVICES]}]}},
     ]
     return policies
 

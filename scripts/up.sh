@@ -48,6 +48,12 @@ done
 # shellcheck disable=SC1090
 source "$SECRETS"
 
+# The gateway's ports (quotations' public URL is the gateway's), and the proxies whose
+# X-Forwarded-For the services believe: the local nginx on loopback (tessera_http::client_addr).
+GW_PORT="${GW_PORT:-8080}"
+GA_PORT="${GA_PORT:-8079}"
+TRUSTED_PROXIES="127.0.0.1,::1"
+
 # ---------------------------------------------------------------- control-plane
 CP_PORT="${CP_PORT:-8081}"
 CP_DB="$PG_URL_BASE/control_plane$DB_SUFFIX"
@@ -91,8 +97,23 @@ if [ ! -s "$ID_ADMIN_FILE" ]; then
     IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
       --tenant demo --email agent@demo.test --role agent > "$STATE/identity-agent.json" )
 fi
+# A moderator of demo (quotations trusts demo's moderators: QUOTATIONS_MODERATOR_TENANTS) and
+# one of another tenant, whose moderator role quotations does not trust.
+"$BIN/identity" tenant create --slug other --name "Other Tenant" >/dev/null
+if [ ! -s "$STATE/identity-moderators.done" ]; then
+  ( umask 077
+    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
+      --tenant demo --email moderator@demo.test --role moderator > "$STATE/identity-moderator.json"
+    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
+      --tenant other --email moderator@other.test --role moderator > "$STATE/identity-other-moderator.json"
+    # An admin without a second factor, for scripted role changes (make e2e).
+    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
+      --tenant demo --email ops@demo.test --role admin > "$STATE/identity-ops.json"
+    echo done > "$STATE/identity-moderators.done" )
+fi
 ID_OTPAUTH="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["otpauth_uri"])' "$ID_ADMIN_FILE")"
 ID_AGENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$STATE/identity-agent.json")"
+ID_MODERATOR_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$STATE/identity-moderator.json")"
 ID_TOTP_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret"])' "$ID_ADMIN_FILE")"
 
 # ---------------------------------------------------------------- credential-broker
@@ -174,7 +195,7 @@ start control-plane "$CP_PORT" "control-plane serve" \
 start identity "$ID_PORT" "identity serve" \
   APP_ENV=local APP_PORT="$ID_PORT" DATABASE_URL="$ID_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
-  IDENTITY_ROLES="admin,supervisor,agent,viewer,moderator" \
+  IDENTITY_ROLES="admin,supervisor,agent,viewer,moderator" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
   GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
 start credential-broker "$CB_PORT" "credential-broker serve" \
@@ -199,22 +220,21 @@ fi
 
 start quotations "$QT_PORT" "quotations serve" \
   APP_ENV=local APP_PORT="$QT_PORT" DATABASE_URL="$QT_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  APP_URL="http://127.0.0.1:$QT_PORT" APP_KEY="$QUOTATIONS_APP_KEY" MAIL_MAILER=log \
+  APP_URL="http://127.0.0.1:$GW_PORT" APP_KEY="$QUOTATIONS_APP_KEY" MAIL_MAILER=log \
+  QUOTATIONS_MODERATOR_TENANTS=demo TRUSTED_PROXIES="$TRUSTED_PROXIES" \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}" ${ALPHA_VANTAGE_API_KEY:+ALPHA_VANTAGE_API_KEY="$ALPHA_VANTAGE_API_KEY"} \
   "${QT_PROVIDER_ENV[@]}"
 
 start users-registration "$UR_PORT" "users-registration serve" \
   APP_ENV=local APP_PORT="$UR_PORT" DATABASE_URL="$UR_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY" \
-  NOTIFY_ENDPOINT="http://127.0.0.1:$SINK_PORT/notifications" \
+  NOTIFY_ENDPOINT="http://127.0.0.1:$SINK_PORT/notifications" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
 
 # ---------------------------------------------------------------- gateway (ARCHITECTURE.md §3)
-GW_PORT="${GW_PORT:-8080}"
-GA_PORT="${GA_PORT:-8079}"
 start gateway-auth "$GA_PORT" "gateway-auth" \
   APP_PORT="$GA_PORT" GATEWAY_TRUSTED_ISSUERS="http://localhost:$ID_PORT/tenants/=http://127.0.0.1:$ID_PORT/tenants/" \
-  RUST_LOG="${RUST_LOG:-info}"
+  AMQP_URL="$AMQP_URL" RUST_LOG="${RUST_LOG:-info}"
 GW_DIR="$STATE/gateway"
 mkdir -p "$GW_DIR/tmp"
 GATEWAY_LISTEN="127.0.0.1:$GW_PORT" GATEWAY_SECRET="$GATEWAY_SECRET" GATEWAY_AUTH_ADDR="127.0.0.1:$GA_PORT" \
@@ -266,9 +286,9 @@ import json, sys
 demo = {
   "services": {
     "gateway": {"url": "http://127.0.0.1:$GW_PORT", "ready": "http://127.0.0.1:$GW_PORT/healthz"},
-    "gateway-auth": {"url": "http://127.0.0.1:$GA_PORT"},
+    "gateway-auth": {"url": "http://127.0.0.1:$GA_PORT", "trusted_issuer_prefix": "http://localhost:$ID_PORT/tenants/"},
     "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
-    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "dashboard": "http://127.0.0.1:$QT_PORT/dashboard", "providers": "$QUOTATIONS_PROVIDERS"},
+    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "app_url": "http://127.0.0.1:$GW_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "dashboard": "http://127.0.0.1:$QT_PORT/dashboard", "providers": "$QUOTATIONS_PROVIDERS"},
     "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json", "issuer": "http://localhost:$ID_PORT/tenants/demo"},
     "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
     "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
@@ -281,6 +301,9 @@ demo = {
     "identity.demo.admin": {"email": "admin@demo.test", "password": "$IDENTITY_DEMO_PASSWORD",
                             "otpauth_uri": "$ID_OTPAUTH", "totp_secret": "$ID_TOTP_SECRET"},
     "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_AGENT_ID"},
+    "identity.demo.moderator": {"email": "moderator@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_MODERATOR_ID"},
+    "identity.other.moderator": {"email": "moderator@other.test", "password": "$IDENTITY_DEMO_PASSWORD"},
+    "identity.demo.ops": {"email": "ops@demo.test", "password": "$IDENTITY_DEMO_PASSWORD"},
     "credential-broker.caller_token": "$BROKER_CALLER_TOKEN",
     "credential-broker.admin_token": "$BROKER_ADMIN_TOKEN",
     "quotations.admin": {"email": "admin@quotations.test", "password": "$QUOTATIONS_DEMO_PASSWORD", "token": "$QT_TOKEN"},
@@ -333,7 +356,7 @@ cat <<TXT
       -H 'Content-Type: application/json' \\
       -d '{"sandbox_id":"demo-sandbox","upstream_host":"graph.microsoft.com","scopes":["User.Read"]}'
     curl -s -X POST http://127.0.0.1:$UR_PORT/registrations -H 'Content-Type: application/json' \\
-      -H "Idempotency-Key: \$(uuidgen || date +%s%N)" \\
+      -H "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" \\
       -d '{"name":"Ana","email":"ana@example.com","documentId":"123.456.789-01","role":"producer","password":"correct horse"}'
     then approve it as the analyst (PATCH /users/{id}/status) and watch the sink: make logs
 

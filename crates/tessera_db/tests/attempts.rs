@@ -1,5 +1,4 @@
 //! `tessera_db::attempts` on the real server: counting, locking, windows, concurrency.
-#![expect(clippy::unwrap_used, reason = "test code")]
 
 use std::time::Duration;
 

@@ -1,4 +1,137 @@
-//! Tessera's end-to-end suite lives in `tests/platform.rs`: it walks the running platform
-//! (`make up`) through the gateway on :8080, with the demo credentials of
-//! `.tessera/demo.json`. Its tests are `#[ignore]`d in `make test` (they need the platform up);
-//! `make e2e` brings the platform up and runs them (`--run-ignored only`).
+//! Tessera's end-to-end suite: `tests/platform.rs` and `tests/edge_trust.rs` walk the running
+//! platform (`make up`) through the gateway, with the demo credentials of `.tessera/demo.json`;
+//! `tests/faults.rs` starts its own services and breaks their dependencies. These tests are
+//! `#[ignore]`d in `make test` (they need the platform up); `make e2e` brings the platform up and
+//! runs them (`--run-ignored only`). `tests/edge_config.rs` checks the gateways' configuration
+//! files and runs in `make test`. This library holds what the platform tests share.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test support: a failure is a test failure"
+)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+use tessera_testkit::{Api, Reply};
+
+/// The running platform: the gateway's client and the demo data of `make up`.
+pub struct Platform {
+    /// A client of the gateway.
+    pub gateway: Api,
+    /// `demo.json`.
+    pub demo: Value,
+    /// The state directory (`TESSERA_STATE`, else `.tessera`).
+    pub state: PathBuf,
+}
+
+impl Platform {
+    /// The platform named by `demo.json`.
+    ///
+    /// # Panics
+    /// Without `demo.json` (`make up` first).
+    pub fn load() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let state = std::env::var_os("TESSERA_STATE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".tessera"));
+        let demo: Value = serde_json::from_slice(
+            &std::fs::read(state.join("demo.json"))
+                .expect(".tessera/demo.json: run `make up` (or `make e2e`) first"),
+        )
+        .unwrap();
+        Self {
+            gateway: Api::new(
+                demo["services"]["gateway"]["url"]
+                    .as_str()
+                    .expect("a gateway in demo.json"),
+            ),
+            demo,
+            state,
+        }
+    }
+
+    /// A demo credential.
+    pub fn credential(&self, name: &str) -> &Value {
+        &self.demo["credentials"][name]
+    }
+
+    /// A demo credential that is a plain string.
+    pub fn secret(&self, name: &str) -> String {
+        self.credential(name).as_str().unwrap().to_owned()
+    }
+
+    /// One request through the gateway.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.gateway.call(method, path, bearer, body, headers).await
+    }
+
+    /// A service's log under `make up`.
+    pub fn log(&self, service: &str) -> String {
+        std::fs::read_to_string(self.state.join("logs").join(format!("{service}.log")))
+            .unwrap_or_default()
+    }
+
+    /// Polls `check` every 200 ms for up to `secs` seconds.
+    pub async fn eventually<F, Fut>(&self, secs: u64, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {secs} s waiting for: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// `prefix-<random>`.
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A TOTP code of a time step not used before (identity refuses a replayed code): the step of
+/// the last run is kept in the state directory, and a run in the same 30 s waits for the next.
+pub async fn fresh_totp(p: &Platform, secret: &str) -> String {
+    let marker = p.state.join("e2e-totp-step");
+    let last: u64 = std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let now = || chrono::Utc::now().timestamp().unsigned_abs();
+    if now() / 30 <= last {
+        let wait = (last + 1) * 30 - now() + 1;
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    std::fs::write(&marker, (now() / 30).to_string()).unwrap();
+    totp(secret).await
+}
+
+/// The current TOTP code, computed by Node's crypto (independent of identity's totp-rs).
+pub async fn totp(secret: &str) -> String {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../services/identity/tests/support/totp.mjs"
+    );
+    let out = tokio::process::Command::new("node")
+        .args([script, secret])
+        .output()
+        .await
+        .expect("node runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}

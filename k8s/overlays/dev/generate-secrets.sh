@@ -32,7 +32,7 @@ umask 077
     BROKER_WALLET_ENCRYPTION_KEY="$(random_key32)" WALLET_OAUTH_UPSTREAMS="{}"
   secret users-registration-secrets DATABASE_URL="$(db users_registration)" AMQP_URL="$amqp" GATEWAY_SECRET="$gateway" \
     JWT_SECRET="$(random_secret)" DOCUMENT_ENCRYPTION_KEY="$(random_key32)"
-  secret gateway-auth-secrets GATEWAY_SECRET="$gateway"
+  secret gateway-auth-secrets GATEWAY_SECRET="$gateway" AMQP_URL="$amqp"
   signing_key control-plane
   signing_key identity
 } > secrets.yaml

@@ -69,6 +69,11 @@ pub struct Config {
     /// 5 s: correct, but one call to identity per token every 5 s.
     #[serde(default = "default_true")]
     pub gateway_revocation_feed: bool,
+    /// `GATEWAY_METRICS_PORT`: when set, `/metrics` is also served on this port of `APP_HOST`,
+    /// so a scraper can be let in on it (Kubernetes NetworkPolicy) without reaching `/verify`,
+    /// whose answers carry the gateway secret (default unset).
+    #[serde(default)]
+    pub gateway_metrics_port: Option<u16>,
     /// `GATEWAY_SECRET`: when set, every 200 from `/verify` also carries `X-Gateway-Secret`, for
     /// gateways that copy auth-response headers onto the forwarded request instead of holding
     /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).

@@ -486,6 +486,46 @@ pub fn serve(
     Ok(serve_with(config, listener, workers)?.0)
 }
 
+/// A second server on `listener` answering only `GET /metrics` (Prometheus text format) and
+/// `GET /healthz`, from `registry`: what a scraper may reach without reaching `/verify`.
+///
+/// # Errors
+/// A listener that cannot be used.
+pub fn serve_metrics(
+    listener: std::net::TcpListener,
+    registry: tessera_http::metrics::prometheus::Registry,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let server = actix_web::HttpServer::new(move || {
+        let registry = registry.clone();
+        actix_web::App::new()
+            .route(
+                "/metrics",
+                web::get().to(move || {
+                    let families = registry.gather();
+                    async move {
+                        use tessera_http::metrics::prometheus::Encoder;
+                        let encoder = tessera_http::metrics::prometheus::TextEncoder::new();
+                        let mut body = Vec::new();
+                        match encoder.encode(&families, &mut body) {
+                            Ok(()) => HttpResponse::Ok()
+                                .content_type(encoder.format_type())
+                                .body(body),
+                            Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/healthz",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
+            )
+    })
+    .workers(1)
+    .shutdown_timeout(5);
+    Ok(server.listen(listener)?.run())
+}
+
 /// [`serve`], also returning the [`Authenticator`] the server uses (for tests and probes).
 ///
 /// # Errors
@@ -503,6 +543,10 @@ pub fn serve_with(
     let auth = web::Data::from(Arc::clone(&authenticator));
     let prometheus =
         tessera_http::metrics::prometheus_metrics("gateway-auth").map_err(anyhow::Error::msg)?;
+    if let Some(port) = config.gateway_metrics_port {
+        let metrics = std::net::TcpListener::bind((config.app_host.as_str(), port))?;
+        tokio::spawn(serve_metrics(metrics, prometheus.registry.clone())?);
+    }
     let mut server = actix_web::HttpServer::new(move || {
         let auth = auth.clone();
         tessera_http::platform_app(

@@ -1,6 +1,6 @@
 //! `/verify` against tenant key sets served over HTTP (identity's JWKS format), through the
 //! real service on a local port.
-#![expect(clippy::unwrap_used, reason = "test code")]
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
 
 use std::time::Duration;
 
@@ -51,6 +51,7 @@ fn test_config(identity: &MockServer) -> Config {
         gateway_negative_cache_seconds: 30,
         amqp_url: tessera_events::testing::amqp_url(),
         gateway_revocation_feed: true,
+        gateway_metrics_port: None,
         gateway_secret: Some("s3cret-for-the-ingress".to_owned().into()),
     }
 }
@@ -570,4 +571,37 @@ async fn without_the_broker_the_gateway_checks_with_identity_and_fails_closed() 
         .await;
     assert_eq!(r.status(), 503);
     assert_eq!(header(&r, "x-auth-subject"), None);
+}
+
+/// `GATEWAY_METRICS_PORT`: the scraper's port serves `/metrics` and nothing that answers with
+/// the gateway secret.
+#[tokio::test]
+async fn the_metrics_port_serves_metrics_but_not_verify() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let gw = Gateway::start_with(|c| c.gateway_metrics_port = Some(port)).await;
+    assert_eq!(gw.verify(None).await.status(), 200);
+    let client = reqwest::Client::new();
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("gateway_auth_http_requests")
+    );
+    let verify = client
+        .get(format!("http://127.0.0.1:{port}/verify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 404);
+    assert!(verify.headers().get("x-gateway-secret").is_none());
 }
