@@ -31,6 +31,22 @@ for overlay in dev prod; do
   # checks the CloudNativePG ones against their CRD schemas (RabbitMQ's have no schema package).
   "$VENV/bin/kubernetes-validate" --strict --quiet --no-warn -k "$K8S_VERSION" "$OUT/$overlay.yaml"
   node k8s/crd-schemas/validate.mjs "$OUT/$overlay.yaml"
+  # Issue #17 on what the overlay renders: the Ingress strips the one list of untrusted headers
+  # and copies only the identity headers from gateway-auth's answer.
+  "$VENV/bin/python" - "$OUT/$overlay.yaml" deploy/gateway/untrusted-headers.txt <<'PY'
+import shlex, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+wanted = [l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
+for ing in (d for d in docs if d["kind"] == "Ingress"):
+    a = ing["metadata"]["annotations"]
+    snippet = a.get("nginx.ingress.kubernetes.io/configuration-snippet", "")
+    line = next((l for l in snippet.splitlines() if l.strip().startswith("more_clear_input_headers")), "")
+    got = shlex.split(line.strip().rstrip(";"))[1:]
+    assert got == wanted, f"{ing['metadata']['name']}: strips {got}, not {wanted}"
+    copied = set(a["nginx.ingress.kubernetes.io/auth-response-headers"].split(","))
+    assert copied == {"X-Gateway-Secret", "X-Gateway-Auth", "X-Auth-Subject", "X-Auth-Roles", "X-Auth-Tenant"}, copied
+print("  ingress: strips the untrusted headers, copies only the identity headers")
+PY
   "$VENV/bin/checkov" --config-file k8s/checkov.yaml -f "$OUT/$overlay.yaml"
 done
 echo "k8s: every overlay valid, no security finding"

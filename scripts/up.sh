@@ -80,7 +80,8 @@ WL_A_KEY="$(cat "$DEMO_KEY_FILE")"
 ID_PORT="${ID_PORT:-8083}"
 ID_DB="$PG_URL_BASE/identity$DB_SUFFIX"
 ID_KEYS="$STATE/keys/identity"
-export DATABASE_URL="$ID_DB" IDENTITY_MFA_ENCRYPTION_KEY
+ID_ROLES="admin,supervisor,agent,viewer,moderator"
+export DATABASE_URL="$ID_DB" IDENTITY_MFA_ENCRYPTION_KEY IDENTITY_ROLES="$ID_ROLES"
 say "identity: database and migrations"
 "$BIN/identity" migrate --create-database
 if ! ls "$ID_KEYS"/*.pem >/dev/null 2>&1; then
@@ -195,7 +196,7 @@ start control-plane "$CP_PORT" "control-plane serve" \
 start identity "$ID_PORT" "identity serve" \
   APP_ENV=local APP_PORT="$ID_PORT" DATABASE_URL="$ID_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
   IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
-  IDENTITY_ROLES="admin,supervisor,agent,viewer,moderator" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
+  IDENTITY_ROLES="$ID_ROLES" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
   GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
 
 start credential-broker "$CB_PORT" "credential-broker serve" \
