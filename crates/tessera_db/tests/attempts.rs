@@ -1,8 +1,9 @@
 //! `tessera_db::attempts` on the real server: counting, locking, windows, concurrency.
+#![expect(clippy::unwrap_used, reason = "test code")]
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tessera_db::attempts::{self, MIGRATIONS, Policy};
 use tessera_db::testing::TestDatabase;
@@ -13,40 +14,38 @@ const POLICY: Policy = Policy {
     lockout: Duration::from_secs(300),
 };
 
+/// A fresh database with `login_attempts`, and a connection to it.
+async fn fresh() -> (TestDatabase, AsyncPgConnection) {
+    let db = TestDatabase::new("attempts", &[MIGRATIONS]).await.unwrap();
+    let c = AsyncPgConnection::establish(db.url()).await.unwrap();
+    (db, c)
+}
+
+/// Counts one failure of `key` at `at`: the seconds it is now locked for, if it is.
+async fn fail(c: &mut AsyncPgConnection, key: &str, at: DateTime<Utc>) -> Option<u64> {
+    attempts::record_failure(c, key, POLICY, at).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_nth_failure_locks_the_key_for_the_lockout_and_a_success_clears_it() {
-    let db = TestDatabase::new("attempts", &[MIGRATIONS]).await.unwrap();
-    let mut c = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let (_db, mut c) = fresh().await;
     let now = Utc::now();
     assert_eq!(
         attempts::locked(&mut c, &["account:a"], now).await.unwrap(),
         None
     );
+    assert_eq!(fail(&mut c, "account:a", now).await, None);
+    assert_eq!(fail(&mut c, "account:a", now).await, None);
     assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, now)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, now)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, now)
-            .await
-            .unwrap(),
+        fail(&mut c, "account:a", now).await,
         Some(300),
         "third failure locks"
     );
     // Locked for both keys of a request when either is; other keys are untouched.
     let later = now + TimeDelta::seconds(100);
+    let both = ["account:a", "addr:1.2.3.4"];
     assert_eq!(
-        attempts::locked(&mut c, &["account:a", "addr:1.2.3.4"], later)
-            .await
-            .unwrap(),
+        attempts::locked(&mut c, &both, later).await.unwrap(),
         Some(200)
     );
     assert_eq!(
@@ -56,13 +55,8 @@ async fn the_nth_failure_locks_the_key_for_the_lockout_and_a_success_clears_it()
         None
     );
     // Failures while locked do not extend the lock.
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, later)
-            .await
-            .unwrap(),
-        Some(200)
-    );
-    // After the lockout the key is open and counts afresh.
+    assert_eq!(fail(&mut c, "account:a", later).await, Some(200));
+    // After the lockout the key is open and counts afresh; a success clears the count.
     let after = now + TimeDelta::seconds(301);
     assert_eq!(
         attempts::locked(&mut c, &["account:a"], after)
@@ -70,66 +64,31 @@ async fn the_nth_failure_locks_the_key_for_the_lockout_and_a_success_clears_it()
             .unwrap(),
         None
     );
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, after)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(fail(&mut c, "account:a", after).await, None);
     attempts::clear(&mut c, "account:a").await.unwrap();
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, after)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        attempts::record_failure(&mut c, "account:a", POLICY, after)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(fail(&mut c, "account:a", after).await, None);
+    assert_eq!(fail(&mut c, "account:a", after).await, None);
+    assert!(fail(&mut c, "account:a", after).await.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_older_than_the_window_do_not_count() {
-    let db = TestDatabase::new("attempts", &[MIGRATIONS]).await.unwrap();
-    let mut c = AsyncPgConnection::establish(db.url()).await.unwrap();
+    let (_db, mut c) = fresh().await;
     let t0 = Utc::now();
-    for _ in 0..2 {
-        attempts::record_failure(&mut c, "addr:x", POLICY, t0)
-            .await
-            .unwrap();
-    }
+    fail(&mut c, "addr:x", t0).await;
+    fail(&mut c, "addr:x", t0).await;
     let t1 = t0 + TimeDelta::seconds(61);
-    assert_eq!(
-        attempts::record_failure(&mut c, "addr:x", POLICY, t1)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        attempts::record_failure(&mut c, "addr:x", POLICY, t1)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        attempts::record_failure(&mut c, "addr:x", POLICY, t1)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(
-        attempts::purge(&mut c, TimeDelta::seconds(1), t1 + TimeDelta::seconds(400))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(fail(&mut c, "addr:x", t1).await, None);
+    assert_eq!(fail(&mut c, "addr:x", t1).await, None);
+    assert!(fail(&mut c, "addr:x", t1).await.is_some());
+    let purged = attempts::purge(&mut c, TimeDelta::seconds(1), t1 + TimeDelta::seconds(400))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
 }
 
 /// Twenty failures at once from separate connections (as from several replicas) all count:
-/// the key ends locked, and exactly the failures that reached the limit locked it.
+/// the key ends locked, and exactly the failure that reached the limit locked it.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_failures_all_count() {
     let db = TestDatabase::new("attempts", &[MIGRATIONS]).await.unwrap();

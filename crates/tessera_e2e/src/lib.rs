@@ -76,6 +76,27 @@ impl Platform {
         self.gateway.call(method, path, bearer, body, headers).await
     }
 
+    /// Signs a new producer up through the gateway (`POST /registrations`, random
+    /// `Idempotency-Key`); returns its e-mail (`<prefix>-…@example.com`) and registration id.
+    pub async fn register_producer(&self, prefix: &str) -> (String, String) {
+        let email = format!("{}@example.com", unique_id(prefix));
+        let body = serde_json::json!({"name": "Ana E2E", "email": email,
+            "documentId": unique_document(), "role": "producer",
+            "password": "correct horse battery"});
+        let r = self
+            .call(
+                Method::POST,
+                "/registrations",
+                None,
+                Some(body),
+                &[("Idempotency-Key", &unique_id("idem"))],
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.body["registrationId"].as_str().unwrap().to_owned();
+        (email, id)
+    }
+
     /// A service's log under `make up`.
     pub fn log(&self, service: &str) -> String {
         std::fs::read_to_string(self.state.join("logs").join(format!("{service}.log")))
@@ -97,6 +118,13 @@ impl Platform {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// A random CPF-shaped document id (`000.000.000-00`), unique per call in practice.
+pub fn unique_document() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000_000;
+    let d = format!("{n:011}");
+    format!("{}.{}.{}-{}", &d[0..3], &d[3..6], &d[6..9], &d[9..11])
 }
 
 /// `prefix-<random>`.

@@ -315,30 +315,27 @@ async fn moderators_are_trusted_per_tenant_and_revocation_reaches_the_gateway() 
     assert_eq!(delete(&p, id, &token).await.status, 200);
     let admin = identity_token(&p, "demo", &ops).await;
     let agent_id = moderator["agent_id"].as_str().unwrap().to_owned();
-    let r = p
-        .call(
-            Method::PUT,
-            &format!("/tenants/demo/roles/{agent_id}"),
-            Some(&admin),
-            Some(json!({"role": "agent"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let set_role = |role: &'static str| {
+        let (p, admin, path) = (&p, admin.clone(), format!("/tenants/demo/roles/{agent_id}"));
+        async move {
+            let r = p
+                .call(
+                    Method::PUT,
+                    &path,
+                    Some(&admin),
+                    Some(json!({"role": role})),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    set_role("agent").await;
     refused_within_5s(&p, &token, "after the role was revoked").await;
     let r = delete(&p, a_quotation(&p).await, &token).await;
     assert_eq!(r.status, 401, "{}", r.body);
     // Restore the demo state: moderator again, and a new login deletes.
-    let r = p
-        .call(
-            Method::PUT,
-            &format!("/tenants/demo/roles/{agent_id}"),
-            Some(&admin),
-            Some(json!({"role": "moderator"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    set_role("moderator").await;
     let token = identity_token(&p, "demo", &moderator).await;
     assert_eq!(delete(&p, a_quotation(&p).await, &token).await.status, 200);
 
@@ -378,29 +375,7 @@ async fn moderators_are_trusted_per_tenant_and_revocation_reaches_the_gateway() 
 #[ignore = "needs the platform up: make e2e"]
 async fn users_registration_logins_lock_after_repeated_failures() {
     let p = Platform::load();
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000_000;
-    let digits = format!("{n:011}");
-    let document = format!(
-        "{}.{}.{}-{}",
-        &digits[0..3],
-        &digits[3..6],
-        &digits[6..9],
-        &digits[9..11]
-    );
-    let email = format!("{}@example.com", unique_id("e2e-lock"));
-    let r = p
-        .call(
-            Method::POST,
-            "/registrations",
-            None,
-            Some(
-                json!({"name": "Ana Lock", "email": email, "documentId": document,
-                        "role": "producer", "password": "correct horse battery"}),
-            ),
-            &[("Idempotency-Key", &unique_id("idem"))],
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let (email, _) = p.register_producer("e2e-lock").await;
     let unknown = format!("{}@example.com", unique_id("e2e-nobody"));
     let mut last = Vec::new();
     for who in [&email, &unknown] {

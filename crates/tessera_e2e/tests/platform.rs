@@ -103,30 +103,7 @@ async fn the_gateway_strips_forged_identity_headers_and_refuses_bad_jwts() {
 #[ignore = "needs the platform up: make e2e"]
 async fn a_registration_is_approved_and_notified_with_one_request_id_across_services() {
     let p = Platform::load();
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000_000;
-    let digits = format!("{n:011}");
-    let document = format!(
-        "{}.{}.{}-{}",
-        &digits[0..3],
-        &digits[3..6],
-        &digits[6..9],
-        &digits[9..11]
-    );
-    let email = format!("{}@example.com", unique_id("e2e"));
-    let r = p
-        .call(
-            Method::POST,
-            "/registrations",
-            None,
-            Some(
-                json!({"name": "Ana E2E", "email": email, "documentId": document,
-                        "role": "producer", "password": "correct horse battery"}),
-            ),
-            &[("Idempotency-Key", &unique_id("idem"))],
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let registration = r.body["registrationId"].as_str().unwrap().to_owned();
+    let (email, registration) = p.register_producer("e2e").await;
     let analyst = &p.credential("users-registration.analyst");
     let login = p
         .call(

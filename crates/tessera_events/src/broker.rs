@@ -59,6 +59,53 @@ pub async fn declare_exchange(channel: &Channel, name: &str) -> Result<(), Broke
     Ok(())
 }
 
+/// A server-named, exclusive, auto-deleted queue bound to `routing_key` on [`crate::EXCHANGE`]
+/// and consumed at once, on a connection named `name`: for a process that must see every event
+/// of a kind while it runs (each replica its own queue, gone with its connection), such as
+/// gateway-auth's revocation feed or a test's tap. Keep the connection alive; deliveries are
+/// acknowledged by the caller.
+///
+/// # Errors
+/// [`BrokerError`] when the broker is unreachable or refuses.
+pub async fn private_consumer(
+    amqp_url: &str,
+    name: &str,
+    routing_key: &str,
+) -> Result<(Connection, lapin::Consumer), BrokerError> {
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    let conn = connect(amqp_url, name).await?;
+    let ch = conn.create_channel().await?;
+    declare_exchange(&ch, crate::EXCHANGE).await?;
+    let q = ch
+        .queue_declare(
+            ShortString::from(""),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    ch.queue_bind(
+        q.name().clone(),
+        ShortString::from(crate::EXCHANGE),
+        ShortString::from(routing_key),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    let consumer = ch
+        .basic_consume(
+            q.name().clone(),
+            ShortString::from(name),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((conn, consumer))
+}
+
 /// A channel in confirm mode on its own connection.
 pub struct Publisher {
     connection: Connection,

@@ -96,37 +96,5 @@ pub async fn tap(
     amqp_url: &str,
     routing_key: &str,
 ) -> Result<(lapin::Connection, lapin::Consumer), crate::broker::BrokerError> {
-    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-    use lapin::types::{FieldTable, ShortString};
-    let conn = crate::broker::connect(amqp_url, "test-tap").await?;
-    let ch = conn.create_channel().await?;
-    crate::broker::declare_exchange(&ch, crate::EXCHANGE).await?;
-    let q = ch
-        .queue_declare(
-            ShortString::from(""),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    ch.queue_bind(
-        q.name().clone(),
-        ShortString::from(crate::EXCHANGE),
-        ShortString::from(routing_key),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await?;
-    let consumer = ch
-        .basic_consume(
-            q.name().clone(),
-            ShortString::from("tap"),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    Ok((conn, consumer))
+    crate::broker::private_consumer(amqp_url, "test-tap", routing_key).await
 }

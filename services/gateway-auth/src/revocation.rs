@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{FieldTable, ShortString};
+use lapin::options::BasicAckOptions;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -187,38 +186,12 @@ pub fn spawn_feed(
 }
 
 async fn consume(amqp_url: &str, revocations: &Revocations) -> anyhow::Result<()> {
-    let connection = tessera_events::broker::connect(amqp_url, "gateway-auth revocations").await?;
-    let channel = connection.create_channel().await?;
-    tessera_events::broker::declare_exchange(&channel, tessera_events::EXCHANGE).await?;
-    // Server-named, exclusive, auto-deleted: one per instance, gone with its connection.
-    let queue = channel
-        .queue_declare(
-            ShortString::from(""),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            ShortString::from(tessera_events::EXCHANGE),
-            ShortString::from(SESSION_REVOKED),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.name().clone(),
-            ShortString::from("gateway-auth"),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let (_connection, mut deliveries) = tessera_events::broker::private_consumer(
+        amqp_url,
+        "gateway-auth revocations",
+        SESSION_REVOKED,
+    )
+    .await?;
     revocations.set_live(Some(Utc::now()));
     tracing::info!("revocation feed live");
     while let Some(delivery) = deliveries.next().await {
