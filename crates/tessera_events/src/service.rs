@@ -71,6 +71,29 @@ impl std::fmt::Debug for Foundation {
     }
 }
 
+/// `broker_connected` (gauge, 1 or 0): whether the outbox relay is connected, sampled every
+/// second into the service's registry.
+fn spawn_broker_gauge(
+    prometheus: &PrometheusMetrics,
+    connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<()> {
+    let gauge = tessera_http::metrics::prometheus::IntGauge::new(
+        "broker_connected",
+        "1 while the outbox relay is connected to the broker, else 0",
+    )?;
+    prometheus.registry.register(Box::new(gauge.clone()))?;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            gauge.set(i64::from(
+                connected.load(std::sync::atomic::Ordering::Relaxed),
+            ));
+        }
+    });
+    Ok(())
+}
+
 impl Foundation {
     /// Sets the debug flag, migrates (when asked), builds the pool, starts the relay and the
     /// metrics registry.
@@ -101,6 +124,7 @@ impl Foundation {
         )?;
         let relay = Relay::new(events_pool, RelayConfig::new(s.amqp_url, s.service)).spawn();
         let prometheus = prometheus_metrics(s.service).map_err(|e| anyhow::anyhow!(e))?;
+        spawn_broker_gauge(&prometheus, relay.connected_flag())?;
         Ok(Self {
             pool,
             relay,
@@ -108,8 +132,10 @@ impl Foundation {
         })
     }
 
-    /// `/readyz` probes: `database` (a ping through the pool) and `broker` (the relay is
-    /// connected).
+    /// `/readyz` probes: `database` (a ping through the pool). The broker (the relay is
+    /// connected) is only reported, in `/healthz`, the `broker_connected` gauge and the relay's
+    /// log lines: the outbox keeps every event until it is back, so an outage of it is no reason
+    /// to take the service out of rotation (issue #18).
     pub fn readiness(&self) -> Readiness {
         let pool = self.pool.clone();
         Readiness::default()
@@ -117,7 +143,8 @@ impl Foundation {
                 let pool = pool.clone();
                 async move { ping(&pool).await }
             }))
-            .with(Probe::flag("broker", self.relay.connected_flag()))
+            // The outbox rides out a broker outage: reported in /healthz, never unready.
+            .reporting(Probe::flag("broker", self.relay.connected_flag()))
     }
 
     /// Binds `(APP_HOST, port)` and serves the platform app ([`tessera_http::platform_app`],

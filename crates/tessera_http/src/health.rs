@@ -58,6 +58,7 @@ impl Probe {
 #[derive(Clone, Default)]
 pub struct Readiness {
     probes: Vec<Probe>,
+    reported: Vec<Probe>,
 }
 
 impl Readiness {
@@ -65,6 +66,28 @@ impl Readiness {
     pub fn with(mut self, probe: Probe) -> Self {
         self.probes.push(probe);
         self
+    }
+
+    /// Adds a dependency that is reported in `/healthz` (`checks`) but never makes the service
+    /// unready: one the service rides out (the broker, behind the outbox; issue #18).
+    pub fn reporting(mut self, probe: Probe) -> Self {
+        self.reported.push(probe);
+        self
+    }
+
+    /// The reported dependencies' states: `"ok"` or why not.
+    pub async fn report(&self) -> std::collections::BTreeMap<String, String> {
+        let results = join_all(self.reported.iter().map(|p| async move {
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, (p.check)()).await;
+            let state = match outcome {
+                Ok(Ok(())) => "ok".to_owned(),
+                Ok(Err(reason)) => reason,
+                Err(_) => "timed out".to_owned(),
+            };
+            (p.name.to_owned(), state)
+        }))
+        .await;
+        results.into_iter().collect()
     }
 
     /// Runs all probes; returns the names (and reasons) of those that failed.
@@ -82,16 +105,28 @@ impl Readiness {
     }
 }
 
-/// `{"status": "ok"}`.
+/// `{"status": "ok", "checks"?: {"broker": "ok" | "<why not>"}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HealthStatus {
     /// Always `ok`.
     pub status: &'static str,
+    /// `/healthz` only: the dependencies the service rides out (reported, never a reason to
+    /// stop serving), each `ok` or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<std::collections::BTreeMap<String, String>>,
 }
 
-/// `GET /healthz`: 200 `{"status":"ok"}` while the process serves requests.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+/// `GET /healthz`: 200 while the process serves requests (liveness), with the state of the
+/// dependencies it rides out (`checks`, [`Readiness::reporting`]).
+pub async fn healthz(readiness: Option<web::Data<Readiness>>) -> HttpResponse {
+    let checks = match readiness {
+        Some(r) if !r.reported.is_empty() => Some(r.report().await),
+        _ => None,
+    };
+    HttpResponse::Ok().json(HealthStatus {
+        status: "ok",
+        checks,
+    })
 }
 
 /// `GET /readyz`: 200 `{"status":"ok"}`, or 503 `service_unavailable` naming the failed probes
@@ -102,7 +137,10 @@ pub async fn readyz(readiness: Option<web::Data<Readiness>>) -> Result<HttpRespo
         None => Vec::new(),
     };
     if failures.is_empty() {
-        return Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }));
+        return Ok(HttpResponse::Ok().json(HealthStatus {
+            status: "ok",
+            checks: None,
+        }));
     }
     let names: Vec<&str> = failures.iter().map(|(n, _)| *n).collect();
     tracing::warn!(down = ?failures, "not ready");

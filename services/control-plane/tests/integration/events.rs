@@ -85,9 +85,27 @@ async fn with_the_broker_unreachable_issuance_succeeds_and_the_event_follows_lat
             .await
             .is_none()
     );
+    // The outbox rides the outage out: still ready (issue #18), the broker's state reported in
+    // /healthz and the broker_connected gauge.
     let ready = app.call(Method::GET, "/readyz", None, None, &[]).await;
-    assert_eq!(ready.status, 503);
-    assert_eq!(ready.body["reason"], "broker");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let health = app.call(Method::GET, "/healthz", None, None, &[]).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(
+        health.body["checks"]["broker"], "not connected",
+        "{}",
+        health.body
+    );
+    let metrics = app.call(Method::GET, "/metrics", None, None, &[]).await;
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap()
+            .contains("broker_connected 0"),
+        "{}",
+        metrics.body
+    );
     proxy.restore();
     let (event, _) = tap
         .event_with_jti(&jti, Duration::from_secs(20))
@@ -96,14 +114,14 @@ async fn with_the_broker_unreachable_issuance_succeeds_and_the_event_follows_lat
     assert_eq!(event["data"]["wlId"], "wl-a");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while app
-        .call(Method::GET, "/readyz", None, None, &[])
+        .call(Method::GET, "/healthz", None, None, &[])
         .await
-        .status
-        != 200
+        .body["checks"]["broker"]
+        != "ok"
     {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "readiness never recovered"
+            "the broker was never reported back"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -132,7 +132,8 @@ impl TestApp {
         }
     }
 
-    /// Polls `/readyz` until 200 (the relay connects to the broker shortly after start).
+    /// Polls until `/readyz` is 200 and `/healthz` reports the broker connected (the relay
+    /// connects shortly after start; readiness itself no longer waits for it, issue #18).
     pub async fn wait_ready(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while self
@@ -140,6 +141,11 @@ impl TestApp {
             .await
             .status
             != 200
+            || self
+                .call(reqwest::Method::GET, "/healthz", None, None, &[])
+                .await
+                .body["checks"]["broker"]
+                != "ok"
         {
             assert!(tokio::time::Instant::now() < deadline, "never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
