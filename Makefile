@@ -54,9 +54,12 @@ lint: ## fmt check and clippy with warnings denied
 fmt: ## Format the code
 	cargo fmt --all
 
-migrate: ## Apply migrations (SVC=control-plane; DATABASE_URL or the local default)
-	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/control_plane} \
-	  cargo run --quiet --profile $(PROFILE) -p tessera_control_plane --bin control-plane -- migrate --create-database
+SVC ?= control-plane
+migrate: ## Apply a service's migrations (SVC=control-plane|quotations|identity|credential-broker|users-registration; DATABASE_URL or the local default)
+	@case "$(SVC)" in control-plane|quotations|identity|credential-broker|users-registration) ;; \
+	  *) echo "SVC must be one of control-plane, quotations, identity, credential-broker, users-registration (got '$(SVC)')"; exit 2;; esac
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$(subst -,_,$(SVC))} \
+	  cargo run --quiet --profile $(PROFILE) -p tessera_$(subst -,_,$(SVC)) --bin $(SVC) -- migrate --create-database
 
 openapi: ## Regenerate the committed OpenAPI documents
 	cargo run --quiet -p tessera_control_plane --bin control-plane -- openapi > docs/openapi/control-plane.yaml

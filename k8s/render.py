@@ -133,7 +133,25 @@ SECURITY = {
 }
 
 
-def pod_spec(svc, args, probes=True, restart=None):
+def migrate_container(svc):
+    """`<service> migrate` before the server starts, in every pod: re-appliable with plain
+    `kubectl apply` (no Job whose immutable template breaks a re-apply, no CD hook); replicas
+    starting together serialise on a PostgreSQL advisory lock (tessera_db::run_migrations)."""
+    name = svc["name"]
+    return {
+        "name": "migrate",
+        "image": IMAGE.format(name=name),
+        "imagePullPolicy": "Always",
+        "args": ["migrate"],
+        "envFrom": [{"configMapRef": {"name": f"{name}-config"}},
+                    {"secretRef": {"name": f"{name}-secrets"}}],
+        "securityContext": SECURITY,
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                      "limits": {"cpu": "1", "memory": "256Mi"}},
+    }
+
+
+def pod_spec(svc, args, probes=True, restart=None, init_migrate=False):
     name = svc["name"]
     container = {
         "name": name,
@@ -143,8 +161,10 @@ def pod_spec(svc, args, probes=True, restart=None):
         "envFrom": [{"configMapRef": {"name": f"{name}-config"}},
                     {"secretRef": {"name": f"{name}-secrets"}}],
         "securityContext": SECURITY,
-        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
-                      "limits": {"cpu": "1", "memory": "256Mi"}},
+        # Requests near what a replica uses at its share of load (make bench: a busy service
+        # takes 0.5–1 core), so the HPA's 70 % means something; limits leave room for bursts.
+        "resources": {"requests": {"cpu": "500m", "memory": "128Mi"},
+                      "limits": {"cpu": "2", "memory": "512Mi"}},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
@@ -163,8 +183,12 @@ def pod_spec(svc, args, probes=True, restart=None):
                                        "periodSeconds": 5, "failureThreshold": 2}
         container["startupProbe"] = {"httpGet": {"path": "/healthz", "port": "http"},
                                      "periodSeconds": 2, "failureThreshold": 30}
+        # Endpoints are removed asynchronously: keep serving while the ingress controller
+        # notices, then SIGTERM drains in-flight requests (SHUTDOWN_TIMEOUT_SECONDS).
+        container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
     spec = {
         "automountServiceAccountToken": False,
+        **({"initContainers": [migrate_container(svc)]} if init_migrate else {}),
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
                             "fsGroup": 10001},
         "containers": [container],
@@ -178,7 +202,7 @@ def pod_spec(svc, args, probes=True, restart=None):
 def service_documents(svc):
     name, port = svc["name"], svc["port"]
     config = {"APP_ENV": "production", "APP_HOST": "0.0.0.0", "APP_PORT": str(port),
-              "RUST_LOG": "info", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317",
+              "RUST_LOG": "info", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
               "OTEL_SERVICE_NAME": name}
     if not svc.get("no_db"):
         config.update({"RUN_MIGRATIONS": "false", "GATEWAY_ENFORCE_SOURCE": "true"})
@@ -192,15 +216,16 @@ def service_documents(svc):
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(f"{name}-config", labels(name)),
          "data": config},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name),
+         # No `replicas`: the HorizontalPodAutoscaler below owns the count.
          "spec": {
-             "replicas": 2,
              "revisionHistoryLimit": 5,
              "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
              "strategy": {"type": "RollingUpdate",
                           "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
              "template": {
                  "metadata": {"labels": pod_labels},
-                 "spec": {**pod_spec(svc, ["serve"]), "terminationGracePeriodSeconds": 40},
+                 "spec": {**pod_spec(svc, ["serve"], init_migrate=not svc.get("no_db")),
+                          "terminationGracePeriodSeconds": 40},
              },
          }},
         {"apiVersion": "v1", "kind": "Service", "metadata": meta(name),
@@ -214,18 +239,6 @@ def service_documents(svc):
         {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name),
          "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}},
     ]
-    if not svc.get("no_db"):
-        docs.append(
-            {"apiVersion": "batch/v1", "kind": "Job",
-             "metadata": meta(f"{name}-migrate", labels(name), annotations={
-                 # Run before each rollout by the CD tool; delete and re-apply by hand otherwise
-                 # (a Job's pod template is immutable).
-                 "argocd.argoproj.io/hook": "PreSync",
-                 "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}),
-             "spec": {"backoffLimit": 3, "ttlSecondsAfterFinished": 3600,
-                      "template": {"metadata": {"labels": labels(f"{name}-migrate")},
-                                   "spec": pod_spec(svc, ["migrate"], probes=False,
-                                                    restart="OnFailure")}}})
     return docs
 
 

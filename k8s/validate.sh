@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make k8s-validate: the manifests are what k8s/render.py writes; every overlay renders with
-# kustomize, validates against the Kubernetes schemas (kubernetes-validate, strict) and passes
-# the checkov security scan (k8s/checkov.yaml lists the only skipped checks, with reasons).
+# kustomize, validates against the Kubernetes schemas (kubernetes-validate, strict), passes
+# the checkov security scan (k8s/checkov.yaml lists the only skipped checks, with reasons), and
+# every service starts and becomes ready with the environment the overlay gives it
+# (k8s/start-check.py).
 # The tools come from PyPI into target/k8s-venv (pinned versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,4 +51,12 @@ print("  ingress: strips the untrusted headers, copies only the identity headers
 PY
   "$VENV/bin/checkov" --config-file k8s/checkov.yaml -f "$OUT/$overlay.yaml"
 done
-echo "k8s: every overlay valid, no security finding"
+# Every Deployment of each overlay started with the env its manifests give it (host binaries,
+# this machine's PostgreSQL and RabbitMQ in place of the cluster's): it must become ready.
+cargo build --locked --quiet -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity \
+  -p tessera_credential_broker --bin credential-broker -p tessera_users_registration --bin users-registration \
+  -p tessera_quotations --bin quotations -p tessera_gateway_auth --bin gateway-auth
+for overlay in dev prod; do
+  "$VENV/bin/python" k8s/start-check.py "$OUT/$overlay.yaml" "$OUT/dev.yaml" target/debug
+done
+echo "k8s: every overlay valid, no security finding, every service starts with its overlay's environment"

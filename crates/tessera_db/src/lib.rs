@@ -81,7 +81,14 @@ pub fn build_pool(database_url: &str, settings: PoolSettings) -> anyhow::Result<
         .context("building the database pool")
 }
 
+/// The `pg_advisory_lock` key migrations hold (an arbitrary constant, "tessera\0m" in ASCII).
+pub const MIGRATION_LOCK: i64 = 0x7465_7373_6572_616d;
+
 /// Runs every pending migration of each source, in order; returns the versions applied.
+///
+/// Holds the session-level advisory lock [`MIGRATION_LOCK`] while it runs, so replicas that
+/// start together (each pod's `migrate` init container in Kubernetes) migrate one after
+/// another: the first applies, the others find nothing pending.
 ///
 /// # Errors
 /// Connection or migration failures, with the migration named.
@@ -93,6 +100,13 @@ pub async fn run_migrations(
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
             diesel::Connection::establish(&url).context("connecting to run migrations")?;
+        // Released when the connection closes, whatever happens below.
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK),
+            &mut conn,
+        )
+        .context("taking the migration lock")?;
         let mut applied = Vec::new();
         for source in sources {
             let done = conn

@@ -164,3 +164,42 @@ async fn session_settings_apply_to_every_connection_of_a_pool() {
         .unwrap();
     assert_eq!(s.v, "on");
 }
+
+/// Four replicas migrating one fresh database at once (each pod's `migrate` init container):
+/// all succeed, and the migrations are applied exactly once (the advisory lock serialises them).
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_migrations_apply_once() {
+    static SOURCES: [EmbeddedMigrations; 1] = [MIGRATIONS];
+    let name = format!(
+        "t_concurrent_{}_{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    assert!(tessera_db::create_database_if_missing(&url).await.unwrap());
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { run_migrations(&url, &SOURCES).await })
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for r in runs {
+        applied.push(
+            r.await
+                .unwrap()
+                .expect("every replica's migrate succeeds")
+                .len(),
+        );
+    }
+    applied.sort_unstable();
+    assert_eq!(applied, vec![0, 0, 0, 1], "applied once");
+    assert_eq!(count(&url).await, 0, "the table exists");
+    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
+    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}

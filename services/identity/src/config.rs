@@ -34,7 +34,7 @@ fn default_lockout() -> u64 {
     900
 }
 fn default_roles() -> String {
-    "admin,supervisor,agent,viewer".to_owned()
+    "admin,supervisor,agent,viewer,moderator".to_owned()
 }
 fn default_totp_issuer() -> String {
     "Tessera".to_owned()
@@ -91,7 +91,7 @@ pub struct Config {
     #[serde(default = "default_address_max_failed")]
     pub auth_address_max_failed_attempts: u32,
     /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
-    /// `admin,supervisor,agent,viewer`; `admin` may manage roles).
+    /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
     #[serde(default = "default_roles")]
     pub identity_roles: String,
     /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets

@@ -46,7 +46,7 @@ impl From<RoleRow> for RoleAssignmentRead {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleAssignmentUpdate {
-    /// One of `IDENTITY_ROLES` (default `admin`, `supervisor`, `agent`, `viewer`).
+    /// One of `IDENTITY_ROLES` (default `admin`, `supervisor`, `agent`, `viewer`, `moderator`).
     #[schema(example = "supervisor")]
     pub role: String,
 }
