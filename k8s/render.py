@@ -20,6 +20,16 @@ PART_OF = "tessera"
 # cluster's own pod CIDR.
 POD_NETWORK = "10.0.0.0/8"
 
+# PostgreSQL connections one service may hold at most, across all its replicas (prod: the
+# managed server's max_connections must cover five of these plus its reserved ones; dev: the
+# pooler's default_pool_size caps the server side anyway). Each replica's pool is derived from
+# it: DB_POOL_SIZE = CONNECTIONS_PER_SERVICE / MAX_REPLICAS - RELAY_CONNECTIONS (the outbox
+# relay's own pool of 2).
+CONNECTIONS_PER_SERVICE = 120
+MAX_REPLICAS = 10
+RELAY_CONNECTIONS = 2
+DB_POOL_SIZE = CONNECTIONS_PER_SERVICE // MAX_REPLICAS - RELAY_CONNECTIONS
+
 # Request headers no client may set (docs/gateway.md): the one list, shared with the nginx
 # gateway of `make up` and compose (deploy/gateway/tessera.conf.template).
 UNTRUSTED_HEADERS = [
@@ -145,6 +155,11 @@ def migrate_container(svc):
         "args": ["migrate"],
         "envFrom": [{"configMapRef": {"name": f"{name}-config"}},
                     {"secretRef": {"name": f"{name}-secrets"}}],
+        # Behind a transaction-mode pooler the server connection changes between statements:
+        # migrations (an advisory lock held for the session) go to the server directly when the
+        # Secret has MIGRATION_DATABASE_URL (dev: CloudNativePG's -rw service); else DATABASE_URL.
+        "env": [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {
+            "name": f"{name}-secrets", "key": "MIGRATION_DATABASE_URL", "optional": True}}}],
         "securityContext": SECURITY,
         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
                       "limits": {"cpu": "1", "memory": "256Mi"}},
@@ -205,7 +220,8 @@ def service_documents(svc):
               "RUST_LOG": "info", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
               "OTEL_SERVICE_NAME": name}
     if not svc.get("no_db"):
-        config.update({"RUN_MIGRATIONS": "false", "GATEWAY_ENFORCE_SOURCE": "true"})
+        config.update({"RUN_MIGRATIONS": "false", "GATEWAY_ENFORCE_SOURCE": "true",
+                       "DB_POOL_SIZE": str(DB_POOL_SIZE)})
     if svc["keys"]:
         config["JWT_SIGNING_KEYS_DIR"] = "/var/run/tessera/keys"
     config.update(svc["config"])
@@ -233,7 +249,7 @@ def service_documents(svc):
                   "ports": [{"name": "http", "port": port, "targetPort": "http"}]}},
         {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(name),
          "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                  "minReplicas": 2, "maxReplicas": 10,
+                  "minReplicas": 2, "maxReplicas": MAX_REPLICAS,
                   "metrics": [{"type": "Resource", "resource": {
                       "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}},
         {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(name),
@@ -302,6 +318,73 @@ def network_policies():
                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
                       "kubernetes.io/metadata.name": "monitoring"}}}],
                       "ports": [{"port": s.get("metrics_port", s["port"])} for s in SERVICES]}]}},
+    ]
+    # Egress: each service reaches DNS, PostgreSQL (CloudNativePG's pods and pooler in dev;
+    # the prod overlay adds its managed endpoints), RabbitMQ, the OpenTelemetry collector, and
+    # only what it itself calls beyond: gateway-auth identity's JWKS and session endpoint,
+    # quotations the market-data providers and SMTP, credential-broker the OAuth token
+    # endpoints, users-registration the notification service.
+    dns = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+           "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    data = {"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "tessera-pg"}}},
+                   {"podSelector": {"matchLabels": {"cnpg.io/poolerName": "tessera-pg-pooler-rw"}}}],
+            "ports": [{"port": 5432}]}
+    broker = {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "tessera-mq"}}}],
+              "ports": [{"port": 5672}]}
+    otel = {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "otel-collector"}}}],
+            "ports": [{"port": 4318}]}
+    internet = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                    "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]}
+    beyond = {
+        "gateway-auth": [{"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "identity"}}}],
+                          "ports": [{"port": by_name["identity"]["port"]}]}],
+        "quotations": [{**internet, "ports": [{"port": 443}, {"port": 587}]}],
+        "credential-broker": [{**internet, "ports": [{"port": 443}]}],
+        "users-registration": [{"to": [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "notifications"}}}]}],
+    }
+    policies.append(
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("default-deny-egress", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}},
+                  "policyTypes": ["Egress"]}})
+    for svc in SERVICES:
+        rules = [dns, broker, otel] + ([] if svc.get("no_db") else [data]) + beyond.get(svc["name"], [])
+        # The quotations collect CronJob's pods are quotations too.
+        names = [svc["name"]] + (["quotations-collect"] if svc["name"] == "quotations" else [])
+        policies.append(
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": meta(f"{svc['name']}-egress", labels(svc["name"])),
+             "spec": {"podSelector": {"matchExpressions": [{
+                          "key": "app.kubernetes.io/name", "operator": "In", "values": names}]},
+                      "policyTypes": ["Egress"], "egress": rules}})
+    # Ingress to the in-namespace data stores of the dev overlay (default-deny-ingress selects
+    # every pod of the namespace): the platform's pods, the pooler, and the operators.
+    platform = {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}}}
+    pooler = {"podSelector": {"matchLabels": {"cnpg.io/poolerName": "tessera-pg-pooler-rw"}}}
+    pg_cluster = {"podSelector": {"matchLabels": {"cnpg.io/cluster": "tessera-pg"}}}
+
+    def operator(ns):
+        return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+    policies += [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("postgres-ingress", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"cnpg.io/cluster": "tessera-pg"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [platform, pooler, pg_cluster], "ports": [{"port": 5432}]},
+                              {"from": [operator("cnpg-system")], "ports": [{"port": 8000}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("pooler-ingress", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"cnpg.io/poolerName": "tessera-pg-pooler-rw"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [platform], "ports": [{"port": 5432}]},
+                              {"from": [operator("cnpg-system")], "ports": [{"port": 8000}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("rabbitmq-ingress", {"app.kubernetes.io/part-of": PART_OF}),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "tessera-mq"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [platform], "ports": [{"port": 5672}]},
+                              {"from": [operator("rabbitmq-system")], "ports": [{"port": 15672}]}]}},
     ]
     return policies
 
