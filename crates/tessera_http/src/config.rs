@@ -28,14 +28,9 @@ impl AppEnv {
 ///
 /// # Errors
 /// One line naming the missing variable (`missing environment variable DATABASE_URL`) or the
-/// invalid one.
+/// invalid one (`invalid environment variable APP_ENV: unknown variant ...`).
 pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
-    envy::from_env().map_err(|e| match e {
-        envy::Error::MissingValue(field) => {
-            format!("missing environment variable {}", field.to_uppercase())
-        }
-        envy::Error::Custom(msg) => format!("invalid environment variable: {msg}"),
-    })
+    from_vars(std::env::vars(), "")
 }
 
 /// Reads `T` from the variables starting with `prefix` (`ARGON2_` + `MEMORY_KIB` for a field
@@ -44,14 +39,47 @@ pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
 /// # Errors
 /// One line naming the missing or invalid variable.
 pub fn from_env_prefixed<T: DeserializeOwned>(prefix: &str) -> Result<T, String> {
-    envy::prefixed(prefix).from_env().map_err(|e| match e {
-        envy::Error::MissingValue(field) => {
-            format!(
+    from_vars(std::env::vars(), prefix)
+}
+
+/// [`from_env`] / [`from_env_prefixed`] over the given variables.
+///
+/// envy's own message for a value that does not parse names the problem but not the variable;
+/// the variable is found by asking again without each candidate in turn: the one whose absence
+/// changes the error is it (only on the error path, at start-up).
+///
+/// # Errors
+/// As [`from_env`].
+pub fn from_vars<T: DeserializeOwned>(
+    vars: impl IntoIterator<Item = (String, String)>,
+    prefix: &str,
+) -> Result<T, String> {
+    let vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v)))
+        .collect();
+    let first = match envy::from_iter::<_, T>(vars.clone()) {
+        Ok(t) => return Ok(t),
+        Err(envy::Error::MissingValue(field)) => {
+            return Err(format!(
                 "missing environment variable {prefix}{}",
                 field.to_uppercase()
-            )
+            ));
         }
-        envy::Error::Custom(msg) => format!("invalid environment variable {prefix}*: {msg}"),
+        Err(envy::Error::Custom(msg)) => msg,
+    };
+    let culprit = vars.iter().map(|(k, _)| k).find(|name| {
+        let without = vars.iter().filter(|(k, _)| k != *name).cloned();
+        match envy::from_iter::<_, T>(without) {
+            Ok(_) => true,
+            Err(envy::Error::MissingValue(field)) => field.eq_ignore_ascii_case(name),
+            Err(envy::Error::Custom(msg)) => msg != first,
+        }
+    });
+    Err(match culprit {
+        Some(name) => format!("invalid environment variable {prefix}{name}: {first}"),
+        None if prefix.is_empty() => format!("invalid environment variable: {first}"),
+        None => format!("invalid environment variable {prefix}*: {first}"),
     })
 }
 
@@ -174,5 +202,82 @@ impl ServiceSettings {
             shutdown_timeout_seconds: 5,
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let e = from_vars::<ServiceSettings>(
+            vars(&[
+                ("DATABASE_URL", "postgres://x"),
+                ("APP_ENV", "staging"),
+                ("HOME", "/root"),
+            ]),
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("invalid environment variable APP_ENV: "),
+            "{e}"
+        );
+        assert!(e.contains("staging"), "{e}");
+        let e = from_vars::<ServiceSettings>(
+            vars(&[("DATABASE_URL", "postgres://x"), ("DB_POOL_SIZE", "many")]),
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("invalid environment variable DB_POOL_SIZE: "),
+            "{e}"
+        );
+        let e = from_vars::<ServiceSettings>(
+            vars(&[
+                ("DATABASE_URL", "postgres://x"),
+                ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ]),
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("invalid environment variable TRUSTED_PROXIES: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_one_is_named_and_good_values_parse() {
+        let e = from_vars::<ServiceSettings>(vars(&[("APP_ENV", "local")]), "").unwrap_err();
+        assert_eq!(e, "missing environment variable DATABASE_URL");
+        let ok = from_vars::<ServiceSettings>(
+            vars(&[("DATABASE_URL", "postgres://x"), ("APP_ENV", "production")]),
+            "",
+        )
+        .unwrap();
+        assert_eq!(ok.app_env, AppEnv::Production);
+    }
+
+    #[test]
+    fn prefixed_variables_are_named_with_their_prefix() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Argon {
+            #[expect(dead_code, reason = "only parsing is tested")]
+            memory_kib: u32,
+        }
+        let e = from_vars::<Argon>(vars(&[("ARGON2_MEMORY_KIB", "lots")]), "ARGON2_").unwrap_err();
+        assert!(
+            e.starts_with("invalid environment variable ARGON2_MEMORY_KIB: "),
+            "{e}"
+        );
     }
 }
