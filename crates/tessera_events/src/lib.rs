@@ -6,7 +6,6 @@ pub mod envelope;
 pub mod outbox;
 pub mod relay;
 pub mod schema;
-pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -25,7 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// `serve` (the default) and `migrate [--create-database]`.
     #[command(flatten)]
-    Service(tessera_events::service::ServiceCommand),
+    Service(tessera_service::ServiceCommand),
     /// Manage white labels.
     #[command(subcommand)]
     Wl(WlCommand),
@@ -103,9 +103,10 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Service(
-        tessera_events::service::ServiceCommand::Serve,
-    )) {
+    match cli
+        .command
+        .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
+    {
         Command::Service(c) => {
             c.run(
                 "control-plane",

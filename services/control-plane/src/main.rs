@@ -9,12 +9,5 @@ use tessera_control_plane::cli::{Cli, run};
 /// credential-broker measured no difference and keeps the default).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("control-plane: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_events::OutboxWriterFactory;
-use tessera_events::service::{Foundation, FoundationSettings, Running};
 use tessera_http::{ExtractorOptions, GatewayGuard};
+use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::Config;
 use crate::registry::Registry;

@@ -21,7 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// `serve` (the default) and `migrate [--create-database]`.
     #[command(flatten)]
-    Service(tessera_events::service::ServiceCommand),
+    Service(tessera_service::ServiceCommand),
     /// Create or replace a sandbox binding (needs `DATABASE_URL` only).
     BindingPut {
         /// Sandbox id.
@@ -46,9 +46,10 @@ pub enum Command {
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Service(
-        tessera_events::service::ServiceCommand::Serve,
-    )) {
+    match cli
+        .command
+        .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
+    {
         Command::Service(c) => {
             c.run(
                 "credential-broker",

@@ -10,12 +10,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("credential-broker: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

@@ -7,8 +7,8 @@ use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::{DbPool, PoolSettings, build_pool};
-use tessera_events::service::{Foundation, FoundationSettings, Running};
 use tessera_events::{Consumer, GroupCommitFactory};
+use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::{Config, WalletBackend};
 use crate::state::AppState;

@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// `serve` (the default) and `migrate [--create-database]`.
     #[command(flatten)]
-    Service(tessera_events::service::ServiceCommand),
+    Service(tessera_service::ServiceCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -134,9 +134,10 @@ async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Res
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Service(
-        tessera_events::service::ServiceCommand::Serve,
-    )) {
+    match cli
+        .command
+        .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
+    {
         Command::Service(c) => {
             c.run(
                 "identity",

@@ -7,7 +7,7 @@ use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::sealed::SealingKey;
-use tessera_events::service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::{AppEnv, Config};
 use crate::password::Hasher;

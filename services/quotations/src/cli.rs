@@ -20,7 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// `serve` (the default) and `migrate [--create-database]`.
     #[command(flatten)]
-    Service(tessera_events::service::ServiceCommand),
+    Service(tessera_service::ServiceCommand),
     /// Manage API users.
     #[command(subcommand)]
     User(UserCommand),
@@ -108,9 +108,10 @@ async fn connect(config: &Config) -> anyhow::Result<diesel_async::AsyncPgConnect
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    match cli.command.unwrap_or(Command::Service(
-        tessera_events::service::ServiceCommand::Serve,
-    )) {
+    match cli
+        .command
+        .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
+    {
         Command::Collect(args) => collect(args).await,
         Command::Reconcile { dry_run } => {
             let config = Config::from_environment()?;

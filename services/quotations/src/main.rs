@@ -5,12 +5,5 @@ use tessera_quotations::cli::{Cli, run};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
-        Ok(code) => std::process::ExitCode::from(code),
-        Err(e) => {
-            eprintln!("quotations: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
-use tessera_events::service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::Config;
 use crate::providers::Providers;

@@ -32,7 +32,7 @@ pub enum Command {
     /// `serve` (the default; for this service also the notification dispatcher) and
     /// `migrate [--create-database]`.
     #[command(flatten)]
-    Service(tessera_events::service::ServiceCommand),
+    Service(tessera_service::ServiceCommand),
     /// Manage users (analysts and auditors are created here, never by public sign-up).
     #[command(subcommand)]
     User(UserCommand),
@@ -127,9 +127,10 @@ async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
 /// # Errors
 /// Any failure, as one line for the terminal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Service(
-        tessera_events::service::ServiceCommand::Serve,
-    )) {
+    match cli
+        .command
+        .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
+    {
         Command::Service(c) => {
             c.run(
                 "users-registration",

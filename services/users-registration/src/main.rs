@@ -6,12 +6,5 @@ use tessera_users_registration::cli::{Cli, run};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("users-registration: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

@@ -8,9 +8,9 @@ use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::Consumer;
-use tessera_events::service::{Foundation, FoundationSettings, Running};
 use tessera_jwt::{KeySet, SigningKey};
 use tessera_password::Hasher;
+use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::Config;
 use crate::document::DocumentKeys;

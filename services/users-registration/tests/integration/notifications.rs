@@ -186,8 +186,13 @@ async fn a_failing_notification_endpoint_is_retried_then_dead_lettered() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notification_endpoint_that_recovers_gets_the_notification_once() {
     let stub = MockServer::start().await;
+    // The stub answers only this test's notifications: every test's consumer sees every test's
+    // events on the shared exchange, and another test's registration must not use up the two
+    // failures meant for this one.
+    let (email, doc) = unique();
     Mock::given(method("POST"))
         .and(path("/notify"))
+        .and(wiremock::matchers::body_string_contains(email.as_str()))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(2)
         .with_priority(1)
@@ -195,6 +200,7 @@ async fn a_notification_endpoint_that_recovers_gets_the_notification_once() {
         .await;
     Mock::given(method("POST"))
         .and(path("/notify"))
+        .and(wiremock::matchers::body_string_contains(email.as_str()))
         .respond_with(ResponseTemplate::new(202))
         .with_priority(2)
         .mount(&stub)
@@ -207,7 +213,6 @@ async fn a_notification_endpoint_that_recovers_gets_the_notification_once() {
     })
     .await;
     let queue = app.config.notify_queue.clone();
-    let (email, doc) = unique();
     let r = app.register(registration(&email, &doc), None).await;
     let id = r.body["registrationId"].as_str().unwrap().to_owned();
     for _ in 0..100 {

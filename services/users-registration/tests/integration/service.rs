@@ -2,7 +2,7 @@
 //! the published request schemas.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tessera_users_registration::validation;
 
 use crate::helpers::TestApp;

@@ -14,7 +14,7 @@ use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
 use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
 use tokio::sync::watch;
 
-use crate::{Relay, RelayConfig, RelayHandle};
+use tessera_events::{Relay, RelayConfig, RelayHandle};
 
 /// What [`Foundation::start`] needs.
 #[derive(Clone, Copy)]
