@@ -70,16 +70,22 @@ async fn pool_ping_reports_up_and_down() {
     assert!(ping(&down).await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn creates_a_missing_database_once() {
+/// The maintenance URL, and the name and URL of a database that does not exist yet.
+fn unmade_database(prefix: &str) -> (String, String, String) {
     let name = format!(
-        "t_create_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let admin = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    (admin, name, url)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_a_missing_database_once() {
+    let (admin, name, url) = unmade_database("t_create");
     assert!(tessera_db::create_database_if_missing(&url).await.unwrap());
     assert!(
         !tessera_db::create_database_if_missing(&url).await.unwrap(),
@@ -170,14 +176,7 @@ async fn session_settings_apply_to_every_connection_of_a_pool() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_migrations_apply_once() {
     static SOURCES: [EmbeddedMigrations; 1] = [MIGRATIONS];
-    let name = format!(
-        "t_concurrent_{}_{}",
-        std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let admin = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let (admin, name, url) = unmade_database("t_concurrent");
     assert!(tessera_db::create_database_if_missing(&url).await.unwrap());
     let runs: Vec<_> = (0..4)
         .map(|_| {

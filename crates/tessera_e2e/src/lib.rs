@@ -97,6 +97,23 @@ impl Platform {
         (email, id)
     }
 
+    /// Logs a users-registration demo account (`credential(name)`: e-mail and password) in
+    /// through the gateway; its access token.
+    pub async fn users_registration_token(&self, name: &str) -> String {
+        let who = self.credential(name).clone();
+        let r = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(serde_json::json!({"email": who["email"], "password": who["password"]})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["accessToken"].as_str().unwrap().to_owned()
+    }
+
     /// A service's log under `make up`.
     pub fn log(&self, service: &str) -> String {
         std::fs::read_to_string(self.state.join("logs").join(format!("{service}.log")))

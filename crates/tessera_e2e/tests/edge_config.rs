@@ -69,6 +69,11 @@ fn the_nginx_gateway_strips_the_one_list_and_replaces_forwarded_for() {
         !template.contains("$proxy_add_x_forwarded_for"),
         "never appended to a client's value"
     );
+    // One request-id rule at the gateway and in the services: 1–128 of [A-Za-z0-9._-].
+    assert!(
+        template.contains(r#""~^[A-Za-z0-9._-]{1,128}$""#),
+        "the gateway's X-Request-Id rule"
+    );
     // The secret is sent upstream only, never added to a response.
     assert!(
         directives

@@ -399,17 +399,12 @@ async fn users_registration_logins_lock_after_repeated_failures() {
         assert_eq!(statuses, [401, 401, 401, 401, 429, 429, 429], "{who}");
     }
     assert_eq!(last[0], last[1], "the same answer for an unknown e-mail");
-    let auditor = p.credential("users-registration.auditor").clone();
-    let r = p
-        .call(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({"email": auditor["email"], "password": auditor["password"]})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    // Another account still signs in (the helper asserts the 200).
+    assert!(
+        !p.users_registration_token("users-registration.auditor")
+            .await
+            .is_empty()
+    );
 }
 
 /// Finding 8: gateway-auth's `/verify` does not hand out the gateway secret under `make up`

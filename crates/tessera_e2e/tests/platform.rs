@@ -104,18 +104,9 @@ async fn the_gateway_strips_forged_identity_headers_and_refuses_bad_jwts() {
 async fn a_registration_is_approved_and_notified_with_one_request_id_across_services() {
     let p = Platform::load();
     let (email, registration) = p.register_producer("e2e").await;
-    let analyst = &p.credential("users-registration.analyst");
-    let login = p
-        .call(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({"email": analyst["email"], "password": analyst["password"]})),
-            &[],
-        )
+    let analyst_token = p
+        .users_registration_token("users-registration.analyst")
         .await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    let analyst_token = login.body["accessToken"].as_str().unwrap().to_owned();
     // The registration as the analyst sees it names the user to decide on.
     let got = p
         .call(

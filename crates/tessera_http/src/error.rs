@@ -21,7 +21,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::request_id;
+use crate::request_context;
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
 
@@ -325,7 +325,7 @@ impl ApiError {
         ErrorEnvelope {
             message: self.0.message.clone(),
             error_code: self.0.code,
-            request_id: request_id::current().unwrap_or_default(),
+            request_id: request_context::current().unwrap_or_default(),
             errors: self.0.errors.clone(),
             reason: self.0.reason.clone(),
             details,

@@ -12,6 +12,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod request_context;
 pub mod request_id;
 pub mod tracing_span;
 

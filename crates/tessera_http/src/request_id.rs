@@ -28,19 +28,7 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Longest client-supplied request id we keep (ARCHITECTURE.md §2).
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
-tokio::task_local! {
-    static CURRENT: String;
-}
-
-/// The current request's id, when called inside a request handled by [`RequestIdMiddleware`].
-pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
-}
-
-/// Runs `fut` with `id` as the current request id (for background work done on behalf of a request).
-pub async fn scope<F: std::future::Future>(id: String, fut: F) -> F::Output {
-    CURRENT.scope(id, fut).await
-}
+pub use crate::request_context::{current, scope};
 
 /// Whether a client-supplied id is acceptable: 1..=128 chars of `[A-Za-z0-9._-]`.
 pub fn is_valid(candidate: &str) -> bool {
@@ -126,7 +114,7 @@ where
         let service = Rc::clone(&self.service);
         let header_value = HeaderValue::from_str(&id).ok();
 
-        Box::pin(CURRENT.scope(id, async move {
+        Box::pin(crate::request_context::scope(id, async move {
             let outcome = AssertUnwindSafe(service.call(req)).catch_unwind().await;
             match outcome {
                 Ok(Ok(res)) => {

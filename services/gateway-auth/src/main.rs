@@ -1,24 +1,42 @@
 //! `gateway-auth`: the gateway's bearer-token check. See the crate docs and `docs/gateway.md`.
 
+use clap::Parser;
 use tessera_gateway_auth::{Config, serve};
+
+/// Tessera gateway-auth: verifies identity's bearer JWTs for the gateway's auth_request
+/// (`/verify`), with the revocation feed. Settings come from the environment
+/// (`GATEWAY_TRUSTED_ISSUERS` required; docs/gateway.md lists the rest).
+#[derive(Debug, Parser)]
+#[command(name = "gateway-auth", version, about)]
+struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve `/verify`, `/healthz`, `/readyz`, `/metrics` until SIGTERM.
+    Serve,
+}
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gateway-auth: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let cli = Cli::parse();
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(cli).await)
 }
 
-async fn run() -> anyhow::Result<()> {
-    let telemetry = tessera_telemetry::init("gateway-auth")?;
-    let config = Config::from_environment()?;
-    let listener = std::net::TcpListener::bind((config.app_host.as_str(), config.app_port))?;
-    tracing::info!(port = config.app_port, "gateway-auth listening");
-    serve(&config, listener, None)?.await?;
-    telemetry.shutdown();
-    Ok(())
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let telemetry = tessera_telemetry::init("gateway-auth")?;
+            let config = Config::from_environment()?;
+            let listener =
+                std::net::TcpListener::bind((config.app_host.as_str(), config.app_port))?;
+            tracing::info!(port = config.app_port, "gateway-auth listening");
+            serve(&config, listener, None)?.await?;
+            telemetry.shutdown();
+            Ok(())
+        }
+    }
 }
