@@ -96,17 +96,7 @@ pub async fn run_migrations(
     database_url: &str,
     sources: &'static [EmbeddedMigrations],
 ) -> anyhow::Result<Vec<String>> {
-    let url = database_url.to_owned();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
-            diesel::Connection::establish(&url).context("connecting to run migrations")?;
-        // Released when the connection closes, whatever happens below.
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query("SELECT pg_advisory_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK),
-            &mut conn,
-        )
-        .context("taking the migration lock")?;
+    with_migration_lock(database_url, move |conn| {
         let mut applied = Vec::new();
         for source in sources {
             let done = conn
@@ -117,7 +107,6 @@ pub async fn run_migrations(
         Ok(applied)
     })
     .await
-    .context("migration task")?
 }
 
 /// Creates the database named in `database_url` if it does not exist, connecting to the
@@ -172,6 +161,114 @@ impl diesel::migration::MigrationSource<diesel::pg::Pg> for Source {
     ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
         self.0.migrations()
     }
+}
+
+/// Every source's migrations, in order, as one source (for reverting across sources: the
+/// latest applied migration may belong to any of them).
+struct AllSources(&'static [EmbeddedMigrations]);
+
+impl diesel::migration::MigrationSource<diesel::pg::Pg> for AllSources {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        let mut all = Vec::new();
+        for source in self.0 {
+            all.extend(source.migrations()?);
+        }
+        Ok(all)
+    }
+}
+
+/// One migration and whether it is applied (`migrate status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    /// The migration's directory name (`2026-11-22-000100-0000_identity`).
+    pub name: String,
+    /// Applied to the database.
+    pub applied: bool,
+}
+
+/// The state of every migration of `sources`, in order (`migrate status`), under the migration
+/// lock.
+///
+/// # Errors
+/// Connection failures.
+pub async fn migration_status(
+    database_url: &str,
+    sources: &'static [EmbeddedMigrations],
+) -> anyhow::Result<Vec<MigrationState>> {
+    with_migration_lock(database_url, move |conn| {
+        let applied: std::collections::HashSet<String> = conn
+            .applied_migrations()
+            .map_err(|e| anyhow::anyhow!("reading the applied migrations: {e}"))?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect();
+        let all =
+            diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&AllSources(sources))
+                .map_err(|e| anyhow::anyhow!("reading the migrations: {e}"))?;
+        Ok(all
+            .iter()
+            .map(|m| MigrationState {
+                name: m.name().to_string(),
+                applied: applied.contains(&m.name().version().to_string()),
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Reverts the last `steps` applied migrations, newest first, whichever source they belong to
+/// (`migrate revert`); returns their names.
+///
+/// # Errors
+/// Connection failures, or a `down.sql` that fails (that migration stays applied).
+pub async fn revert_migrations(
+    database_url: &str,
+    sources: &'static [EmbeddedMigrations],
+    steps: usize,
+) -> anyhow::Result<Vec<String>> {
+    with_migration_lock(database_url, move |conn| {
+        let mut reverted = Vec::new();
+        for _ in 0..steps {
+            if conn
+                .applied_migrations()
+                .map_err(|e| anyhow::anyhow!("reading the applied migrations: {e}"))?
+                .is_empty()
+            {
+                break;
+            }
+            let version = conn
+                .revert_last_migration(AllSources(sources))
+                .map_err(|e| anyhow::anyhow!("reverting failed: {e}"))?;
+            reverted.push(version.to_string());
+        }
+        Ok(reverted)
+    })
+    .await
+}
+
+/// Runs `work` on a blocking connection holding [`MIGRATION_LOCK`].
+async fn with_migration_lock<T: Send + 'static>(
+    database_url: &str,
+    work: impl FnOnce(&mut AsyncConnectionWrapper<AsyncPgConnection>) -> anyhow::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<T> {
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
+            diesel::Connection::establish(&url).context("connecting to the database")?;
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK),
+            &mut conn,
+        )
+        .context("taking the migration lock")?;
+        work(&mut conn)
+    })
+    .await
+    .context("migration task")?
 }
 
 /// Readiness probe: a pooled connection answers `SELECT 1`.

@@ -202,3 +202,39 @@ async fn concurrent_migrations_apply_once() {
         .await
         .unwrap();
 }
+
+/// `migrate status` lists every migration as applied or pending; `migrate revert` runs the
+/// newest applied one's `down.sql`, and applying again brings it back.
+#[tokio::test(flavor = "multi_thread")]
+async fn migration_status_and_revert() {
+    static SOURCES: [EmbeddedMigrations; 1] = [MIGRATIONS];
+    let (admin, name, url) = unmade_database("t_revert");
+    assert!(tessera_db::create_database_if_missing(&url).await.unwrap());
+    let status = tessera_db::migration_status(&url, &SOURCES).await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert!(!status[0].applied, "pending before migrating");
+    assert!(status[0].name.contains("widgets"), "{:?}", status[0]);
+    run_migrations(&url, &SOURCES).await.unwrap();
+    assert!(tessera_db::migration_status(&url, &SOURCES).await.unwrap()[0].applied);
+    assert_eq!(count(&url).await, 0, "the table exists");
+    let reverted = tessera_db::revert_migrations(&url, &SOURCES, 5)
+        .await
+        .unwrap();
+    assert_eq!(reverted.len(), 1, "only what was applied is reverted");
+    assert!(!tessera_db::migration_status(&url, &SOURCES).await.unwrap()[0].applied);
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    let gone: Vec<Count> = diesel::sql_query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'widgets'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(gone[0].n, 0, "down.sql ran");
+    assert_eq!(run_migrations(&url, &SOURCES).await.unwrap().len(), 1);
+    drop(conn);
+    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
+    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}

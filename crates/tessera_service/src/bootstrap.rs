@@ -281,12 +281,65 @@ where
 pub enum ServiceCommand {
     /// Serve HTTP (configuration from the environment; see .env.example).
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit (`migrate status`, `migrate revert`: below).
     Migrate {
         /// Create the database first if it does not exist.
         #[arg(long)]
         create_database: bool,
+        /// Instead of applying: show or revert.
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
     },
+}
+
+/// `migrate status` / `migrate revert` (`DATABASE_URL`; under the migration lock).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MigrateAction {
+    /// List every migration, in order, as `applied` or `pending`.
+    Status,
+    /// Revert the last applied migration(s), newest first, running their `down.sql`.
+    Revert {
+        /// How many to revert.
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+}
+
+fn database_url() -> anyhow::Result<String> {
+    std::env::var("DATABASE_URL")
+        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))
+}
+
+impl MigrateAction {
+    /// Runs it against `DATABASE_URL`, printing one line per migration.
+    ///
+    /// # Errors
+    /// A missing `DATABASE_URL`, an unreachable server, a failing `down.sql`.
+    pub async fn run(self, migrations: &'static [EmbeddedMigrations]) -> anyhow::Result<()> {
+        let url = database_url()?;
+        match self {
+            Self::Status => {
+                let states = tessera_db::migration_status(&url, migrations).await?;
+                let pending = states.iter().filter(|m| !m.applied).count();
+                for m in &states {
+                    println!(
+                        "{:<8} {}",
+                        if m.applied { "applied" } else { "pending" },
+                        m.name
+                    );
+                }
+                println!("{} applied, {pending} pending", states.len() - pending);
+            }
+            Self::Revert { steps } => {
+                let reverted = tessera_db::revert_migrations(&url, migrations, steps).await?;
+                for version in &reverted {
+                    println!("reverted {version}");
+                }
+                println!("reverted {} migration(s)", reverted.len());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ServiceCommand {
@@ -307,9 +360,14 @@ impl ServiceCommand {
     {
         match self {
             Self::Serve => serve(service, config, build).await,
-            Self::Migrate { create_database } => {
-                tessera_db::migrate_command(create_database, migrations).await
-            }
+            Self::Migrate {
+                action: Some(action),
+                ..
+            } => action.run(migrations).await,
+            Self::Migrate {
+                create_database,
+                action: None,
+            } => tessera_db::migrate_command(create_database, migrations).await,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! - [`bootstrap`]: migrations, the database pool, the outbox relay, metrics and readiness,
 //!   the HTTP server and the graceful stop ([`Foundation`], [`Running`]), and the `serve` /
 //!   `migrate` subcommands every CLI flattens in ([`ServiceCommand`]);
+//! - [`load_dotenv`]: `.env` of the working directory read into the environment first, as
+//!   Laravel does (a variable already set wins);
 //! - [`exit`]: the end of every `main`, one line `<binary>: <error>` on stderr and the exit code.
 //!
 //! `tessera_events` keeps only events; a service's CLI depends on it only if it publishes.
@@ -10,6 +12,31 @@
 pub mod bootstrap;
 
 pub use bootstrap::{Foundation, FoundationSettings, Running, ServiceCommand, serve};
+
+/// Reads `.env` in the working directory (not its parents) into the environment, as Laravel
+/// does; a variable already set in the environment keeps its value. Call it first in `main`,
+/// before anything reads the environment. Returns whether a file was read.
+///
+/// # Errors
+/// A `.env` that exists but cannot be read or parsed (the error names the line).
+pub fn load_dotenv() -> anyhow::Result<bool> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(true),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(anyhow::anyhow!(".env: {e}")),
+    }
+}
+
+/// The start of every `main`: [`load_dotenv`], or the exit code of its error (printed as
+/// [`exit`] prints errors).
+///
+/// # Errors
+/// The exit code to return at once.
+pub fn prepare(binary: &str) -> Result<(), std::process::ExitCode> {
+    load_dotenv()
+        .map(|_| ())
+        .map_err(|e| exit(binary, Err::<(), _>(e)))
+}
 
 /// What a command returns on success: nothing (exit 0) or its own exit code.
 pub trait Outcome {

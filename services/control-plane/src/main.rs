@@ -9,5 +9,8 @@ use tessera_control_plane::cli::{Cli, run};
 /// credential-broker measured no difference and keeps the default).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
+    if let Err(code) = tessera_service::prepare(env!("CARGO_BIN_NAME")) {
+        return code;
+    }
     tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

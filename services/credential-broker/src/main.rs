@@ -10,5 +10,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if let Err(code) = tessera_service::prepare(env!("CARGO_BIN_NAME")) {
+        return code;
+    }
     tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }

@@ -22,8 +22,10 @@ enum Command {
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    tessera_service::exit(env!("CARGO_BIN_NAME"), run(cli).await)
+    if let Err(code) = tessera_service::prepare(env!("CARGO_BIN_NAME")) {
+        return code;
+    }
+    tessera_service::exit(env!("CARGO_BIN_NAME"), run(Cli::parse()).await)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
