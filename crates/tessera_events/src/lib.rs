@@ -2,6 +2,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod dead_letters;
 pub mod envelope;
 pub mod outbox;
 pub mod relay;

@@ -476,3 +476,106 @@ async fn a_message_that_is_not_an_event_goes_straight_to_the_dead_letter_queue()
     let _ = task.await;
     delete_queues(&cfg).await;
 }
+
+/// `dlq list` shows dead letters without removing them; `dlq replay --id` moves one back and it
+/// is processed exactly once; `dlq replay --all` moves the rest; nothing is left or doubled.
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_listed_and_replayed_once_each() {
+    use tessera_events::dead_letters::{self, Replay};
+    let (db, key, cfg, calls, stop, task) = flaky_consumer(2, 4).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (first, second) = (event(&key, 1), event(&key, 2));
+    publish(&first).await;
+    publish(&second).await;
+    assert!(
+        wait_for(&calls, 4, Duration::from_secs(10)).await,
+        "two attempts each"
+    );
+    let listed = loop {
+        let listed = dead_letters::list(&amqp_url(), &cfg.queue, 10)
+            .await
+            .unwrap();
+        if listed.len() == 2 {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ids: Vec<&str> = listed.iter().map(|l| l.event_id.as_str()).collect();
+    assert!(ids.contains(&first.id.to_string().as_str()), "{listed:?}");
+    assert_eq!(listed[0].attempts, Some(2));
+    assert!(listed.iter().all(|l| {
+        l.last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("failure"))
+    }));
+    assert_eq!(listed[0].event_type.as_deref(), Some(key.as_str()));
+    // Listing removed nothing.
+    assert_eq!(
+        dead_letters::list(&amqp_url(), &cfg.queue, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let moved = dead_letters::replay(
+        &amqp_url(),
+        &cfg.queue,
+        &Replay::Ids(vec![first.id.to_string()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, vec![first.id.to_string()]);
+    assert!(
+        wait_for(&calls, 5, Duration::from_secs(10)).await,
+        "processed on replay"
+    );
+    let left = dead_letters::list(&amqp_url(), &cfg.queue, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].event_id, second.id.to_string());
+
+    let moved = dead_letters::replay(&amqp_url(), &cfg.queue, &Replay::All)
+        .await
+        .unwrap();
+    assert_eq!(moved, vec![second.id.to_string()]);
+    assert!(wait_for(&calls, 6, Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        6,
+        "each replayed event handled once"
+    );
+    assert!(
+        dead_letters::list(&amqp_url(), &cfg.queue, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        dead_letters::replay(&amqp_url(), &cfg.queue, &Replay::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Processed exactly once each: one processed_events row per event.
+    let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(db.url())
+        .await
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let n: N = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM processed_events"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(n.n, 2);
+    let _ = stop.send(true);
+    let _ = task.await;
+    delete_queues(&cfg).await;
+}

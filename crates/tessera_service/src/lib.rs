@@ -10,8 +10,10 @@
 //! `tessera_events` keeps only events; a service's CLI depends on it only if it publishes.
 
 pub mod bootstrap;
+pub mod dlq;
 
 pub use bootstrap::{Foundation, FoundationSettings, Running, ServiceCommand, serve};
+pub use dlq::DlqCommand;
 
 /// Reads `.env` in the working directory (not its parents) into the environment, as Laravel
 /// does; a variable already set in the environment keeps its value. Call it first in `main`,

@@ -22,6 +22,9 @@ pub enum Command {
     /// `serve` (the default) and `migrate [--create-database]`.
     #[command(flatten)]
     Service(tessera_service::ServiceCommand),
+    /// The identity-event consumer's dead letters (`AMQP_URL`, `BROKER_IDENTITY_QUEUE`): list, replay.
+    #[command(subcommand)]
+    Dlq(tessera_service::DlqCommand),
     /// Create or replace a sandbox binding (needs `DATABASE_URL` only).
     BindingPut {
         /// Sandbox id.
@@ -85,6 +88,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!("{sandbox}: bound to {tenant}/{agent}");
             Ok(())
+        }
+        Command::Dlq(c) => {
+            let (amqp, queue) =
+                tessera_service::dlq::target("BROKER_IDENTITY_QUEUE", crate::consumer::QUEUE);
+            c.run(&amqp, &queue).await
         }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);

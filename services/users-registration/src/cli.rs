@@ -33,6 +33,9 @@ pub enum Command {
     /// `migrate [--create-database]`.
     #[command(flatten)]
     Service(tessera_service::ServiceCommand),
+    /// The notification dispatcher's dead letters (`AMQP_URL`, `NOTIFY_QUEUE`): list, replay.
+    #[command(subcommand)]
+    Dlq(tessera_service::DlqCommand),
     /// Manage users (analysts and auditors are created here, never by public sign-up).
     #[command(subcommand)]
     User(UserCommand),
@@ -185,6 +188,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             telemetry.shutdown();
             Ok(())
+        }
+        Command::Dlq(c) => {
+            let (amqp, queue) = tessera_service::dlq::target("NOTIFY_QUEUE", crate::notify::QUEUE);
+            c.run(&amqp, &queue).await
         }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
