@@ -69,6 +69,10 @@ fn the_nginx_gateway_strips_the_one_list_and_replaces_forwarded_for() {
         !template.contains("$proxy_add_x_forwarded_for"),
         "never appended to a client's value"
     );
+    // JSON access lines with the request id, never a query string.
+    assert!(directives.contains(&"access_log /dev/stdout tessera_json;"));
+    assert!(template.contains(r#""request_id":"$tessera_request_id""#));
+    assert!(!template.contains("$request_uri") && !template.contains("$args"));
     // One request-id rule at the gateway and in the services: 1–128 of [A-Za-z0-9._-].
     assert!(
         template.contains(r#""~^[A-Za-z0-9._-]{1,128}$""#),

@@ -40,6 +40,17 @@ pub fn prepare(binary: &str) -> Result<(), std::process::ExitCode> {
         .map_err(|e| exit(binary, Err::<(), _>(e)))
 }
 
+/// `<binary> completions <shell>`: the shell completion script of the CLI `C` on stdout
+/// (`identity completions bash > /etc/bash_completion.d/identity`).
+pub fn completions<C: clap::CommandFactory>(shell: clap_complete::Shell) {
+    let mut command = C::command();
+    let binary = command.get_name().to_owned();
+    clap_complete::generate(shell, &mut command, binary, &mut std::io::stdout());
+}
+
+/// The shells `completions` writes for.
+pub use clap_complete::Shell;
+
 /// What a command returns on success: nothing (exit 0) or its own exit code.
 pub trait Outcome {
     /// The process exit code.

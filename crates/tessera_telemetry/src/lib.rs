@@ -80,7 +80,11 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         });
     }
 
-    let resource = Resource::builder().with_service_name(service).build();
+    let resource = resource(
+        service,
+        std::env::var("OTEL_SERVICE_NAME").ok().as_deref(),
+        std::env::var("OTEL_RESOURCE_ATTRIBUTES").ok().as_deref(),
+    );
     let span_exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()?;
@@ -134,9 +138,76 @@ pub fn set_parent_from(span: &tracing::Span, headers: &HashMap<String, String>) 
     let _ = span.set_parent(parent);
 }
 
+/// The OTel resource: the SDK's detectors (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`),
+/// `service.version`, and `service` as `service.name` only when the environment names none
+/// (the OTel specification: `OTEL_SERVICE_NAME` wins, then `service.name` in
+/// `OTEL_RESOURCE_ATTRIBUTES`, then the SDK's default — here the binary's own name).
+fn resource(
+    service: &'static str,
+    env_name: Option<&str>,
+    env_attributes: Option<&str>,
+) -> Resource {
+    let mut builder = Resource::builder().with_attribute(opentelemetry::KeyValue::new(
+        "service.version",
+        env!("CARGO_PKG_VERSION"),
+    ));
+    if let Some(name) = code_service_name(service, env_name, env_attributes) {
+        builder = builder.with_service_name(name);
+    }
+    builder.build()
+}
+
+/// `Some(service)` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES`'s
+/// `service.name` is set (non-empty): the name the code must supply.
+fn code_service_name(
+    service: &'static str,
+    env_name: Option<&str>,
+    env_attributes: Option<&str>,
+) -> Option<&'static str> {
+    let named = env_name.is_some_and(|n| !n.trim().is_empty())
+        || env_attributes.is_some_and(|attrs| {
+            attrs.split(',').any(|kv| {
+                kv.split_once('=')
+                    .is_some_and(|(k, v)| k.trim() == "service.name" && !v.trim().is_empty())
+            })
+        });
+    (!named).then_some(service)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_names_the_service_before_the_code() {
+        assert_eq!(code_service_name("identity", None, None), Some("identity"));
+        assert_eq!(
+            code_service_name("identity", Some(""), Some("")),
+            Some("identity")
+        );
+        assert_eq!(
+            code_service_name("identity", Some("identity-eu"), None),
+            None
+        );
+        assert_eq!(
+            code_service_name(
+                "identity",
+                None,
+                Some("deployment.environment=prod, service.name=id-2")
+            ),
+            None
+        );
+        assert_eq!(
+            code_service_name("identity", None, Some("deployment.environment=prod")),
+            Some("identity")
+        );
+        let r = resource("identity", None, None);
+        let version = r.get(&opentelemetry::Key::new("service.version"));
+        assert_eq!(
+            version.map(|v| v.to_string()),
+            Some(env!("CARGO_PKG_VERSION").to_owned())
+        );
+    }
 
     #[test]
     fn propagates_trace_context_through_headers() {

@@ -55,6 +55,12 @@ pub enum Command {
     Keys(tessera_jwt::cli::KeysCommand),
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: tessera_service::Shell,
+    },
 }
 
 /// `wl …`.
@@ -164,6 +170,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
+        Command::Completions { shell } => {
+            tessera_service::completions::<Cli>(shell);
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
             Ok(())

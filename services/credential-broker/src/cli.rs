@@ -42,6 +42,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: tessera_service::Shell,
+    },
 }
 
 /// Runs the command.
@@ -93,6 +99,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (amqp, queue) =
                 tessera_service::dlq::target("BROKER_IDENTITY_QUEUE", crate::consumer::QUEUE);
             c.run(&amqp, &queue).await
+        }
+        Command::Completions { shell } => {
+            tessera_service::completions::<Cli>(shell);
+            Ok(())
         }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);

@@ -40,6 +40,12 @@ pub enum Command {
     Keys(tessera_jwt::cli::KeysCommand),
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: tessera_service::Shell,
+    },
 }
 
 /// `tenant …`.
@@ -194,6 +200,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             set_status(&tenant, &email, AgentStatus::Active).await
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
+        Command::Completions { shell } => {
+            tessera_service::completions::<Cli>(shell);
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
             Ok(())

@@ -46,6 +46,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: tessera_service::Shell,
+    },
 }
 
 /// `collect` flags (seed 001 "Coleta automatica" rule 3).
@@ -143,6 +149,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Token { email, device_name } => {
             token(email, device_name).await?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            tessera_service::completions::<Cli>(shell);
             Ok(0)
         }
         Command::Openapi => {

@@ -58,6 +58,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: tessera_service::Shell,
+    },
 }
 
 /// `user …`.
@@ -192,6 +198,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dlq(c) => {
             let (amqp, queue) = tessera_service::dlq::target("NOTIFY_QUEUE", crate::notify::QUEUE);
             c.run(&amqp, &queue).await
+        }
+        Command::Completions { shell } => {
+            tessera_service::completions::<Cli>(shell);
+            Ok(())
         }
         Command::Openapi => {
             print!("{}", crate::openapi::yaml()?);
