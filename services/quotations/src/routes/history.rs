@@ -210,6 +210,44 @@ pub fn validate(state: &AppState, q: &ListQuery) -> Result<(Filters, u32, u32), 
     }
 }
 
+/// Laravel's `LengthAwarePaginator::$onEachSide` default.
+pub const ON_EACH_SIDE: u32 = 3;
+
+/// The page numbers `meta.links` shows between "Previous" and "Next", `None` for a `"..."`
+/// separator: Laravel's `UrlWindow` (`Illuminate\Pagination\UrlWindow::get`) as
+/// `AbstractPaginator::elements()` lays it out. Fewer than `2 × on_each_side + 8` pages: all of
+/// them. Otherwise, with `window = on_each_side + 4`: near the start, pages
+/// `1..=window + on_each_side`, "...", the last two; near the end, the first two, "...", the last
+/// `window + on_each_side` pages; elsewhere the first two, "...", `on_each_side` pages either
+/// side of the current one, "...", the last two.
+pub fn url_window(page: u32, last_page: u32, on_each_side: u32) -> Vec<Option<u32>> {
+    let all = |a: u32, b: u32| (a..=b).map(Some).collect::<Vec<_>>();
+    if last_page < on_each_side * 2 + 8 {
+        return all(1, last_page);
+    }
+    let window = on_each_side + 4;
+    let start = all(1, 2);
+    let finish = all(last_page - 1, last_page);
+    let parts: Vec<Vec<Option<u32>>> = if page <= window {
+        vec![all(1, window + on_each_side), vec![None], finish]
+    } else if page > last_page - window {
+        vec![
+            start,
+            vec![None],
+            all(last_page - (window + on_each_side - 1), last_page),
+        ]
+    } else {
+        vec![
+            start,
+            vec![None],
+            all(page - on_each_side, page + on_each_side),
+            vec![None],
+            finish,
+        ]
+    };
+    parts.concat()
+}
+
 /// Laravel's `links` and `meta` for `page` of `total` items at `per_page`; `url_for(n)` is the
 /// URL of page `n` (the request's query with `page=n`).
 fn paginate(
@@ -239,11 +277,22 @@ fn paginate(
         label: "&laquo; Previous".to_owned(),
         active: false,
     }];
-    links.extend((1..=last_page.min(10)).map(|n| PageLink {
-        url: Some(url_for(n)),
-        label: n.to_string(),
-        active: n == page,
-    }));
+    links.extend(
+        url_window(page, last_page, ON_EACH_SIDE)
+            .into_iter()
+            .map(|slot| match slot {
+                Some(n) => PageLink {
+                    url: Some(url_for(n)),
+                    label: n.to_string(),
+                    active: n == page,
+                },
+                None => PageLink {
+                    url: None,
+                    label: "...".to_owned(),
+                    active: false,
+                },
+            }),
+    );
     links.push(PageLink {
         url: next.clone(),
         label: "Next &raquo;".to_owned(),
@@ -346,4 +395,61 @@ pub async fn index(
         links,
         meta,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `page` of `last_page` as Laravel 11 renders `links` between "Previous" and "Next":
+    /// fixtures written from `LengthAwarePaginator::linkCollection()` with `onEachSide = 3`.
+    const LARAVEL: &[(u32, u32, &str)] = &[
+        (1, 1, "1"),
+        (1, 5, "1 2 3 4 5"),
+        (7, 13, "1 2 3 4 5 6 7 8 9 10 11 12 13"),
+        (1, 14, "1 2 3 4 5 6 7 8 9 10 ... 13 14"),
+        (7, 14, "1 2 3 4 5 6 7 8 9 10 ... 13 14"),
+        (8, 14, "1 2 ... 5 6 7 8 9 10 11 12 13 14"),
+        (1, 96, "1 2 3 4 5 6 7 8 9 10 ... 95 96"),
+        (7, 96, "1 2 3 4 5 6 7 8 9 10 ... 95 96"),
+        (8, 96, "1 2 ... 5 6 7 8 9 10 11 ... 95 96"),
+        (50, 96, "1 2 ... 47 48 49 50 51 52 53 ... 95 96"),
+        (89, 96, "1 2 ... 86 87 88 89 90 91 92 ... 95 96"),
+        (90, 96, "1 2 ... 87 88 89 90 91 92 93 94 95 96"),
+        (96, 96, "1 2 ... 87 88 89 90 91 92 93 94 95 96"),
+    ];
+
+    #[test]
+    fn the_window_is_laravels() {
+        for (page, last, expected) in LARAVEL {
+            let got: Vec<String> = url_window(*page, *last, ON_EACH_SIDE)
+                .into_iter()
+                .map(|p| p.map_or_else(|| "...".to_owned(), |n| n.to_string()))
+                .collect();
+            assert_eq!(got.join(" "), *expected, "page {page} of {last}");
+        }
+    }
+
+    #[test]
+    fn links_mark_the_current_page_and_separators_have_no_url() {
+        let url = |n: u32| format!("/api/quotations?page={n}");
+        let (_, meta) = paginate("/api/quotations", 50, 10, 960, 10, &url);
+        let labels: Vec<&str> = meta.links.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels.first(), Some(&"&laquo; Previous"));
+        assert_eq!(labels.last(), Some(&"Next &raquo;"));
+        let active: Vec<&str> = meta
+            .links
+            .iter()
+            .filter(|l| l.active)
+            .map(|l| l.label.as_str())
+            .collect();
+        assert_eq!(active, vec!["50"]);
+        assert!(
+            meta.links
+                .iter()
+                .filter(|l| l.label == "...")
+                .all(|l| l.url.is_none())
+        );
+        assert_eq!(meta.links.iter().filter(|l| l.label == "...").count(), 2);
+    }
 }
