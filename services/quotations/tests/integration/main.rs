@@ -7,6 +7,7 @@ mod collect;
 mod contract;
 mod helpers;
 mod history;
+mod pager;
 mod providers;
 mod quote;
 mod web;
