@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 
-use crate::routes::{account, deletes, history, quote};
+use crate::routes::{account, deletes, history, quote, user_tokens};
 
 const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     name: "bearer",
@@ -31,7 +31,7 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, account::create, account::revoke, account::me),
+    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, account::create, account::revoke, account::me, user_tokens::index, user_tokens::destroy),
     modifiers(&BEARER, &FRAMEWORK),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),

@@ -181,12 +181,27 @@ pub async fn issue(
     user_id: i64,
     device_name: &str,
 ) -> anyhow::Result<String> {
+    issue_until(conn, user_id, device_name, None).await
+}
+
+/// [`issue`], expiring at `expires_at` when given (Sanctum's `createToken(…, $expiresAt)`):
+/// from then on the token authenticates nobody.
+///
+/// # Errors
+/// Database errors or an RNG failure.
+pub async fn issue_until(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    device_name: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<String> {
     let secret = new_secret()?;
     let id: i64 = diesel::insert_into(personal_access_tokens::table)
         .values((
             personal_access_tokens::user_id.eq(user_id),
             personal_access_tokens::name.eq(device_name),
             personal_access_tokens::token_hash.eq(sha256(&secret)),
+            personal_access_tokens::expires_at.eq(expires_at),
         ))
         .returning(personal_access_tokens::id)
         .get_result(conn)
@@ -257,6 +272,74 @@ pub async fn authenticate(
         user: view(uid, name, email, admin, perms),
         token_id: id,
     }))
+}
+
+/// A personal access token as its owner lists it (`GET /api/user/tokens`): never the secret
+/// nor its hash.
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
+pub struct TokenRead {
+    /// Id (the part before `|` of the token).
+    pub id: i64,
+    /// The name given at issue (`device_name`).
+    pub name: String,
+    /// Sanctum's abilities (`["*"]`: everything the user may do).
+    #[schema(value_type = Object)]
+    pub abilities: serde_json::Value,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Last request it authenticated (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Most tokens `GET /api/user/tokens` lists (newest first).
+pub const MAX_LISTED: i64 = 1000;
+
+/// `user_id`'s tokens, newest first, at most [`MAX_LISTED`].
+///
+/// # Errors
+/// Database errors.
+pub async fn list_for(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> Result<Vec<TokenRead>, diesel::result::Error> {
+    personal_access_tokens::table
+        .filter(personal_access_tokens::user_id.eq(user_id))
+        .order((
+            personal_access_tokens::created_at.desc(),
+            personal_access_tokens::id.desc(),
+        ))
+        .limit(MAX_LISTED)
+        .select((
+            personal_access_tokens::id,
+            personal_access_tokens::name,
+            personal_access_tokens::abilities,
+            personal_access_tokens::created_at,
+            personal_access_tokens::last_used_at,
+            personal_access_tokens::expires_at,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Deletes token `id` when it is `user_id`'s; whether it was.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke_own(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    id: i64,
+) -> Result<bool, diesel::result::Error> {
+    let n = diesel::delete(
+        personal_access_tokens::table
+            .filter(personal_access_tokens::id.eq(id))
+            .filter(personal_access_tokens::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }
 
 /// Deletes token `id`.

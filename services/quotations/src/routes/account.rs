@@ -63,7 +63,7 @@ fn required_string(body: &Value, field: &str, max: usize, errors: &mut FieldErro
 
 /// Issues a personal access token for e-mail + password.
 #[utoipa::path(post, path = "/api/auth/token", tag = "auth",
-    request_body(content = Object, description = "`{email, password, device_name}`"),
+    request_body(content = Object, description = "`{email, password, device_name, expires_at?}` (`expires_at`: RFC 3339, in the future; the token stops working then)"),
     responses((status = 201, body = TokenCreated),
               (status = 422, body = tessera_http::ErrorEnvelope, description = "`validation_error`: a missing field, or wrong credentials (`errors.email`)")))]
 pub async fn create(
@@ -86,6 +86,31 @@ pub async fn create(
         );
     }
     let device_name = required_string(&body, "device_name", 255, &mut errors);
+    // Optional expiry (Sanctum's `createToken(…, $expiresAt)`): an RFC 3339 instant in the future.
+    let expires_at = match body.get("expires_at") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+        {
+            Some(t) if t > chrono::Utc::now() => Some(t),
+            Some(_) => {
+                errors.insert(
+                    "expires_at".into(),
+                    vec!["The expires_at field must be a date after now.".into()],
+                );
+                None
+            }
+            None => {
+                errors.insert(
+                    "expires_at".into(),
+                    vec!["The expires_at field must be an RFC 3339 date-time.".into()],
+                );
+                None
+            }
+        },
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,7 +129,7 @@ pub async fn create(
     };
     let token = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
-        tokens::issue(&mut conn, user.id, &device_name)
+        tokens::issue_until(&mut conn, user.id, &device_name, expires_at)
             .await
             .map_err(ApiError::internal)?
     };

@@ -4,6 +4,7 @@ pub mod account;
 pub mod deletes;
 pub mod history;
 pub mod quote;
+pub mod user_tokens;
 
 use actix_web::{HttpResponse, web};
 
@@ -25,6 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(account::revoke)),
     )
     .service(web::resource("/api/user").route(web::get().to(account::me)))
+    .service(web::resource("/api/user/tokens").route(web::get().to(user_tokens::index)))
+    .service(
+        web::resource("/api/user/tokens/{token}").route(web::delete().to(user_tokens::destroy)),
+    )
     .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
     .configure(crate::web::configure);
 }

@@ -309,3 +309,144 @@ async fn the_api_throttle_holds_across_replicas() {
     // Another caller (anonymous, by address) has its own budget.
     assert_eq!(app.get("/api/quotations").await.status, 200);
 }
+
+/// A user lists their own tokens (never a secret) and revokes any of them by id; another user's
+/// token id is a 404 and stays valid; tokens may carry an expiry, after which they are refused
+/// (issue #20, Sanctum's `$user->tokens()` and `createToken(…, $expiresAt)`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_lists_and_revokes_their_own_tokens_and_tokens_may_expire() {
+    let app = TestApp::spawn().await;
+    let first = app.user_token("ana@example.com", false).await;
+    let other = app.user_token("bob@example.com", false).await;
+    let issue = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.call(Method::POST, "/api/auth/token", None, Some(body), &[])
+                .await
+        }
+    };
+    let later = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+    let r = issue(json!({"email": "ana@example.com", "password": PASSWORD,
+                          "device_name": "laptop", "expires_at": later}))
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.body["data"]["token"].as_str().unwrap().to_owned();
+    for bad in [json!("yesterday"), json!("2001-01-01T00:00:00Z"), json!(5)] {
+        let r = issue(json!({"email": "ana@example.com", "password": PASSWORD,
+                              "device_name": "x", "expires_at": bad}))
+        .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+        assert!(r.body["errors"]["expires_at"].is_array(), "{}", r.body);
+    }
+
+    let list = app
+        .call(Method::GET, "/api/user/tokens", Some(&first), None, &[])
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let data = list.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2, "only ana's: {}", list.body);
+    assert_eq!(data[0]["name"], "laptop", "newest first");
+    assert!(data[0]["expires_at"].is_string());
+    assert!(data[1]["expires_at"].is_null());
+    for t in data {
+        for field in [
+            "id",
+            "name",
+            "abilities",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+        ] {
+            assert!(t.get(field).is_some(), "{field} in {t}");
+        }
+    }
+    let text = list.body.to_string();
+    for secret in [&first, &second] {
+        assert!(
+            !text.contains(secret.split_once('|').unwrap().1),
+            "no secret listed"
+        );
+    }
+    assert!(!text.contains("token_hash"));
+
+    // Bob's token id, seen by ana: unknown; and it still works.
+    let bob_id = other.split_once('|').unwrap().0;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/user/tokens/{bob_id}"),
+            Some(&first),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error_code"].as_str()),
+        (404, Some("not_found"))
+    );
+    assert_eq!(
+        app.call(Method::GET, "/api/user", Some(&other), None, &[])
+            .await
+            .status,
+        200
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/user/tokens/not-a-number",
+            Some(&first),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Ana revokes her laptop token with her first one: it stops working, the first does not.
+    let laptop_id = second.split_once('|').unwrap().0;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/user/tokens/{laptop_id}"),
+            Some(&first),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["message"], "Token revoked successfully.");
+    assert_eq!(
+        app.call(Method::GET, "/api/user", Some(&second), None, &[])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.call(Method::GET, "/api/user", Some(&first), None, &[])
+            .await
+            .status,
+        200
+    );
+    // Without a token: 401.
+    assert_eq!(
+        app.call(Method::GET, "/api/user/tokens", None, None, &[])
+            .await
+            .status,
+        401
+    );
+
+    // An expired token is refused.
+    let mut c = AsyncPgConnection::establish(app.db_url()).await.unwrap();
+    diesel::sql_query(
+        "UPDATE personal_access_tokens SET expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(first.split_once('|').unwrap().0.parse::<i64>().unwrap())
+    .execute(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(
+        app.call(Method::GET, "/api/user/tokens", Some(&first), None, &[])
+            .await
+            .status,
+        401
+    );
+}
