@@ -283,7 +283,7 @@ pub struct TokenRead {
     /// The name given at issue (`device_name`).
     pub name: String,
     /// Sanctum's abilities (`["*"]`: everything the user may do).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<String>, example = json!(["*"]))]
     pub abilities: serde_json::Value,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
