@@ -215,6 +215,16 @@ fn every_service_that_throttles_believes_forwarded_for_only_from_its_proxies() {
         .unwrap();
     assert!(quotations["data"]["QUOTATIONS_MODERATOR_TENANTS"].is_string());
     let up = read("scripts/up.sh");
+    // Finding 8: the printed example's Idempotency-Key is random, not a timestamp.
+    let example = up
+        .lines()
+        .find(|l| l.contains("Idempotency-Key:"))
+        .expect("make up prints a sign-up example");
+    assert!(
+        example.contains("/proc/sys/kernel/random/uuid"),
+        "{example}"
+    );
+    assert!(!example.contains("date +"), "{example}");
     assert!(up.contains("QUOTATIONS_MODERATOR_TENANTS=demo"));
     assert!(up.contains("TRUSTED_PROXIES=\"127.0.0.1,::1\""));
     let compose = read("deploy/docker-compose.yml");

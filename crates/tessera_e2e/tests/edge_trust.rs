@@ -421,3 +421,29 @@ async fn gateway_auth_verify_answers_carry_no_secret_locally() {
     let text = r.text().await.unwrap();
     assert!(!text.contains(&secret));
 }
+
+/// Finding 8: the HS256 tokens users-registration hands out through the gateway name a key id
+/// that is not the SHA-256 of `JWT_SECRET` (which would let anyone test guesses offline).
+#[tokio::test]
+#[ignore = "needs the platform up: make e2e"]
+async fn users_registration_tokens_do_not_publish_a_hash_of_the_secret() {
+    use base64::Engine;
+    let p = Platform::load();
+    let token = p
+        .users_registration_token("users-registration.auditor")
+        .await;
+    let kid = jsonwebtoken::decode_header(&token)
+        .unwrap()
+        .kid
+        .expect("a kid");
+    let secrets = std::fs::read_to_string(p.state.join("secrets.env")).unwrap();
+    let secret = secrets
+        .lines()
+        .find_map(|l| l.strip_prefix("USERS_JWT_SECRET="))
+        .expect("make up's USERS_JWT_SECRET");
+    let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()),
+    );
+    assert_ne!(kid, hashed);
+    assert!(!kid.contains(secret));
+}
