@@ -87,26 +87,52 @@ pub async fn list(
     queue: &str,
     limit: usize,
 ) -> Result<Vec<DeadLetter>, BrokerError> {
-    let connection = crate::broker::connect(amqp_url, "dlq list").await?;
-    let channel = connection.create_channel().await?;
-    let dlq = format!("{queue}.dlq");
+    let reader = Reader::open(amqp_url, "dlq list", queue).await?;
     let mut found = Vec::new();
     while found.len() < limit {
-        let Some(message) = channel
+        let Some(delivery) = reader.next().await? else {
+            break;
+        };
+        found.push(describe(&delivery));
+    }
+    reader.close().await;
+    Ok(found)
+}
+
+/// A channel taking the dead letters of one queue, one at a time and unacknowledged: what is
+/// not acknowledged goes back, in its order, when the reader closes.
+struct Reader {
+    connection: lapin::Connection,
+    channel: lapin::Channel,
+    dlq: String,
+}
+
+impl Reader {
+    async fn open(amqp_url: &str, name: &str, queue: &str) -> Result<Self, BrokerError> {
+        let connection = crate::broker::connect(amqp_url, name).await?;
+        let channel = connection.create_channel().await?;
+        Ok(Self {
+            connection,
+            channel,
+            dlq: format!("{queue}.dlq"),
+        })
+    }
+
+    async fn next(&self) -> Result<Option<lapin::message::Delivery>, BrokerError> {
+        Ok(self
+            .channel
             .basic_get(
-                ShortString::from(dlq.as_str()),
+                ShortString::from(self.dlq.as_str()),
                 BasicGetOptions { no_ack: false },
             )
             .await?
-        else {
-            break;
-        };
-        found.push(describe(&message.delivery));
+            .map(|m| m.delivery))
     }
-    // Unacknowledged: closing the channel puts every one back.
-    let _ = channel.close(200, ShortString::from("listed")).await;
-    let _ = connection.close(200, ShortString::from("bye")).await;
-    Ok(found)
+
+    async fn close(self) {
+        let _ = self.channel.close(200, ShortString::from("done")).await;
+        let _ = self.connection.close(200, ShortString::from("bye")).await;
+    }
 }
 
 /// Moves the chosen dead letters of `queue.dlq` back into `queue`; returns their event ids.
@@ -120,21 +146,12 @@ pub async fn replay(
     which: &Replay,
 ) -> Result<Vec<String>, BrokerError> {
     let publisher = Publisher::connect(amqp_url, "dlq replay", crate::EXCHANGE).await?;
-    let connection = crate::broker::connect(amqp_url, "dlq replay reader").await?;
-    let channel = connection.create_channel().await?;
-    let dlq = format!("{queue}.dlq");
+    let reader = Reader::open(amqp_url, "dlq replay reader", queue).await?;
     let mut replayed = Vec::new();
     for _ in 0..MAX_SCAN {
-        let Some(message) = channel
-            .basic_get(
-                ShortString::from(dlq.as_str()),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?
-        else {
+        let Some(delivery) = reader.next().await? else {
             break;
         };
-        let delivery = message.delivery;
         let letter = describe(&delivery);
         // An event replayed by this run and already dead-lettered again stays put.
         let chosen = !replayed.contains(&letter.event_id)
@@ -159,8 +176,7 @@ pub async fn replay(
         delivery.ack(BasicAckOptions::default()).await?;
         replayed.push(letter.event_id);
     }
-    let _ = channel.close(200, ShortString::from("replayed")).await;
-    let _ = connection.close(200, ShortString::from("bye")).await;
+    reader.close().await;
     publisher.close().await;
     Ok(replayed)
 }
