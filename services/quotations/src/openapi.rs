@@ -31,7 +31,7 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, account::create, account::revoke, account::me, user_tokens::index, user_tokens::destroy),
+    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, deletes::restore, deletes::bulk_restore, account::create, account::revoke, account::me, user_tokens::index, user_tokens::destroy),
     modifiers(&BEARER, &FRAMEWORK),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),

@@ -1,5 +1,7 @@
 //! `DELETE /api/quotations/{quotation}` and `POST /api/quotations/bulk-delete` (seed 001): soft
-//! deletes, admin only (token user with `is_admin`, or gateway role `moderator`).
+//! deletes, admin only (token user with `is_admin`, or gateway role `moderator`); and their
+//! undo with the same authorization, `POST /api/quotations/{quotation}/restore` and
+//! `POST /api/quotations/bulk-restore` (issue #20).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -56,6 +58,26 @@ pub async fn bulk(
 ) -> Result<HttpResponse, ApiError> {
     crate::throttle::check(&state, &req, &caller).await?;
     caller.require_admin()?;
+    let filters = bulk_filters(&state, &body, "delete_all", "delete every quotation")?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let n = store::soft_delete_matching(&mut conn, &filters)
+        .await
+        .map_err(|e| db_error(e, "Quotation"))?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"message": "Quotations deleted successfully.", "data": {"deleted": n}})))
+}
+
+/// The filters of a bulk request (`symbol`, `type`, `source`, `status`, `date_from`,
+/// `date_to`), with `confirm: true` required and, without any filter, `<all_flag>: true` too.
+///
+/// # Errors
+/// 422 naming every bad field.
+fn bulk_filters(
+    state: &AppState,
+    body: &Value,
+    all_flag: &str,
+    everything: &str,
+) -> Result<crate::store::Filters, ApiError> {
     let text = |k: &str| {
         body.get(k).and_then(|v| match v {
             Value::String(s) => Some(s.clone()),
@@ -82,32 +104,32 @@ pub async fn bulk(
         per_page: None,
         page: None,
     };
-    let mut errors = match validate(&state, &query) {
+    let mut errors = match validate(state, &query) {
         Ok(_) => FieldErrors::new(),
         Err(e) => e.envelope().errors.unwrap_or_default(),
     };
-    let confirm = flag("confirm");
-    if confirm != Some(true) {
+    if flag("confirm") != Some(true) {
         errors.insert(
             "confirm".into(),
             vec!["The confirm field must be true.".into()],
         );
     }
-    let delete_all = flag("delete_all");
     let has_filter = ["symbol", "type", "source", "status", "date_from", "date_to"]
         .iter()
         .any(|k| text(k).is_some_and(|v| !v.is_empty()));
-    match delete_all {
+    match flag(all_flag) {
         None => {
             errors.insert(
-                "delete_all".into(),
-                vec!["The delete_all field must be true or false.".into()],
+                all_flag.into(),
+                vec![format!("The {all_flag} field must be true or false.")],
             );
         }
         Some(false) if !has_filter => {
             errors.insert(
-                "delete_all".into(),
-                vec!["Without filters, delete_all must be true to delete every quotation.".into()],
+                all_flag.into(),
+                vec![format!(
+                    "Without filters, {all_flag} must be true to {everything}."
+                )],
             );
         }
         _ => {}
@@ -118,11 +140,64 @@ pub async fn bulk(
             errors,
         ));
     }
-    let (filters, _, _) = validate(&state, &query)?;
+    Ok(validate(state, &query)?.0)
+}
+
+/// Restores one soft-deleted quotation (same authorization as deleting it).
+#[utoipa::path(post, path = "/api/quotations/{quotation}/restore", tag = "quotations", security(("bearer" = [])),
+    params(("quotation" = i64, Path, description = "Quotation id")),
+    responses((status = 200, description = "`{\"message\", \"data\": {\"id\", \"deleted\": false}}`"),
+              (status = 401, body = tessera_http::ErrorEnvelope), (status = 403, body = tessera_http::ErrorEnvelope),
+              (status = 404, body = tessera_http::ErrorEnvelope, description = "`not_found`: no soft-deleted quotation with that id"),
+              (status = 409, body = tessera_http::ErrorEnvelope, description = "`conflict`: an equivalent quotation (symbol, source, time, price) is live")))]
+pub async fn restore(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
+    caller.require_admin()?;
+    let not_found = || ApiError::not_found("Deleted quotation not found.");
+    let id: i64 = path.parse().map_err(|_| not_found())?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let n = store::soft_delete_matching(&mut conn, &filters)
+    match store::restore(&mut conn, id)
+        .await
+        .map_err(|e| db_error(e, "Quotation"))?
+    {
+        store::Restore::Restored => Ok(HttpResponse::Ok().json(
+            json!({"message": "Quotation restored successfully.", "data": {"id": id, "deleted": false}}),
+        )),
+        store::Restore::NotFound => Err(not_found()),
+        store::Restore::Duplicate => Err(ApiError::conflict(
+            "An equivalent quotation is live; restoring this one would duplicate it.",
+        )),
+    }
+}
+
+/// Restores every soft-deleted quotation matching the filters (as `bulk-delete`'s; `confirm`
+/// must be `true`, and without any filter `restore_all` too). One with a live equivalent is
+/// skipped (and, among several deleted equivalents, only the newest is restored).
+#[utoipa::path(post, path = "/api/quotations/bulk-restore", tag = "quotations", security(("bearer" = [])),
+    request_body(content = Object, description = "`{confirm: true, restore_all?, symbol?, type?, source?, status?, date_from?, date_to?}`"),
+    responses((status = 200, description = "`{\"message\", \"data\": {\"restored\": n, \"skipped\": n}}`"),
+              (status = 401, body = tessera_http::ErrorEnvelope), (status = 403, body = tessera_http::ErrorEnvelope),
+              (status = 422, body = tessera_http::ErrorEnvelope, description = "`confirm`/`restore_all`/filters")))]
+pub async fn bulk_restore(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    crate::throttle::check(&state, &req, &caller).await?;
+    caller.require_admin()?;
+    let filters = bulk_filters(&state, &body, "restore_all", "restore every quotation")?;
+    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let (restored, skipped) = store::restore_matching(&mut conn, &filters)
         .await
         .map_err(|e| db_error(e, "Quotation"))?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"message": "Quotations deleted successfully.", "data": {"deleted": n}})))
+    Ok(
+        HttpResponse::Ok().json(json!({"message": "Quotations restored successfully.",
+        "data": {"restored": restored, "skipped": skipped}})),
+    )
 }

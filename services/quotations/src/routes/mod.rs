@@ -19,6 +19,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/api/quotations").route(web::get().to(history::index)))
     .service(web::resource("/api/quotations/bulk-delete").route(web::post().to(deletes::bulk)))
+    .service(
+        web::resource("/api/quotations/bulk-restore").route(web::post().to(deletes::bulk_restore)),
+    )
+    .service(
+        web::resource("/api/quotations/{quotation}/restore")
+            .route(web::post().to(deletes::restore)),
+    )
     .service(web::resource("/api/quotations/{quotation}").route(web::delete().to(deletes::destroy)))
     .service(
         web::resource("/api/auth/token")

@@ -450,3 +450,190 @@ async fn a_user_lists_and_revokes_their_own_tokens_and_tokens_may_expire() {
         401
     );
 }
+
+/// Restoring soft deletes (issue #20): admins and trusted moderators only, as deleting; a row
+/// with a live equivalent is a 409 (one) or skipped (bulk); the bulk variant takes the same
+/// filters and `confirm`, and `restore_all` without filters.
+#[tokio::test(flavor = "multi_thread")]
+async fn soft_deletes_are_restored_with_the_same_authorization() {
+    let app = TestApp::spawn_with(|c| {
+        c.base.gateway_secret = Some("gw-secret-0123456789".into());
+        c.quotations_moderator_tenants = "demo".into();
+    })
+    .await;
+    seed_rows(&app).await;
+    let admin = app.user_token("admin@example.com", true).await;
+    let user = app.user_token("user@example.com", false).await;
+    let total = |app: &TestApp| {
+        let app = app.api.clone();
+        async move {
+            app.call(Method::GET, "/api/quotations", None, None, &[])
+                .await
+                .body["meta"]["total"]
+                .clone()
+        }
+    };
+    assert_eq!(total(&app).await, 6);
+    let id = app.get("/api/quotations?symbol=AAPL").await.body["data"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let restore = format!("/api/quotations/{id}/restore");
+    // Not deleted yet: nothing to restore.
+    assert_eq!(
+        app.call(Method::POST, &restore, Some(&admin), None, &[])
+            .await
+            .status,
+        404
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/quotations/{id}"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(total(&app).await, 5);
+    // Who may restore: as for deleting.
+    assert_eq!(
+        app.call(Method::POST, &restore, None, None, &[])
+            .await
+            .status,
+        401
+    );
+    let denied = app
+        .call(Method::POST, &restore, Some(&user), None, &[])
+        .await;
+    assert_eq!(
+        (denied.status, denied.body["error_code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let foreign = app
+        .call(
+            Method::POST,
+            &restore,
+            None,
+            None,
+            &[
+                ("X-Gateway-Secret", "gw-secret-0123456789"),
+                ("X-Auth-Subject", "agent-9"),
+                ("X-Auth-Roles", "moderator"),
+                ("X-Auth-Tenant", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(foreign.status, 403);
+    let moderator = app
+        .call(
+            Method::POST,
+            &restore,
+            None,
+            None,
+            &[
+                ("X-Gateway-Secret", "gw-secret-0123456789"),
+                ("X-Auth-Subject", "agent-1"),
+                ("X-Auth-Roles", "moderator"),
+                ("X-Auth-Tenant", "demo"),
+            ],
+        )
+        .await;
+    assert_eq!(moderator.status, 200, "{}", moderator.body);
+    assert_eq!(moderator.body["data"], json!({"id": id, "deleted": false}));
+    assert_eq!(total(&app).await, 6);
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/quotations/abc/restore",
+            Some(&admin),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        404
+    );
+
+    // A live equivalent blocks the restore: 409, nothing changes.
+    app.call(
+        Method::DELETE,
+        &format!("/api/quotations/{id}"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    let mut c = AsyncPgConnection::establish(app.db_url()).await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO quotations (symbol, type, source, price, quoted_at)
+         SELECT symbol, type, source, price, quoted_at FROM quotations WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let r = app
+        .call(Method::POST, &restore, Some(&admin), None, &[])
+        .await;
+    assert_eq!(
+        (r.status, r.body["error_code"].as_str()),
+        (409, Some("conflict")),
+        "{}",
+        r.body
+    );
+    assert_eq!(total(&app).await, 6);
+
+    // Bulk: the same validation as bulk-delete, then the filtered rows come back; the one with a
+    // live equivalent is skipped.
+    let bulk = |body: serde_json::Value| {
+        let (app, admin) = (app.api.clone(), admin.clone());
+        async move {
+            app.call(
+                Method::POST,
+                "/api/quotations/bulk-restore",
+                Some(&admin),
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = bulk(json!({})).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body["errors"]["confirm"].is_array() && r.body["errors"]["restore_all"].is_array(),
+        "{}",
+        r.body
+    );
+    let r = app
+        .call(
+            Method::POST,
+            "/api/quotations/bulk-delete",
+            Some(&admin),
+            Some(json!({"confirm": true, "symbol": "MSFT"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["data"]["deleted"], 3, "{}", r.body);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/quotations/bulk-restore",
+            Some(&user),
+            Some(json!({"confirm": true, "restore_all": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = bulk(json!({"confirm": true, "symbol": "MSFT"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"], json!({"restored": 3, "skipped": 0}));
+    let r = bulk(json!({"confirm": true, "restore_all": true})).await;
+    assert_eq!(
+        r.body["data"],
+        json!({"restored": 0, "skipped": 1}),
+        "the AAPL row with a live twin"
+    );
+    assert_eq!(total(&app).await, 6);
+}
