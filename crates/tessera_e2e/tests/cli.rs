@@ -91,3 +91,16 @@ fn a_command_without_its_database_names_the_variable() {
         "{err}"
     );
 }
+
+/// A value that is one of a set is a `ValueEnum`: clap refuses anything else and lists the
+/// choices before any environment is read.
+#[test]
+fn a_status_outside_its_set_is_refused_with_the_choices() {
+    let out = run(
+        "control-plane",
+        &["wl", "set-status", "--id", "wl-a", "--status", "paused"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("possible values: active, inactive"), "{err}");
+}

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::Config;
@@ -40,9 +40,9 @@ pub enum Command {
         /// Allowed scopes, comma-separated.
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
-        /// `active` or `inactive`.
-        #[arg(long, default_value = "active")]
-        status: String,
+        /// The relationship's status.
+        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
+        status: StatusArg,
     },
     /// Issue an API key for a WL and print it (shown once).
     ApiKey {
@@ -63,6 +63,26 @@ pub enum Command {
     },
 }
 
+/// A white label's or relationship's status on the command line (`--status active|inactive`;
+/// clap refuses anything else and lists the choices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// In use.
+    Active,
+    /// Switched off: its tokens are refused.
+    Inactive,
+}
+
+impl StatusArg {
+    /// The stored form (`registry::ACTIVE` / `registry::INACTIVE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => registry::ACTIVE,
+            Self::Inactive => registry::INACTIVE,
+        }
+    }
+}
+
 /// `wl …`.
 #[derive(Debug, Subcommand)]
 pub enum WlCommand {
@@ -74,18 +94,18 @@ pub enum WlCommand {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// `active` or `inactive`.
-        #[arg(long, default_value = "active")]
-        status: String,
+        /// The WL's status.
+        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
+        status: StatusArg,
     },
     /// Activate or deactivate a WL.
     SetStatus {
         /// WL id.
         #[arg(long)]
         id: String,
-        /// `active` or `inactive`.
-        #[arg(long)]
-        status: String,
+        /// The new status.
+        #[arg(long, value_enum)]
+        status: StatusArg,
     },
     /// List WLs (first 100).
     List,
@@ -124,24 +144,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Wl(WlCommand::Create { id, name, status }) => {
             anyhow::ensure!(registry::valid_wl_id(&id), "invalid WL id {id:?}");
-            anyhow::ensure!(
-                registry::valid_status(&status),
-                "status must be active or inactive"
-            );
             let mut conn = connect().await?;
             let wl = match registry::get_wl(&mut conn, &id).await? {
                 Some(wl) => wl,
-                None => registry::create_wl(&mut conn, &id, &name, &status).await?,
+                None => registry::create_wl(&mut conn, &id, &name, status.as_str()).await?,
             };
             print_json(&serde_json::to_value(wl)?)
         }
         Command::Wl(WlCommand::SetStatus { id, status }) => {
-            anyhow::ensure!(
-                registry::valid_status(&status),
-                "status must be active or inactive"
-            );
             let mut conn = connect().await?;
-            let wl = registry::update_wl(&mut conn, &id, None, Some(&status))
+            let wl = registry::update_wl(&mut conn, &id, None, Some(status.as_str()))
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no white label {id:?}"))?;
             print_json(&serde_json::to_value(wl)?)
@@ -159,9 +171,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             anyhow::ensure!(!scopes.is_empty(), "--scopes needs at least one scope");
             let mut conn = connect().await?;
-            let (rel, _) =
-                registry::upsert_relationship(&mut conn, &importer, &target, &scopes, &status)
-                    .await?;
+            let (rel, _) = registry::upsert_relationship(
+                &mut conn,
+                &importer,
+                &target,
+                &scopes,
+                status.as_str(),
+            )
+            .await?;
             print_json(&serde_json::to_value(rel)?)
         }
         Command::ApiKey { wl } => {
