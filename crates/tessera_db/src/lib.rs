@@ -287,6 +287,15 @@ pub async fn ping(pool: &DbPool) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// `DATABASE_URL` from the environment, for the commands that need nothing else.
+///
+/// # Errors
+/// `missing environment variable DATABASE_URL`.
+pub fn database_url_from_env() -> anyhow::Result<String> {
+    std::env::var("DATABASE_URL")
+        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))
+}
+
 /// The `migrate [--create-database]` subcommand every service shares: reads `DATABASE_URL`,
 /// optionally creates the database, applies `migrations` in order and prints what it did.
 ///
@@ -296,8 +305,7 @@ pub async fn migrate_command(
     create_database: bool,
     migrations: &'static [EmbeddedMigrations],
 ) -> anyhow::Result<()> {
-    let url = std::env::var("DATABASE_URL")
-        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
+    let url = database_url_from_env()?;
     if create_database && create_database_if_missing(&url).await? {
         println!("created the database");
     }

@@ -86,8 +86,11 @@ pub fn from_vars<T: DeserializeOwned>(
 fn default_host() -> String {
     "0.0.0.0".to_owned()
 }
+/// `AMQP_URL`'s default: the local RabbitMQ (`guest`/`guest`, vhost `/`).
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
 fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+    DEFAULT_AMQP_URL.to_owned()
 }
 fn default_pool() -> usize {
     10

@@ -71,9 +71,27 @@ impl std::fmt::Debug for Foundation {
     }
 }
 
-/// `broker_connected` (gauge, 1 or 0): whether the outbox relay is connected, sampled every
-/// second into the service's registry.
-fn spawn_broker_gauge(
+/// `broker_connected` (gauge, 1 or 0): whether the outbox relay is connected, read from the
+/// relay's flag at each scrape.
+struct BrokerGauge {
+    gauge: tessera_http::metrics::prometheus::IntGauge,
+    connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl tessera_http::metrics::prometheus::core::Collector for BrokerGauge {
+    fn desc(&self) -> Vec<&tessera_http::metrics::prometheus::core::Desc> {
+        self.gauge.desc()
+    }
+
+    fn collect(&self) -> Vec<tessera_http::metrics::prometheus::proto::MetricFamily> {
+        self.gauge.set(i64::from(
+            self.connected.load(std::sync::atomic::Ordering::Relaxed),
+        ));
+        self.gauge.collect()
+    }
+}
+
+fn register_broker_gauge(
     prometheus: &PrometheusMetrics,
     connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<()> {
@@ -81,16 +99,9 @@ fn spawn_broker_gauge(
         "broker_connected",
         "1 while the outbox relay is connected to the broker, else 0",
     )?;
-    prometheus.registry.register(Box::new(gauge.clone()))?;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            gauge.set(i64::from(
-                connected.load(std::sync::atomic::Ordering::Relaxed),
-            ));
-        }
-    });
+    prometheus
+        .registry
+        .register(Box::new(BrokerGauge { gauge, connected }))?;
     Ok(())
 }
 
@@ -124,7 +135,7 @@ impl Foundation {
         )?;
         let relay = Relay::new(events_pool, RelayConfig::new(s.amqp_url, s.service)).spawn();
         let prometheus = prometheus_metrics(s.service).map_err(|e| anyhow::anyhow!(e))?;
-        spawn_broker_gauge(&prometheus, relay.connected_flag())?;
+        register_broker_gauge(&prometheus, relay.connected_flag())?;
         Ok(Self {
             pool,
             relay,
@@ -305,18 +316,13 @@ pub enum MigrateAction {
     },
 }
 
-fn database_url() -> anyhow::Result<String> {
-    std::env::var("DATABASE_URL")
-        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))
-}
-
 impl MigrateAction {
     /// Runs it against `DATABASE_URL`, printing one line per migration.
     ///
     /// # Errors
     /// A missing `DATABASE_URL`, an unreachable server, a failing `down.sql`.
     pub async fn run(self, migrations: &'static [EmbeddedMigrations]) -> anyhow::Result<()> {
-        let url = database_url()?;
+        let url = tessera_db::database_url_from_env()?;
         match self {
             Self::Status => {
                 let states = tessera_db::migration_status(&url, migrations).await?;

@@ -28,7 +28,7 @@ pub fn target(queue_var: &str, default_queue: &str) -> (String, String) {
     let amqp = std::env::var("AMQP_URL")
         .ok()
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
+        .unwrap_or_else(|| tessera_http::config::DEFAULT_AMQP_URL.to_owned());
     let queue = std::env::var(queue_var)
         .ok()
         .filter(|v| !v.is_empty())

@@ -19,7 +19,7 @@ fn default_negative_cache() -> u64 {
     30
 }
 fn default_amqp() -> String {
-    "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()
+    tessera_http::config::DEFAULT_AMQP_URL.to_owned()
 }
 fn default_true() -> bool {
     true

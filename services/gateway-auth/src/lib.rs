@@ -167,13 +167,8 @@ fn same_roles(a: &[String], b: &[String]) -> bool {
 }
 
 impl Authenticator {
-    /// From the configuration, with its own (empty) revocation set.
-    pub fn new(config: &Config) -> Self {
-        Self::with_revocations(config, Arc::new(Revocations::default()))
-    }
-
-    /// From the configuration, sharing `revocations` with the feed that fills it.
-    pub fn with_revocations(config: &Config, revocations: Arc<Revocations>) -> Self {
+    /// From the configuration, reading `revocations` (filled by [`revocation::spawn_feed`]).
+    pub fn new(config: &Config, revocations: Arc<Revocations>) -> Self {
         let max = u64::try_from(config.gateway_max_tenants.max(1)).unwrap_or(u64::MAX);
         Self {
             issuers: config.trusted_issuers(),
@@ -205,11 +200,6 @@ impl Authenticator {
         }
     }
 
-    /// The revocation set this authenticator reads.
-    pub fn revocations(&self) -> &Arc<Revocations> {
-        &self.revocations
-    }
-
     /// How many tenants' verifiers are cached (after pending evictions ran).
     pub async fn cached_tenants(&self) -> u64 {
         self.tenants.run_pending_tasks().await;
@@ -236,10 +226,9 @@ impl Authenticator {
         else {
             return Ok(None);
         };
-        let Some((jwks_url, session_url)) = self.tenant_urls(&iss) else {
+        let Some(tenant) = self.tenant(&iss).await? else {
             return Ok(None);
         };
-        let tenant = self.tenant(&iss, jwks_url, session_url).await?;
         let claims: Claims = tenant.verifier.verify(token, now).await?;
         if HeaderValue::from_str(&claims.sub).is_err() || claims.sub.is_empty() {
             return Err(VerifyError::Malformed.into());
@@ -299,17 +288,17 @@ impl Authenticator {
         })
     }
 
-    /// The cached tenant of `iss`, else its key set fetched now: cached when valid; an unknown
-    /// tenant (404) or an unreachable key set is remembered as such for a while, uncached.
-    async fn tenant(
-        &self,
-        iss: &str,
-        jwks_url: String,
-        session_url: String,
-    ) -> Result<Arc<Tenant>, VerifyError> {
+    /// The tenant of `iss`: `None` when `iss` is not under a trusted prefix. Cached (only
+    /// trusted issuers ever are, so a hit needs no other check, and no URL is formatted); else
+    /// its key set fetched now, cached when valid. An unknown tenant (404) or an unreachable key
+    /// set is remembered as such for a while, uncached.
+    async fn tenant(&self, iss: &str) -> Result<Option<Arc<Tenant>>, VerifyError> {
         if let Some(t) = self.tenants.get(iss).await {
-            return Ok(t);
+            return Ok(Some(t));
         }
+        let Some((jwks_url, session_url)) = self.tenant_urls(iss) else {
+            return Ok(None);
+        };
         if let Some(e) = self.failures.get(iss).await {
             return Err(e);
         }
@@ -330,7 +319,7 @@ impl Authenticator {
             })
             .await;
         match loaded {
-            Ok(t) => Ok(t),
+            Ok(t) => Ok(Some(t)),
             Err(e) => {
                 let e = VerifyError::clone(&e);
                 tracing::info!(error = %e, "tenant key set not loaded; remembered briefly");
@@ -539,7 +528,7 @@ pub fn serve_with(
     if config.gateway_revocation_feed {
         revocation::spawn_feed(config.amqp_url.clone(), Arc::clone(&revocations));
     }
-    let authenticator = Arc::new(Authenticator::with_revocations(config, revocations));
+    let authenticator = Arc::new(Authenticator::new(config, revocations));
     let auth = web::Data::from(Arc::clone(&authenticator));
     let prometheus =
         tessera_http::metrics::prometheus_metrics("gateway-auth").map_err(anyhow::Error::msg)?;
