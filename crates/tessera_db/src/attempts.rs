@@ -33,6 +33,17 @@ pub struct Policy {
     pub lockout: Duration,
 }
 
+impl Policy {
+    /// `max_failures` within `lockout` lock the key for `lockout` (the rule both logins use).
+    pub fn lockout_after(max_failures: u32, lockout: Duration) -> Self {
+        Self {
+            max_failures,
+            window: lockout,
+            lockout,
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct LockedUntil {
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -134,8 +145,26 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> Result<(), diesel
         .map(|_| ())
 }
 
-/// Deletes rows whose window and lock are both over by `now` (housekeeping; optional, a stale
-/// row is simply restarted by the next failure).
+/// Deletes, every `every`, the rows whose window started more than `older_than` ago and that
+/// are not locked (housekeeping: the table otherwise keeps one row per account and address
+/// that ever failed). Each service using this module runs it once.
+pub fn spawn_purge(pool: crate::DbPool, every: Duration, older_than: TimeDelta) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Ok(mut conn) = pool.get().await else {
+                continue;
+            };
+            if let Err(e) = purge(&mut conn, older_than, Utc::now()).await {
+                tracing::warn!(error = %e, "login_attempts clean-up failed");
+            }
+        }
+    });
+}
+
+/// Deletes rows whose window and lock are both over by `now` (a stale row would simply be
+/// restarted by the next failure; this only bounds the table).
 ///
 /// # Errors
 /// Database errors.
@@ -164,6 +193,8 @@ pub async fn purge(
 pub struct SignIn {
     keys: Vec<(String, Policy)>,
     account: Option<String>,
+    /// Whether [`locked`](Self::locked) saw a row for the account (so a success has one to clear).
+    account_seen: bool,
 }
 
 impl SignIn {
@@ -172,6 +203,7 @@ impl SignIn {
         Self {
             keys: Vec::new(),
             account: None,
+            account_seen: false,
         }
     }
 
@@ -184,24 +216,46 @@ impl SignIn {
         self
     }
 
-    /// Counts the client address `addr` under `policy`.
+    /// Counts the client address `addr` under `policy` (nothing when the address is unknown,
+    /// as for a request without a peer address).
     #[must_use]
-    pub fn address(mut self, addr: &str, policy: Policy) -> Self {
-        self.keys.push((format!("addr:{addr}"), policy));
+    pub fn address(mut self, addr: Option<std::net::IpAddr>, policy: Policy) -> Self {
+        if let Some(addr) = addr {
+            self.keys.push((format!("addr:{addr}"), policy));
+        }
         self
     }
 
-    /// Seconds to wait when any key is locked at `now`.
+    /// Seconds to wait when any key is locked at `now`; one query, which also notes whether the
+    /// account has failures a success must clear.
     ///
     /// # Errors
     /// Database errors.
     pub async fn locked(
-        &self,
+        &mut self,
         conn: &mut AsyncPgConnection,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, diesel::result::Error> {
-        let keys: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
-        locked(conn, &keys, now).await
+        #[derive(QueryableByName)]
+        struct Gate {
+            #[diesel(sql_type = Nullable<Timestamptz>)]
+            locked_until: Option<DateTime<Utc>>,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            account_seen: bool,
+        }
+        let keys: Vec<String> = self.keys.iter().map(|(k, _)| k.clone()).collect();
+        let gate: Gate = diesel::sql_query(
+            "SELECT max(locked_until) FILTER (WHERE locked_until > $2) AS locked_until, \
+                    coalesce(bool_or(key = $3), false) AS account_seen \
+             FROM login_attempts WHERE key = ANY($1)",
+        )
+        .bind::<Array<Text>, _>(keys)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Text, _>(self.account.clone().unwrap_or_default())
+        .get_result(conn)
+        .await?;
+        self.account_seen = gate.account_seen;
+        Ok(gate.locked_until.map(|until| seconds_until(until, now)))
     }
 
     /// Counts a failure under every key; the seconds to wait when that locked any of them.
@@ -222,7 +276,7 @@ impl SignIn {
         Ok(wait)
     }
 
-    /// Clears the account's failures.
+    /// Clears the account's failures, when [`locked`](Self::locked) saw any (no query otherwise).
     ///
     /// # Errors
     /// Database errors.
@@ -231,8 +285,8 @@ impl SignIn {
         conn: &mut AsyncPgConnection,
     ) -> Result<(), diesel::result::Error> {
         match &self.account {
-            Some(key) => clear(conn, key).await,
-            None => Ok(()),
+            Some(key) if self.account_seen => clear(conn, key).await,
+            _ => Ok(()),
         }
     }
 }

@@ -56,6 +56,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .prometheus
         .registry
         .register(Box::new(hasher.verifications()))?;
+    tessera_db::attempts::spawn_purge(
+        foundation.pool.clone(),
+        Duration::from_secs(3600),
+        chrono::TimeDelta::days(1),
+    );
     let state = web::Data::new(AppState {
         roles: config.roles(),
         pool: foundation.pool.clone(),

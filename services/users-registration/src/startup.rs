@@ -90,6 +90,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         None => None,
     };
     spawn_key_purge(foundation.pool.clone());
+    tessera_db::attempts::spawn_purge(
+        foundation.pool.clone(),
+        Duration::from_secs(3600),
+        chrono::TimeDelta::days(1),
+    );
     let state = web::Data::new(AppState {
         pool: foundation.pool.clone(),
         hasher,

@@ -156,16 +156,11 @@ async fn session_response(
 
 /// The client-address key a login attempt counts under (`tessera_db::attempts`).
 fn address_attempts(state: &AppState, req: &HttpRequest) -> SignIn {
-    let window = std::time::Duration::from_secs(state.config.auth_lockout_seconds);
-    let policy = Policy {
-        max_failures: state.config.auth_address_max_failed_attempts,
-        window,
-        lockout: window,
-    };
-    match state.config.base.trusted_proxies.client_ip_of(req) {
-        Some(ip) => SignIn::new().address(&ip.to_string(), policy),
-        None => SignIn::new(),
-    }
+    let policy = Policy::lockout_after(
+        state.config.auth_address_max_failed_attempts,
+        std::time::Duration::from_secs(state.config.auth_lockout_seconds),
+    );
+    SignIn::new().address(state.config.base.trusted_proxies.client_ip_of(req), policy)
 }
 
 /// Signs an agent in with e-mail and password.
@@ -197,7 +192,7 @@ pub async fn login(
     body: web::Json<TenantLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let address = address_attempts(&state, &req);
+    let mut address = address_attempts(&state, &req);
     let candidate = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
         if let Some(wait) = address

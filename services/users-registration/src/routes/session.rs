@@ -82,21 +82,16 @@ fn invalid_credentials() -> ApiError {
 /// The keys a login attempt for `email` from this request counts under (issue #17).
 fn sign_in(state: &AppState, req: &HttpRequest, email: &str) -> SignIn {
     let c = &state.config;
-    let window = std::time::Duration::from_secs(c.auth_lockout_seconds);
-    let account = Policy {
-        max_failures: c.auth_max_failed_attempts,
-        window,
-        lockout: window,
-    };
-    let address = Policy {
-        max_failures: c.auth_address_max_failed_attempts,
-        ..account
-    };
-    let mut keys = SignIn::new().account(email, account);
-    if let Some(ip) = c.base.trusted_proxies.client_ip_of(req) {
-        keys = keys.address(&ip.to_string(), address);
-    }
-    keys
+    let lockout = std::time::Duration::from_secs(c.auth_lockout_seconds);
+    SignIn::new()
+        .account(
+            email,
+            Policy::lockout_after(c.auth_max_failed_attempts, lockout),
+        )
+        .address(
+            c.base.trusted_proxies.client_ip_of(req),
+            Policy::lockout_after(c.auth_address_max_failed_attempts, lockout),
+        )
 }
 
 /// The 429 of a locked account or address: the same whether the e-mail exists or not.
@@ -126,7 +121,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let r: LoginRequest = state.schemas.check(LOGIN, body.into_inner())?;
     let email = r.email.trim().to_lowercase();
-    let keys = sign_in(&state, &req, &email);
+    let mut keys = sign_in(&state, &req, &email);
     let found = {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
         if let Some(wait) = keys
