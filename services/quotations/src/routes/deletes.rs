@@ -14,6 +14,12 @@ use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;
 use crate::store;
 
+/// What every delete and restore checks first: the API throttle, then an admin (401/403).
+async fn admitted(state: &AppState, req: &HttpRequest, caller: &Caller) -> Result<(), ApiError> {
+    crate::throttle::check(state, req, caller).await?;
+    caller.require_admin()
+}
+
 /// Soft-deletes one quotation.
 #[utoipa::path(delete, path = "/api/quotations/{quotation}", tag = "quotations", security(("bearer" = [])),
     params(("quotation" = i64, Path, description = "Quotation id")),
@@ -26,10 +32,9 @@ pub async fn destroy(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::throttle::check(&state, &req, &caller).await?;
-    caller.require_admin()?;
+    admitted(&state, &req, &caller).await?;
     let not_found = || ApiError::not_found("Quotation not found.");
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     if !store::soft_delete(&mut conn, id)
         .await
@@ -56,8 +61,7 @@ pub async fn bulk(
     caller: Caller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::throttle::check(&state, &req, &caller).await?;
-    caller.require_admin()?;
+    admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "delete_all", "delete every quotation")?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     let n = store::soft_delete_matching(&mut conn, &filters)
@@ -104,9 +108,9 @@ fn bulk_filters(
         per_page: None,
         page: None,
     };
-    let mut errors = match validate(state, &query) {
-        Ok(_) => FieldErrors::new(),
-        Err(e) => e.envelope().errors.unwrap_or_default(),
+    let (filters, mut errors) = match validate(state, &query) {
+        Ok((filters, _, _)) => (Some(filters), FieldErrors::new()),
+        Err(e) => (None, e.envelope().errors.unwrap_or_default()),
     };
     if flag("confirm") != Some(true) {
         errors.insert(
@@ -134,13 +138,13 @@ fn bulk_filters(
         }
         _ => {}
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(
+    match filters {
+        Some(filters) if errors.is_empty() => Ok(filters),
+        _ => Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
-        ));
+        )),
     }
-    Ok(validate(state, &query)?.0)
 }
 
 /// Restores one soft-deleted quotation (same authorization as deleting it).
@@ -156,10 +160,9 @@ pub async fn restore(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::throttle::check(&state, &req, &caller).await?;
-    caller.require_admin()?;
+    admitted(&state, &req, &caller).await?;
     let not_found = || ApiError::not_found("Deleted quotation not found.");
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     match store::restore(&mut conn, id)
         .await
@@ -189,8 +192,7 @@ pub async fn bulk_restore(
     caller: Caller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::throttle::check(&state, &req, &caller).await?;
-    caller.require_admin()?;
+    admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "restore_all", "restore every quotation")?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     let (restored, skipped) = store::restore_matching(&mut conn, &filters)

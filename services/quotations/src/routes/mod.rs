@@ -7,6 +7,7 @@ pub mod quote;
 pub mod user_tokens;
 
 use actix_web::{HttpResponse, web};
+use tessera_http::ApiError;
 
 use crate::openapi::ApiDoc;
 
@@ -39,6 +40,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
     .configure(crate::web::configure);
+}
+
+/// A numeric id of the path, or `not_found()` (a malformed id is simply not found).
+///
+/// # Errors
+/// `not_found()`.
+pub fn path_id(raw: &str, not_found: impl FnOnce() -> ApiError) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| not_found())
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document generated from the code.

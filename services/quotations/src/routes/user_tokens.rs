@@ -57,7 +57,7 @@ pub async fn destroy(
     crate::throttle::check(&state, &req, &caller).await?;
     let user = caller.user()?.user.id;
     let not_found = || ApiError::not_found("Token not found.");
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await.map_err(pool_error)?;
     if !tokens::revoke_own(&mut conn, user, id)
         .await
