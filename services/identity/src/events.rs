@@ -55,6 +55,29 @@ pub struct SessionRevoked {
     pub sessions: Vec<RevokedSession>,
 }
 
+/// Enqueues [`SESSION_REVOKED`] for the agent's live sessions at `now` (nothing when it has
+/// none), in the caller's transaction: what a role change and an agent's disabling publish.
+///
+/// # Errors
+/// As [`enqueue`].
+pub async fn revoke_live_sessions(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    agent_id: Uuid,
+    reason: RevocationReason,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    let sessions = crate::store::live_sessions(conn, agent_id, now)
+        .await?
+        .into_iter()
+        .map(|(session_id, expires_at)| RevokedSession {
+            session_id,
+            expires_at,
+        })
+        .collect();
+    enqueue_revoked(conn, tenant, agent_id, reason, sessions, now).await
+}
+
 /// Enqueues [`SESSION_REVOKED`] for `sessions` (nothing when there are none).
 ///
 /// # Errors

@@ -609,8 +609,8 @@ pub async fn revoke_session(
     Ok(n == 1)
 }
 
-/// The agent's fully authenticated sessions that are still live at `now` (those with tokens),
-/// as revocation entries for `identity.session.revoked`.
+/// The agent's fully authenticated sessions that are still live at `now` (those with tokens):
+/// `(id, expires_at)`.
 ///
 /// # Errors
 /// Database errors.
@@ -618,22 +618,15 @@ pub async fn live_sessions(
     conn: &mut AsyncPgConnection,
     agent_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<crate::events::RevokedSession>> {
-    let rows: Vec<(Uuid, DateTime<Utc>)> = sessions::table
+) -> QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
+    sessions::table
         .filter(sessions::agent_id.eq(agent_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::mfa_pending.eq(false))
         .filter(sessions::expires_at.gt(now))
         .select((sessions::id, sessions::expires_at))
         .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(session_id, expires_at)| crate::events::RevokedSession {
-            session_id,
-            expires_at,
-        })
-        .collect())
+        .await
 }
 
 /// The agent's role, if any.

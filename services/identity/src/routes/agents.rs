@@ -74,18 +74,19 @@ pub async fn change_status(
         if store::agent(c, tenant.id, agent_id).await?.is_none() {
             return Ok(None);
         }
-        let live = store::live_sessions(c, agent_id, now).await?;
-        let changed = store::set_agent_status(c, tenant.id, agent_id, status.as_str(), now).await?;
-        if changed && status == AgentStatus::Disabled {
-            events::enqueue_revoked(
+        if status == AgentStatus::Disabled {
+            // Before they are revoked below; an agent already disabled has none, so nothing.
+            events::revoke_live_sessions(
                 c,
                 &tenant.slug,
                 agent_id,
                 events::RevocationReason::AgentDisabled,
-                live,
                 now,
             )
             .await?;
+        }
+        let changed = store::set_agent_status(c, tenant.id, agent_id, status.as_str(), now).await?;
+        if changed && status == AgentStatus::Disabled {
             let data = AgentEvent {
                 tenant: tenant.slug.clone(),
                 agent_id,

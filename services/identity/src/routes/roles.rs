@@ -194,13 +194,11 @@ pub async fn put_role(
                     role: Some(role.clone()),
                 };
                 events::enqueue(c, events::ROLE_ASSIGNED, data, now).await?;
-                let live = store::live_sessions(c, agent.id, now).await?;
-                events::enqueue_revoked(
+                events::revoke_live_sessions(
                     c,
                     &tenant.slug,
                     agent.id,
                     events::RevocationReason::RoleChanged,
-                    live,
                     now,
                 )
                 .await?;
@@ -252,13 +250,11 @@ pub async fn delete_role(
             role: Some(role),
         };
         events::enqueue(c, events::ROLE_REVOKED, data, now).await?;
-        let live = store::live_sessions(c, agent_id, now).await?;
-        events::enqueue_revoked(
+        events::revoke_live_sessions(
             c,
             &tenant.slug,
             agent_id,
             events::RevocationReason::RoleChanged,
-            live,
             now,
         )
         .await?;
