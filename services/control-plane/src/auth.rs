@@ -155,8 +155,8 @@ impl FromRequest for Caller {
             .extensions()
             .get::<GatewayTrust>()
             .is_some_and(|t| t.trusted);
-        let gateway_terminates_mtls = req
-            .app_data::<web::Data<AppState>>()
+        let gateway_terminates_mtls = state
+            .as_ref()
             .is_some_and(|s| s.config.cp_trust_forwarded_client_cert);
         let forwarded = if trusted && gateway_terminates_mtls {
             req.headers()

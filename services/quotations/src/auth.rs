@@ -27,9 +27,8 @@ pub struct Caller {
     pub gateway_subject: Option<String>,
     /// `X-Auth-Roles` from the trusted gateway (comma- or space-separated).
     pub gateway_roles: Vec<String>,
-    /// `X-Auth-Tenant` from the trusted gateway: the identity tenant that issued the token.
-    pub gateway_tenant: Option<String>,
-    /// Whether `gateway_tenant` is one of `QUOTATIONS_MODERATOR_TENANTS` (set by the extractor).
+    /// Whether `X-Auth-Tenant` from the trusted gateway (the identity tenant that issued the
+    /// token) is one of `QUOTATIONS_MODERATOR_TENANTS`.
     pub gateway_tenant_trusted: bool,
 }
 
@@ -120,11 +119,8 @@ async fn identify(req: HttpRequest) -> Result<Caller, ApiError> {
                     .collect()
             })
             .unwrap_or_default();
-        caller.gateway_tenant = header(&req, "x-auth-tenant");
-        caller.gateway_tenant_trusted = caller
-            .gateway_tenant
-            .as_deref()
-            .is_some_and(|t| state.config.trusts_moderators_of(t));
+        caller.gateway_tenant_trusted =
+            header(&req, "x-auth-tenant").is_some_and(|t| state.config.trusts_moderators_of(&t));
     }
     if let Some(token) = bearer_token(&req).filter(|t| t.contains('|')) {
         let mut conn = state.pool.get().await.map_err(pool_error)?;
