@@ -114,6 +114,30 @@ impl Platform {
         r.body["accessToken"].as_str().unwrap().to_owned()
     }
 
+    /// The quotations demo admin's personal access token.
+    pub fn quotations_admin_token(&self) -> String {
+        self.credential("quotations.admin")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Logs an identity demo agent (`who`: e-mail and password) in to `tenant` through the
+    /// gateway (no second factor); its access token.
+    pub async fn identity_token(&self, tenant: &str, who: &Value) -> String {
+        let r = self
+            .call(
+                Method::POST,
+                &format!("/tenants/{tenant}/login"),
+                None,
+                Some(serde_json::json!({"email": who["email"], "password": who["password"]})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// A service's log under `make up`.
     pub fn log(&self, service: &str) -> String {
         std::fs::read_to_string(self.state.join("logs").join(format!("{service}.log")))

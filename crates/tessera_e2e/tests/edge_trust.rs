@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera_e2e::{Platform, unique_id};
 
 const HASH: &str = "8f2f6a36c3b2a0f2b1e4f5d6c7b8a9012345678901234567890abcdefabcdef0";
@@ -171,10 +171,7 @@ async fn forwarded_host_headers_do_not_rewrite_pagination_links() {
         .as_str()
         .unwrap()
         .to_owned();
-    let token = p.credential("quotations.admin")["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = p.quotations_admin_token();
     let r = p
         .call(
             Method::GET,
@@ -200,28 +197,10 @@ async fn forwarded_host_headers_do_not_rewrite_pagination_links() {
     );
 }
 
-/// Identity's login through the gateway; the access token.
-async fn identity_token(p: &Platform, tenant: &str, who: &Value) -> String {
-    let r = p
-        .call(
-            Method::POST,
-            &format!("/tenants/{tenant}/login"),
-            None,
-            Some(json!({"email": who["email"], "password": who["password"]})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["access_token"].as_str().unwrap().to_owned()
-}
-
 /// A quotation id to delete: MSFT, which no other end-to-end test collects (the provider stub
 /// quotes per minute, so after a delete the next collect stores a new row).
 async fn a_quotation(p: &Platform) -> i64 {
-    let qt = p.credential("quotations.admin")["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let qt = p.quotations_admin_token();
     let r = p
         .call(Method::POST, "/api/quotation/MSFT", Some(&qt), None, &[])
         .await;
@@ -285,14 +264,14 @@ async fn moderators_are_trusted_per_tenant_and_revocation_reaches_the_gateway() 
     let ops = p.credential("identity.demo.ops").clone();
 
     // Another tenant's moderator: 403 from quotations.
-    let foreign_token = identity_token(&p, "other", &foreign).await;
+    let foreign_token = p.identity_token("other", &foreign).await;
     let id = a_quotation(&p).await;
     let r = delete(&p, id, &foreign_token).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.body["error_code"], "forbidden");
 
     // demo's moderator deletes; after logout its token is refused at the gateway.
-    let token = identity_token(&p, "demo", &moderator).await;
+    let token = p.identity_token("demo", &moderator).await;
     let r = delete(&p, id, &token).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = p
@@ -310,10 +289,10 @@ async fn moderators_are_trusted_per_tenant_and_revocation_reaches_the_gateway() 
     assert_eq!(r.status, 401, "{}", r.body);
 
     // A fresh session works; revoking the role stops the gateway vouching for it.
-    let token = identity_token(&p, "demo", &moderator).await;
+    let token = p.identity_token("demo", &moderator).await;
     let id = a_quotation(&p).await;
     assert_eq!(delete(&p, id, &token).await.status, 200);
-    let admin = identity_token(&p, "demo", &ops).await;
+    let admin = p.identity_token("demo", &ops).await;
     let agent_id = moderator["agent_id"].as_str().unwrap().to_owned();
     let set_role = |role: &'static str| {
         let (p, admin, path) = (&p, admin.clone(), format!("/tenants/demo/roles/{agent_id}"));
@@ -336,7 +315,7 @@ async fn moderators_are_trusted_per_tenant_and_revocation_reaches_the_gateway() 
     assert_eq!(r.status, 401, "{}", r.body);
     // Restore the demo state: moderator again, and a new login deletes.
     set_role("moderator").await;
-    let token = identity_token(&p, "demo", &moderator).await;
+    let token = p.identity_token("demo", &moderator).await;
     assert_eq!(delete(&p, a_quotation(&p).await, &token).await.status, 200);
 
     // A token naming a tenant identity does not have, signed by anyone: 401, not anonymous.

@@ -154,10 +154,7 @@ async fn a_registration_is_approved_and_notified_with_one_request_id_across_serv
 #[ignore = "needs the platform up: make e2e"]
 async fn quotations_are_collected_and_listed_through_the_gateway() {
     let p = Platform::load();
-    let token = p.credential("quotations.admin")["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = p.quotations_admin_token();
     let r = p
         .call(Method::POST, "/api/quotation/BTC", Some(&token), None, &[])
         .await;
@@ -228,23 +225,10 @@ async fn identity_roles_reach_quotations_and_a_disabled_agent_loses_its_sandbox(
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let login = p
-        .call(
-            Method::POST,
-            "/tenants/demo/login",
-            None,
-            Some(json!({"email": agent["email"], "password": agent["password"]})),
-            &[],
-        )
-        .await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    let agent_token = login.body["access_token"].as_str().unwrap().to_owned();
+    let agent_token = p.identity_token("demo", &agent).await;
 
     // A quotation to delete, collected with the quotations admin's personal access token.
-    let qt = p.credential("quotations.admin")["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let qt = p.quotations_admin_token();
     let collected = p
         .call(Method::POST, "/api/quotation/ETH", Some(&qt), None, &[])
         .await;
