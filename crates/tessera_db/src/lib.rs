@@ -13,11 +13,10 @@ use diesel_async::pooled_connection::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub mod attempts;
-#[cfg(feature = "http")]
-pub mod http;
 pub mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text_enum;
 
 pub use diesel_async::pooled_connection::deadpool::PoolError;
 

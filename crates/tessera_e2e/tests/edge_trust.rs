@@ -1,6 +1,11 @@
 //! Issue #17 through the real gateway: each request that succeeded at 15af29d as an attacker's
 //! now fails with the right status and envelope, and the legitimate request beside it still
 //! succeeds. Needs the platform up (`make e2e`).
+
+#![expect(
+    clippy::disallowed_methods,
+    reason = "integration tests drive a real server in real time: the wall clock is their input"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,

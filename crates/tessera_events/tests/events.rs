@@ -1,4 +1,9 @@
 //! Outbox, relay and consumer against the real PostgreSQL and RabbitMQ.
+
+#![expect(
+    clippy::disallowed_methods,
+    reason = "integration tests drive a real server in real time: the wall clock is their input"
+)]
 #![expect(clippy::unwrap_used, reason = "test code")]
 
 use std::collections::HashMap;

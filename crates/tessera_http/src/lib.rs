@@ -4,6 +4,8 @@ pub mod app;
 pub mod bearer;
 pub mod client_addr;
 pub mod config;
+#[cfg(feature = "db")]
+pub mod db;
 pub mod error;
 pub mod extract;
 pub mod gateway;

@@ -1,6 +1,17 @@
-//! OpenAPI pieces every service's document shares.
+//! OpenAPI pieces every service's document shares, and the registration of a service's
+//! routes from its document.
+//!
+//! A service declares its API once, with [`api!`](crate::api): every handler is named once in
+//! `operations = [...]` and its path and method are written once, in its `#[utoipa::path]`.
+//! The document lists those operations, and [`configure`] registers exactly them (plus
+//! `GET /openapi.json`), so a route cannot be served undocumented or documented unserved.
 
+use std::collections::BTreeMap;
+
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
 use utoipa::Modify;
+use utoipa::openapi::path::PathItem;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 /// One HTTP bearer security scheme (RFC 6750).
@@ -141,4 +152,109 @@ impl Modify for FrameworkResponses {
             }
         }
     }
+}
+
+/// Builds the actix route of one operation (its handler); the method guard is added by
+/// [`configure`].
+pub type RouteFactory = fn() -> actix_web::Route;
+
+/// A document whose operations carry their handlers: implemented by [`api!`](crate::api).
+pub trait Operations: utoipa::OpenApi {
+    /// Each operation as a one-operation document (its path and method) with its handler.
+    fn operations() -> Vec<(utoipa::openapi::OpenApi, RouteFactory)>;
+}
+
+/// The (method, operation) pairs of a path item.
+fn methods(item: &PathItem) -> impl Iterator<Item = Method> {
+    [
+        (Method::GET, item.get.is_some()),
+        (Method::PUT, item.put.is_some()),
+        (Method::POST, item.post.is_some()),
+        (Method::DELETE, item.delete.is_some()),
+        (Method::OPTIONS, item.options.is_some()),
+        (Method::HEAD, item.head.is_some()),
+        (Method::PATCH, item.patch.is_some()),
+        (Method::TRACE, item.trace.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(m, present)| present.then_some(m))
+}
+
+/// Every operation of `D` as `(path, [(method, handler)])`, one entry per path, in the order
+/// routes are registered: by path, so a literal segment (`/api/quotations/bulk-delete`) comes
+/// before a parameter at the same place (`/api/quotations/{quotation}`), as `{` sorts after
+/// every character a literal segment uses.
+pub fn route_table<D: Operations>() -> BTreeMap<String, Vec<(Method, RouteFactory)>> {
+    let mut table: BTreeMap<String, Vec<(Method, RouteFactory)>> = BTreeMap::new();
+    for (doc, route) in D::operations() {
+        for (path, item) in &doc.paths.paths {
+            for method in methods(item) {
+                table.entry(path.clone()).or_default().push((method, route));
+            }
+        }
+    }
+    table
+}
+
+/// Registers every operation of `D` (one `web::resource` per path, so a wrong method is a 405
+/// envelope) and `GET /openapi.json`, the document as JSON (serialised once, here).
+pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig) {
+    for (path, routes) in route_table::<D>() {
+        let mut resource = web::resource(path);
+        for (method, route) in routes {
+            resource = resource.route(route().method(method));
+        }
+        cfg.service(resource);
+    }
+    let json = web::Bytes::from(serde_json::to_vec(&D::openapi()).unwrap_or_default());
+    cfg.service(web::resource("/openapi.json").route(web::get().to(move || {
+        let json = json.clone();
+        async move {
+            HttpResponse::Ok()
+                .content_type(actix_web::http::header::ContentType::json())
+                .body(json)
+        }
+    })));
+}
+
+/// Declares a service's OpenAPI document and its operations at once (module docs).
+///
+/// ```ignore
+/// tessera_http::api! {
+///     /// The document.
+///     #[openapi(info(title = "…"), components(schemas(…)), modifiers(&…), tags(…))]
+///     pub struct ApiDoc;
+///     operations = [white_labels::create_wl, white_labels::list_wls];
+/// }
+/// // routes/mod.rs: cfg.configure(tessera_http::openapi::configure::<ApiDoc>);
+/// ```
+///
+/// Each operation is `module::handler` (the handler carries `#[utoipa::path]`); the macro
+/// adds `paths(…)` to the `#[openapi(…)]` attributes and implements [`Operations`].
+#[macro_export]
+macro_rules! api {
+    (
+        $(#[doc = $doc:literal])*
+        #[openapi($($args:tt)*)]
+        $vis:vis struct $name:ident;
+        operations = [$($module:ident :: $handler:ident),+ $(,)?];
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(::utoipa::OpenApi)]
+        #[openapi(paths($($module::$handler),+), $($args)*)]
+        $vis struct $name;
+
+        impl $crate::openapi::Operations for $name {
+            fn operations() -> ::std::vec::Vec<(::utoipa::openapi::OpenApi, $crate::openapi::RouteFactory)> {
+                ::std::vec![$({
+                    #[derive(::utoipa::OpenApi)]
+                    #[openapi(paths($module::$handler))]
+                    struct Operation;
+                    let route: $crate::openapi::RouteFactory =
+                        || ::actix_web::web::route().to($module::$handler);
+                    (<Operation as ::utoipa::OpenApi>::openapi(), route)
+                }),+]
+            }
+        }
+    };
 }

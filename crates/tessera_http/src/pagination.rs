@@ -42,6 +42,15 @@ impl PageParams {
             i64::from(page - 1) * i64::from(per_page),
         ))
     }
+
+    /// The `meta` of this page of a list with `total` matching items.
+    pub fn meta(&self, total: i64) -> PageMeta {
+        PageMeta {
+            page: self.page.unwrap_or(1),
+            per_page: self.per_page.unwrap_or(DEFAULT_PER_PAGE),
+            total,
+        }
+    }
 }
 
 /// `meta` of a paginated list.

@@ -73,7 +73,7 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
                 "{} already holds keys; use `keys rotate`",
                 dir.display()
             );
-            let kid = crate::rotate_dir(&dir, alg.into(), chrono::Utc::now(), Duration::ZERO)?;
+            let kid = crate::rotate_dir(&dir, alg.into(), now(), Duration::ZERO)?;
             println!("{kid}");
             Ok(())
         }
@@ -82,14 +82,16 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
             alg,
             lead_seconds,
         } => {
-            let kid = crate::rotate_dir(
-                &dir,
-                alg.into(),
-                chrono::Utc::now(),
-                Duration::from_secs(lead_seconds),
-            )?;
+            let kid =
+                crate::rotate_dir(&dir, alg.into(), now(), Duration::from_secs(lead_seconds))?;
             println!("{kid}");
             Ok(())
         }
     }
+}
+
+/// The command line's clock: a command is an entry point, and reads the wall clock once.
+#[expect(clippy::disallowed_methods, reason = "tessera_jwt's one clock read")]
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
 }

@@ -12,6 +12,19 @@
 pub mod bootstrap;
 pub mod dlq;
 
+use chrono::{DateTime, Utc};
+
+/// The wall clock, read here and nowhere else in the services (STYLE.md §6: time is a
+/// parameter). A handler takes `now` once per request (`AppState::now`) and passes it down;
+/// a command or a background task reads it here at its entry point. clippy's
+/// `disallowed-methods` (`clippy.toml`) refuses `Utc::now` and `SystemTime::now` elsewhere, so a
+/// test clock, when one is needed, replaces one function. `tessera_jwt` and `tessera_db`, which
+/// do not depend on this crate, each have their own single `#[expect]`ed read.
+#[expect(clippy::disallowed_methods, reason = "the services' one clock read")]
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
 pub use bootstrap::{Foundation, FoundationSettings, Running, ServiceCommand, serve};
 pub use dlq::DlqCommand;
 

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
 use tessera_http::{ApiError, GatewayTrust, bearer_matches, bearer_token};
 
-use crate::registry::valid_wl_id;
+use crate::domain::WlId;
 use crate::state::AppState;
 
 /// Envoy's forwarded-client-certificate header.
@@ -136,7 +136,7 @@ pub fn parse_xfcc(value: &str, trust_domain: &str) -> Option<ForwardedCert> {
             thumbprint,
         });
     }
-    let wl_id = uri_id.or(cn).filter(|id| valid_wl_id(id))?;
+    let wl_id = uri_id.or(cn).filter(|id| WlId::is_valid(id))?;
     Some(ForwardedCert {
         wl_id,
         thumbprint: URL_SAFE_NO_PAD.encode(hash?),

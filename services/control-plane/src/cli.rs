@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::Config;
-use crate::registry;
+use crate::db::white_labels::{self, NewWhiteLabel, WhiteLabelChange};
+use crate::db::{api_keys, relationships};
+use crate::domain::{Status, WlId};
 use crate::startup::MIGRATIONS;
 
 /// Tessera control plane.
@@ -74,11 +76,11 @@ pub enum StatusArg {
 }
 
 impl StatusArg {
-    /// The stored form (`registry::ACTIVE` / `registry::INACTIVE`).
-    pub fn as_str(self) -> &'static str {
+    /// The domain status.
+    pub fn status(self) -> Status {
         match self {
-            Self::Active => registry::ACTIVE,
-            Self::Inactive => registry::INACTIVE,
+            Self::Active => Status::Active,
+            Self::Inactive => Status::Inactive,
         }
     }
 }
@@ -143,24 +145,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Wl(WlCommand::Create { id, name, status }) => {
-            anyhow::ensure!(registry::valid_wl_id(&id), "invalid WL id {id:?}");
+            let id = WlId::parse(&id).map_err(|e| anyhow::anyhow!("invalid WL id {id:?}: {e}"))?;
             let mut conn = connect().await?;
-            let wl = match registry::get_wl(&mut conn, &id).await? {
+            let wl = match white_labels::find(&mut conn, id.as_str()).await? {
                 Some(wl) => wl,
-                None => registry::create_wl(&mut conn, &id, &name, status.as_str()).await?,
+                None => {
+                    NewWhiteLabel {
+                        id: &id,
+                        name: &name,
+                        status: status.status(),
+                    }
+                    .insert(&mut conn)
+                    .await?
+                }
             };
             print_json(&serde_json::to_value(wl)?)
         }
         Command::Wl(WlCommand::SetStatus { id, status }) => {
             let mut conn = connect().await?;
-            let wl = registry::update_wl(&mut conn, &id, None, Some(status.as_str()))
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no white label {id:?}"))?;
+            let change = WhiteLabelChange {
+                name: None,
+                status: Some(status.status()),
+            };
+            let wl = white_labels::update(&mut conn, &id, &change, tessera_service::now()).await?;
             print_json(&serde_json::to_value(wl)?)
         }
         Command::Wl(WlCommand::List) => {
             let mut conn = connect().await?;
-            let (wls, total) = registry::list_wls(&mut conn, 100, 0).await?;
+            let (wls, total) = white_labels::list(&mut conn, 100, 0).await?;
             print_json(&serde_json::json!({ "whiteLabels": wls, "total": total }))
         }
         Command::Relationship {
@@ -171,19 +183,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             anyhow::ensure!(!scopes.is_empty(), "--scopes needs at least one scope");
             let mut conn = connect().await?;
-            let (rel, _) = registry::upsert_relationship(
-                &mut conn,
-                &importer,
-                &target,
-                &scopes,
-                status.as_str(),
-            )
-            .await?;
+            let (rel, _) =
+                relationships::upsert(&mut conn, &importer, &target, &scopes, status.status())
+                    .await?;
             print_json(&serde_json::to_value(rel)?)
         }
         Command::ApiKey { wl } => {
             let mut conn = connect().await?;
-            let key = registry::issue_api_key(&mut conn, &wl).await?;
+            let key = api_keys::issue(&mut conn, &wl).await?;
             print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),

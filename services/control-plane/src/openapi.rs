@@ -7,7 +7,7 @@ use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
 use utoipa::openapi::security::SecurityScheme;
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, jwks, peer_token};
+use crate::routes::{api_keys, jwks, peer_token, relationships, white_labels};
 
 /// The extractors' responses, documented on every operation (validation status 422).
 const FRAMEWORK: FrameworkResponses = FrameworkResponses {
@@ -15,28 +15,14 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     throttled: false,
 };
 
+tessera_http::api! {
 /// The document.
-#[derive(OpenApi)]
 #[openapi(
     info(
         title = "Tessera control plane",
         description = "White-label registry and peer-token issuer (seed 000). Errors use the platform envelope \
                        `{message, error_code, request_id, errors?, reason?, details?}`; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
-    ),
-    paths(
-        peer_token::issue_peer_token,
-        jwks::jwks,
-        admin::create_wl,
-        admin::list_wls,
-        admin::get_wl,
-        admin::update_wl,
-        admin::put_relationship,
-        admin::list_relationships,
-        admin::delete_relationship,
-        admin::issue_api_key,
-        admin::list_api_keys,
-        admin::revoke_api_key,
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
     modifiers(&BEARER, &Security, &FRAMEWORK),
@@ -46,6 +32,21 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     )
 )]
 pub struct ApiDoc;
+operations = [
+    peer_token::issue_peer_token,
+    jwks::jwks,
+    white_labels::create_wl,
+    white_labels::list_wls,
+    white_labels::get_wl,
+    white_labels::update_wl,
+    relationships::put_relationship,
+    relationships::list_relationships,
+    relationships::delete_relationship,
+    api_keys::issue_api_key,
+    api_keys::list_api_keys,
+    api_keys::revoke_api_key,
+];
+}
 
 struct Security;
 

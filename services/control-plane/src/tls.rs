@@ -21,7 +21,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use x509_parser::extensions::GeneralName;
 
-use crate::registry::valid_wl_id;
+use crate::domain::WlId;
 
 /// The DER of the client certificate rustls verified on this connection.
 #[derive(Debug, Clone)]
@@ -41,14 +41,14 @@ impl PeerCertificate {
             for name in &san.value.general_names {
                 if let GeneralName::URI(uri) = name
                     && let Some(id) = uri.strip_prefix(&prefix)
-                    && valid_wl_id(id)
+                    && WlId::is_valid(id)
                 {
                     return Some(id.to_owned());
                 }
             }
         }
         let cn = cert.subject().iter_common_name().next()?.as_str().ok()?;
-        valid_wl_id(cn).then(|| cn.to_owned())
+        WlId::is_valid(cn).then(|| cn.to_owned())
     }
 }
 

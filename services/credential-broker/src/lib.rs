@@ -10,7 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod consumer;
 pub mod db;
-pub mod error;
 pub mod hosts;
 pub mod openapi;
 pub mod routes;

@@ -230,14 +230,14 @@ impl OAuthWallet {
     fn remember(&self, agent_id: Uuid, host: &str, scope: &str, token: &UpstreamToken) {
         if let Ok(mut m) = self.memory.lock() {
             // Forget what may no longer be served, so the map holds live entries only.
-            let now = Utc::now();
+            let now = tessera_service::now();
             m.retain(|_, (_, _, until)| *until > now);
             m.insert(
                 (agent_id, host.to_owned(), scope.to_owned()),
                 (
                     token.value.clone(),
                     token.expires_at,
-                    Utc::now() + self.memory_ttl,
+                    tessera_service::now() + self.memory_ttl,
                 ),
             );
         }
@@ -343,7 +343,7 @@ impl OAuthWallet {
         // …and across replicas: the row stays locked during the exchange.
         let result = conn.transaction::<UpstreamToken, WalletError, _>(async |c| {
                 let row = Self::load(c, agent_id, host, true).await?.ok_or(WalletError::NoCredential)?;
-                let now = Utc::now();
+                let now = tessera_service::now();
                 if let Some(t) = self.cached(agent_id, host, &row, &scope, now) {
                     return Ok(t);
                 }

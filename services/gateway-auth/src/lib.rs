@@ -396,7 +396,10 @@ pub async fn verify(
     if let Some(secret) = &auth.gateway_secret {
         reply.insert_header((GATEWAY_SECRET_HEADER, secret.clone()));
     }
-    match auth.authenticate(token.as_deref(), Utc::now()).await {
+    match auth
+        .authenticate(token.as_deref(), tessera_service::now())
+        .await
+    {
         Ok(None) => Ok(reply.finish()),
         Ok(Some(v)) => {
             reply

@@ -192,7 +192,7 @@ async fn consume(amqp_url: &str, revocations: &Revocations) -> anyhow::Result<()
         SESSION_REVOKED,
     )
     .await?;
-    revocations.set_live(Some(Utc::now()));
+    revocations.set_live(Some(tessera_service::now()));
     tracing::info!("revocation feed live");
     while let Some(delivery) = deliveries.next().await {
         let delivery = delivery?;
@@ -200,7 +200,7 @@ async fn consume(amqp_url: &str, revocations: &Revocations) -> anyhow::Result<()
             &delivery.data,
         ) {
             Ok(event) => {
-                revocations.revoke(&event.data, Utc::now());
+                revocations.revoke(&event.data, tessera_service::now());
                 tracing::info!(
                     event_id = %event.id,
                     sessions = event.data.sessions.len(),

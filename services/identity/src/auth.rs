@@ -19,7 +19,6 @@ use tessera_http::{ApiError, bearer_token};
 use tessera_jwt::{Verifier, VerifierConfig};
 use uuid::Uuid;
 
-use crate::error::{db_error, pool_error};
 use crate::state::AppState;
 use crate::store::{self, Session, Tenant};
 
@@ -94,10 +93,9 @@ pub fn issue_access_token(
 /// # Errors
 /// 404, or 503 when the database is unavailable.
 pub async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     store::active_tenant(&mut conn, slug)
-        .await
-        .map_err(|e| db_error(e, "Tenant"))?
+        .await?
         .ok_or_else(tenant_not_found)
 }
 
@@ -163,10 +161,8 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     };
     // One round trip: the session in the active tenant `slug`, its agent's status and role.
     let found = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        store::session_context(&mut conn, slug, sid)
-            .await
-            .map_err(|e| db_error(e, "Session"))?
+        let mut conn = state.pool.get().await?;
+        store::session_context(&mut conn, slug, sid).await?
     };
     let Some((tenant, session, agent_status, role)) = found else {
         tenant(&state, slug).await?;

@@ -129,7 +129,8 @@ async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Res
     let agent = store::agent_by_email(&mut conn, tenant.id, email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
-    let changed = change_status(&mut conn, &tenant, agent.id, status, chrono::Utc::now()).await?;
+    let changed =
+        change_status(&mut conn, &tenant, agent.id, status, tessera_service::now()).await?;
     print_json(&serde_json::json!({
         "agent_id": agent.id, "status": status.as_str(), "changed": changed == Some(true),
     }))

@@ -10,7 +10,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod error;
 pub mod events;
 pub mod mfa;
 pub mod openapi;

@@ -84,7 +84,7 @@ pub async fn create_agent(
         Vec::new()
     };
     let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
-    let now = chrono::Utc::now();
+    let now = tessera_service::now();
     let agent = conn
         .transaction::<store::Agent, diesel::result::Error, _>(async |c| {
             let agent =

@@ -9,7 +9,6 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, GatewayTrust, bearer_token};
 
 use crate::state::AppState;
@@ -123,10 +122,8 @@ async fn identify(req: HttpRequest) -> Result<Caller, ApiError> {
             header(&req, "x-auth-tenant").is_some_and(|t| state.config.trusts_moderators_of(&t));
     }
     if let Some(token) = bearer_token(&req).filter(|t| t.contains('|')) {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        caller.token = tokens::authenticate(&mut conn, &token, chrono::Utc::now())
-            .await
-            .map_err(|e| db_error(e, "Token"))?;
+        let mut conn = state.pool.get().await?;
+        caller.token = tokens::authenticate(&mut conn, &token, tessera_service::now()).await?;
     }
     Ok(caller)
 }
@@ -151,10 +148,8 @@ pub async fn verify_credentials(
     password: String,
 ) -> Result<Option<tokens::Account>, ApiError> {
     let found = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        tokens::user_by_email(&mut conn, email)
-            .await
-            .map_err(|e| db_error(e, "User"))?
+        let mut conn = state.pool.get().await?;
+        tokens::user_by_email(&mut conn, email).await?
     };
     let ok = state
         .hasher

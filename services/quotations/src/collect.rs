@@ -166,7 +166,7 @@ pub async fn save_settings(
             auto_collect_settings::interval_minutes.eq(interval),
             auto_collect_settings::symbols.eq(&s.symbols),
             auto_collect_settings::provider.eq(provider),
-            auto_collect_settings::updated_at.eq(Utc::now()),
+            auto_collect_settings::updated_at.eq(tessera_service::now()),
         ))
         .execute(conn)
         .await
@@ -356,7 +356,7 @@ pub async fn run(
     claimed: Option<Uuid>,
     mut progress: impl FnMut(usize, usize, &SymbolResult),
 ) -> anyhow::Result<Report> {
-    let started_at = Utc::now();
+    let started_at = tessera_service::now();
     let run_id = match (claimed, req.dry_run) {
         (Some(id), _) => Some(id),
         (None, true) => None,
@@ -446,7 +446,7 @@ pub async fn run(
         warnings,
         results,
         started_at,
-        finished_at: Utc::now(),
+        finished_at: tessera_service::now(),
     };
     if let Some(id) = run_id {
         let mut conn = deps.pool.get().await?;
@@ -493,7 +493,7 @@ async fn collect_one(
     }
     let stored = async {
         let mut conn = deps.pool.get().await?;
-        let now = Utc::now();
+        let now = tessera_service::now();
         let r = conn
             .transaction::<_, diesel::result::Error, _>(async |c| {
                 let (row, created) = crate::store::insert_dedup(c, &quote).await?;

@@ -62,7 +62,7 @@ impl Scheduler {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = self.tick(Utc::now()).await {
+                if let Err(e) = self.tick(tessera_service::now()).await {
                     tracing::warn!(error = %e, "auto-collect scheduler tick failed");
                 }
             }

@@ -251,7 +251,7 @@ pub async fn soft_delete(
             .find(id)
             .filter(quotations::deleted_at.is_null()),
     )
-    .set(quotations::deleted_at.eq(Utc::now()))
+    .set(quotations::deleted_at.eq(tessera_service::now()))
     .execute(conn)
     .await?;
     Ok(n == 1)
@@ -267,7 +267,7 @@ pub async fn soft_delete_matching(
 ) -> Result<usize, diesel::result::Error> {
     let ids = filtered(f).select(quotations::id);
     diesel::update(quotations::table.filter(quotations::id.eq_any(ids)))
-        .set(quotations::deleted_at.eq(Utc::now()))
+        .set(quotations::deleted_at.eq(tessera_service::now()))
         .execute(conn)
         .await
 }

@@ -11,7 +11,6 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 
 use crate::auth::Caller;
@@ -105,12 +104,10 @@ pub async fn check(state: &AppState, req: &HttpRequest, caller: &Caller) -> Resu
     if limit == 0 {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = tessera_service::now();
     let hits = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        hit(&mut conn, &key(state, req, caller), now)
-            .await
-            .map_err(|e| db_error(e, "Throttle"))?
+        let mut conn = state.pool.get().await?;
+        hit(&mut conn, &key(state, req, caller), now).await?
     };
     if u32::try_from(hits).unwrap_or(u32::MAX) > limit {
         return Err(ApiError::too_many_requests(seconds_to_next_window(now)));
@@ -125,7 +122,7 @@ pub fn spawn_cleanup(pool: tessera_db::DbPool) {
         loop {
             tick.tick().await;
             if let Ok(mut conn) = pool.get().await {
-                let cutoff = Utc::now() - TimeDelta::minutes(2);
+                let cutoff = tessera_service::now() - TimeDelta::minutes(2);
                 if let Err(e) = diesel::delete(
                     api_throttle::table.filter(api_throttle::window_start.lt(cutoff)),
                 )

@@ -157,7 +157,7 @@ pub async fn upsert_user(
             users::email.eq(email),
             users::password_hash.eq(password_hash),
             users::is_admin.eq(is_admin),
-            users::email_verified_at.eq(Utc::now()),
+            users::email_verified_at.eq(tessera_service::now()),
         ))
         .on_conflict(users::email)
         .do_update()
@@ -165,7 +165,7 @@ pub async fn upsert_user(
             users::name.eq(name),
             users::password_hash.eq(password_hash),
             users::is_admin.eq(is_admin),
-            users::updated_at.eq(Utc::now()),
+            users::updated_at.eq(tessera_service::now()),
         ))
         .returning(users::id)
         .get_result(conn)

@@ -18,7 +18,6 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, bearer_token};
 use uuid::Uuid;
 
@@ -215,10 +214,8 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
         return Err(unauthenticated());
     };
     let found = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        store::session_principal(&mut conn, sid, now)
-            .await
-            .map_err(|e| db_error(e, "Session"))?
+        let mut conn = state.pool.get().await?;
+        store::session_principal(&mut conn, sid, now).await?
     };
     match found {
         Some(p) if p.user_id == user_id => Ok(p),

@@ -135,8 +135,7 @@ pub async fn replay(
         ))
         .first(conn)
         .await
-        .optional()
-        .map_err(|e| tessera_db::http::db_error(e, "Idempotency key"))?;
+        .optional()?;
     match found {
         None => Ok(None),
         Some((stored, _, _)) if stored != fingerprint => Err(reused()),

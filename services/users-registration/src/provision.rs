@@ -74,7 +74,7 @@ pub async fn create_user(
     }
     let stored = keys.protect(id, &normalised)?;
     let email = spec.email.trim().to_lowercase();
-    let now = chrono::Utc::now();
+    let now = tessera_service::now();
     let user = NewUser {
         id,
         name: spec.name.trim(),

@@ -129,7 +129,7 @@ fn spawn_key_purge(pool: DbPool) {
         loop {
             tick.tick().await;
             if let Ok(mut conn) = pool.get().await {
-                match crate::idempotency::purge_expired(&mut conn, chrono::Utc::now()).await {
+                match crate::idempotency::purge_expired(&mut conn, tessera_service::now()).await {
                     Ok(n) if n > 0 => {
                         tracing::info!(purged = n, "expired idempotency keys deleted")
                     }

@@ -35,6 +35,6 @@ pub struct AppState {
 impl AppState {
     /// The one place request handling reads the clock.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        tessera_service::now()
     }
 }

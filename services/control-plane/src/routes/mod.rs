@@ -1,51 +1,34 @@
-//! HTTP routes. Registered with `web::resource` so a wrong method is a 405 envelope.
+//! HTTP routes, one module per resource. Each operation is declared once, in [`ApiDoc`]
+//! (`crate::openapi`), and registered from there.
 
-pub mod admin;
+pub mod api_keys;
 pub mod jwks;
 pub mod peer_token;
+pub mod relationships;
+pub mod white_labels;
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
+use tessera_http::FieldErrors;
+
+use crate::domain::{STATUS_MESSAGE, Status};
 
 use crate::openapi::ApiDoc;
 
-/// Registers every route of the service (health, readiness and metrics are added by startup).
+/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
+/// (health, readiness and metrics are added by startup).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/wls/{importerId}/peer-token")
-            .route(web::post().to(peer_token::issue_peer_token)),
-    )
-    .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
-    .service(
-        web::resource("/wls")
-            .route(web::get().to(admin::list_wls))
-            .route(web::post().to(admin::create_wl)),
-    )
-    .service(
-        web::resource("/wls/{id}")
-            .route(web::get().to(admin::get_wl))
-            .route(web::patch().to(admin::update_wl)),
-    )
-    .service(
-        web::resource("/wls/{importerId}/relationships")
-            .route(web::get().to(admin::list_relationships)),
-    )
-    .service(
-        web::resource("/wls/{importerId}/relationships/{targetId}")
-            .route(web::put().to(admin::put_relationship))
-            .route(web::delete().to(admin::delete_relationship)),
-    )
-    .service(
-        web::resource("/wls/{id}/api-keys")
-            .route(web::get().to(admin::list_api_keys))
-            .route(web::post().to(admin::issue_api_key)),
-    )
-    .service(
-        web::resource("/wls/{id}/api-keys/{keyId}").route(web::delete().to(admin::revoke_api_key)),
-    )
-    .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
+    tessera_http::openapi::configure::<ApiDoc>(cfg);
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document generated from the code.
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(<ApiDoc as utoipa::OpenApi>::openapi())
+/// Parses an optional `status` field, adding its message to `errors` when it is neither
+/// `active` nor `inactive`.
+fn status_field(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Status> {
+    let parsed = raw?.parse::<Status>();
+    if parsed.is_err() {
+        errors
+            .entry("status".to_owned())
+            .or_default()
+            .push(STATUS_MESSAGE.to_owned());
+    }
+    parsed.ok()
 }

@@ -18,7 +18,7 @@ use tessera_events::{EventEnvelope, OutboxMessage, OutboxWriter};
 use tessera_http::{ApiError, ErrorCode, FieldErrors, RequestId};
 
 use crate::auth::{AuthMethod, Caller};
-use crate::registry::{ACTIVE, valid_wl_id};
+use crate::domain::{Status, WlId};
 use crate::scopes;
 use crate::state::AppState;
 
@@ -119,54 +119,45 @@ struct Valid {
 }
 
 fn validate(body: PeerTokenRequest, state: &AppState) -> Result<Valid, ApiError> {
-    let mut errors = FieldErrors::new();
-    let mut add = |f: &str, m: String| errors.entry(f.to_owned()).or_default().push(m);
     let target = match body.target_wl_id.as_deref().map(str::trim) {
-        None | Some("") => {
-            add("targetWlId", "The targetWlId field is required.".to_owned());
-            None
-        }
-        Some(t) if !valid_wl_id(t) => {
-            add(
-                "targetWlId",
-                "The targetWlId must be a white-label id.".to_owned(),
-            );
-            None
-        }
-        Some(t) => Some(t.to_owned()),
+        None | Some("") => Err("The targetWlId field is required.".to_owned()),
+        Some(t) if !WlId::is_valid(t) => Err("The targetWlId must be a white-label id.".to_owned()),
+        Some(t) => Ok(t.to_owned()),
     };
-    let scopes = match scopes::parse(body.scopes.as_deref(), &state.known_scopes) {
-        Ok(list) => Some(list),
-        Err(message) => {
-            add("scopes", message.to_owned());
-            None
-        }
-    };
+    let scopes = scopes::parse(body.scopes.as_deref(), &state.known_scopes)
+        .map_err(|message| message.to_owned());
     let max = state.config.peer_token_max_ttl_seconds;
     let ttl = match body.ttl_seconds {
-        None => Some(state.config.peer_token_ttl_seconds),
-        Some(t) if t >= 1 && u64::try_from(t).is_ok_and(|t| t <= max) => u64::try_from(t).ok(),
-        Some(_) => {
-            add(
-                "ttlSeconds",
-                format!("The ttlSeconds field must be between 1 and {max}."),
-            );
-            None
+        None => Ok(state.config.peer_token_ttl_seconds),
+        Some(t) => u64::try_from(t)
+            .ok()
+            .filter(|t| (1..=max).contains(t))
+            .ok_or_else(|| format!("The ttlSeconds field must be between 1 and {max}.")),
+    };
+    let (target, scopes, ttl) = match (target, scopes, ttl) {
+        (Ok(target), Ok(scopes), Ok(ttl)) => (target, scopes, ttl),
+        (target, scopes, ttl) => {
+            // One 422 names every field in error.
+            let errors: FieldErrors = [
+                ("targetWlId", target.err()),
+                ("scopes", scopes.err()),
+                ("ttlSeconds", ttl.err()),
+            ]
+            .into_iter()
+            .filter_map(|(field, message)| Some((field.to_owned(), vec![message?])))
+            .collect();
+            return Err(ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            ));
         }
     };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-        ));
-    }
-    if let Some(unknown) = scopes
-        .as_ref()
-        .map(|s| &s.unknown)
-        .filter(|u| !u.is_empty())
-    {
+    if !scopes.unknown.is_empty() {
         let mut errors = FieldErrors::new();
-        errors.insert("scopes".to_owned(), scopes::unknown_messages(unknown));
+        errors.insert(
+            "scopes".to_owned(),
+            scopes::unknown_messages(&scopes.unknown),
+        );
         let message = format!(
             "Unknown scope requested. Known scopes: {}.",
             state.known_scopes.join(", ")
@@ -178,16 +169,11 @@ fn validate(body: PeerTokenRequest, state: &AppState) -> Result<Valid, ApiError>
         )
         .with_errors(errors));
     }
-    match (target, scopes, ttl) {
-        (Some(target), Some(scopes), Some(ttl)) => Ok(Valid {
-            target,
-            scopes: scopes.known,
-            ttl,
-        }),
-        _ => Err(ApiError::internal(std::io::Error::other(
-            "validation fell through",
-        ))),
-    }
+    Ok(Valid {
+        target,
+        scopes: scopes.known,
+        ttl,
+    })
 }
 
 fn deny(state: &AppState, status: StatusCode, reason: &str, message: &str) -> ApiError {
@@ -250,7 +236,7 @@ pub async fn issue_peer_token(
         .await
         .map_err(|e| ApiError::unavailable(std::io::Error::other(e.to_string())))?;
 
-    let Some(importer_status) = pair.importer_status.as_deref() else {
+    let Some(importer_status) = pair.importer_status else {
         return Err(deny(
             &state,
             StatusCode::NOT_FOUND,
@@ -258,7 +244,7 @@ pub async fn issue_peer_token(
             "Importer white label not found.",
         ));
     };
-    if importer_status != ACTIVE {
+    if importer_status != Status::Active {
         return Err(deny(
             &state,
             StatusCode::FORBIDDEN,
@@ -266,7 +252,7 @@ pub async fn issue_peer_token(
             "The importer white label is inactive.",
         ));
     }
-    let Some(target_status) = pair.target_status.as_deref() else {
+    let Some(target_status) = pair.target_status else {
         return Err(deny(
             &state,
             StatusCode::NOT_FOUND,
@@ -274,7 +260,7 @@ pub async fn issue_peer_token(
             "Target white label not found.",
         ));
     };
-    if target_status != ACTIVE {
+    if target_status != Status::Active {
         return Err(deny(
             &state,
             StatusCode::FORBIDDEN,
@@ -282,11 +268,8 @@ pub async fn issue_peer_token(
             "The target white label is inactive.",
         ));
     }
-    let allowed = match (
-        pair.relationship_status.as_deref(),
-        pair.relationship_scopes.as_ref(),
-    ) {
-        (Some(ACTIVE), Some(allowed)) => allowed,
+    let allowed = match (pair.relationship_status, pair.relationship_scopes.as_ref()) {
+        (Some(Status::Active), Some(allowed)) => allowed,
         _ => {
             return Err(deny(
                 &state,

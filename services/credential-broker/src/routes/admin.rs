@@ -10,7 +10,6 @@ use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::error::{db_error, pool_error};
 use crate::hosts;
 use crate::state::AppState;
 use crate::store::{self, AuditView, BindingView, UpstreamView};
@@ -90,16 +89,6 @@ pub struct WalletPut {
     pub refresh_token: SecretString,
 }
 
-fn meta(p: &PageParams, total: i64) -> PageMeta {
-    PageMeta {
-        page: p.page.unwrap_or(1),
-        per_page: p
-            .per_page
-            .unwrap_or(tessera_http::pagination::DEFAULT_PER_PAGE),
-        total,
-    }
-}
-
 fn validate(body: &BindingCreate) -> Result<Vec<(String, Vec<String>)>, ApiError> {
     let mut errors = FieldErrors::new();
     let id_ok = !body.sandbox_id.is_empty()
@@ -173,7 +162,7 @@ pub async fn create_binding(
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
     let ups = validate(&body)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let id = body.sandbox_id.clone();
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
         if store::binding(c, &id).await?.is_some() {
@@ -184,11 +173,8 @@ pub async fn create_binding(
         }
         store::put_binding(c, &id, &body.tenant, body.agent_id, body.expires_at, &ups).await
     })
-    .await
-    .map_err(|e| db_error(e, "Binding"))?;
-    let (mut views, _) = store::list_bindings(&mut conn, Some(&id), 1, 0)
-        .await
-        .map_err(|e| db_error(e, "Binding"))?;
+    .await?;
+    let (mut views, _) = store::list_bindings(&mut conn, Some(&id), 1, 0).await?;
     let view = views
         .pop()
         .ok_or_else(|| ApiError::not_found("Binding not found."))?;
@@ -206,14 +192,12 @@ pub async fn list_bindings(
     operator(&state, &req)?;
     let page = filter.page();
     let (limit, offset) = page.limit_offset()?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let (data, total) =
-        store::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset)
-            .await
-            .map_err(|e| db_error(e, "Binding"))?;
+        store::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
     Ok(HttpResponse::Ok().json(BindingList {
         data,
-        meta: meta(&page, total),
+        meta: page.meta(total),
     }))
 }
 
@@ -227,11 +211,8 @@ pub async fn delete_binding(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    if store::delete_binding(&mut conn, &path)
-        .await
-        .map_err(|e| db_error(e, "Binding"))?
-    {
+    let mut conn = state.pool.get().await?;
+    if store::delete_binding(&mut conn, &path).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found("Binding not found."))
@@ -265,7 +246,7 @@ pub async fn put_wallet(
             "The refresh_token field is required.",
         ));
     }
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     wallet
         .put_refresh_token(&mut conn, agent_id, &host, &body.refresh_token)
         .await
@@ -284,12 +265,11 @@ pub async fn list_audit(
     operator(&state, &req)?;
     let page = filter.page();
     let (limit, offset) = page.limit_offset()?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let (data, total) = store::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset)
-        .await
-        .map_err(|e| db_error(e, "Audit"))?;
+    let mut conn = state.pool.get().await?;
+    let (data, total) =
+        store::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
     Ok(HttpResponse::Ok().json(AuditList {
         data,
-        meta: meta(&page, total),
+        meta: page.meta(total),
     }))
 }

@@ -26,7 +26,6 @@ use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::ToSchema;
 
 use crate::auth::{self, ANONYMOUS, PROXY};
-use crate::error::pool_error;
 use crate::hosts;
 use crate::state::AppState;
 use crate::store::{self, AuditEntry};
@@ -201,7 +200,7 @@ pub async fn issue_token(
     // A host that does not normalise is looked up as "", which no upstream is: the statement
     // still tells a missing binding from a refused host.
     let checked = {
-        let mut conn = state.counters.get().await.map_err(pool_error)?;
+        let mut conn = state.counters.get().await?;
         let lookup = host.as_deref().unwrap_or_default();
         store::check(&mut conn, &body.sandbox_id, lookup, &body.scopes, now)
             .await

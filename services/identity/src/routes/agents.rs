@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Admin;
-use crate::error::{db_error, pool_error};
 use crate::events::{self, AgentEvent};
 use crate::routes::roles::agent_id;
 use crate::state::AppState;
@@ -126,15 +125,13 @@ pub async fn update_agent(
     if id == who.agent_id {
         return Err(ApiError::conflict("An admin cannot change its own status."));
     }
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     change_status(&mut conn, &who.tenant, id, body.status, state.now())
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
+        .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     state.relay_wake.notify_one();
     let agent = store::agent(&mut conn, who.tenant.id, id)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
+        .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     Ok(HttpResponse::Ok().json(AgentRead {
         agent_id: agent.id,

@@ -11,7 +11,6 @@ use tessera_http::extract::NO_STORE;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::error::{db_error, pool_error};
 use crate::mfa;
 use crate::state::AppState;
 use crate::store;
@@ -60,10 +59,9 @@ pub async fn enroll(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let agent = store::agent(&mut conn, who.tenant.id, who.agent_id)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
+        .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     if agent.mfa_enabled {
         return Err(ApiError::conflict("MFA is already enabled for this agent."));
@@ -73,10 +71,7 @@ pub async fn enroll(
         .mfa_key
         .seal(&secret, agent.id.as_bytes())
         .map_err(ApiError::internal)?;
-    if !store::set_pending_mfa_secret(&mut conn, agent.id, &sealed)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
-    {
+    if !store::set_pending_mfa_secret(&mut conn, agent.id, &sealed).await? {
         return Err(ApiError::conflict("MFA is already enabled for this agent."));
     }
     let issuer = format!("{} {}", state.config.totp_issuer, who.tenant.slug);
@@ -111,10 +106,9 @@ pub async fn confirm(
     who: Authenticated,
     body: web::Json<MfaConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let agent = store::agent(&mut conn, who.tenant.id, who.agent_id)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
+        .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     let (false, Some(sealed)) = (agent.mfa_enabled, &agent.mfa_secret) else {
         return Err(ApiError::conflict(
@@ -136,8 +130,7 @@ pub async fn confirm(
         .transaction::<bool, diesel::result::Error, _>(async |c| {
             store::enable_mfa(c, agent.id, step, &hashes).await
         })
-        .await
-        .map_err(|e| db_error(e, "Agent"))?;
+        .await?;
     if !enabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{ADMIN_ROLE, Admin};
-use crate::error::{db_error, pool_error};
 use crate::events::{self, AgentEvent};
 use crate::state::AppState;
 use crate::store::{self, RoleRow};
@@ -67,7 +66,7 @@ impl From<diesel::result::Error> for TxError {
 impl TxError {
     fn into_api(self) -> ApiError {
         match self {
-            Self::Db(e) => db_error(e, "Role assignment"),
+            Self::Db(e) => ApiError::from(e),
             Self::LastAdmin => {
                 ApiError::conflict("The tenant's last active admin cannot lose the admin role.")
             }
@@ -106,10 +105,8 @@ pub async fn list_roles(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = page.limit_offset()?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let (rows, total) = store::list_roles(&mut conn, who.tenant.id, limit, offset)
-        .await
-        .map_err(|e| db_error(e, "Role assignment"))?;
+    let mut conn = state.pool.get().await?;
+    let (rows, total) = store::list_roles(&mut conn, who.tenant.id, limit, offset).await?;
     let items: Vec<RoleAssignmentRead> = rows.into_iter().map(Into::into).collect();
     let current = offset / limit.max(1) + 1;
     let base = req.path();
@@ -171,10 +168,9 @@ pub async fn put_role(
         ));
     }
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let agent = store::agent(&mut conn, who.tenant.id, agent_id)
-        .await
-        .map_err(|e| db_error(e, "Agent"))?
+        .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     let tenant = who.tenant.clone();
     let actor = who.agent_id;
@@ -235,7 +231,7 @@ pub async fn delete_role(
         Uuid::parse_str(&path.1).map_err(|_| ApiError::not_found("Role assignment not found."))?;
     let now = state.now();
     let tenant = who.tenant.clone();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     conn.transaction::<(), TxError, _>(async |c| {
         let role = store::delete_role(c, tenant.id, agent_id)
             .await?

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{self, Authenticated};
-use crate::error::{db_error, pool_error};
 use crate::mfa;
 use crate::state::AppState;
 use crate::store::{self, Agent, Session, Tenant};
@@ -127,10 +126,8 @@ async fn session_response(
         let role = match known_role {
             Some(role) => role,
             None => {
-                let mut conn = state.pool.get().await.map_err(pool_error)?;
-                store::role_of(&mut conn, session.agent_id)
-                    .await
-                    .map_err(|e| db_error(e, "Role"))?
+                let mut conn = state.pool.get().await?;
+                store::role_of(&mut conn, session.agent_id).await?
             }
         };
         Some(auth::issue_access_token(state, tenant, session, role, now)?)
@@ -194,17 +191,11 @@ pub async fn login(
     let body = body.into_inner();
     let mut address = address_attempts(&state, &req);
     let candidate = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        if let Some(wait) = address
-            .locked(&mut conn, state.now())
-            .await
-            .map_err(|e| db_error(e, "Login attempt"))?
-        {
+        let mut conn = state.pool.get().await?;
+        if let Some(wait) = address.locked(&mut conn, state.now()).await? {
             return Err(ApiError::too_many_requests(wait));
         }
-        let found = store::login_candidate(&mut conn, &path, &body.email)
-            .await
-            .map_err(|e| db_error(e, "Agent"))?;
+        let found = store::login_candidate(&mut conn, &path, &body.email).await?;
         if found.is_none() {
             // Unknown tenant (404) or unknown e-mail (401, after the same hashing work).
             auth::tenant(&state, &path).await?;
@@ -221,12 +212,9 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     if !matched {
-        address
-            .failed(&mut conn, now)
-            .await
-            .map_err(|e| db_error(e, "Login attempt"))?;
+        address.failed(&mut conn, now).await?;
     }
     let Some((tenant, agent, role)) = candidate else {
         return Err(invalid_credentials(BAD_CREDENTIALS));
@@ -240,17 +228,14 @@ pub async fn login(
                 state.config.auth_lockout_seconds,
                 now,
             )
-            .await
-            .map_err(|e| db_error(e, "Agent"))?;
+            .await?;
         }
         tracing::info!(agent_id = %agent.id, tenant = %tenant.slug, "login refused: wrong password");
         return Err(invalid_credentials(BAD_CREDENTIALS));
     }
     let expires_at = now + state.config.session_timeout();
     let session = if agent.may_sign_in(now) {
-        store::open_session(&mut conn, agent.id, agent.mfa_enabled, now, expires_at)
-            .await
-            .map_err(|e| db_error(e, "Session"))?
+        store::open_session(&mut conn, agent.id, agent.mfa_enabled, now, expires_at).await?
     } else {
         None
     };
@@ -270,7 +255,7 @@ async fn code_accepted(
     body: &TenantMfaVerificationRequest,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     match body.method {
         MfaMethod::Totp => {
             let Some(sealed) = &agent.mfa_secret else {
@@ -291,7 +276,7 @@ async fn code_accepted(
                 now,
             )
             .await
-            .map_err(|e| db_error(e, "Agent"))
+            .map_err(ApiError::from)
         }
         MfaMethod::RecoveryCode => {
             let hash = mfa::recovery_code_hash(&body.code);
@@ -299,7 +284,7 @@ async fn code_accepted(
                 store::use_recovery_code(c, agent.id, &hash, now).await
             })
             .await
-            .map_err(|e| db_error(e, "Recovery code"))
+            .map_err(ApiError::from)
         }
     }
 }
@@ -330,14 +315,12 @@ pub async fn verify_mfa(
     let sid = Uuid::parse_str(body.session_id.trim()).map_err(|_| not_found())?;
     let now = state.now();
     let (session, agent) = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         let session = store::session(&mut conn, tenant.id, sid)
-            .await
-            .map_err(|e| db_error(e, "Session"))?
+            .await?
             .ok_or_else(not_found)?;
         let agent = store::agent(&mut conn, tenant.id, session.agent_id)
-            .await
-            .map_err(|e| db_error(e, "Agent"))?
+            .await?
             .ok_or_else(not_found)?;
         (session, agent)
     };
@@ -355,7 +338,7 @@ pub async fn verify_mfa(
         return Err(invalid_credentials(BAD_CODE));
     }
     if !code_accepted(&state, &agent, &body, now).await? {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         store::record_code_failure(
             &mut conn,
             agent.id,
@@ -363,16 +346,14 @@ pub async fn verify_mfa(
             state.config.auth_lockout_seconds,
             now,
         )
-        .await
-        .map_err(|e| db_error(e, "Agent"))?;
+        .await?;
         tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor refused");
         return Err(invalid_credentials(BAD_CODE));
     }
     let session = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         store::complete_mfa(&mut conn, session.id, now)
-            .await
-            .map_err(|e| db_error(e, "Session"))?
+            .await?
             .ok_or_else(|| {
                 ApiError::unauthenticated("The session has expired or was revoked; sign in again.")
             })?
@@ -405,7 +386,7 @@ pub async fn logout(
         session_id: who.session.id,
         expires_at: who.session.expires_at,
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
         if store::revoke_session(c, who.session.id, now).await? {
             crate::events::enqueue_revoked(
@@ -420,8 +401,7 @@ pub async fn logout(
         }
         Ok(())
     })
-    .await
-    .map_err(|e| db_error(e, "Session"))?;
+    .await?;
     state.relay_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::ToSchema;
 
@@ -94,7 +93,7 @@ pub async fn create(
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.with_timezone(&chrono::Utc))
         {
-            Some(t) if t > chrono::Utc::now() => Some(t),
+            Some(t) if t > tessera_service::now() => Some(t),
             Some(_) => {
                 errors.insert(
                     "expires_at".into(),
@@ -128,7 +127,7 @@ pub async fn create(
         ));
     };
     let token = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         tokens::issue_until(&mut conn, user.id, &device_name, expires_at)
             .await
             .map_err(ApiError::internal)?
@@ -156,10 +155,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     crate::throttle::check(&state, &req, &caller).await?;
     let id = caller.user()?.token_id;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    tokens::revoke(&mut conn, id)
-        .await
-        .map_err(|e| db_error(e, "Token"))?;
+    let mut conn = state.pool.get().await?;
+    tokens::revoke(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))
 }
 

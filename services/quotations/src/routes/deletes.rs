@@ -6,7 +6,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 
 use crate::auth::Caller;
@@ -35,11 +34,8 @@ pub async fn destroy(
     admitted(&state, &req, &caller).await?;
     let not_found = || ApiError::not_found("Quotation not found.");
     let id = crate::routes::path_id(&path, not_found)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    if !store::soft_delete(&mut conn, id)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?
-    {
+    let mut conn = state.pool.get().await?;
+    if !store::soft_delete(&mut conn, id).await? {
         return Err(not_found());
     }
     Ok(HttpResponse::Ok().json(
@@ -63,10 +59,8 @@ pub async fn bulk(
 ) -> Result<HttpResponse, ApiError> {
     admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "delete_all", "delete every quotation")?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let n = store::soft_delete_matching(&mut conn, &filters)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+    let mut conn = state.pool.get().await?;
+    let n = store::soft_delete_matching(&mut conn, &filters).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"message": "Quotations deleted successfully.", "data": {"deleted": n}})))
 }
@@ -163,10 +157,9 @@ pub async fn restore(
     admitted(&state, &req, &caller).await?;
     let not_found = || ApiError::not_found("Deleted quotation not found.");
     let id = crate::routes::path_id(&path, not_found)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     match store::restore(&mut conn, id)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?
+        .await?
     {
         store::Restore::Restored => Ok(HttpResponse::Ok().json(
             json!({"message": "Quotation restored successfully.", "data": {"id": id, "deleted": false}}),
@@ -194,10 +187,8 @@ pub async fn bulk_restore(
 ) -> Result<HttpResponse, ApiError> {
     admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "restore_all", "restore every quotation")?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let (restored, skipped) = store::restore_matching(&mut conn, &filters)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+    let mut conn = state.pool.get().await?;
+    let (restored, skipped) = store::restore_matching(&mut conn, &filters).await?;
     Ok(
         HttpResponse::Ok().json(json!({"message": "Quotations restored successfully.",
         "data": {"restored": restored, "skipped": skipped}})),

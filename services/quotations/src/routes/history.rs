@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
@@ -349,10 +348,8 @@ pub async fn index(
     let limit = i64::from(per_page);
     let offset = i64::from(page - 1) * limit;
     let (rows, total) = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        let rows = store::page(&mut conn, &filters, limit, offset)
-            .await
-            .map_err(|e| db_error(e, "Quotation"))?;
+        let mut conn = state.pool.get().await?;
+        let rows = store::page(&mut conn, &filters, limit, offset).await?;
         let key = format!("{filters:?}");
         let total = match state.counts.lookup(&key) {
             Lookup::Total(n) => n,
@@ -361,9 +358,7 @@ pub async fn index(
                 n
             }
             Lookup::Missing => {
-                let n = store::count(&mut conn, &filters)
-                    .await
-                    .map_err(|e| db_error(e, "Quotation"))?;
+                let n = store::count(&mut conn, &filters).await?;
                 state.counts.put(key, n);
                 n
             }

@@ -3,7 +3,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
@@ -178,8 +177,8 @@ pub async fn collect(
     };
     let (provider, kind) = parse_choice(body.provider.as_deref(), body.kind.as_deref())?;
     let quote = fetch(&state, &path, kind, provider).await?;
-    let now = chrono::Utc::now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let now = tessera_service::now();
+    let mut conn = state.pool.get().await?;
     let (row, created) = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let (row, created) = store::insert_dedup(c, &quote).await?;
@@ -188,8 +187,7 @@ pub async fn collect(
             }
             Ok((row, created))
         })
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+        .await?;
     if created {
         state.relay_wake.notify_one();
         Ok(HttpResponse::Created().json(QuotationResponse { data: row }))

@@ -5,7 +5,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 use utoipa::ToSchema;
 
@@ -32,10 +31,8 @@ pub async fn index(
 ) -> Result<HttpResponse, ApiError> {
     crate::throttle::check(&state, &req, &caller).await?;
     let user = caller.user()?.user.id;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let data = tokens::list_for(&mut conn, user)
-        .await
-        .map_err(|e| db_error(e, "Token"))?;
+    let mut conn = state.pool.get().await?;
+    let data = tokens::list_for(&mut conn, user).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", tessera_http::extract::NO_STORE))
         .json(TokenList { data }))
@@ -58,11 +55,8 @@ pub async fn destroy(
     let user = caller.user()?.user.id;
     let not_found = || ApiError::not_found("Token not found.");
     let id = crate::routes::path_id(&path, not_found)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    if !tokens::revoke_own(&mut conn, user, id)
-        .await
-        .map_err(|e| db_error(e, "Token"))?
-    {
+    let mut conn = state.pool.get().await?;
+    if !tokens::revoke_own(&mut conn, user, id).await? {
         return Err(not_found());
     }
     Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))

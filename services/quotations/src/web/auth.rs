@@ -19,13 +19,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use minijinja::context;
 use secrecy::SecretString;
 use serde_json::Value;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 
 use super::session::{self, Session};
@@ -98,11 +97,9 @@ async fn replace_session(
     old: Option<&Session>,
     user_id: Option<i64>,
 ) -> Result<Session, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     if let Some(old) = old {
-        session::end(&mut conn, &old.id_hash)
-            .await
-            .map_err(|e| db_error(e, "Session"))?;
+        session::end(&mut conn, &old.id_hash).await?;
     }
     session::start(
         &mut conn,
@@ -126,7 +123,7 @@ async fn send_verification(
     name: &str,
     email: &str,
 ) -> anyhow::Result<()> {
-    let expires = Utc::now().timestamp() + VERIFY_MINUTES * 60;
+    let expires = tessera_service::now().timestamp() + VERIFY_MINUTES * 60;
     let path = format!("/verify-email/{id}/{}", email_hash(email));
     let link = format!(
         "{}{}",
@@ -249,10 +246,8 @@ pub async fn register(
         .await
         .map_err(ApiError::internal)?;
     let id = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        crate::tokens::register_user(&mut conn, &name, &email, &hash)
-            .await
-            .map_err(|e| db_error(e, "User"))?
+        let mut conn = state.pool.get().await?;
+        crate::tokens::register_user(&mut conn, &name, &email, &hash).await?
     };
     let Some(id) = id else {
         return Err(ApiError::invalid_field(
@@ -334,12 +329,10 @@ pub async fn login(
         "login:{email}|{}",
         crate::throttle::key(&state, &req, &crate::auth::Caller::default())
     );
-    let now = Utc::now();
+    let now = tessera_service::now();
     let failures = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        crate::throttle::peek(&mut conn, &key, now)
-            .await
-            .map_err(|e| db_error(e, "Throttle"))?
+        let mut conn = state.pool.get().await?;
+        crate::throttle::peek(&mut conn, &key, now).await?
     };
     if u32::try_from(failures).unwrap_or(u32::MAX) >= state.config.quotations_login_max_attempts {
         return Err(ApiError::too_many_requests(
@@ -347,19 +340,15 @@ pub async fn login(
         ));
     }
     let Some(account) = crate::auth::verify_credentials(&state, &email, password).await? else {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        crate::throttle::hit(&mut conn, &key, now)
-            .await
-            .map_err(|e| db_error(e, "Throttle"))?;
+        let mut conn = state.pool.get().await?;
+        crate::throttle::hit(&mut conn, &key, now).await?;
         return Err(ApiError::unauthenticated(
             "These credentials do not match our records.",
         ));
     };
     if failures > 0 {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        crate::throttle::clear(&mut conn, &key)
-            .await
-            .map_err(|e| db_error(e, "Throttle"))?;
+        let mut conn = state.pool.get().await?;
+        crate::throttle::clear(&mut conn, &key).await?;
     }
     let user = account.user;
     let _ = replace_session(&state, &req, old.as_ref(), Some(user.id)).await?;
@@ -422,12 +411,10 @@ pub async fn forgot(
     let email = email_field(&body, &mut errors);
     ApiError::fail_if_any(errors)?;
     let token = crate::tokens::new_secret().map_err(ApiError::internal)?;
-    let now = Utc::now();
+    let now = tessera_service::now();
     let issued = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        let user = crate::tokens::user_by_email(&mut conn, &email)
-            .await
-            .map_err(|e| db_error(e, "User"))?;
+        let mut conn = state.pool.get().await?;
+        let user = crate::tokens::user_by_email(&mut conn, &email).await?;
         match user {
             None => false,
             Some(_) => {
@@ -442,8 +429,7 @@ pub async fn forgot(
                 .bind::<diesel::sql_types::Bytea, _>(sha256(&token))
                 .bind::<diesel::sql_types::Timestamptz, _>(now)
                 .execute(&mut conn)
-                .await
-                .map_err(|e| db_error(e, "Password reset"))?;
+                .await?;
                 n == 1
             }
         }
@@ -524,8 +510,8 @@ pub async fn reset(
         .hash(SecretString::from(password))
         .await
         .map_err(ApiError::internal)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let now = Utc::now();
+    let mut conn = state.pool.get().await?;
+    let now = tessera_service::now();
     let done = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             // Consuming the token is the check: one of two concurrent resets deletes it.
@@ -551,8 +537,7 @@ pub async fn reset(
             session::end_all(c, id).await?;
             Ok(true)
         })
-        .await
-        .map_err(|e| db_error(e, "Password reset"))?;
+        .await?;
     if !done {
         return Err(invalid());
     }
@@ -561,17 +546,17 @@ pub async fn reset(
 
 /// Whether `token` is the live reset token of `email` (compared in constant time).
 async fn reset_token_matches(state: &AppState, email: &str, token: &str) -> Result<bool, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let stored: Option<Vec<u8>> = password_reset_tokens::table
         .find(email)
         .filter(
-            password_reset_tokens::created_at.gt(Utc::now() - TimeDelta::minutes(RESET_MINUTES)),
+            password_reset_tokens::created_at
+                .gt(tessera_service::now() - TimeDelta::minutes(RESET_MINUTES)),
         )
         .select(password_reset_tokens::token_hash)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| db_error(e, "Password reset"))?;
+        .optional()?;
     Ok(stored.is_some_and(|s| tessera_http::secrets_equal(&s, &sha256(token))))
 }
 
@@ -627,7 +612,7 @@ pub async fn verify(
         &url_path,
         q.expires.as_deref(),
         q.signature.as_deref(),
-        Utc::now().timestamp(),
+        tessera_service::now().timestamp(),
     ) {
         Ok(()) => {}
         Err(super::signed::Invalid::Expired) => {
@@ -638,14 +623,13 @@ pub async fn verify(
     let Ok(id) = id.parse::<i64>() else {
         return refuse("Invalid signature.");
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let email: Option<String> = users::table
         .find(id)
         .select(users::email)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| db_error(e, "User"))?;
+        .optional()?;
     if email.as_deref().map(email_hash).as_deref() != Some(hash.as_str()) {
         return refuse("This link is not for this account.");
     }
@@ -654,10 +638,9 @@ pub async fn verify(
             .find(id)
             .filter(users::email_verified_at.is_null()),
     )
-    .set(users::email_verified_at.eq(Utc::now()))
+    .set(users::email_verified_at.eq(tessera_service::now()))
     .execute(&mut conn)
-    .await
-    .map_err(|e| db_error(e, "User"))?;
+    .await?;
     Ok(redirect(if s.user.is_some() {
         "/dashboard/quotations?verified=1"
     } else {
@@ -682,12 +665,10 @@ pub async fn resend(
         return Ok(HttpResponse::Ok()
             .json(serde_json::json!({"message": "Your e-mail address is already verified."})));
     }
-    let now = Utc::now();
+    let now = tessera_service::now();
     let sent = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        crate::throttle::hit(&mut conn, &format!("verify:{}", user.id), now)
-            .await
-            .map_err(|e| db_error(e, "Throttle"))?
+        let mut conn = state.pool.get().await?;
+        crate::throttle::hit(&mut conn, &format!("verify:{}", user.id), now).await?
     };
     if sent > RESEND_PER_MINUTE {
         return Err(ApiError::too_many_requests(

@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 
 use super::{PageAccess, page_access, page_ctx, render};
@@ -140,14 +139,10 @@ pub async fn quotations(
             )
         }
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let latest = store::latest_per_symbol(&mut conn, LATEST_SYMBOLS)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+    let mut conn = state.pool.get().await?;
+    let latest = store::latest_per_symbol(&mut conn, LATEST_SYMBOLS).await?;
     let limit = i64::from(per_page);
-    let rows = store::page(&mut conn, &filters, limit + 1, i64::from(page - 1) * limit)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+    let rows = store::page(&mut conn, &filters, limit + 1, i64::from(page - 1) * limit).await?;
     let has_next = rows.len() > usize::try_from(limit).unwrap_or(20);
     let rows: Vec<_> = rows
         .into_iter()
@@ -161,9 +156,7 @@ pub async fn quotations(
             .map(|q| q.symbol.clone())
             .collect(),
     };
-    let points = store::series(&mut conn, &chart_symbols, CHART_POINTS)
-        .await
-        .map_err(|e| db_error(e, "Quotation"))?;
+    let points = store::series(&mut conn, &chart_symbols, CHART_POINTS).await?;
     drop(conn);
     let charts: Vec<Chart> = chart_symbols
         .iter()

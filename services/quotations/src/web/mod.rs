@@ -25,7 +25,6 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
 use minijinja::Environment;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 
 use crate::config::AppEnv;
@@ -210,10 +209,10 @@ pub fn secure_cookies(state: &AppState) -> bool {
 /// # Errors
 /// 503 when the database is down.
 pub async fn current(state: &AppState, req: &HttpRequest) -> Result<Option<Session>, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     session::load(&mut conn, req, lifetime(state))
         .await
-        .map_err(|e| db_error(e, "Session"))
+        .map_err(ApiError::from)
 }
 
 /// The request's session, or a new guest session (pages need one for their CSRF token).
@@ -224,7 +223,7 @@ pub async fn current_or_new(state: &AppState, req: &HttpRequest) -> Result<Sessi
     if let Some(s) = current(state, req).await? {
         return Ok(s);
     }
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     session::start(&mut conn, req, None, lifetime(state), secure_cookies(state))
         .await
         .map_err(ApiError::internal)

@@ -17,7 +17,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde_json::{Value, json};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::{ApiError, FieldErrors};
 
 use super::{PageAccess, csrf_json, dashboard_user, json_access, page_access, page_ctx, render};
@@ -185,10 +184,10 @@ fn interval(body: &Value, errors: &mut FieldErrors) -> u32 {
 }
 
 async fn settings(state: &AppState) -> Result<Settings, ApiError> {
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     collect::load_settings(&mut conn, &state.config)
         .await
-        .map_err(|e| db_error(e, "Settings"))
+        .map_err(ApiError::from)
 }
 
 /// `GET /dashboard/operations`.
@@ -202,10 +201,8 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     };
     let current = settings(&state).await?;
     let history = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        collect::history(&mut conn, 20)
-            .await
-            .map_err(|e| db_error(e, "Run history"))?
+        let mut conn = state.pool.get().await?;
+        collect::history(&mut conn, 20).await?
     };
     let history: Vec<Value> = history
         .iter()
@@ -250,10 +247,8 @@ pub async fn update(
         provider: provider(&body, &mut errors),
     };
     ApiError::fail_if_any(errors)?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    collect::save_settings(&mut conn, &new)
-        .await
-        .map_err(|e| db_error(e, "Settings"))?;
+    let mut conn = state.pool.get().await?;
+    collect::save_settings(&mut conn, &new).await?;
     tracing::info!(
         enabled = new.enabled,
         interval = new.interval_minutes,
@@ -328,9 +323,7 @@ pub async fn history(
             }
         },
     };
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let runs = collect::history(&mut conn, limit)
-        .await
-        .map_err(|e| db_error(e, "Run history"))?;
+    let mut conn = state.pool.get().await?;
+    let runs = collect::history(&mut conn, limit).await?;
     Ok(HttpResponse::Ok().json(json!({"data": runs, "limit": limit})))
 }

@@ -79,7 +79,7 @@ pub async fn load(
         return Ok(None);
     };
     let id_hash = sha256(cookie.value());
-    let now = Utc::now();
+    let now = tessera_service::now();
     type Row = (
         String,
         DateTime<Utc>,
@@ -143,7 +143,7 @@ pub async fn start(
     let value = crate::tokens::new_secret()?;
     let csrf_token = crate::tokens::new_secret()?;
     let id_hash = sha256(&value);
-    let now = Utc::now();
+    let now = tessera_service::now();
     diesel::insert_into(web_sessions::table)
         .values((
             web_sessions::id_hash.eq(&id_hash),
@@ -201,7 +201,7 @@ pub async fn end_all(
 /// # Errors
 /// Database errors.
 pub async fn purge_expired(conn: &mut AsyncPgConnection) -> Result<usize, diesel::result::Error> {
-    diesel::delete(web_sessions::table.filter(web_sessions::expires_at.le(Utc::now())))
+    diesel::delete(web_sessions::table.filter(web_sessions::expires_at.le(tessera_service::now())))
         .execute(conn)
         .await
 }

@@ -7,7 +7,6 @@ use diesel_async::AsyncConnection;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 use uuid::Uuid;
 
@@ -84,7 +83,7 @@ pub async fn submit(
     let fingerprint = idempotency::fingerprint(&body);
     let r: RegistrationRequest = state.schemas.check(REGISTRATION, body)?;
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     // A retry of a finished request is answered before any hashing.
     if let Some(k) = &key
         && let Some(stored) = idempotency::replay(&mut conn, k, &fingerprint, now).await?
@@ -174,7 +173,7 @@ pub async fn submit(
         Err(Refusal::Replay(stored)) => Ok(replayed(stored)),
         Err(Refusal::Api(e)) => Err(e),
         Err(Refusal::Db(e)) if idempotency::is_lock_timeout(&e) => Err(idempotency::in_flight()),
-        Err(Refusal::Db(e)) => Err(db_error(e, "Registration")),
+        Err(Refusal::Db(e)) => Err(e.into()),
     }
 }
 
@@ -191,10 +190,8 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found("Registration not found.");
     let id = Uuid::parse_str(&path).map_err(|_| not_found())?;
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let found = store::registration(&mut conn, id)
-        .await
-        .map_err(|e| db_error(e, "Registration"))?;
+    let mut conn = state.pool.get().await?;
+    let found = store::registration(&mut conn, id).await?;
     let Some((id, submitted_at, user, attachments)) = found else {
         return Err(not_found());
     };

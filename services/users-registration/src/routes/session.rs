@@ -16,7 +16,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_db::attempts::{Policy, SignIn};
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::extract::NO_STORE;
 use tessera_http::{ApiError, ErrorCode};
 use uuid::Uuid;
@@ -123,17 +122,11 @@ pub async fn login(
     let email = r.email.trim().to_lowercase();
     let mut keys = sign_in(&state, &req, &email);
     let found = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        if let Some(wait) = keys
-            .locked(&mut conn, state.now())
-            .await
-            .map_err(|e| db_error(e, "Login attempt"))?
-        {
+        let mut conn = state.pool.get().await?;
+        if let Some(wait) = keys.locked(&mut conn, state.now()).await? {
             return Err(locked_out(wait));
         }
-        store::user_by_email(&mut conn, &email)
-            .await
-            .map_err(|e| db_error(e, "User"))?
+        store::user_by_email(&mut conn, &email).await?
     };
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), Some(h)),
@@ -146,21 +139,15 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| matched) else {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        if let Some(wait) = keys
-            .failed(&mut conn, state.now())
-            .await
-            .map_err(|e| db_error(e, "Login attempt"))?
-        {
+        let mut conn = state.pool.get().await?;
+        if let Some(wait) = keys.failed(&mut conn, state.now()).await? {
             return Err(locked_out(wait));
         }
         return Err(invalid_credentials());
     };
     {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
-        keys.succeeded(&mut conn)
-            .await
-            .map_err(|e| db_error(e, "Login attempt"))?;
+        let mut conn = state.pool.get().await?;
+        keys.succeeded(&mut conn).await?;
     }
     match user.status.as_str() {
         store::APPROVED => {}
@@ -181,7 +168,7 @@ pub async fn login(
     let (refresh, refresh_hash) = new_refresh_token()?;
     let session_id = Uuid::now_v7();
     {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         store::create_session(
             &mut conn,
             session_id,
@@ -190,8 +177,7 @@ pub async fn login(
             now,
             ttl(&state),
         )
-        .await
-        .map_err(|e| db_error(e, "Session"))?;
+        .await?;
     }
     let role = user.role();
     let scopes = auth::effective_scopes(role, user.explicit_scopes().as_deref());
@@ -215,12 +201,11 @@ pub async fn refresh(
     let now = state.now();
     let ttl = ttl(&state);
     let rotation = {
-        let mut conn = state.pool.get().await.map_err(pool_error)?;
+        let mut conn = state.pool.get().await?;
         conn.transaction::<Rotation, diesel::result::Error, _>(async |c| {
             store::rotate_refresh(c, &presented, &next_hash, now, ttl).await
         })
-        .await
-        .map_err(|e| db_error(e, "Session"))?
+        .await?
     };
     match rotation {
         Rotation::Rotated(p) => {
@@ -254,7 +239,7 @@ pub async fn logout(
     let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
     let hash = refresh_hash(r.refresh_token.expose_secret());
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
         store::revoke_session(c, who.session_id, "logout", now).await?;
         if let Some(sid) = store::session_of_refresh(c, &hash).await?
@@ -265,7 +250,6 @@ pub async fn logout(
         }
         Ok(())
     })
-    .await
-    .map_err(|e| db_error(e, "Session"))?;
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

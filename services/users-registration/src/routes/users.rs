@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use serde_json::Value;
-use tessera_db::http::{db_error, pool_error};
 use tessera_http::ApiError;
 use uuid::Uuid;
 
@@ -46,11 +45,8 @@ pub async fn get(
     if !who.may_read(id) {
         return Err(not_owner());
     }
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
-    let row = store::user(&mut conn, id)
-        .await
-        .map_err(|e| db_error(e, "User"))?
-        .ok_or_else(not_found)?;
+    let mut conn = state.pool.get().await?;
+    let row = store::user(&mut conn, id).await?.ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
 }
 
@@ -95,7 +91,7 @@ pub async fn update(
         farm_data: u.farm_data,
     };
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let row = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let row = store::update_profile(c, id, &change, now).await?;
@@ -104,8 +100,7 @@ pub async fn update(
             }
             Ok(row)
         })
-        .await
-        .map_err(|e| db_error(e, "User"))?
+        .await?
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
 }
@@ -138,7 +133,7 @@ pub async fn change_status(
     let r: StatusRequest = state.schemas.check(STATUS_CHANGE, body.into_inner())?;
     let reason = r.reason.map(|s| s.trim().to_owned());
     let now = state.now();
-    let mut conn = state.pool.get().await.map_err(pool_error)?;
+    let mut conn = state.pool.get().await?;
     let outcome = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let outcome =
@@ -160,8 +155,7 @@ pub async fn change_status(
             }
             Ok(outcome)
         })
-        .await
-        .map_err(|e| db_error(e, "User"))?;
+        .await?;
     match outcome {
         StatusChange::Changed(row) => {
             state.relay_wake.notify_one();

@@ -1,5 +1,10 @@
 //! users-registration integration tests: the real server, PostgreSQL and RabbitMQ; only the
 //! notification service is a local HTTP stub (wiremock).
+
+#![expect(
+    clippy::disallowed_methods,
+    reason = "integration tests drive a real server in real time: the wall clock is their input"
+)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
