@@ -1,10 +1,7 @@
 //! `tessera_db::attempts` on the real server: counting, locking, windows, concurrency.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
 #![expect(clippy::unwrap_used, reason = "test code")]
+#![expect(clippy::disallowed_methods, reason = "tests run in real time")]
 
 use std::time::Duration;
 

@@ -3,15 +3,12 @@
 //! succeeds. Needs the platform up (`make e2e`).
 
 #![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
-#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
     reason = "test code"
 )]
+#![expect(clippy::disallowed_methods, reason = "tests run in real time")]
 
 use std::time::Duration;
 

@@ -2,10 +2,7 @@
 //! `make e2e` brings its own up (state in `TESSERA_STATE`) and runs these; every request goes
 //! through the gateway named in `demo.json`.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
+#![expect(clippy::disallowed_methods, reason = "tests run in real time")]
 
 use reqwest::Method;
 use serde_json::{Value, json};

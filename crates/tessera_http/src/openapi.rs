@@ -197,8 +197,14 @@ pub fn route_table<D: Operations>() -> BTreeMap<String, Vec<(Method, RouteFactor
 }
 
 /// Registers every operation of `D` (one `web::resource` per path, so a wrong method is a 405
-/// envelope) and `GET /openapi.json`, the document as JSON (serialised once, here).
+/// envelope) and `GET /openapi.json` serving `D`'s document.
 pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig) {
+    register_operations::<D>(cfg);
+    serve_document(cfg, &D::openapi());
+}
+
+/// Registers every operation of `D`, one `web::resource` per path ([`route_table`]).
+pub fn register_operations<D: Operations>(cfg: &mut web::ServiceConfig) {
     for (path, routes) in route_table::<D>() {
         let mut resource = web::resource(path);
         for (method, route) in routes {
@@ -206,7 +212,11 @@ pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource);
     }
-    let json = web::Bytes::from(serde_json::to_vec(&D::openapi()).unwrap_or_default());
+}
+
+/// `GET /openapi.json`: `doc` as JSON, serialised once, here.
+pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize) {
+    let json = web::Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
     cfg.service(web::resource("/openapi.json").route(web::get().to(move || {
         let json = json.clone();
         async move {

@@ -25,8 +25,8 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     throttled: false,
 };
 
+tessera_http::api! {
 /// The document.
-#[derive(OpenApi)]
 #[openapi(
     info(
         title = "Tessera credential broker",
@@ -34,14 +34,6 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        platform envelope `{message, error_code, request_id, errors?, reason?, details?}`; a 403 names the \
                        failed check in `reason`.",
         license(name = "Apache-2.0")
-    ),
-    paths(
-        token::issue_token,
-        admin::create_binding,
-        admin::list_bindings,
-        admin::delete_binding,
-        admin::put_wallet,
-        admin::list_audit,
     ),
     components(schemas(tessera_http::ErrorCode)),
     modifiers(&BEARER, &FRAMEWORK),
@@ -51,6 +43,15 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     )
 )]
 pub struct ApiDoc;
+operations = [
+    token::issue_token,
+    admin::create_binding,
+    admin::list_bindings,
+    admin::delete_binding,
+    admin::put_wallet,
+    admin::list_audit,
+];
+}
 
 /// The document as YAML.
 ///

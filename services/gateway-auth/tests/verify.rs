@@ -1,11 +1,8 @@
 //! `/verify` against tenant key sets served over HTTP (identity's JWKS format), through the
 //! real service on a local port.
 
-#![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
 #![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+#![expect(clippy::disallowed_methods, reason = "tests run in real time")]
 
 use std::time::Duration;
 

@@ -20,8 +20,8 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     throttled: false,
 };
 
+tessera_http::api! {
 /// The document.
-#[derive(OpenApi)]
 #[openapi(
     info(
         title = "Tessera identity",
@@ -30,19 +30,6 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        Errors use the platform envelope `{message, error_code, request_id, errors?, reason?, details?}`; \
                        every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
-    ),
-    paths(
-        session::login,
-        session::verify_mfa,
-        session::logout,
-        session::current_session,
-        enroll::enroll,
-        enroll::confirm,
-        roles::list_roles,
-        roles::put_role,
-        roles::delete_role,
-        agents::update_agent,
-        jwks::jwks,
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
     modifiers(&BEARER, &FRAMEWORK),
@@ -54,6 +41,20 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     )
 )]
 pub struct ApiDoc;
+operations = [
+    session::login,
+    session::verify_mfa,
+    session::logout,
+    session::current_session,
+    enroll::enroll,
+    enroll::confirm,
+    roles::list_roles,
+    roles::put_role,
+    roles::delete_role,
+    agents::update_agent,
+    jwks::jwks,
+];
+}
 
 /// The document as YAML (what `docs/openapi/identity.yaml` holds).
 ///

@@ -21,8 +21,8 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     throttled: true,
 };
 
+tessera_http::api! {
 /// The document.
-#[derive(OpenApi)]
 #[openapi(
     info(
         title = "Tessera quotations",
@@ -31,13 +31,27 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    paths(quote::show, quote::collect, history::index, deletes::destroy, deletes::bulk, deletes::restore, deletes::bulk_restore, account::create, account::revoke, account::me, user_tokens::index, user_tokens::destroy),
     modifiers(&BEARER, &FRAMEWORK),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),
          (name = "auth", description = "Personal access tokens"))
 )]
 pub struct ApiDoc;
+operations = [
+    quote::show,
+    quote::collect,
+    history::index,
+    deletes::destroy,
+    deletes::bulk,
+    deletes::restore,
+    deletes::bulk_restore,
+    account::create,
+    account::revoke,
+    account::me,
+    user_tokens::index,
+    user_tokens::destroy,
+];
+}
 
 /// The document as YAML (what `docs/openapi/quotations.yaml` holds).
 ///

@@ -24,8 +24,8 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     throttled: false,
 };
 
+tessera_http::api! {
 /// The generated part of the document.
-#[derive(OpenApi)]
 #[openapi(
     info(
         title = "Tessera users-registration",
@@ -33,16 +33,6 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
                        Errors use the platform envelope `{message, error_code, request_id, errors?, reason?, details?}`; \
                        a 400 `validation_error` names every failing field in `errors`. Every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
-    ),
-    paths(
-        registrations::submit,
-        registrations::get,
-        session::login,
-        session::refresh,
-        session::logout,
-        users::get,
-        users::update,
-        users::change_status,
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
     modifiers(&BEARER, &FRAMEWORK),
@@ -53,6 +43,17 @@ const FRAMEWORK: FrameworkResponses = FrameworkResponses {
     )
 )]
 pub struct ApiDoc;
+operations = [
+    registrations::submit,
+    registrations::get,
+    session::login,
+    session::refresh,
+    session::logout,
+    users::get,
+    users::update,
+    users::change_status,
+];
+}
 
 /// Which operation takes which committed schema as its JSON body.
 const REQUEST_BODIES: [(&str, &str, SchemaDoc); 6] = [

@@ -1,10 +1,6 @@
 //! control-plane integration tests: the real server, PostgreSQL and RabbitMQ.
 
 #![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
-#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
@@ -15,6 +11,8 @@ mod admin;
 mod events;
 mod helpers;
 mod mtls;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod peer_token;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod rotation;
 mod service;

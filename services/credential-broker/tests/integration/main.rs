@@ -1,10 +1,6 @@
 //! credential-broker integration tests: the real server, PostgreSQL and RabbitMQ.
 
 #![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
-#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
@@ -13,10 +9,13 @@
 )]
 
 mod admin;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod events;
 mod helpers;
 mod ratelimit;
 mod secrecy;
 mod service;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod token;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod wallet;

@@ -1,19 +1,18 @@
 //! identity integration tests: the real server, PostgreSQL and RabbitMQ.
 
 #![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
-#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
     reason = "test code"
 )]
 
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod flow;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod helpers;
 mod isolation;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod lockout;
 mod revocation;
 mod roles;

@@ -2,10 +2,6 @@
 //! notification service is a local HTTP stub (wiremock).
 
 #![expect(
-    clippy::disallowed_methods,
-    reason = "integration tests drive a real server in real time: the wall clock is their input"
-)]
-#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
@@ -15,6 +11,7 @@
 mod access;
 mod documents;
 mod helpers;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod idempotency;
 mod login_limits;
 mod notifications;
