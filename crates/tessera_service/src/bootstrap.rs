@@ -286,8 +286,46 @@ where
     result
 }
 
+/// A service binary, as its shared subcommands see it: `serve`, `migrate`, `openapi` and
+/// `completions` ([`ServiceCommand`]) and the integration tests' server (`tessera_testkit`)
+/// run from this and nothing else.
+pub trait Service {
+    /// The binary's name, e.g. `identity`: telemetry's default `service.name` and log lines.
+    const NAME: &'static str;
+    /// Every migration the service runs, in order (the shared tables first).
+    const MIGRATIONS: &'static [EmbeddedMigrations];
+    /// Its configuration.
+    type Config: Clone;
+    /// Its command line (for `completions`).
+    type Cli: clap::CommandFactory;
+
+    /// Reads the configuration from the environment.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    fn config() -> anyhow::Result<Self::Config>;
+
+    /// A configuration for tests over the given database and broker, everything else default.
+    fn config_for_tests(database_url: &str, amqp_url: &str) -> Self::Config;
+
+    /// Connects, starts the background tasks and binds the listener.
+    ///
+    /// # Errors
+    /// As the service's `startup::build`.
+    fn build(
+        config: Self::Config,
+    ) -> impl std::future::Future<Output = anyhow::Result<Running>> + Send;
+
+    /// The OpenAPI document as YAML (what `docs/openapi/<service>.yaml` holds).
+    ///
+    /// # Errors
+    /// Serialisation failures.
+    fn openapi() -> anyhow::Result<String>;
+}
+
 /// The subcommands every service has, flattened into each service's own command enum
-/// (`#[command(flatten)] Service(ServiceCommand)`): `serve` and `migrate [--create-database]`.
+/// (`#[command(flatten)] Service(ServiceCommand)`): `serve`, `migrate [--create-database]`,
+/// `openapi` and `completions <shell>`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ServiceCommand {
     /// Serve HTTP (configuration from the environment; see .env.example).
@@ -300,6 +338,14 @@ pub enum ServiceCommand {
         /// Instead of applying: show or revert.
         #[command(subcommand)]
         action: Option<MigrateAction>,
+    },
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -349,31 +395,30 @@ impl MigrateAction {
 }
 
 impl ServiceCommand {
-    /// Runs the subcommand: [`serve`] with `config` and `build` as `service`, or
-    /// [`tessera_db::migrate_command`] with `migrations`.
+    /// Runs the subcommand for service `S`: [`serve`], [`tessera_db::migrate_command`] or a
+    /// [`MigrateAction`], the OpenAPI document, or the completion script.
     ///
     /// # Errors
     /// As [`serve`] and [`tessera_db::migrate_command`].
-    pub async fn run<C, Fut>(
-        self,
-        service: &'static str,
-        config: impl FnOnce() -> anyhow::Result<C>,
-        build: impl FnOnce(C) -> Fut,
-        migrations: &'static [EmbeddedMigrations],
-    ) -> anyhow::Result<()>
-    where
-        Fut: std::future::Future<Output = anyhow::Result<Running>>,
-    {
+    pub async fn run<S: Service>(self) -> anyhow::Result<()> {
         match self {
-            Self::Serve => serve(service, config, build).await,
+            Self::Serve => serve(S::NAME, S::config, S::build).await,
             Self::Migrate {
                 action: Some(action),
                 ..
-            } => action.run(migrations).await,
+            } => action.run(S::MIGRATIONS).await,
             Self::Migrate {
                 create_database,
                 action: None,
-            } => tessera_db::migrate_command(create_database, migrations).await,
+            } => tessera_db::migrate_command(create_database, S::MIGRATIONS).await,
+            Self::Openapi => {
+                print!("{}", S::openapi()?);
+                Ok(())
+            }
+            Self::Completions { shell } => {
+                crate::completions::<S::Cli>(shell);
+                Ok(())
+            }
         }
     }
 }

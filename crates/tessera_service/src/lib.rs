@@ -25,7 +25,7 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-pub use bootstrap::{Foundation, FoundationSettings, Running, ServiceCommand, serve};
+pub use bootstrap::{Foundation, FoundationSettings, Running, Service, ServiceCommand, serve};
 pub use dlq::DlqCommand;
 
 /// Reads `.env` in the working directory (not its parents) into the environment, as Laravel

@@ -2,9 +2,91 @@
 
 use std::time::Duration;
 
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::StreamExt;
 use lapin::options::BasicAckOptions;
 use serde_json::Value;
+use tessera_db::DbPool;
+use tessera_db::testing::TestDatabase;
+use tessera_service::Service;
+
+/// A service under test (STYLE.md §9): its real server on a free port, over a fresh database
+/// cloned from the service's migrated template, publishing to the real RabbitMQ. Each
+/// service's `tests/integration/helpers.rs` wraps it with its own set-up.
+pub struct Spawned<S: Service> {
+    /// A client for the server.
+    pub api: Api,
+    /// The configuration it runs with (start a [`Spawned::replica`] with it).
+    pub config: S::Config,
+    /// The server's own pool (a test can read what the server wrote, through its pool).
+    pub pool: DbPool,
+    /// The test's database; dropping it drops the database.
+    pub db: TestDatabase,
+}
+
+impl<S: Service> Spawned<S> {
+    /// Creates the database, takes `S`'s test configuration over it and the local broker, lets
+    /// `prepare` adjust it, and starts the server.
+    ///
+    /// # Panics
+    /// When the database cannot be created or the server does not build: a test failure.
+    #[expect(
+        clippy::panic,
+        reason = "test support: a failed set-up is a failed test"
+    )]
+    pub async fn spawn(prepare: impl FnOnce(&mut S::Config, &TestDatabase)) -> Self {
+        tessera_telemetry::init_for_test();
+        let db = TestDatabase::new(S::NAME, S::MIGRATIONS)
+            .await
+            .unwrap_or_else(|e| panic!("test database for {}: {e}", S::NAME));
+        let mut config = S::config_for_tests(db.url(), &tessera_events::testing::amqp_url());
+        prepare(&mut config, &db);
+        let (api, pool) = start::<S>(&config).await;
+        Self {
+            api,
+            config,
+            pool,
+            db,
+        }
+    }
+
+    /// One more instance of the server on the same database (a replica).
+    pub async fn replica(&self) -> Api {
+        start::<S>(&self.config).await.0
+    }
+
+    /// A connection of the test's own to its database.
+    ///
+    /// # Panics
+    /// When the database cannot be reached: a test failure.
+    #[expect(
+        clippy::panic,
+        reason = "test support: a failed set-up is a failed test"
+    )]
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(self.db.url())
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
+    }
+}
+
+/// Builds `S` with `config` and runs it in the background: a client for it and its pool.
+///
+/// # Panics
+/// When the server does not build: a test failure.
+#[expect(
+    clippy::panic,
+    reason = "test support: a failed set-up is a failed test"
+)]
+pub async fn start<S: Service>(config: &S::Config) -> (Api, DbPool) {
+    let app = S::build(config.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{} builds: {e:#}", S::NAME));
+    let api = Api::new(format!("http://127.0.0.1:{}", app.port()));
+    let pool = app.pool().clone();
+    tokio::spawn(app.run_until_stopped());
+    (api, pool)
+}
 
 /// A decoded HTTP response.
 #[derive(Debug)]

@@ -7,11 +7,9 @@ use std::io::Write;
 use clap::{Parser, Subcommand, ValueEnum};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::config::Config;
 use crate::db::white_labels::{self, NewWhiteLabel, WhiteLabelChange};
 use crate::db::{api_keys, relationships};
 use crate::domain::{Status, WlId};
-use crate::startup::MIGRATIONS;
 
 /// Tessera control plane.
 #[derive(Debug, Parser)]
@@ -55,14 +53,6 @@ pub enum Command {
     /// Manage signing keys in a key directory.
     #[command(subcommand)]
     Keys(tessera_jwt::cli::KeysCommand),
-    /// Print the OpenAPI document as YAML.
-    Openapi,
-    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: tessera_service::Shell,
-    },
 }
 
 /// A white label's or relationship's status on the command line (`--status active|inactive`;
@@ -135,15 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => {
-            c.run(
-                "control-plane",
-                Config::from_environment,
-                crate::startup::build,
-                MIGRATIONS,
-            )
-            .await
-        }
+        Command::Service(c) => c.run::<crate::startup::ControlPlane>().await,
         Command::Wl(WlCommand::Create { id, name, status }) => {
             let id = WlId::parse(&id).map_err(|e| anyhow::anyhow!("invalid WL id {id:?}: {e}"))?;
             let mut conn = connect().await?;
@@ -194,13 +176,5 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
-        Command::Completions { shell } => {
-            tessera_service::completions::<Cli>(shell);
-            Ok(())
-        }
-        Command::Openapi => {
-            print!("{}", crate::openapi::yaml()?);
-            Ok(())
-        }
     }
 }

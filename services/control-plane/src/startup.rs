@@ -19,7 +19,7 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../../migrations/control-plane");
 
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
 
 /// A built, bound, not yet running control plane.
 pub type Application = Running;
@@ -92,4 +92,31 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     tracing::info!(port, tls = config.tls_cert_file.is_some(), mtls = config.tls_client_ca_file.is_some(),
         issuer = %config.cp_issuer, "control-plane listening");
     Ok(foundation.running(port, server.run(), None))
+}
+
+/// The `control-plane` binary, as its shared subcommands and the integration tests see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlPlane;
+
+impl tessera_service::Service for ControlPlane {
+    const NAME: &'static str = "control-plane";
+    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
+    type Config = Config;
+    type Cli = crate::cli::Cli;
+
+    fn config() -> anyhow::Result<Config> {
+        Config::from_environment()
+    }
+
+    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
+        Config::for_tests(database_url, amqp_url)
+    }
+
+    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
+        build(config).await
+    }
+
+    fn openapi() -> anyhow::Result<String> {
+        crate::openapi::yaml()
+    }
 }

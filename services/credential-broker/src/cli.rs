@@ -3,8 +3,6 @@
 use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::config::Config;
-use crate::startup::MIGRATIONS;
 use crate::{hosts, store};
 
 /// Tessera credential broker.
@@ -40,14 +38,6 @@ pub enum Command {
         #[arg(long = "upstream", required = true)]
         upstreams: Vec<String>,
     },
-    /// Print the OpenAPI document as YAML.
-    Openapi,
-    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: tessera_service::Shell,
-    },
 }
 
 /// Runs the command.
@@ -59,15 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => {
-            c.run(
-                "credential-broker",
-                Config::from_environment,
-                crate::startup::build,
-                MIGRATIONS,
-            )
-            .await
-        }
+        Command::Service(c) => c.run::<crate::startup::CredentialBroker>().await,
         Command::BindingPut {
             sandbox,
             tenant,
@@ -99,14 +81,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (amqp, queue) =
                 tessera_service::dlq::target("BROKER_IDENTITY_QUEUE", crate::consumer::QUEUE);
             c.run(&amqp, &queue).await
-        }
-        Command::Completions { shell } => {
-            tessera_service::completions::<Cli>(shell);
-            Ok(())
-        }
-        Command::Openapi => {
-            print!("{}", crate::openapi::yaml()?);
-            Ok(())
         }
     }
 }

@@ -20,7 +20,7 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../../migrations/credential-broker");
 
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub static MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
 
 /// Most audit rows per group commit.
 const AUDIT_BATCH: usize = 256;
@@ -173,5 +173,32 @@ impl StateFactory {
             audit: self.audit.spawn(),
             config: Arc::clone(&self.config),
         }
+    }
+}
+
+/// The `credential-broker` binary, as its shared subcommands and the integration tests see it.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialBroker;
+
+impl tessera_service::Service for CredentialBroker {
+    const NAME: &'static str = "credential-broker";
+    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
+    type Config = Config;
+    type Cli = crate::cli::Cli;
+
+    fn config() -> anyhow::Result<Config> {
+        Config::from_environment()
+    }
+
+    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
+        Config::for_tests(database_url, amqp_url)
+    }
+
+    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
+        build(config).await
+    }
+
+    fn openapi() -> anyhow::Result<String> {
+        crate::openapi::yaml()
     }
 }

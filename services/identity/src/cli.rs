@@ -11,7 +11,6 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::routes::agents::{AgentStatus, change_status};
-use crate::startup::MIGRATIONS;
 use crate::{mfa, provision, store};
 
 /// Tessera identity service.
@@ -38,14 +37,6 @@ pub enum Command {
     /// Manage access-token signing keys in a key directory.
     #[command(subcommand)]
     Keys(tessera_jwt::cli::KeysCommand),
-    /// Print the OpenAPI document as YAML.
-    Openapi,
-    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: tessera_service::Shell,
-    },
 }
 
 /// `tenant …`.
@@ -145,15 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => {
-            c.run(
-                "identity",
-                Config::from_environment,
-                crate::startup::build,
-                MIGRATIONS,
-            )
-            .await
-        }
+        Command::Service(c) => c.run::<crate::startup::Identity>().await,
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let config = Config::from_environment()?;
             let mut conn = connect(&config).await?;
@@ -201,13 +184,5 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             set_status(&tenant, &email, AgentStatus::Active).await
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
-        Command::Completions { shell } => {
-            tessera_service::completions::<Cli>(shell);
-            Ok(())
-        }
-        Command::Openapi => {
-            print!("{}", crate::openapi::yaml()?);
-            Ok(())
-        }
     }
 }

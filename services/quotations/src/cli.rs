@@ -4,7 +4,6 @@
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::startup::MIGRATIONS;
 
 /// Tessera quotations service.
 #[derive(Debug, Parser)]
@@ -43,14 +42,6 @@ pub enum Command {
         /// Report what would be marked; write nothing.
         #[arg(long)]
         dry_run: bool,
-    },
-    /// Print the OpenAPI document as YAML.
-    Openapi,
-    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: tessera_service::Shell,
     },
 }
 
@@ -134,13 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Service(c) => {
-            c.run(
-                "quotations",
-                Config::from_environment,
-                crate::startup::build,
-                MIGRATIONS,
-            )
-            .await?;
+            c.run::<crate::startup::Quotations>().await?;
             Ok(0)
         }
         Command::User(UserCommand::Create { email, name, admin }) => {
@@ -149,14 +134,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Token { email, device_name } => {
             token(email, device_name).await?;
-            Ok(0)
-        }
-        Command::Completions { shell } => {
-            tessera_service::completions::<Cli>(shell);
-            Ok(0)
-        }
-        Command::Openapi => {
-            print!("{}", crate::openapi::yaml()?);
             Ok(0)
         }
     }

@@ -15,7 +15,6 @@ use crate::auth::Role;
 use crate::config::Config;
 use crate::document::DocumentKeys;
 use crate::provision::{self, UserSpec};
-use crate::startup::MIGRATIONS;
 
 /// Tessera users-registration service.
 #[derive(Debug, Parser)]
@@ -55,14 +54,6 @@ pub enum Command {
         /// Address to listen on (`0.0.0.0` in a container).
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
-    },
-    /// Print the OpenAPI document as YAML.
-    Openapi,
-    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: tessera_service::Shell,
     },
 }
 
@@ -140,15 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => {
-            c.run(
-                "users-registration",
-                Config::from_environment,
-                crate::startup::build,
-                MIGRATIONS,
-            )
-            .await
-        }
+        Command::Service(c) => c.run::<crate::startup::UsersRegistration>().await,
         Command::User(UserCommand::Create {
             role,
             email,
@@ -198,14 +181,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dlq(c) => {
             let (amqp, queue) = tessera_service::dlq::target("NOTIFY_QUEUE", crate::notify::QUEUE);
             c.run(&amqp, &queue).await
-        }
-        Command::Completions { shell } => {
-            tessera_service::completions::<Cli>(shell);
-            Ok(())
-        }
-        Command::Openapi => {
-            print!("{}", crate::openapi::yaml()?);
-            Ok(())
         }
     }
 }

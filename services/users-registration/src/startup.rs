@@ -22,7 +22,7 @@ pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../../migrations/users-registration");
 
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub static MIGRATIONS: &[EmbeddedMigrations] = &[
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[
     tessera_events::MIGRATIONS,
     tessera_db::attempts::MIGRATIONS,
     SERVICE_MIGRATIONS,
@@ -139,4 +139,31 @@ fn spawn_key_purge(pool: DbPool) {
             }
         }
     });
+}
+
+/// The `users-registration` binary, as its shared subcommands and the integration tests see it.
+#[derive(Debug, Clone, Copy)]
+pub struct UsersRegistration;
+
+impl tessera_service::Service for UsersRegistration {
+    const NAME: &'static str = "users-registration";
+    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
+    type Config = Config;
+    type Cli = crate::cli::Cli;
+
+    fn config() -> anyhow::Result<Config> {
+        Config::from_environment()
+    }
+
+    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
+        Config::for_tests(database_url, amqp_url)
+    }
+
+    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
+        build(config).await
+    }
+
+    fn openapi() -> anyhow::Result<String> {
+        crate::openapi::yaml()
+    }
 }

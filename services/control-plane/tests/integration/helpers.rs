@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tessera_control_plane::config::Config;
-use tessera_control_plane::startup::{MIGRATIONS, build};
+use tessera_control_plane::startup::ControlPlane;
 use tessera_db::DbPool;
 use tessera_db::testing::TestDatabase;
-use tessera_events::testing::amqp_url;
+use tessera_testkit::Spawned;
 
 pub const ADMIN: &str = "test-admin-token";
 pub const ISSUER: &str = "http://localhost:8081";
@@ -35,21 +35,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        tessera_telemetry::init_for_test();
-        let db = TestDatabase::new("control-plane", MIGRATIONS)
-            .await
-            .expect("test database");
-        let mut config = Config::for_tests(db.url(), &amqp_url());
-        configure(&mut config);
-        let app = build(config).await.expect("application builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let pool = app.pool().clone();
-        tokio::spawn(app.run_until_stopped());
+        let s = Spawned::<ControlPlane>::spawn(|config, _| configure(config)).await;
         Self {
-            address,
-            client: reqwest::Client::new(),
-            pool,
-            _db: db,
+            address: s.api.base,
+            client: s.api.client,
+            pool: s.pool,
+            _db: s.db,
         }
     }
 

@@ -5,11 +5,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use tessera_credential_broker::config::Config;
 use tessera_credential_broker::db::schema::audit_log;
-use tessera_credential_broker::startup::{MIGRATIONS, build};
+use tessera_credential_broker::startup::CredentialBroker;
 use tessera_credential_broker::store;
 use tessera_db::testing::TestDatabase;
-use tessera_events::testing::amqp_url;
-pub use tessera_testkit::Reply;
+pub use tessera_testkit::{Reply, Spawned};
 use uuid::Uuid;
 
 pub const CALLER: &str = "test-caller-token-0123456789";
@@ -28,28 +27,24 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        tessera_telemetry::init_for_test();
-        let db = TestDatabase::new("credential-broker", MIGRATIONS)
-            .await
-            .expect("test database");
-        let mut config = Config::for_tests(db.url(), &amqp_url());
-        config.wallet_static_tokens =
-            Some(format!("graph.microsoft.com={GRAPH_TOKEN},api.github.com=gh-token-1").into());
-        configure(&mut config);
-        let api = tessera_testkit::Api::new(Self::start(&config).await);
-        Self { api, config, db }
+        let s = Spawned::<CredentialBroker>::spawn(|config, _| {
+            config.wallet_static_tokens =
+                Some(format!("graph.microsoft.com={GRAPH_TOKEN},api.github.com=gh-token-1").into());
+            configure(config);
+        })
+        .await;
+        Self {
+            api: s.api,
+            config: s.config,
+            db: s.db,
+        }
     }
 
     /// One more instance on the same database (a replica).
     pub async fn replica(&self) -> tessera_testkit::Api {
-        tessera_testkit::Api::new(Self::start(&self.config).await)
-    }
-
-    async fn start(config: &Config) -> String {
-        let app = build(config.clone()).await.expect("application builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        address
+        tessera_testkit::start::<CredentialBroker>(&self.config)
+            .await
+            .0
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {

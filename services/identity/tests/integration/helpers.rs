@@ -7,11 +7,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
-use tessera_events::testing::amqp_url;
 use tessera_identity::config::Config;
 use tessera_identity::provision::{self, CreatedAgent};
-use tessera_identity::startup::MIGRATIONS;
+use tessera_identity::startup::Identity;
 use tessera_identity::store;
+use tessera_testkit::Spawned;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -31,10 +31,6 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        tessera_telemetry::init_for_test();
-        let db = TestDatabase::new("identity", MIGRATIONS)
-            .await
-            .expect("test database");
         let keys_dir = tempfile::tempdir().unwrap();
         tessera_jwt::rotate_dir(
             keys_dir.path(),
@@ -43,31 +39,26 @@ impl TestApp {
             Duration::ZERO,
         )
         .unwrap();
-        let mut config = Config::for_tests(db.url(), &amqp_url());
-        config.jwt_signing_keys_dir = Some(keys_dir.path().to_path_buf());
-        configure(&mut config);
-        let address = Self::start(&config).await;
+        let s = Spawned::<Identity>::spawn(|config, _| {
+            config.jwt_signing_keys_dir = Some(keys_dir.path().to_path_buf());
+            configure(config);
+        })
+        .await;
         Self {
-            address,
-            client: reqwest::Client::new(),
-            config,
+            address: s.api.base,
+            client: s.api.client,
+            config: s.config,
             keys_dir,
-            db,
+            db: s.db,
         }
     }
 
     /// Starts one more instance of the service on the same database and keys (a replica).
     pub async fn replica(&self) -> String {
-        Self::start(&self.config).await
-    }
-
-    async fn start(config: &Config) -> String {
-        let app = tessera_identity::startup::build(config.clone())
+        tessera_testkit::start::<Identity>(&self.config)
             .await
-            .expect("application builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        address
+            .0
+            .base
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {

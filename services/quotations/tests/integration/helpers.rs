@@ -4,8 +4,9 @@ use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
 use tessera_quotations::config::Config;
-use tessera_quotations::startup::{MIGRATIONS, build};
+use tessera_quotations::startup::Quotations;
 pub use tessera_testkit::Reply;
+use tessera_testkit::Spawned;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,25 +28,21 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        tessera_telemetry::init_for_test();
-        let db = TestDatabase::new("quotations", MIGRATIONS)
-            .await
-            .expect("test database");
         let stub = MockServer::start().await;
-        let mut config = Config::for_tests(db.url(), &amqp_url(), &stub.uri());
         let mail_dir = tempfile::tempdir().expect("mail dir");
-        config.mail.mailer = Some(tessera_quotations::mail::MailerKind::File);
-        config.mail.file_dir = Some(mail_dir.path().to_owned());
-        configure(&mut config);
-        let app = build(config.clone()).await.expect("application builds");
-        let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
-        tokio::spawn(app.run_until_stopped());
+        let s = Spawned::<Quotations>::spawn(|config, db| {
+            *config = Config::for_tests(db.url(), &amqp_url(), &stub.uri());
+            config.mail.mailer = Some(tessera_quotations::mail::MailerKind::File);
+            config.mail.file_dir = Some(mail_dir.path().to_owned());
+            configure(config);
+        })
+        .await;
         Self {
-            api,
-            config,
+            api: s.api,
+            config: s.config,
             stub,
             mail_dir,
-            db,
+            db: s.db,
         }
     }
 
@@ -81,12 +78,7 @@ impl TestApp {
 
     /// One more instance on the same database (a replica).
     pub async fn replica(&self) -> tessera_testkit::Api {
-        let app = build(self.config.clone())
-            .await
-            .expect("application builds");
-        let api = tessera_testkit::Api::new(format!("http://127.0.0.1:{}", app.port()));
-        tokio::spawn(app.run_until_stopped());
-        api
+        tessera_testkit::start::<Quotations>(&self.config).await.0
     }
 
     /// A browser-like client of this instance.

@@ -8,12 +8,11 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
-use tessera_events::testing::amqp_url;
-pub use tessera_testkit::{EventTap, Reply};
+pub use tessera_testkit::{EventTap, Reply, Spawned};
 use tessera_users_registration::auth::Role;
 use tessera_users_registration::config::Config;
 use tessera_users_registration::provision::{self, UserSpec};
-use tessera_users_registration::startup::{MIGRATIONS, build};
+use tessera_users_registration::startup::UsersRegistration;
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -58,26 +57,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        tessera_telemetry::init_for_test();
-        let db = TestDatabase::new("users-registration", MIGRATIONS)
-            .await
-            .expect("test database");
-        let mut config = Config::for_tests(db.url(), &amqp_url());
-        configure(&mut config);
-        let api = tessera_testkit::Api::new(Self::start(&config).await);
-        Self { api, config, db }
+        let s = Spawned::<UsersRegistration>::spawn(|config, _| configure(config)).await;
+        Self {
+            api: s.api,
+            config: s.config,
+            db: s.db,
+        }
     }
 
     /// One more instance on the same database (a replica).
     pub async fn replica(&self) -> tessera_testkit::Api {
-        tessera_testkit::Api::new(Self::start(&self.config).await)
-    }
-
-    async fn start(config: &Config) -> String {
-        let app = build(config.clone()).await.expect("application builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        address
+        tessera_testkit::start::<UsersRegistration>(&self.config)
+            .await
+            .0
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
