@@ -26,7 +26,63 @@ pub fn now() -> DateTime<Utc> {
 }
 
 pub use bootstrap::{Foundation, FoundationSettings, Running, Service, ServiceCommand, serve};
+pub use diesel_migrations::EmbeddedMigrations;
 pub use dlq::DlqCommand;
+
+/// Declares a service binary in its crate's `cli.rs`: the marker type implementing
+/// [`Service`] and the `Cli` parser whose subcommand is the crate's own `Command` enum (which
+/// flattens [`ServiceCommand`] in). The crate follows the one service shape:
+/// `crate::config::Config` with `from_environment()` and `for_tests(database_url, amqp_url)`,
+/// `crate::startup::{MIGRATIONS, build}`, `crate::openapi::yaml()`; `version` and `about` come
+/// from the crate's `Cargo.toml`.
+///
+/// ```ignore
+/// tessera_service::service! { ControlPlane = "control-plane" }
+/// ```
+#[macro_export]
+#[expect(
+    clippy::crate_in_macro_def,
+    reason = "`crate::` is the calling service's crate: the macro wires that crate's modules"
+)]
+macro_rules! service {
+    ($name:ident = $binary:literal) => {
+        #[doc = concat!("The `", $binary, "` binary, as its shared subcommands and the integration tests see it.")]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl $crate::Service for $name {
+            const NAME: &'static str = $binary;
+            const MIGRATIONS: &'static [$crate::EmbeddedMigrations] = crate::startup::MIGRATIONS;
+            type Config = crate::config::Config;
+            type Cli = Cli;
+
+            fn config() -> ::anyhow::Result<Self::Config> {
+                crate::config::Config::from_environment()
+            }
+
+            fn config_for_tests(database_url: &str, amqp_url: &str) -> Self::Config {
+                crate::config::Config::for_tests(database_url, amqp_url)
+            }
+
+            async fn build(config: Self::Config) -> ::anyhow::Result<$crate::Running> {
+                crate::startup::build(config).await
+            }
+
+            fn openapi() -> ::anyhow::Result<String> {
+                crate::openapi::yaml()
+            }
+        }
+
+        #[doc = concat!("The `", $binary, "` command line (`", $binary, " --help`).")]
+        #[derive(Debug, ::clap::Parser)]
+        #[command(name = $binary, version, about, long_about = None)]
+        pub struct Cli {
+            /// What to do (default: serve).
+            #[command(subcommand)]
+            pub command: Option<Command>,
+        }
+    };
+}
 
 /// Reads `.env` in the working directory (not its parents) into the environment, as Laravel
 /// does; a variable already set in the environment keeps its value. Call it first in `main`,

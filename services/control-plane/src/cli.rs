@@ -4,21 +4,14 @@
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::white_labels::{self, NewWhiteLabel, WhiteLabelChange};
 use crate::db::{api_keys, relationships};
 use crate::domain::{Status, WlId};
 
-/// Tessera control plane.
-#[derive(Debug, Parser)]
-#[command(name = "control-plane", version, about)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+tessera_service::service! { ControlPlane = "control-plane" }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -125,7 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => c.run::<crate::startup::ControlPlane>().await,
+        Command::Service(c) => c.run::<ControlPlane>().await,
         Command::Wl(WlCommand::Create { id, name, status }) => {
             let id = WlId::parse(&id).map_err(|e| anyhow::anyhow!("invalid WL id {id:?}: {e}"))?;
             let mut conn = connect().await?;

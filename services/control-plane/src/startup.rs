@@ -93,30 +93,3 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         issuer = %config.cp_issuer, "control-plane listening");
     Ok(foundation.running(port, server.run(), None))
 }
-
-/// The `control-plane` binary, as its shared subcommands and the integration tests see it.
-#[derive(Debug, Clone, Copy)]
-pub struct ControlPlane;
-
-impl tessera_service::Service for ControlPlane {
-    const NAME: &'static str = "control-plane";
-    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
-    type Config = Config;
-    type Cli = crate::cli::Cli;
-
-    fn config() -> anyhow::Result<Config> {
-        Config::from_environment()
-    }
-
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
-        Config::for_tests(database_url, amqp_url)
-    }
-
-    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
-        build(config).await
-    }
-
-    fn openapi() -> anyhow::Result<String> {
-        crate::openapi::yaml()
-    }
-}

@@ -1,18 +1,11 @@
 //! The command line: `serve` (default), `migrate`, `binding put`, `openapi`.
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::{hosts, store};
 
-/// Tessera credential broker.
-#[derive(Debug, Parser)]
-#[command(name = "credential-broker", version, about)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+tessera_service::service! { CredentialBroker = "credential-broker" }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -49,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => c.run::<crate::startup::CredentialBroker>().await,
+        Command::Service(c) => c.run::<CredentialBroker>().await,
         Command::BindingPut {
             sandbox,
             tenant,

@@ -175,30 +175,3 @@ impl StateFactory {
         }
     }
 }
-
-/// The `credential-broker` binary, as its shared subcommands and the integration tests see it.
-#[derive(Debug, Clone, Copy)]
-pub struct CredentialBroker;
-
-impl tessera_service::Service for CredentialBroker {
-    const NAME: &'static str = "credential-broker";
-    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
-    type Config = Config;
-    type Cli = crate::cli::Cli;
-
-    fn config() -> anyhow::Result<Config> {
-        Config::from_environment()
-    }
-
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
-        Config::for_tests(database_url, amqp_url)
-    }
-
-    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
-        build(config).await
-    }
-
-    fn openapi() -> anyhow::Result<String> {
-        crate::openapi::yaml()
-    }
-}

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 
@@ -13,14 +13,7 @@ use crate::config::Config;
 use crate::routes::agents::{AgentStatus, change_status};
 use crate::{mfa, provision, store};
 
-/// Tessera identity service.
-#[derive(Debug, Parser)]
-#[command(name = "identity", version, about)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+tessera_service::service! { Identity = "identity" }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -136,7 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => c.run::<crate::startup::Identity>().await,
+        Command::Service(c) => c.run::<Identity>().await,
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let config = Config::from_environment()?;
             let mut conn = connect(&config).await?;

@@ -82,30 +82,3 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     tracing::info!(port = app.port(), issuer_base = %config.identity_issuer_base_url, "identity listening");
     Ok(app)
 }
-
-/// The `identity` binary, as its shared subcommands and the integration tests see it.
-#[derive(Debug, Clone, Copy)]
-pub struct Identity;
-
-impl tessera_service::Service for Identity {
-    const NAME: &'static str = "identity";
-    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
-    type Config = Config;
-    type Cli = crate::cli::Cli;
-
-    fn config() -> anyhow::Result<Config> {
-        Config::from_environment()
-    }
-
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
-        Config::for_tests(database_url, amqp_url)
-    }
-
-    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
-        build(config).await
-    }
-
-    fn openapi() -> anyhow::Result<String> {
-        crate::openapi::yaml()
-    }
-}

@@ -1,18 +1,11 @@
 //! The command line: `serve` (default), `migrate`, `user create`, `token`, `collect`,
 //! `reconcile`, `openapi`.
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 use crate::config::Config;
 
-/// Tessera quotations service.
-#[derive(Debug, Parser)]
-#[command(name = "quotations", version, about)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+tessera_service::service! { Quotations = "quotations" }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -125,7 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Service(c) => {
-            c.run::<crate::startup::Quotations>().await?;
+            c.run::<Quotations>().await?;
             Ok(0)
         }
         Command::User(UserCommand::Create { email, name, admin }) => {

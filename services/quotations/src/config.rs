@@ -261,8 +261,18 @@ impl Config {
     }
 
     /// A configuration for tests: the given database and broker, every provider at
-    /// `providers_url` (a local stub), Alpha Vantage keyed.
-    pub fn for_tests(database_url: &str, amqp_url: &str, providers_url: &str) -> Self {
+    /// `127.0.0.1:9` (discard: refused at once) until a test points them at its own stub.
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+        Self::for_tests_with_providers(database_url, amqp_url, "http://127.0.0.1:9")
+    }
+
+    /// [`Config::for_tests`] with every provider at `providers_url` (a local stub), Alpha
+    /// Vantage keyed.
+    pub fn for_tests_with_providers(
+        database_url: &str,
+        amqp_url: &str,
+        providers_url: &str,
+    ) -> Self {
         Self {
             base: ServiceSettings::for_tests(database_url, amqp_url),
             argon2: tessera_password::HashSettings::for_tests(),

@@ -99,32 +99,3 @@ fn spawn_session_purge(pool: tessera_db::DbPool) {
         }
     });
 }
-
-/// The `quotations` binary, as its shared subcommands and the integration tests see it.
-#[derive(Debug, Clone, Copy)]
-pub struct Quotations;
-
-impl tessera_service::Service for Quotations {
-    const NAME: &'static str = "quotations";
-    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
-    type Config = Config;
-    type Cli = crate::cli::Cli;
-
-    fn config() -> anyhow::Result<Config> {
-        Config::from_environment()
-    }
-
-    /// Every provider at `127.0.0.1:9` (discard: refused at once) until a test points them
-    /// at its own stub.
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
-        Config::for_tests(database_url, amqp_url, "http://127.0.0.1:9")
-    }
-
-    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
-        build(config).await
-    }
-
-    fn openapi() -> anyhow::Result<String> {
-        crate::openapi::yaml()
-    }
-}

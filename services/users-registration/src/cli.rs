@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -16,14 +16,7 @@ use crate::config::Config;
 use crate::document::DocumentKeys;
 use crate::provision::{self, UserSpec};
 
-/// Tessera users-registration service.
-#[derive(Debug, Parser)]
-#[command(name = "users-registration", version, about)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+tessera_service::service! { UsersRegistration = "users-registration" }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -131,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or(Command::Service(tessera_service::ServiceCommand::Serve))
     {
-        Command::Service(c) => c.run::<crate::startup::UsersRegistration>().await,
+        Command::Service(c) => c.run::<UsersRegistration>().await,
         Command::User(UserCommand::Create {
             role,
             email,

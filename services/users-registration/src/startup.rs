@@ -140,30 +140,3 @@ fn spawn_key_purge(pool: DbPool) {
         }
     });
 }
-
-/// The `users-registration` binary, as its shared subcommands and the integration tests see it.
-#[derive(Debug, Clone, Copy)]
-pub struct UsersRegistration;
-
-impl tessera_service::Service for UsersRegistration {
-    const NAME: &'static str = "users-registration";
-    const MIGRATIONS: &'static [EmbeddedMigrations] = MIGRATIONS;
-    type Config = Config;
-    type Cli = crate::cli::Cli;
-
-    fn config() -> anyhow::Result<Config> {
-        Config::from_environment()
-    }
-
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Config {
-        Config::for_tests(database_url, amqp_url)
-    }
-
-    async fn build(config: Config) -> anyhow::Result<tessera_service::Running> {
-        build(config).await
-    }
-
-    fn openapi() -> anyhow::Result<String> {
-        crate::openapi::yaml()
-    }
-}

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tessera_control_plane::cli::ControlPlane;
 use tessera_control_plane::config::Config;
-use tessera_control_plane::startup::ControlPlane;
 use tessera_db::DbPool;
 use tessera_db::testing::TestDatabase;
 use tessera_testkit::Spawned;

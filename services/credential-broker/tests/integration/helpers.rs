@@ -3,9 +3,9 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
+use tessera_credential_broker::cli::CredentialBroker;
 use tessera_credential_broker::config::Config;
 use tessera_credential_broker::db::schema::audit_log;
-use tessera_credential_broker::startup::CredentialBroker;
 use tessera_credential_broker::store;
 use tessera_db::testing::TestDatabase;
 pub use tessera_testkit::{Reply, Spawned};

@@ -7,9 +7,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
+use tessera_identity::cli::Identity;
 use tessera_identity::config::Config;
 use tessera_identity::provision::{self, CreatedAgent};
-use tessera_identity::startup::Identity;
 use tessera_identity::store;
 use tessera_testkit::Spawned;
 

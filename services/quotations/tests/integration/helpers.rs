@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
+use tessera_quotations::cli::Quotations;
 use tessera_quotations::config::Config;
-use tessera_quotations::startup::Quotations;
 pub use tessera_testkit::Reply;
 use tessera_testkit::Spawned;
 use wiremock::matchers::{method, path, query_param};
@@ -31,7 +31,7 @@ impl TestApp {
         let stub = MockServer::start().await;
         let mail_dir = tempfile::tempdir().expect("mail dir");
         let s = Spawned::<Quotations>::spawn(|config, db| {
-            *config = Config::for_tests(db.url(), &amqp_url(), &stub.uri());
+            *config = Config::for_tests_with_providers(db.url(), &amqp_url(), &stub.uri());
             config.mail.mailer = Some(tessera_quotations::mail::MailerKind::File);
             config.mail.file_dir = Some(mail_dir.path().to_owned());
             configure(config);

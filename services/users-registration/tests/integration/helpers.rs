@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
 pub use tessera_testkit::{EventTap, Reply, Spawned};
 use tessera_users_registration::auth::Role;
+use tessera_users_registration::cli::UsersRegistration;
 use tessera_users_registration::config::Config;
 use tessera_users_registration::provision::{self, UserSpec};
-use tessera_users_registration::startup::UsersRegistration;
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,11 +1,7 @@
 //! users-registration integration tests: the real server, PostgreSQL and RabbitMQ; only the
 //! notification service is a local HTTP stub (wiremock).
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "test code"
-)]
+#![expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
 
 mod access;
 mod documents;
