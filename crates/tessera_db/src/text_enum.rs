@@ -68,6 +68,13 @@ macro_rules! text_enum {
             }
         }
 
+        /// Compares with a stored (wire) string: `status == "active"`.
+        impl ::std::cmp::PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl ::std::str::FromStr for $name {
             type Err = $crate::text_enum::UnknownVariant;
 

@@ -19,8 +19,11 @@ use tessera_http::{ApiError, bearer_token};
 use tessera_jwt::{Verifier, VerifierConfig};
 use uuid::Uuid;
 
+use crate::db::sessions::Session;
+use crate::db::tenants::Tenant;
+use crate::db::{sessions, tenants};
+use crate::domain::AgentStatus;
 use crate::state::AppState;
-use crate::store::{self, Session, Tenant};
 
 /// `client_id` of every access token (RFC 9068 §2.2): the identity service itself issues them
 /// to its agents.
@@ -94,7 +97,7 @@ pub fn issue_access_token(
 /// 404, or 503 when the database is unavailable.
 pub async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
     let mut conn = state.pool.get().await?;
-    store::active_tenant(&mut conn, slug)
+    tenants::active_tenant(&mut conn, slug)
         .await?
         .ok_or_else(tenant_not_found)
 }
@@ -162,7 +165,7 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     // One round trip: the session in the active tenant `slug`, its agent's status and role.
     let found = {
         let mut conn = state.pool.get().await?;
-        store::session_context(&mut conn, slug, sid).await?
+        sessions::session_context(&mut conn, slug, sid).await?
     };
     let Some((tenant, session, agent_status, role)) = found else {
         tenant(&state, slug).await?;
@@ -178,7 +181,7 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
             "The session still needs its second factor.",
         ));
     }
-    if agent_status != "active" {
+    if agent_status != AgentStatus::Active {
         return Err(unauthenticated());
     }
     Ok(Authenticated {

@@ -10,8 +10,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 
 use crate::config::Config;
-use crate::routes::agents::{AgentStatus, change_status};
-use crate::{mfa, provision, store};
+use crate::db::{agents, tenants};
+use crate::domain::AgentStatus;
+use crate::operations::change_agent_status;
+use crate::{mfa, provision};
 
 tessera_service::service! { Identity = "identity" }
 
@@ -97,7 +99,7 @@ async fn connect(config: &Config) -> anyhow::Result<AsyncPgConnection> {
     Ok(AsyncPgConnection::establish(&config.base.database_url).await?)
 }
 
-async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<store::Tenant> {
+async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<tenants::Tenant> {
     provision::tenant(conn, slug).await
 }
 
@@ -110,13 +112,13 @@ async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Res
     let config = Config::from_environment()?;
     let mut conn = connect(&config).await?;
     let tenant = tenant(&mut conn, slug).await?;
-    let agent = store::agent_by_email(&mut conn, tenant.id, email)
+    let agent = agents::agent_by_email(&mut conn, tenant.id, email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
     let changed =
-        change_status(&mut conn, &tenant, agent.id, status, tessera_service::now()).await?;
+        change_agent_status(&mut conn, &tenant, agent.id, status, tessera_service::now()).await?;
     print_json(&serde_json::json!({
-        "agent_id": agent.id, "status": status.as_str(), "changed": changed == Some(true),
+        "agent_id": agent.id, "status": status.as_str(), "changed": changed,
     }))
 }
 
@@ -133,9 +135,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let config = Config::from_environment()?;
             let mut conn = connect(&config).await?;
-            let tenant = match store::active_tenant(&mut conn, &slug).await? {
+            let tenant = match tenants::active_tenant(&mut conn, &slug).await? {
                 Some(t) => t,
-                None => store::create_tenant(&mut conn, &slug, &name).await?,
+                None => tenants::create_tenant(&mut conn, &slug, &name).await?,
             };
             print_json(&serde_json::json!({
                 "tenant_id": tenant.id, "slug": tenant.slug, "name": tenant.name,

@@ -67,7 +67,7 @@ pub async fn revoke_live_sessions(
     reason: RevocationReason,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
-    let sessions = crate::store::live_sessions(conn, agent_id, now)
+    let sessions = crate::db::sessions::live_sessions(conn, agent_id, now)
         .await?
         .into_iter()
         .map(|(session_id, expires_at)| RevokedSession {

@@ -7,8 +7,9 @@ use tessera_db::sealed::SealingKey;
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::db::{agents, recovery_codes, role_assignments, tenants};
+use crate::mfa;
 use crate::password::Hasher;
-use crate::{mfa, store};
 
 /// A created agent, with its second factor when `--mfa` was asked for (shown once).
 #[derive(Debug, Serialize)]
@@ -38,8 +39,8 @@ pub struct CreatedAgent {
 ///
 /// # Errors
 /// No such active tenant, or a database error.
-pub async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<store::Tenant> {
-    store::active_tenant(conn, slug)
+pub async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<tenants::Tenant> {
+    tenants::active_tenant(conn, slug)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no active tenant {slug:?}"))
 }
@@ -86,14 +87,14 @@ pub async fn create_agent(
     let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
     let now = tessera_service::now();
     let agent = conn
-        .transaction::<store::Agent, diesel::result::Error, _>(async |c| {
+        .transaction::<agents::Agent, diesel::result::Error, _>(async |c| {
             let agent =
-                store::create_agent(c, id, tenant.id, email, &hash, sealed.as_deref()).await?;
+                agents::create_agent(c, id, tenant.id, email, &hash, sealed.as_deref()).await?;
             if !hashes.is_empty() {
-                store::replace_recovery_codes(c, agent.id, &hashes).await?;
+                recovery_codes::replace_recovery_codes(c, agent.id, &hashes).await?;
             }
             if let Some(r) = &role {
-                store::put_role(c, &agent, r, agent.id, now).await?;
+                role_assignments::put_role(c, &agent, r, agent.id, now).await?;
             }
             Ok(agent)
         })

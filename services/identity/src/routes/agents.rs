@@ -1,40 +1,19 @@
-//! Agent status: an admin (or the operator CLI) disables or re-enables an agent. Disabling
+//! `/tenants/{slug}/agents/{id}`: an admin (or the operator CLI) disables or re-enables an agent. Disabling
 //! revokes its sessions at once and publishes `identity.agent.disabled` through the outbox
 //! (credential-broker suspends the agent's bindings on it).
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use tessera_http::ApiError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Admin;
-use crate::events::{self, AgentEvent};
+use crate::db::agents;
+use crate::domain::AgentStatus;
+use crate::operations::change_agent_status;
 use crate::routes::roles::agent_id;
 use crate::state::AppState;
-use crate::store::{self, Tenant};
-
-/// `active` or `disabled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentStatus {
-    /// May sign in.
-    Active,
-    /// May not sign in; sessions revoked.
-    Disabled,
-}
-
-impl AgentStatus {
-    /// The stored string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Disabled => "disabled",
-        }
-    }
-}
 
 /// `PATCH` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,47 +34,6 @@ pub struct AgentRead {
     pub status: AgentStatus,
     /// Whether login requires TOTP.
     pub mfa_enabled: bool,
-}
-
-/// Sets the status in one transaction with its event; returns whether it changed, or `None`
-/// when the tenant has no such agent. Used by the API and by `identity agent disable`.
-///
-/// # Errors
-/// Database errors (nothing is written then).
-pub async fn change_status(
-    conn: &mut AsyncPgConnection,
-    tenant: &Tenant,
-    agent_id: Uuid,
-    status: AgentStatus,
-    now: DateTime<Utc>,
-) -> Result<Option<bool>, diesel::result::Error> {
-    conn.transaction::<Option<bool>, diesel::result::Error, _>(async |c| {
-        if store::agent(c, tenant.id, agent_id).await?.is_none() {
-            return Ok(None);
-        }
-        if status == AgentStatus::Disabled {
-            // Before they are revoked below; an agent already disabled has none, so nothing.
-            events::revoke_live_sessions(
-                c,
-                &tenant.slug,
-                agent_id,
-                events::RevocationReason::AgentDisabled,
-                now,
-            )
-            .await?;
-        }
-        let changed = store::set_agent_status(c, tenant.id, agent_id, status.as_str(), now).await?;
-        if changed && status == AgentStatus::Disabled {
-            let data = AgentEvent {
-                tenant: tenant.slug.clone(),
-                agent_id,
-                role: None,
-            };
-            events::enqueue(c, events::AGENT_DISABLED, data, now).await?;
-        }
-        Ok(Some(changed))
-    })
-    .await
 }
 
 /// Disables or re-enables an agent of the tenant (not oneself).
@@ -126,21 +64,15 @@ pub async fn update_agent(
         return Err(ApiError::conflict("An admin cannot change its own status."));
     }
     let mut conn = state.pool.get().await?;
-    change_status(&mut conn, &who.tenant, id, body.status, state.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("Agent not found."))?;
+    change_agent_status(&mut conn, &who.tenant, id, body.status, state.now()).await?;
     state.relay_wake.notify_one();
-    let agent = store::agent(&mut conn, who.tenant.id, id)
+    let agent = agents::agent(&mut conn, who.tenant.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     Ok(HttpResponse::Ok().json(AgentRead {
         agent_id: agent.id,
         email: agent.email,
-        status: if agent.status == "active" {
-            AgentStatus::Active
-        } else {
-            AgentStatus::Disabled
-        },
+        status: agent.status,
         mfa_enabled: agent.mfa_enabled,
     }))
 }

@@ -11,9 +11,9 @@ use tessera_http::extract::NO_STORE;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
+use crate::db::agents;
 use crate::mfa;
 use crate::state::AppState;
-use crate::store;
 
 /// The enrollment to scan or type into an authenticator app.
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,7 +60,7 @@ pub async fn enroll(
     who: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let agent = store::agent(&mut conn, who.tenant.id, who.agent_id)
+    let agent = agents::agent(&mut conn, who.tenant.id, who.agent_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     if agent.mfa_enabled {
@@ -71,7 +71,7 @@ pub async fn enroll(
         .mfa_key
         .seal(&secret, agent.id.as_bytes())
         .map_err(ApiError::internal)?;
-    if !store::set_pending_mfa_secret(&mut conn, agent.id, &sealed).await? {
+    if !agents::set_pending_mfa_secret(&mut conn, agent.id, &sealed).await? {
         return Err(ApiError::conflict("MFA is already enabled for this agent."));
     }
     let issuer = format!("{} {}", state.config.totp_issuer, who.tenant.slug);
@@ -107,7 +107,7 @@ pub async fn confirm(
     body: web::Json<MfaConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
-    let agent = store::agent(&mut conn, who.tenant.id, who.agent_id)
+    let agent = agents::agent(&mut conn, who.tenant.id, who.agent_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     let (false, Some(sealed)) = (agent.mfa_enabled, &agent.mfa_secret) else {
@@ -128,7 +128,7 @@ pub async fn confirm(
     let step = i64::try_from(step).unwrap_or(i64::MAX);
     let enabled = conn
         .transaction::<bool, diesel::result::Error, _>(async |c| {
-            store::enable_mfa(c, agent.id, step, &hashes).await
+            agents::enable_mfa(c, agent.id, step, &hashes).await
         })
         .await?;
     if !enabled {

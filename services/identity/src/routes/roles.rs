@@ -13,9 +13,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{ADMIN_ROLE, Admin};
+use crate::db::role_assignments::RoleRow;
+use crate::db::{agents, role_assignments};
 use crate::events::{self, AgentEvent};
 use crate::state::AppState;
-use crate::store::{self, RoleRow};
 
 /// `RoleAssignmentRead`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,7 +107,8 @@ pub async fn list_roles(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = page.limit_offset()?;
     let mut conn = state.pool.get().await?;
-    let (rows, total) = store::list_roles(&mut conn, who.tenant.id, limit, offset).await?;
+    let (rows, total) =
+        role_assignments::list_roles(&mut conn, who.tenant.id, limit, offset).await?;
     let items: Vec<RoleAssignmentRead> = rows.into_iter().map(Into::into).collect();
     let current = offset / limit.max(1) + 1;
     let base = req.path();
@@ -169,17 +171,17 @@ pub async fn put_role(
     }
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    let agent = store::agent(&mut conn, who.tenant.id, agent_id)
+    let agent = agents::agent(&mut conn, who.tenant.id, agent_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Agent not found."))?;
     let tenant = who.tenant.clone();
     let actor = who.agent_id;
     let row = conn
         .transaction::<RoleRow, TxError, _>(async |c| {
-            let (row, previous) = store::put_role(c, &agent, &role, actor, now).await?;
+            let (row, previous) = role_assignments::put_role(c, &agent, &role, actor, now).await?;
             if previous.as_deref() == Some(ADMIN_ROLE)
                 && role != ADMIN_ROLE
-                && store::count_active_with_role(c, tenant.id, ADMIN_ROLE).await? == 0
+                && role_assignments::count_active_with_role(c, tenant.id, ADMIN_ROLE).await? == 0
             {
                 return Err(TxError::LastAdmin);
             }
@@ -233,10 +235,11 @@ pub async fn delete_role(
     let tenant = who.tenant.clone();
     let mut conn = state.pool.get().await?;
     conn.transaction::<(), TxError, _>(async |c| {
-        let role = store::delete_role(c, tenant.id, agent_id)
+        let role = role_assignments::delete_role(c, tenant.id, agent_id)
             .await?
             .ok_or(TxError::NotFound)?;
-        if role == ADMIN_ROLE && store::count_active_with_role(c, tenant.id, ADMIN_ROLE).await? == 0
+        if role == ADMIN_ROLE
+            && role_assignments::count_active_with_role(c, tenant.id, ADMIN_ROLE).await? == 0
         {
             return Err(TxError::LastAdmin);
         }

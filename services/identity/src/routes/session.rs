@@ -12,9 +12,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{self, Authenticated};
+use crate::db::agents::Agent;
+use crate::db::sessions::Session;
+use crate::db::tenants::Tenant;
+use crate::db::{agents, recovery_codes, role_assignments, sessions};
 use crate::mfa;
 use crate::state::AppState;
-use crate::store::{self, Agent, Session, Tenant};
 
 /// Longest password accepted (bounds the hashing input).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -127,7 +130,7 @@ async fn session_response(
             Some(role) => role,
             None => {
                 let mut conn = state.pool.get().await?;
-                store::role_of(&mut conn, session.agent_id).await?
+                role_assignments::role_of(&mut conn, session.agent_id).await?
             }
         };
         Some(auth::issue_access_token(state, tenant, session, role, now)?)
@@ -195,7 +198,7 @@ pub async fn login(
         if let Some(wait) = address.locked(&mut conn, state.now()).await? {
             return Err(ApiError::too_many_requests(wait));
         }
-        let found = store::login_candidate(&mut conn, &path, &body.email).await?;
+        let found = agents::login_candidate(&mut conn, &path, &body.email).await?;
         if found.is_none() {
             // Unknown tenant (404) or unknown e-mail (401, after the same hashing work).
             auth::tenant(&state, &path).await?;
@@ -221,7 +224,7 @@ pub async fn login(
     };
     if !matched {
         if agent.may_sign_in(now) {
-            store::record_password_failure(
+            agents::record_password_failure(
                 &mut conn,
                 agent.id,
                 state.config.auth_max_failed_attempts,
@@ -235,7 +238,7 @@ pub async fn login(
     }
     let expires_at = now + state.config.session_timeout();
     let session = if agent.may_sign_in(now) {
-        store::open_session(&mut conn, agent.id, agent.mfa_enabled, now, expires_at).await?
+        sessions::open_session(&mut conn, agent.id, agent.mfa_enabled, now, expires_at).await?
     } else {
         None
     };
@@ -269,7 +272,7 @@ async fn code_accepted(
             let Some(step) = mfa::verify_totp(&secret, &body.code, unix) else {
                 return Ok(false);
             };
-            store::accept_totp_step(
+            agents::accept_totp_step(
                 &mut conn,
                 agent.id,
                 i64::try_from(step).unwrap_or(i64::MAX),
@@ -281,7 +284,7 @@ async fn code_accepted(
         MfaMethod::RecoveryCode => {
             let hash = mfa::recovery_code_hash(&body.code);
             conn.transaction::<bool, diesel::result::Error, _>(async |c| {
-                store::use_recovery_code(c, agent.id, &hash, now).await
+                recovery_codes::use_recovery_code(c, agent.id, &hash, now).await
             })
             .await
             .map_err(ApiError::from)
@@ -316,10 +319,10 @@ pub async fn verify_mfa(
     let now = state.now();
     let (session, agent) = {
         let mut conn = state.pool.get().await?;
-        let session = store::session(&mut conn, tenant.id, sid)
+        let session = sessions::session(&mut conn, tenant.id, sid)
             .await?
             .ok_or_else(not_found)?;
-        let agent = store::agent(&mut conn, tenant.id, session.agent_id)
+        let agent = agents::agent(&mut conn, tenant.id, session.agent_id)
             .await?
             .ok_or_else(not_found)?;
         (session, agent)
@@ -339,7 +342,7 @@ pub async fn verify_mfa(
     }
     if !code_accepted(&state, &agent, &body, now).await? {
         let mut conn = state.pool.get().await?;
-        store::record_code_failure(
+        agents::record_code_failure(
             &mut conn,
             agent.id,
             state.config.auth_max_failed_attempts,
@@ -352,7 +355,7 @@ pub async fn verify_mfa(
     }
     let session = {
         let mut conn = state.pool.get().await?;
-        store::complete_mfa(&mut conn, session.id, now)
+        sessions::complete_mfa(&mut conn, session.id, now)
             .await?
             .ok_or_else(|| {
                 ApiError::unauthenticated("The session has expired or was revoked; sign in again.")
@@ -388,7 +391,7 @@ pub async fn logout(
     };
     let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
-        if store::revoke_session(c, who.session.id, now).await? {
+        if sessions::revoke_session(c, who.session.id, now).await? {
             crate::events::enqueue_revoked(
                 c,
                 &who.tenant.slug,

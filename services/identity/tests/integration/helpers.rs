@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
 use tessera_identity::cli::Identity;
 use tessera_identity::config::Config;
+use tessera_identity::db::tenants;
 use tessera_identity::provision::{self, CreatedAgent};
-use tessera_identity::store;
 use tessera_testkit::Spawned;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -65,9 +65,9 @@ impl TestApp {
         AsyncPgConnection::establish(self.db.url()).await.unwrap()
     }
 
-    pub async fn tenant(&self, slug: &str) -> store::Tenant {
+    pub async fn tenant(&self, slug: &str) -> tenants::Tenant {
         let mut c = self.conn().await;
-        store::create_tenant(&mut c, slug, &format!("Tenant {slug}"))
+        tenants::create_tenant(&mut c, slug, &format!("Tenant {slug}"))
             .await
             .unwrap()
     }

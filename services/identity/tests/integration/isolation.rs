@@ -117,13 +117,15 @@ async fn an_agent_of_one_tenant_cannot_read_or_change_another() {
 
     // Nothing of tenant B changed.
     let mut c = app.conn().await;
-    let role = tessera_identity::store::role_of(&mut c, g).await.unwrap();
+    let role = tessera_identity::db::role_assignments::role_of(&mut c, g)
+        .await
+        .unwrap();
     assert_eq!(role.as_deref(), Some("viewer"));
-    let globex = tessera_identity::store::active_tenant(&mut c, "globex")
+    let globex = tessera_identity::db::tenants::active_tenant(&mut c, "globex")
         .await
         .unwrap()
         .unwrap();
-    let gil = tessera_identity::store::agent(&mut c, globex.id, g)
+    let gil = tessera_identity::db::agents::agent(&mut c, globex.id, g)
         .await
         .unwrap()
         .unwrap();

@@ -49,19 +49,19 @@ async fn lockout_holds_across_two_instances_and_answers_are_identical() {
     // A disabled agent answers the same too.
     app.agent("acme", "off@acme.test", false, None).await;
     let mut c = app.conn().await;
-    let acme = tessera_identity::store::active_tenant(&mut c, "acme")
+    let acme = tessera_identity::db::tenants::active_tenant(&mut c, "acme")
         .await
         .unwrap()
         .unwrap();
-    let off = tessera_identity::store::agent_by_email(&mut c, acme.id, "off@acme.test")
+    let off = tessera_identity::db::agents::agent_by_email(&mut c, acme.id, "off@acme.test")
         .await
         .unwrap()
         .unwrap();
-    tessera_identity::routes::agents::change_status(
+    tessera_identity::operations::change_agent_status(
         &mut c,
         &acme,
         off.id,
-        tessera_identity::routes::agents::AgentStatus::Disabled,
+        tessera_identity::domain::AgentStatus::Disabled,
         chrono::Utc::now(),
     )
     .await

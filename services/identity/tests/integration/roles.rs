@@ -123,7 +123,7 @@ async fn only_admins_manage_roles_and_rules_hold() {
     assert_eq!(r.status, 409, "{}", r.body);
     let mut c = app.conn().await;
     assert_eq!(
-        tessera_identity::store::role_of(&mut c, ana.agent_id)
+        tessera_identity::db::role_assignments::role_of(&mut c, ana.agent_id)
             .await
             .unwrap()
             .as_deref(),
