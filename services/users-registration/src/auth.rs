@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use tessera_http::{ApiError, bearer_token};
 use uuid::Uuid;
 
+use crate::db::sessions;
 use crate::state::AppState;
-use crate::store;
 
 /// `typ` header of access tokens (RFC 9068 §2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
@@ -38,36 +38,24 @@ pub const ADMIN_USERS: &str = "admin:users";
 /// Every scope the service knows.
 pub const SCOPES: [&str; 4] = [USERS_READ, USERS_WRITE, REGISTRATIONS_WRITE, ADMIN_USERS];
 
-/// A user's role (seed 004 "User.role").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A rural producer: own data only.
-    Producer,
-    /// Reviews registrations (`admin:users`).
-    Analyst,
-    /// Reads everything, changes nothing.
-    Auditor,
+tessera_db::text_enum! {
+    /// A user's role (seed 004 "User.role").
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        /// A rural producer: own data only.
+        Producer = "producer",
+        /// Reviews registrations (`admin:users`).
+        Analyst = "analyst",
+        /// Reads everything, changes nothing.
+        Auditor = "auditor",
+    }
 }
 
 impl Role {
-    /// The stored and wire form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Producer => "producer",
-            Self::Analyst => "analyst",
-            Self::Auditor => "auditor",
-        }
-    }
-
     /// Parses the stored form.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "producer" => Some(Self::Producer),
-            "analyst" => Some(Self::Analyst),
-            "auditor" => Some(Self::Auditor),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// The role's scopes when the user has no explicit ones: producer ⇒ `users:read`,
@@ -215,7 +203,7 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     };
     let found = {
         let mut conn = state.pool.get().await?;
-        store::session_principal(&mut conn, sid, now).await?
+        sessions::session_principal(&mut conn, sid, now).await?
     };
     match found {
         Some(p) if p.user_id == user_id => Ok(p),

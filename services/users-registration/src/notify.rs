@@ -25,8 +25,8 @@ use serde::Serialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
 use uuid::Uuid;
 
+use crate::db::users;
 use crate::events::{APPROVED, REGISTERED, REJECTED, Registered, StatusChanged};
-use crate::store;
 
 /// The default durable queue of the dispatcher (`NOTIFY_QUEUE`).
 pub const QUEUE: &str = "users-registration.notifications";
@@ -134,7 +134,7 @@ impl Dispatcher {
             _ => return Ok(None),
         };
         let data: StatusChanged = serde_json::from_value(event.data.clone())?;
-        let user = store::user(conn, data.user_id)
+        let user = users::user(conn, data.user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("user {} not found", data.user_id))?;
         Ok(Some(Notification {

@@ -9,9 +9,12 @@ use uuid::Uuid;
 
 use crate::auth::{Role, SCOPES};
 use crate::config::Config;
-use crate::db::schema::users;
+use crate::db::schema;
+use crate::db::users;
+use crate::db::users::NewUser;
+use crate::db::users::Taken;
 use crate::document::{self, DocumentKeys};
-use crate::store::{self, NewUser, Taken};
+use crate::domain::UserStatus;
 
 /// What `user create` prints.
 #[derive(Debug, Serialize)]
@@ -23,7 +26,7 @@ pub struct CreatedUser {
     /// Role.
     pub role: Role,
     /// Always `APPROVED`: an operator-created user may log in at once.
-    pub status: &'static str,
+    pub status: UserStatus,
     /// Effective scopes.
     pub scopes: Vec<String>,
 }
@@ -83,22 +86,22 @@ pub async fn create_user(
         document_normalised: &normalised,
         document: &stored,
         password_hash: &hash,
-        status: store::APPROVED,
+        status: UserStatus::Approved,
         scopes: spec.scopes.as_deref(),
         farm_data: None,
         now,
     };
-    match store::insert_user(conn, &user).await? {
+    match users::insert_user(conn, &user).await? {
         Ok(()) => {}
         Err(Taken::Email) => anyhow::bail!("the e-mail {email} is already registered"),
         Err(Taken::Document) => anyhow::bail!("that document is already registered"),
     }
-    store::record_history(conn, id, "created", None, Some("operator CLI"), now).await?;
+    users::record_history(conn, id, "created", None, Some("operator CLI"), now).await?;
     Ok(CreatedUser {
         user_id: id,
         email,
         role: spec.role,
-        status: store::APPROVED,
+        status: UserStatus::Approved,
         scopes: crate::auth::effective_scopes(spec.role, spec.scopes.as_deref()),
     })
 }
@@ -128,12 +131,15 @@ pub async fn backfill(
         let skip = report.conflicts.clone();
         let done = conn
             .transaction::<(u64, Vec<Uuid>, usize), anyhow::Error, _>(async |c| {
-                let rows: Vec<(Uuid, String)> = users::table
-                    .filter(users::document_id.is_not_null())
-                    .filter(users::document_id_sealed.is_null())
-                    .filter(users::id.ne_all(&skip))
-                    .select((users::id, users::document_id.assume_not_null()))
-                    .order(users::id.asc())
+                let rows: Vec<(Uuid, String)> = schema::users::table
+                    .filter(schema::users::document_id.is_not_null())
+                    .filter(schema::users::document_id_sealed.is_null())
+                    .filter(schema::users::id.ne_all(&skip))
+                    .select((
+                        schema::users::id,
+                        schema::users::document_id.assume_not_null(),
+                    ))
+                    .order(schema::users::id.asc())
                     .limit(batch.max(1))
                     .for_update()
                     .skip_locked()
@@ -143,8 +149,8 @@ pub async fn backfill(
                 for (id, plain) in &rows {
                     let normalised = document::normalise(plain);
                     let stored = keys.protect(*id, &normalised)?;
-                    let clash: i64 = users::table
-                        .filter(users::document_id_index.eq(&stored.index))
+                    let clash: i64 = schema::users::table
+                        .filter(schema::users::document_id_index.eq(&stored.index))
                         .count()
                         .get_result(c)
                         .await?;
@@ -152,11 +158,11 @@ pub async fn backfill(
                         conflicts.push(*id);
                         continue;
                     }
-                    diesel::update(users::table.find(id))
+                    diesel::update(schema::users::table.find(id))
                         .set((
-                            users::document_id_sealed.eq(&stored.sealed),
-                            users::document_id_index.eq(&stored.index),
-                            users::document_id.eq(None::<String>),
+                            schema::users::document_id_sealed.eq(&stored.sealed),
+                            schema::users::document_id_index.eq(&stored.index),
+                            schema::users::document_id.eq(None::<String>),
                         ))
                         .execute(c)
                         .await?;

@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
+use crate::db::registrations::Attachment;
+use crate::db::users::UserRow;
 use crate::document::{self, DocumentKeys};
-use crate::store::{Attachment, UserRow};
+use crate::domain::UserStatus;
 
 /// A user profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,7 +29,7 @@ pub struct User {
     pub document_id: String,
     /// `PENDING` | `APPROVED` | `REJECTED`.
     #[schema(example = "PENDING")]
-    pub status: String,
+    pub status: UserStatus,
     /// The analyst's reason for the last status change, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
@@ -95,7 +97,7 @@ pub struct RegistrationCreated {
     pub registration_id: Uuid,
     /// Always `PENDING`.
     #[schema(example = "PENDING")]
-    pub status: String,
+    pub status: UserStatus,
 }
 
 /// `200` of `POST /auth/login` and `POST /auth/refresh` (seed 004 "AuthToken").

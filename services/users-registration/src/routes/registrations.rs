@@ -11,11 +11,15 @@ use tessera_http::ApiError;
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
+use crate::db::registrations::Attachment;
+use crate::db::users::NewUser;
+use crate::db::users::Taken;
+use crate::db::{registrations, users};
 use crate::document;
+use crate::domain::UserStatus;
 use crate::events::{self, Registered, UserCandidate};
 use crate::idempotency::{self, StoredResponse};
 use crate::state::AppState;
-use crate::store::{self, Attachment, NewUser, Taken};
 use crate::validation::REGISTRATION;
 use crate::view::{Registration, RegistrationCreated, User};
 
@@ -106,7 +110,7 @@ pub async fn submit(
     let name = r.name.trim().to_owned();
     let created = RegistrationCreated {
         registration_id,
-        status: store::PENDING.to_owned(),
+        status: UserStatus::Pending,
     };
     let response = StoredResponse {
         status: 201,
@@ -136,15 +140,16 @@ pub async fn submit(
                 document_normalised: &normalised,
                 document: &stored_document,
                 password_hash: &password_hash,
-                status: store::PENDING,
+                status: UserStatus::Pending,
                 scopes: None,
                 farm_data: r.farm_data.as_ref(),
                 now,
             };
-            store::insert_user(c, &new_user)
+            users::insert_user(c, &new_user)
                 .await?
                 .map_err(Refusal::Taken)?;
-            store::insert_registration(c, registration_id, user_id, &r.attachments, now).await?;
+            registrations::insert_registration(c, registration_id, user_id, &r.attachments, now)
+                .await?;
             let data = Registered {
                 registration_id,
                 user_candidate: UserCandidate {
@@ -191,7 +196,7 @@ pub async fn get(
     let not_found = || ApiError::not_found("Registration not found.");
     let id = Uuid::parse_str(&path).map_err(|_| not_found())?;
     let mut conn = state.pool.get().await?;
-    let found = store::registration(&mut conn, id).await?;
+    let found = registrations::registration(&mut conn, id).await?;
     let Some((id, submitted_at, user, attachments)) = found else {
         return Err(not_found());
     };

@@ -21,8 +21,10 @@ use tessera_http::{ApiError, ErrorCode};
 use uuid::Uuid;
 
 use crate::auth::{self, Principal};
+use crate::db::refresh_tokens::Rotation;
+use crate::db::{refresh_tokens, sessions, users};
+use crate::domain::UserStatus;
 use crate::state::AppState;
-use crate::store::{self, Rotation};
 use crate::validation::{LOGIN, REFRESH};
 use crate::view::AuthToken;
 
@@ -126,7 +128,7 @@ pub async fn login(
         if let Some(wait) = keys.locked(&mut conn, state.now()).await? {
             return Err(locked_out(wait));
         }
-        store::user_by_email(&mut conn, &email).await?
+        users::user_by_email(&mut conn, &email).await?
     };
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), Some(h)),
@@ -149,15 +151,15 @@ pub async fn login(
         let mut conn = state.pool.get().await?;
         keys.succeeded(&mut conn).await?;
     }
-    match user.status.as_str() {
-        store::APPROVED => {}
-        store::PENDING => {
+    match user.status {
+        UserStatus::Approved => {}
+        UserStatus::Pending => {
             return Err(ApiError::forbidden(
                 "user_pending",
                 "This registration is still waiting for an analyst's approval.",
             ));
         }
-        _ => {
+        UserStatus::Rejected => {
             return Err(ApiError::forbidden(
                 "user_rejected",
                 "This registration was rejected.",
@@ -169,7 +171,7 @@ pub async fn login(
     let session_id = Uuid::now_v7();
     {
         let mut conn = state.pool.get().await?;
-        store::create_session(
+        sessions::create_session(
             &mut conn,
             session_id,
             user.id,
@@ -203,7 +205,7 @@ pub async fn refresh(
     let rotation = {
         let mut conn = state.pool.get().await?;
         conn.transaction::<Rotation, diesel::result::Error, _>(async |c| {
-            store::rotate_refresh(c, &presented, &next_hash, now, ttl).await
+            refresh_tokens::rotate_refresh(c, &presented, &next_hash, now, ttl).await
         })
         .await?
     };
@@ -241,12 +243,12 @@ pub async fn logout(
     let now = state.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
-        store::revoke_session(c, who.session_id, "logout", now).await?;
-        if let Some(sid) = store::session_of_refresh(c, &hash).await?
+        sessions::revoke_session(c, who.session_id, "logout", now).await?;
+        if let Some(sid) = refresh_tokens::session_of_refresh(c, &hash).await?
             && sid != who.session_id
-            && store::session_owner(c, sid).await? == Some(who.user_id)
+            && sessions::session_owner(c, sid).await? == Some(who.user_id)
         {
-            store::revoke_session(c, sid, "logout", now).await?;
+            sessions::revoke_session(c, sid, "logout", now).await?;
         }
         Ok(())
     })

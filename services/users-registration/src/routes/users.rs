@@ -9,9 +9,12 @@ use tessera_http::ApiError;
 use uuid::Uuid;
 
 use crate::auth::{ADMIN_USERS, Principal, Role, USERS_READ, USERS_WRITE};
+use crate::db::users;
+use crate::db::users::ProfileChange;
+use crate::db::users::StatusChange;
+use crate::domain::UserStatus;
 use crate::events::{self, StatusChanged};
 use crate::state::AppState;
-use crate::store::{self, ProfileChange, StatusChange};
 use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
 
@@ -46,7 +49,7 @@ pub async fn get(
         return Err(not_owner());
     }
     let mut conn = state.pool.get().await?;
-    let row = store::user(&mut conn, id).await?.ok_or_else(not_found)?;
+    let row = users::user(&mut conn, id).await?.ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
 }
 
@@ -94,9 +97,9 @@ pub async fn update(
     let mut conn = state.pool.get().await?;
     let row = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
-            let row = store::update_profile(c, id, &change, now).await?;
+            let row = users::update_profile(c, id, &change, now).await?;
             if row.is_some() {
-                store::record_history(c, id, "updated", Some(who.user_id), None, now).await?;
+                users::record_history(c, id, "updated", Some(who.user_id), None, now).await?;
             }
             Ok(row)
         })
@@ -137,10 +140,10 @@ pub async fn change_status(
     let outcome = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let outcome =
-                store::change_status(c, id, &r.status, reason.as_deref(), Some(who.user_id), now)
+                users::change_status(c, id, &r.status, reason.as_deref(), Some(who.user_id), now)
                     .await?;
             if let StatusChange::Changed(_) = &outcome {
-                let kind = if r.status == store::APPROVED {
+                let kind = if r.status == UserStatus::Approved.as_str() {
                     events::APPROVED
                 } else {
                     events::REJECTED
