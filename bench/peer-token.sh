@@ -4,6 +4,11 @@
 #   ceiling  a bare actix-web endpoint (tessera_http's `bare` example, no I/O)
 #   peer     node-oidc-provider's client_credentials endpoint issuing ES256 JWT access tokens
 # Also the control plane's peak RSS (VmHWM) during its run. Writes docs/benchmarks.md.
+#
+# BENCH_BASELINE=<git revision>: also builds that revision's control-plane (a worktree under
+# target/, the same target directory, so only the workspace's own crates are rebuilt) and
+# measures it in every round beside this tree's, on the same database and keys: the before/after
+# of a change, in the same run (issue #19: a refactor must not cost throughput).
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 
@@ -15,6 +20,17 @@ source "$ROOT/bench/lib.sh"
 OUT="$SECTIONS/peer-token.md"
 need_tools
 
+BASELINE="${BENCH_BASELINE:-}"
+if [ -n "$BASELINE" ]; then
+  BASELINE_REV="$(git rev-parse --short "$BASELINE")"
+  BASELINE_TREE="$ROOT/target/bench-baseline"
+  say "building the baseline control-plane at $BASELINE_REV"
+  git worktree remove --force "$BASELINE_TREE" 2>/dev/null || true
+  git worktree add --detach "$BASELINE_TREE" "$BASELINE_REV" >/dev/null
+  ( cd "$BASELINE_TREE" && CARGO_TARGET_DIR="$ROOT/target" cargo build --locked --release -p tessera_control_plane --bin control-plane )
+  cp target/release/control-plane "$WORK/control-plane-baseline"
+  git worktree remove --force "$BASELINE_TREE"
+fi
 say "building release binaries"
 cargo build --locked --release -p tessera_control_plane --bin control-plane
 cargo build --locked --release -p tessera_http --example bare
@@ -58,6 +74,13 @@ CP_PID=$!
 node bench/oidc/server.mjs 18183 > "$WORK/oidc.log" 2>&1 &
 OIDC_PID=$!
 wait_http http://127.0.0.1:18181/readyz
+if [ -n "$BASELINE" ]; then
+  APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18184 DATABASE_URL="$BENCH_DB" AMQP_URL="$AMQP_URL" \
+    JWT_SIGNING_KEYS_DIR="$WORK/keys" CP_ISSUER=http://127.0.0.1:18181 RUST_LOG=info \
+    "$WORK/control-plane-baseline" serve > "$WORK/control-plane-baseline.log" 2>&1 &
+  BASE_PID=$!
+  wait_http http://127.0.0.1:18184/readyz
+fi
 sleep 1.5
 # ratio a b: a / b to two decimals. over_rounds name field: rps or p99 (field) of
 # name-1 … name-ROUNDS, sorted ascending; median name field: their median.
@@ -65,11 +88,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 over_rounds() { local r; for r in $(seq "$ROUNDS"); do "$2" "$1-$r"; echo; done | sort -g; }
 median() { over_rounds "$1" "$2" | awk '{v[NR]=$1} END {printf "%s", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ROUND_ROWS=""
+BASE_ROWS=""
 for r in $(seq "$ROUNDS"); do
+  if [ -n "$BASELINE" ]; then
+    run_wrk "baseline-$r" http://127.0.0.1:18184/wls/wl-a/peer-token "$WORK/cp.lua"
+  fi
   run_wrk "control-plane-$r" http://127.0.0.1:18181/wls/wl-a/peer-token "$WORK/cp.lua"
   run_wrk "oidc-$r" http://127.0.0.1:18183/token "$WORK/oidc.lua"
   ROUND_ROWS+="| $r | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(rps oidc-$r) | $(p99 oidc-$r) ms | $(ratio "$(rps control-plane-$r)" "$(rps oidc-$r)")× |"$'\n'
+  if [ -n "$BASELINE" ]; then
+    BASE_ROWS+="| $r | $(rps baseline-$r) | $(p99 baseline-$r) ms | $(ratio "$(rps baseline-$r)" "$(rps oidc-$r)")× | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(ratio "$(rps control-plane-$r)" "$(rps oidc-$r)")× | $(ratio "$(rps control-plane-$r)" "$(rps baseline-$r)") |"$'\n'
+  fi
 done
+if [ -n "$BASELINE" ]; then
+  kill -TERM $BASE_PID; wait $BASE_PID 2>/dev/null || true
+fi
 CP_RSS="$(peak_rss_mb $CP_PID)"
 OIDC_HWM="$(peak_rss_mb $OIDC_PID)"
 ISSUED="$(grep -c '"peer token issued"' "$WORK/control-plane.log" || true)"
@@ -86,6 +119,22 @@ CP_P99_MAX="$(over_rounds control-plane p99 | tail -1)"
 BARE_RPS="$(rps bare)"; BARE_P99="$(p99 bare)"
 RATIO="$(ratio "$CP_RPS" "$OIDC_RPS")"
 CEIL="$(awk -v a="$CP_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.0f", 100*a/b}')"
+
+BASELINE_SECTION=""
+if [ -n "$BASELINE" ]; then
+  BASE_RPS="$(median baseline rps)"
+  BASELINE_SECTION="
+### Before and after: this tree against $BASELINE_REV, same run
+
+\`BENCH_BASELINE=$BASELINE_REV make bench BENCH=peer-token\`: the baseline revision's control-plane ran beside this
+tree's (same database, keys and settings), measured in each round just before it. Medians: baseline
+**$BASE_RPS** req/s ($(ratio "$BASE_RPS" "$OIDC_RPS")× node-oidc-provider), this tree **$CP_RPS** req/s
+(${RATIO}×): this tree / baseline = **$(ratio "$CP_RPS" "$BASE_RPS")**.
+
+| round | baseline req/s | p99 | ratio to node-oidc-provider | this tree req/s | p99 | ratio to node-oidc-provider | this tree / baseline |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${BASE_ROWS}"
+fi
 
 AUTOVACUUM_NOTE=""
 if command -v psql >/dev/null && [ "$(psql -tAq "$PG_URL_BASE/postgres" -c 'SHOW autovacuum')" = off ]; then
@@ -117,7 +166,7 @@ every round is listed below.
 
 | round | control-plane req/s | p99 | node-oidc-provider req/s | p99 | ratio |
 |---:|---:|---:|---:|---:|---:|
-${ROUND_ROWS}
+${ROUND_ROWS}${BASELINE_SECTION}
 - Every 201 follows the commit of its \`PEER_TOKEN_ISSUED\` outbox row (group commit). This run (warm-up included):
   $ISSUED tokens issued (log lines), $UNPUBLISHED outbox rows left unpublished after the graceful shutdown (rows are deleted
   once RabbitMQ confirmed them).
