@@ -3,7 +3,8 @@
 use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::{hosts, store};
+use crate::db::bindings;
+use crate::hosts;
 
 tessera_service::service! { CredentialBroker = "credential-broker" }
 
@@ -64,7 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
             let mut conn = AsyncPgConnection::establish(&url).await?;
             conn.transaction::<(), diesel::result::Error, _>(async |c| {
-                store::put_binding(c, &sandbox, &tenant, agent, None, &parsed).await
+                bindings::put_binding(c, &sandbox, &tenant, agent, None, &parsed).await
             })
             .await?;
             println!("{sandbox}: bound to {tenant}/{agent}");

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
 use uuid::Uuid;
 
-use crate::store;
+use crate::db::bindings;
 
 /// The default durable queue of this consumer (`BROKER_IDENTITY_QUEUE`).
 pub const QUEUE: &str = "credential-broker.identity";
@@ -34,8 +34,8 @@ impl EventHandler for SuspendBindings {
         Box::pin(async move {
             let data: AgentEvent = serde_json::from_value(event.data.clone())?;
             let reason = format!("{} (event {})", event.kind, event.id);
-            let n =
-                store::suspend_agent_bindings(conn, &data.tenant, data.agent_id, &reason).await?;
+            let n = bindings::suspend_agent_bindings(conn, &data.tenant, data.agent_id, &reason)
+                .await?;
             tracing::info!(tenant = %data.tenant, agent_id = %data.agent_id, suspended = n, kind = %event.kind, "bindings suspended");
             Ok(())
         })

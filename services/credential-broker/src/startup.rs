@@ -11,8 +11,8 @@ use tessera_events::{Consumer, GroupCommitFactory};
 use tessera_service::{Foundation, FoundationSettings, Running};
 
 use crate::config::{Config, WalletBackend};
+use crate::db::audit_log::AuditBatch;
 use crate::state::AppState;
-use crate::store::AuditBatch;
 use crate::wallet::{OAuthWallet, Wallet};
 
 /// The service's own migrations.

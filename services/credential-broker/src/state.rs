@@ -7,7 +7,7 @@ use tessera_db::DbPool;
 use tessera_events::GroupCommit;
 
 use crate::config::Config;
-use crate::store::AuditBatch;
+use crate::db::audit_log::AuditBatch;
 use crate::wallet::Wallet;
 
 /// Everything handlers share.

@@ -10,9 +10,12 @@ use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::db::audit_log::AuditView;
+use crate::db::bindings::BindingView;
+use crate::db::bindings::UpstreamView;
+use crate::db::{audit_log, bindings};
 use crate::hosts;
 use crate::state::AppState;
-use crate::store::{self, AuditView, BindingView, UpstreamView};
 use crate::wallet::Wallet;
 
 fn operator(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
@@ -165,16 +168,16 @@ pub async fn create_binding(
     let mut conn = state.pool.get().await?;
     let id = body.sandbox_id.clone();
     conn.transaction::<(), diesel::result::Error, _>(async |c| {
-        if store::binding(c, &id).await?.is_some() {
+        if bindings::binding(c, &id).await?.is_some() {
             return Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 Box::new(String::from("binding exists")),
             ));
         }
-        store::put_binding(c, &id, &body.tenant, body.agent_id, body.expires_at, &ups).await
+        bindings::put_binding(c, &id, &body.tenant, body.agent_id, body.expires_at, &ups).await
     })
     .await?;
-    let (mut views, _) = store::list_bindings(&mut conn, Some(&id), 1, 0).await?;
+    let (mut views, _) = bindings::list_bindings(&mut conn, Some(&id), 1, 0).await?;
     let view = views
         .pop()
         .ok_or_else(|| ApiError::not_found("Binding not found."))?;
@@ -194,7 +197,7 @@ pub async fn list_bindings(
     let (limit, offset) = page.limit_offset()?;
     let mut conn = state.pool.get().await?;
     let (data, total) =
-        store::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
+        bindings::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
     Ok(HttpResponse::Ok().json(BindingList {
         data,
         meta: page.meta(total),
@@ -212,7 +215,7 @@ pub async fn delete_binding(
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
     let mut conn = state.pool.get().await?;
-    if store::delete_binding(&mut conn, &path).await? {
+    if bindings::delete_binding(&mut conn, &path).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found("Binding not found."))
@@ -267,7 +270,7 @@ pub async fn list_audit(
     let (limit, offset) = page.limit_offset()?;
     let mut conn = state.pool.get().await?;
     let (data, total) =
-        store::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
+        audit_log::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
     Ok(HttpResponse::Ok().json(AuditList {
         data,
         meta: page.meta(total),

@@ -26,9 +26,11 @@ use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::ToSchema;
 
 use crate::auth::{self, ANONYMOUS, PROXY};
+use crate::db::audit_log::AuditEntry;
+use crate::db::rate_windows;
+use crate::domain::AuditOutcome;
 use crate::hosts;
 use crate::state::AppState;
-use crate::store::{self, AuditEntry};
 use crate::wallet::WalletError;
 
 /// Routing key of the audit event.
@@ -67,7 +69,7 @@ struct TokenRequested<'a> {
     sandbox_id: &'a str,
     upstream_host: &'a str,
     scopes: &'a [String],
-    outcome: &'a str,
+    outcome: AuditOutcome,
     reason: Option<&'a str>,
 }
 
@@ -107,7 +109,7 @@ async fn record(state: &AppState, entry: AuditEntry, now: DateTime<Utc>) -> Resu
             sandbox_id: &entry.sandbox_id,
             upstream_host: &entry.upstream_host,
             scopes: &entry.scopes,
-            outcome: &entry.outcome,
+            outcome: entry.outcome,
             reason: entry.reason.as_deref(),
         },
         entry.request_id.clone(),
@@ -125,12 +127,12 @@ async fn record(state: &AppState, entry: AuditEntry, now: DateTime<Utc>) -> Resu
 async fn refuse(
     state: &AppState,
     mut entry: AuditEntry,
-    outcome: &str,
+    outcome: AuditOutcome,
     reason: &str,
     error: ApiError,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, ApiError> {
-    entry.outcome = outcome.to_owned();
+    entry.outcome = outcome;
     entry.reason = Some(reason.to_owned());
     let (sandbox_id, upstream_host) = (entry.sandbox_id.clone(), entry.upstream_host.clone());
     record(state, entry, now).await?;
@@ -146,7 +148,7 @@ async fn deny(
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, ApiError> {
     let e = ApiError::forbidden(reason, "The token request was refused.");
-    refuse(state, entry, "denied", reason, e, now).await
+    refuse(state, entry, AuditOutcome::Denied, reason, e, now).await
 }
 
 /// Issues the upstream access token of the sandbox's owner.
@@ -181,7 +183,7 @@ pub async fn issue_token(
         sandbox_id: body.sandbox_id.clone(),
         upstream_host: host.clone().unwrap_or_else(|| body.upstream_host.clone()),
         scopes: body.scopes.clone(),
-        outcome: "denied".to_owned(),
+        outcome: AuditOutcome::Denied,
         reason: None,
         token_hmac: None,
     };
@@ -189,7 +191,15 @@ pub async fn issue_token(
     if !auth::presents(&req, &state.config.broker_caller_token) {
         let e = ApiError::unauthenticated("The caller credential is missing or invalid.")
             .with_reason("caller_unauthenticated");
-        return refuse(&state, entry, "denied", "caller_unauthenticated", e, now).await;
+        return refuse(
+            &state,
+            entry,
+            AuditOutcome::Denied,
+            "caller_unauthenticated",
+            e,
+            now,
+        )
+        .await;
     }
     let mut entry = AuditEntry {
         caller: PROXY.to_owned(),
@@ -202,7 +212,7 @@ pub async fn issue_token(
     let checked = {
         let mut conn = state.counters.get().await?;
         let lookup = host.as_deref().unwrap_or_default();
-        store::check(&mut conn, &body.sandbox_id, lookup, &body.scopes, now)
+        rate_windows::check(&mut conn, &body.sandbox_id, lookup, &body.scopes, now)
             .await
             .map_err(ApiError::unavailable)?
     };
@@ -211,7 +221,7 @@ pub async fn issue_token(
         return deny(&state, entry, "binding_not_found", now).await;
     };
     let binding = checked.binding;
-    if !binding.usable_at(now) {
+    if !checked.usable {
         return deny(&state, entry, "binding_inactive", now).await;
     }
     // 3. The upstream.
@@ -228,10 +238,10 @@ pub async fn issue_token(
         // checked above; should the two ever disagree, fail closed.
         return deny(&state, entry, "binding_inactive", now).await;
     };
-    let (recent, retry_after) = store::rate_estimate(counts, now);
+    let (recent, retry_after) = rate_windows::rate_estimate(counts, now);
     if recent > f64::from(state.config.token_rate_limit_per_minute) {
         let e = ApiError::too_many_requests(retry_after).with_reason("rate_limited");
-        return refuse(&state, entry, "denied", "rate_limited", e, now).await;
+        return refuse(&state, entry, AuditOutcome::Denied, "rate_limited", e, now).await;
     }
     // 6. The wallet.
     let token = match state
@@ -251,17 +261,25 @@ pub async fn issue_token(
                 "The upstream token endpoint failed.",
             )
             .with_reason("upstream_error");
-            return refuse(&state, entry, "error", "upstream_error", e, now).await;
+            return refuse(&state, entry, AuditOutcome::Error, "upstream_error", e, now).await;
         }
         Err(WalletError::Unavailable(msg) | WalletError::Storage(msg)) => {
             tracing::warn!(upstream_host = %host, error = %msg, "wallet unavailable");
             let e = ApiError::unavailable(std::io::Error::other("wallet unavailable"))
                 .with_reason("upstream_unavailable");
-            return refuse(&state, entry, "error", "upstream_unavailable", e, now).await;
+            return refuse(
+                &state,
+                entry,
+                AuditOutcome::Error,
+                "upstream_unavailable",
+                e,
+                now,
+            )
+            .await;
         }
     };
     // 7. The audit row, before the token leaves.
-    entry.outcome = "issued".to_owned();
+    entry.outcome = AuditOutcome::Issued;
     entry.token_hmac = Some(
         hmac::sign(&state.audit_key, token.value.expose_secret().as_bytes())
             .as_ref()

@@ -5,8 +5,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use tessera_credential_broker::cli::CredentialBroker;
 use tessera_credential_broker::config::Config;
+use tessera_credential_broker::db::bindings;
 use tessera_credential_broker::db::schema::audit_log;
-use tessera_credential_broker::store;
 use tessera_db::testing::TestDatabase;
 pub use tessera_testkit::{Reply, Spawned};
 use uuid::Uuid;
@@ -56,7 +56,7 @@ impl TestApp {
     pub async fn bind(&self, sandbox: &str) -> Uuid {
         let agent = Uuid::new_v4();
         let mut c = self.conn().await;
-        store::put_binding(
+        bindings::put_binding(
             &mut c,
             sandbox,
             "acme",

@@ -59,7 +59,7 @@ async fn the_token_never_reaches_logs_audit_rows_or_events() {
             <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(db.url())
                 .await
                 .unwrap();
-        tessera_credential_broker::store::put_binding(
+        tessera_credential_broker::db::bindings::put_binding(
             &mut c,
             "sb-secret",
             "acme",

@@ -1,0 +1,220 @@
+//! `bindings` and `binding_upstreams`: which sandbox may get tokens for which upstream hosts
+//! and scopes, on behalf of which identity agent (seed 003); fail-closed.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::domain::BindingStatus;
+
+use crate::db::schema::{binding_upstreams, bindings};
+
+/// A binding (`bindings` row).
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = bindings)]
+pub struct Binding {
+    /// The sandbox.
+    pub sandbox_id: String,
+    /// The owner's identity tenant.
+    pub tenant: String,
+    /// The owner (identity agent id).
+    pub agent_id: Uuid,
+    /// `active`, `suspended` or `revoked`.
+    pub status: BindingStatus,
+    /// Why it is not active.
+    pub status_reason: Option<String>,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The binding of `sandbox_id`.
+///
+/// # Errors
+/// Database errors.
+pub async fn binding(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+) -> QueryResult<Option<Binding>> {
+    bindings::table
+        .find(sandbox_id)
+        .select(Binding::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Creates or replaces a binding and its upstreams (`(host, scopes)`, hosts normalised).
+///
+/// # Errors
+/// Database errors.
+pub async fn put_binding(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+    tenant: &str,
+    agent_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+    upstreams: &[(String, Vec<String>)],
+) -> QueryResult<()> {
+    diesel::insert_into(bindings::table)
+        .values((
+            bindings::sandbox_id.eq(sandbox_id),
+            bindings::tenant.eq(tenant),
+            bindings::agent_id.eq(agent_id),
+            bindings::expires_at.eq(expires_at),
+        ))
+        .on_conflict(bindings::sandbox_id)
+        .do_update()
+        .set((
+            bindings::tenant.eq(tenant),
+            bindings::agent_id.eq(agent_id),
+            bindings::expires_at.eq(expires_at),
+            bindings::status.eq(BindingStatus::Active),
+            bindings::status_reason.eq(None::<String>),
+            bindings::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::delete(binding_upstreams::table.filter(binding_upstreams::sandbox_id.eq(sandbox_id)))
+        .execute(conn)
+        .await?;
+    let rows: Vec<_> = upstreams
+        .iter()
+        .map(|(host, scopes)| {
+            (
+                binding_upstreams::sandbox_id.eq(sandbox_id),
+                binding_upstreams::upstream_host.eq(host),
+                binding_upstreams::scopes.eq(scopes),
+            )
+        })
+        .collect();
+    diesel::insert_into(binding_upstreams::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Suspends every active binding of the agent; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn suspend_agent_bindings(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    agent_id: Uuid,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        bindings::table
+            .filter(bindings::tenant.eq(tenant))
+            .filter(bindings::agent_id.eq(agent_id))
+            .filter(bindings::status.eq(BindingStatus::Active)),
+    )
+    .set((
+        bindings::status.eq(BindingStatus::Suspended),
+        bindings::status_reason.eq(reason),
+        bindings::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await
+}
+
+/// A binding with its upstreams, as the operator API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BindingView {
+    /// The sandbox.
+    pub sandbox_id: String,
+    /// Owner's identity tenant.
+    pub tenant: String,
+    /// Owner (identity agent id).
+    pub agent_id: Uuid,
+    /// `active`, `suspended` or `revoked`.
+    pub status: BindingStatus,
+    /// Why it is not active.
+    pub status_reason: Option<String>,
+    /// Optional expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Allowed upstreams and their scopes.
+    pub upstreams: Vec<UpstreamView>,
+}
+
+/// One allowed upstream.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct UpstreamView {
+    /// Host (lower case, exact).
+    pub host: String,
+    /// Allowed scopes (exact).
+    pub scopes: Vec<String>,
+}
+
+/// Bindings ordered by sandbox id, a page of them with their upstreams, and the total.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_bindings(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<BindingView>, i64)> {
+    let mut q = bindings::table.into_boxed();
+    let mut c = bindings::table.into_boxed();
+    if let Some(id) = sandbox_id {
+        q = q.filter(bindings::sandbox_id.eq(id.to_owned()));
+        c = c.filter(bindings::sandbox_id.eq(id.to_owned()));
+    }
+    let rows: Vec<Binding> = q
+        .order(bindings::sandbox_id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(Binding::as_select())
+        .load(conn)
+        .await?;
+    let total = c.count().get_result(conn).await?;
+    let ids: Vec<&str> = rows.iter().map(|b| b.sandbox_id.as_str()).collect();
+    let ups: Vec<(String, String, Vec<String>)> = binding_upstreams::table
+        .filter(binding_upstreams::sandbox_id.eq_any(&ids))
+        .order((
+            binding_upstreams::sandbox_id,
+            binding_upstreams::upstream_host,
+        ))
+        .select((
+            binding_upstreams::sandbox_id,
+            binding_upstreams::upstream_host,
+            binding_upstreams::scopes,
+        ))
+        .load(conn)
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|b| BindingView {
+            upstreams: ups
+                .iter()
+                .filter(|(s, _, _)| *s == b.sandbox_id)
+                .map(|(_, host, scopes)| UpstreamView {
+                    host: host.clone(),
+                    scopes: scopes.clone(),
+                })
+                .collect(),
+            sandbox_id: b.sandbox_id,
+            tenant: b.tenant,
+            agent_id: b.agent_id,
+            status: b.status,
+            status_reason: b.status_reason,
+            expires_at: b.expires_at,
+        })
+        .collect();
+    Ok((views, total))
+}
+
+/// Deletes a binding (its upstreams go with it); returns whether it existed.
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_binding(conn: &mut AsyncPgConnection, sandbox_id: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(bindings::table.find(sandbox_id))
+        .execute(conn)
+        .await?
+        == 1)
+}

@@ -1,0 +1,32 @@
+//! credential-broker's domain types (STYLE.md §2): the closed sets its rows hold.
+
+use serde::{Deserialize, Serialize};
+
+tessera_db::text_enum! {
+    /// A binding's status (seed 003): only an `active`, unexpired binding yields tokens (the
+    /// rule itself is the database's `token_check`, said once).
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum BindingStatus {
+        /// Yields tokens.
+        Active = "active",
+        /// Suspended, by an operator or because its agent lost its role or was disabled.
+        Suspended = "suspended",
+        /// Revoked for good.
+        Revoked = "revoked",
+    }
+}
+
+tessera_db::text_enum! {
+    /// How a token request ended, as audited.
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AuditOutcome {
+        /// A token was issued.
+        Issued = "issued",
+        /// A check refused it (`reason` names which).
+        Denied = "denied",
+        /// The upstream failed (`reason`: `upstream_error` or `upstream_unavailable`).
+        Error = "error",
+    }
+}
