@@ -1,4 +1,4 @@
-//! [`text_enum!`](crate::text_enum): a closed set of values stored in a `TEXT` column.
+//! [`text_enum!`](macro@crate::text_enum): a closed set of values stored in a `TEXT` column.
 //!
 //! Tessera's tables keep statuses, roles and outcomes as `TEXT` with a `CHECK (… IN (…))`
 //! constraint, which keeps migrations plain and the rows readable in `psql`. In Rust they are
@@ -7,7 +7,7 @@
 //! `FromSql` for `Text` on PostgreSQL; derive serde and utoipa on the enum as usual (the wire
 //! string is then the serde name, which the caller keeps equal to the stored one).
 
-/// The error of parsing a [`text_enum!`](crate::text_enum) from a string the set does not hold.
+/// The error of parsing a [`text_enum!`](macro@crate::text_enum) from a string the set does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{value:?} is not one of {expected}")]
 pub struct UnknownVariant {
@@ -22,8 +22,6 @@ pub struct UnknownVariant {
 /// ```
 /// tessera_db::text_enum! {
 ///     /// A white label's status.
-///     #[derive(serde::Serialize)]
-///     #[serde(rename_all = "snake_case")]
 ///     pub enum Status {
 ///         /// In use.
 ///         Active = "active",

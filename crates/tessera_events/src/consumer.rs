@@ -29,67 +29,14 @@ use crate::broker::{BrokerError, Publisher, declare_exchange};
 use crate::envelope::EventEnvelope;
 use crate::schema::processed_events;
 
+mod config;
+pub use config::*;
+
 /// Header counting delivery attempts (1 on the first delivery).
 pub const ATTEMPT_HEADER: &str = "x-attempt";
+
 /// Header on dead letters: the last handler error.
 pub const LAST_ERROR_HEADER: &str = "x-last-error";
-
-/// What the consumer processes and how persistently.
-#[derive(Debug, Clone)]
-pub struct ConsumerConfig {
-    /// `AMQP_URL`.
-    pub amqp_url: String,
-    /// The exchange to bind to.
-    pub exchange: String,
-    /// Durable queue name, e.g. `users-registration.notifications`.
-    pub queue: String,
-    /// Routing keys to bind (topic patterns allowed).
-    pub bindings: Vec<String>,
-    /// Consumer name recorded in `processed_events`.
-    pub consumer: String,
-    /// Attempts before dead-lettering (≥ 1).
-    pub max_attempts: u32,
-    /// Delay before the first retry; doubles per attempt.
-    pub base_backoff: Duration,
-    /// Unacknowledged deliveries in flight.
-    pub prefetch: u16,
-}
-
-impl ConsumerConfig {
-    /// Defaults: exchange `tessera.events`, 5 attempts, 1 s base back-off, prefetch 16.
-    pub fn new(
-        amqp_url: impl Into<String>,
-        queue: impl Into<String>,
-        bindings: Vec<String>,
-    ) -> Self {
-        let queue = queue.into();
-        Self {
-            amqp_url: amqp_url.into(),
-            exchange: crate::EXCHANGE.to_owned(),
-            consumer: queue.clone(),
-            queue,
-            bindings,
-            max_attempts: 5,
-            base_backoff: Duration::from_secs(1),
-            prefetch: 16,
-        }
-    }
-
-    /// `q.retry.<attempt>`.
-    pub fn retry_queue(&self, attempt: u32) -> String {
-        format!("{}.retry.{attempt}", self.queue)
-    }
-
-    /// `q.dlq`.
-    pub fn dead_letter_queue(&self) -> String {
-        format!("{}.dlq", self.queue)
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.base_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
-    }
-}
 
 /// A handler of events; runs inside the transaction that records the event as processed.
 pub trait EventHandler: Send + Sync + 'static {

@@ -229,7 +229,7 @@ pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize)
 
 /// Declares a service's OpenAPI document and its operations at once (module docs).
 ///
-/// ```ignore
+/// ```text
 /// tessera_http::api! {
 ///     /// The document.
 ///     #[openapi(info(title = "…"), components(schemas(…)), modifiers(&…), tags(…))]

@@ -36,7 +36,7 @@ pub use dlq::DlqCommand;
 /// `crate::startup::{MIGRATIONS, build}`, `crate::openapi::yaml()`; `version` and `about` come
 /// from the crate's `Cargo.toml`.
 ///
-/// ```ignore
+/// ```text
 /// tessera_service::service! { ControlPlane = "control-plane" }
 /// ```
 #[macro_export]

@@ -20,198 +20,29 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use tessera_db::DbPool;
 use uuid::Uuid;
 
-use crate::config::Config;
-use crate::db::schema::{auto_collect_settings, collect_runs};
+use crate::db::schema::collect_runs;
 use crate::market::MarketData;
 use crate::providers::{Provider, Providers};
 use crate::quote::QuoteFailure;
 
+mod request;
+pub use request::*;
+
+mod settings;
+pub use settings::*;
+
+mod history;
+pub use history::*;
+
 /// At most this many symbols per run or in the settings.
 pub const MAX_SYMBOLS: usize = 50;
-
-/// Who started a run (`--trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// `quotations collect` by hand (the default).
-    Manual,
-    /// The dashboard's run-now.
-    Dashboard,
-    /// The scheduler (in-process, or a CronJob running `collect --trigger=scheduler`).
-    Scheduler,
-}
-
-impl Trigger {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Manual => "manual",
-            Self::Dashboard => "dashboard",
-            Self::Scheduler => "scheduler",
-        }
-    }
-}
-
-/// The auto-collect settings (`GET|PUT /dashboard/operations/auto-collect`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The scheduler collects.
-    pub enabled: bool,
-    /// Minutes between collections, 1..59.
-    pub interval_minutes: u32,
-    /// Symbols collected when a run names none.
-    pub symbols: Vec<String>,
-    /// The provider asked (not forced), or each type's chain.
-    pub provider: Option<Provider>,
-}
-
-impl Settings {
-    /// The environment's settings (`QUOTATIONS_AUTO_COLLECT_*`), used until the dashboard saves.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            enabled: config.quotations_auto_collect_enabled,
-            interval_minutes: config.auto_collect_interval(),
-            symbols: split_symbols(&config.quotations_auto_collect_symbols),
-            provider: config
-                .quotations_auto_collect_provider
-                .as_deref()
-                .and_then(Provider::parse),
-        }
-    }
-
-    /// The schedule as a cron expression: `*/N * * * *`.
-    pub fn cron_expression(&self) -> String {
-        format!("*/{} * * * *", self.interval_minutes)
-    }
-
-    /// The start of the schedule slot `now` is in: the latest minute `m <= now` with
-    /// `m mod interval = 0` within its hour (cron's `*/N`).
-    pub fn slot_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
-        let into_hour = i64::from(chrono::Timelike::minute(&minute));
-        let n = i64::from(self.interval_minutes.clamp(1, 59));
-        minute - TimeDelta::minutes(into_hour % n)
-    }
-}
-
-/// `"BTC, eth ,"` → `["BTC", "ETH"]` (upper-cased, blanks dropped, duplicates removed).
-pub fn split_symbols(csv: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in csv.split(',').map(|s| s.trim().to_ascii_uppercase()) {
-        if !s.is_empty() && !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    out
-}
-
-/// The settings in force: the saved row, else the environment's.
-///
-/// # Errors
-/// Database errors.
-pub async fn load_settings(
-    conn: &mut AsyncPgConnection,
-    config: &Config,
-) -> Result<Settings, diesel::result::Error> {
-    let row: Option<(bool, i32, Vec<String>, Option<String>)> = auto_collect_settings::table
-        .select((
-            auto_collect_settings::enabled,
-            auto_collect_settings::interval_minutes,
-            auto_collect_settings::symbols,
-            auto_collect_settings::provider,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(match row {
-        Some((enabled, interval, symbols, provider)) => Settings {
-            enabled,
-            interval_minutes: u32::try_from(interval).unwrap_or(1).clamp(1, 59),
-            symbols,
-            provider: provider.as_deref().and_then(Provider::parse),
-        },
-        None => Settings::from_config(config),
-    })
-}
-
-/// Saves the settings (they take effect at every replica's next scheduler tick).
-///
-/// # Errors
-/// Database errors.
-pub async fn save_settings(
-    conn: &mut AsyncPgConnection,
-    s: &Settings,
-) -> Result<(), diesel::result::Error> {
-    let interval = i32::try_from(s.interval_minutes.clamp(1, 59)).unwrap_or(1);
-    let provider = s.provider.map(Provider::as_str);
-    diesel::insert_into(auto_collect_settings::table)
-        .values((
-            auto_collect_settings::id.eq(1),
-            auto_collect_settings::enabled.eq(s.enabled),
-            auto_collect_settings::interval_minutes.eq(interval),
-            auto_collect_settings::symbols.eq(&s.symbols),
-            auto_collect_settings::provider.eq(provider),
-        ))
-        .on_conflict(auto_collect_settings::id)
-        .do_update()
-        .set((
-            auto_collect_settings::enabled.eq(s.enabled),
-            auto_collect_settings::interval_minutes.eq(interval),
-            auto_collect_settings::symbols.eq(&s.symbols),
-            auto_collect_settings::provider.eq(provider),
-            auto_collect_settings::updated_at.eq(tessera_service::now()),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// What to collect and how.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// Symbols as given (resolved during the run).
-    pub symbols: Vec<String>,
-    /// The provider asked, if any.
-    pub provider: Option<Provider>,
-    /// Ask `provider` for every symbol, even of a type it does not quote.
-    pub force_provider: bool,
-    /// Fetch only: store nothing, record nothing.
-    pub dry_run: bool,
-    /// Exit 0 when at least one symbol succeeded.
-    pub allow_partial_success: bool,
-    /// Who started it.
-    pub trigger: Trigger,
-}
-
-impl Request {
-    /// The equivalent command line (the history's command metadata; `requested_provider` is
-    /// recorded beside it).
-    pub fn command_line(&self) -> String {
-        let mut c = String::from("quotations collect");
-        for s in &self.symbols {
-            let _ = write!(c, " --symbol={s}");
-        }
-        // Only a forced provider has a flag; a settings provider is the command's default.
-        if let Some(p) = self.provider.filter(|_| self.force_provider) {
-            let _ = write!(c, " --provider={}", p.as_str());
-        }
-        if self.dry_run {
-            c.push_str(" --dry-run");
-        }
-        if self.allow_partial_success {
-            c.push_str(" --allow-partial-success");
-        }
-        let _ = write!(c, " --trigger={}", self.trigger.as_str());
-        c
-    }
-}
 
 /// The outcome of one symbol.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -524,62 +355,6 @@ async fn collect_one(
             failed("internal_error")
         }
     }
-}
-
-/// A recorded run (`GET /dashboard/operations/auto-collect/history`).
-#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
-pub struct RunEntry {
-    /// Id.
-    pub run_id: Uuid,
-    /// `manual|dashboard|scheduler`.
-    pub trigger: String,
-    /// `running|success|partial|failed`.
-    pub status: String,
-    /// RFC 3339.
-    pub started_at: DateTime<Utc>,
-    /// RFC 3339; `null` while running.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// [`Summary`]; `null` while running.
-    #[schema(value_type = Option<Object>)]
-    pub summary: Option<serde_json::Value>,
-    /// `null` while running.
-    pub exit_code: Option<i32>,
-    /// Symbols asked.
-    pub symbols: Vec<String>,
-    /// Provider asked.
-    pub requested_provider: Option<String>,
-    /// Provider that served every symbol.
-    pub effective_provider: Option<String>,
-    /// The equivalent command line.
-    pub command: String,
-}
-
-/// The latest `limit` runs, newest first.
-///
-/// # Errors
-/// Database errors.
-pub async fn history(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-) -> Result<Vec<RunEntry>, diesel::result::Error> {
-    collect_runs::table
-        .order((collect_runs::started_at.desc(), collect_runs::run_id.desc()))
-        .limit(limit)
-        .select((
-            collect_runs::run_id,
-            collect_runs::trigger,
-            collect_runs::status,
-            collect_runs::started_at,
-            collect_runs::finished_at,
-            collect_runs::summary,
-            collect_runs::exit_code,
-            collect_runs::symbols,
-            collect_runs::requested_provider,
-            collect_runs::effective_provider,
-            collect_runs::command,
-        ))
-        .load(conn)
-        .await
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ use serde::Serialize;
 use crate::db::schema::quotations;
 use crate::providers::Quote;
 
+mod restore;
+pub use restore::*;
+mod series;
+pub use series::*;
+
 /// A stored quotation as the API shows it.
 #[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
 pub struct Quotation {
@@ -270,144 +275,4 @@ pub async fn soft_delete_matching(
         .set(quotations::deleted_at.eq(tessera_service::now()))
         .execute(conn)
         .await
-}
-
-/// What restoring a quotation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restore {
-    /// It is live again.
-    Restored,
-    /// No soft-deleted quotation has that id.
-    NotFound,
-    /// An equivalent quotation (same symbol, source, time and price) is live: restoring would
-    /// duplicate it.
-    Duplicate,
-}
-
-/// Restores the soft-deleted rows among `ids` that have no live equivalent (and, among several
-/// deleted equivalents, only the newest); returns the ids restored. One statement, so it cannot
-/// race a collect into a duplicate (the dedup index would refuse it).
-async fn restore_ids(
-    conn: &mut AsyncPgConnection,
-    ids: &[i64],
-) -> Result<Vec<i64>, diesel::result::Error> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let rows: Vec<Id> = diesel::sql_query(
-        "UPDATE quotations q SET deleted_at = NULL \
-         WHERE q.id = ANY($1) AND q.deleted_at IS NOT NULL \
-           AND NOT EXISTS (SELECT 1 FROM quotations l WHERE l.deleted_at IS NULL \
-                 AND l.symbol = q.symbol AND l.source = q.source \
-                 AND l.quoted_at = q.quoted_at AND l.price = q.price) \
-           AND q.id = (SELECT max(d.id) FROM quotations d WHERE d.deleted_at IS NOT NULL \
-                 AND d.id = ANY($1) AND d.symbol = q.symbol AND d.source = q.source \
-                 AND d.quoted_at = q.quoted_at AND d.price = q.price) \
-         RETURNING q.id",
-    )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
-}
-
-/// Restores soft-deleted quotation `id`.
-///
-/// # Errors
-/// Database errors.
-pub async fn restore(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> Result<Restore, diesel::result::Error> {
-    if !restore_ids(conn, &[id]).await?.is_empty() {
-        return Ok(Restore::Restored);
-    }
-    let deleted: Option<i64> = quotations::table
-        .find(id)
-        .filter(quotations::deleted_at.is_not_null())
-        .select(quotations::id)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(if deleted.is_some() {
-        Restore::Duplicate
-    } else {
-        Restore::NotFound
-    })
-}
-
-/// Restores every soft-deleted quotation matching `f` that has no live equivalent; returns
-/// (restored, skipped as duplicates).
-///
-/// # Errors
-/// Database errors.
-pub async fn restore_matching(
-    conn: &mut AsyncPgConnection,
-    f: &Filters,
-) -> Result<(usize, usize), diesel::result::Error> {
-    let ids: Vec<i64> = matching(f, true).select(quotations::id).load(conn).await?;
-    let restored = restore_ids(conn, &ids).await?.len();
-    Ok((restored, ids.len() - restored))
-}
-
-/// The latest live, valid quotation of each symbol (alphabetical; at most `limit` symbols).
-///
-/// # Errors
-/// Database errors.
-pub async fn latest_per_symbol(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-) -> Result<Vec<Quotation>, diesel::result::Error> {
-    quotations::table
-        .filter(quotations::deleted_at.is_null())
-        .filter(quotations::status.eq("valid"))
-        .distinct_on(quotations::symbol)
-        .order((
-            quotations::symbol,
-            quotations::quoted_at.desc(),
-            quotations::id.desc(),
-        ))
-        .limit(limit)
-        .select(columns())
-        .load(conn)
-        .await
-}
-
-/// One point of a price chart.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct PricePoint {
-    /// Symbol.
-    #[diesel(sql_type = Text)]
-    pub symbol: String,
-    /// Price (as float8: for drawing only).
-    #[diesel(sql_type = diesel::sql_types::Double)]
-    pub price: f64,
-    /// When quoted.
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    pub quoted_at: DateTime<Utc>,
-}
-
-/// The latest `points` live, valid prices of each of `symbols`, oldest first per symbol.
-///
-/// # Errors
-/// Database errors.
-pub async fn series(
-    conn: &mut AsyncPgConnection,
-    symbols: &[String],
-    points: i64,
-) -> Result<Vec<PricePoint>, diesel::result::Error> {
-    diesel::sql_query(
-        "SELECT symbol, price::float8 AS price, quoted_at FROM ( \
-           SELECT q.symbol, q.price, q.quoted_at, \
-                  row_number() OVER (PARTITION BY q.symbol ORDER BY q.quoted_at DESC, q.id DESC) AS n \
-           FROM quotations q \
-           WHERE q.deleted_at IS NULL AND q.status = 'valid' AND q.symbol = ANY($1)) t \
-         WHERE n <= $2 ORDER BY symbol, quoted_at, price",
-    )
-    .bind::<diesel::sql_types::Array<Text>, _>(symbols)
-    .bind::<diesel::sql_types::Int8, _>(points)
-    .load(conn)
-    .await
 }

@@ -74,7 +74,7 @@ pub async fn agent_by_email(
 
 /// Login's look-up in one round trip: the agent with this e-mail in the active tenant `slug`,
 /// with its tenant and current role. `None` when either is unknown (the caller then tells an
-/// unknown tenant, 404, from an unknown e-mail, 401, with [`active_tenant`]).
+/// unknown tenant, 404, from an unknown e-mail, 401, with [`crate::db::tenants::active_tenant`]).
 ///
 /// # Errors
 /// Database errors.
