@@ -27,6 +27,7 @@ use serde::Serialize;
 use tessera_db::DbPool;
 use uuid::Uuid;
 
+use crate::domain::RunStatus;
 use crate::db::schema::collect_runs;
 use crate::market::MarketData;
 use crate::providers::{Provider, Providers};
@@ -108,7 +109,7 @@ pub struct Report {
     /// 0 or 1 per the module rules.
     pub exit_code: i32,
     /// `success`, `partial` or `failed`.
-    pub status: &'static str,
+    pub status: RunStatus,
     /// Counts.
     pub summary: Summary,
     /// The command's output, one line per symbol and a summary line.
@@ -156,7 +157,7 @@ pub async fn insert_run(
         .values((
             collect_runs::run_id.eq(run_id),
             collect_runs::trigger.eq(req.trigger.as_str()),
-            collect_runs::status.eq("running"),
+            collect_runs::status.eq(RunStatus::Running),
             collect_runs::started_at.eq(now),
             collect_runs::symbols.eq(&req.symbols),
             collect_runs::requested_provider.eq(req.provider.map(Provider::as_str)),
@@ -245,9 +246,9 @@ pub async fn run(
     let exit_code =
         i32::from(!(summary.succeeded > 0 && (summary.failed == 0 || req.allow_partial_success)));
     let status = match (summary.succeeded, summary.failed) {
-        (s, 0) if s > 0 => "success",
-        (0, _) => "failed",
-        _ => "partial",
+        (s, 0) if s > 0 => RunStatus::Success,
+        (0, _) => RunStatus::Failed,
+        _ => RunStatus::Partial,
     };
     let mut output: Vec<String> = results.iter().map(SymbolResult::line).collect();
     if results.is_empty() {

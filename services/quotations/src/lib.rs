@@ -1,8 +1,9 @@
 //! Tessera quotations: market quotes from four providers with fallback (seed 001).
 //!
-//! Built so far (issue #6, first part): symbol normalisation and type inference from the
-//! market-data file, the four provider clients with their real response formats, the fallback
-//! chains and error mapping, and `GET /api/quotation/{symbol}`. See `docs/quotations.md`.
+//! Current quotes over AwesomeAPI, Alpha Vantage, Yahoo Finance and Stooq with fallback; stored
+//! history with Laravel's pagination; personal access tokens; admin soft deletes and restores;
+//! the API throttle; web session auth with CSRF, dashboards and auto-collect. See
+//! `docs/quotations.md`.
 
 pub mod auth;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod collect;
 pub mod config;
 pub mod counts;
 pub mod db;
+pub mod domain;
 pub mod events;
 pub mod mail;
 pub mod market;

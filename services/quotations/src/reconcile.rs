@@ -22,6 +22,7 @@ use diesel::sql_types::{Array, Int8, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
 use crate::market::{AssetType, MarketData};
 
@@ -95,7 +96,7 @@ pub async fn run(
     loop {
         let rows: Vec<Row> = quotations::table
             .filter(quotations::deleted_at.is_null())
-            .filter(quotations::status.eq("valid"))
+            .filter(quotations::status.eq(QuotationStatus::Valid))
             .filter(quotations::id.gt(after))
             .order(quotations::id)
             .limit(BATCH)

@@ -23,6 +23,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use tessera_db::DbPool;
 use uuid::Uuid;
 
+use crate::domain::RunStatus;
 use crate::collect::{self, Deps, Request, Trigger};
 use crate::config::Config;
 use crate::db::schema::collect_runs;
@@ -100,11 +101,11 @@ impl Scheduler {
                 // A run still `running` after STALE_RUN lost its process: record it as failed.
                 diesel::update(
                     collect_runs::table
-                        .filter(collect_runs::status.eq("running"))
+                        .filter(collect_runs::status.eq(RunStatus::Running))
                         .filter(collect_runs::started_at.le(now - STALE_RUN)),
                 )
                 .set((
-                    collect_runs::status.eq("failed"),
+                    collect_runs::status.eq(RunStatus::Failed),
                     collect_runs::finished_at.eq(now),
                     collect_runs::exit_code.eq(1),
                     collect_runs::summary.eq(serde_json::json!({"error": "abandoned: the run did not finish within an hour"})),
@@ -112,14 +113,14 @@ impl Scheduler {
                 .execute(c)
                 .await?;
                 let last: Option<DateTime<Utc>> = collect_runs::table
-                    .filter(collect_runs::trigger.eq(Trigger::Scheduler.as_str()))
+                    .filter(collect_runs::trigger.eq(Trigger::Scheduler))
                     .select(max(collect_runs::started_at))
                     .get_result(c)
                     .await?;
                 let running: bool = diesel::select(exists(
                     collect_runs::table
-                        .filter(collect_runs::trigger.eq(Trigger::Scheduler.as_str()))
-                        .filter(collect_runs::status.eq("running"))
+                        .filter(collect_runs::trigger.eq(Trigger::Scheduler))
+                        .filter(collect_runs::status.eq(RunStatus::Running))
                         .filter(collect_runs::started_at.gt(now - STALE_RUN)),
                 ))
                 .get_result(c)
@@ -144,7 +145,7 @@ impl Scheduler {
             relay_wake: Some(&self.relay_wake),
         };
         let report = collect::run(deps, &req, Some(run_id), |_, _, _| {}).await?;
-        tracing::info!(%run_id, status = report.status, exit_code = report.exit_code, "auto-collect run finished");
+        tracing::info!(%run_id, status = %report.status, exit_code = report.exit_code, "auto-collect run finished");
         Ok(Some(report))
     }
 }

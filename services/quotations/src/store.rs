@@ -11,6 +11,7 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
 use crate::providers::Quote;
 
@@ -40,7 +41,7 @@ pub struct Quotation {
     /// When the provider quoted it (RFC 3339).
     pub quoted_at: DateTime<Utc>,
     /// `valid|invalid`.
-    pub status: String,
+    pub status: QuotationStatus,
     /// Why it is invalid.
     pub invalid_reason: Option<String>,
     /// When it was stored (RFC 3339).
@@ -163,7 +164,7 @@ pub struct Filters {
     /// Provider.
     pub source: Option<String>,
     /// Statuses to include (`["valid"]` by default).
-    pub statuses: Vec<String>,
+    pub statuses: Vec<QuotationStatus>,
     /// `quoted_at >= date_from 00:00 UTC`.
     pub date_from: Option<NaiveDate>,
     /// `quoted_at < (date_to + 1 day) 00:00 UTC` (inclusive day).
@@ -189,7 +190,7 @@ fn matching(f: &Filters, deleted: bool) -> quotations::BoxedQuery<'_, Pg> {
     // the only two the CHECK constraint allows — need no condition at all.
     match f.statuses.as_slice() {
         [one] => q = q.filter(quotations::status.eq(one)),
-        all if all.iter().any(|s| s == "valid") && all.iter().any(|s| s == "invalid") => {}
+        all if QuotationStatus::ALL.iter().all(|s| all.contains(s)) => {}
         some => q = q.filter(quotations::status.eq_any(some)),
     }
     if let Some(s) = &f.symbol {

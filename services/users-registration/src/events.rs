@@ -1,6 +1,8 @@
 //! The events users-registration publishes (seed 004 "Eventos"; ARCHITECTURE.md §2 event
 //! table), written to the outbox in the transaction of the change that causes them.
 
+use crate::auth::Role;
+use crate::domain::UserStatus;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,7 @@ pub struct UserCandidate {
     /// Masked document.
     pub document_id: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
 }
 
 /// `users.user.registered` data: `{registrationId, userCandidate:{name,email,documentId,role},
@@ -52,7 +54,7 @@ pub struct StatusChanged {
     /// The user id.
     pub user_id: Uuid,
     /// `APPROVED` | `REJECTED`.
-    pub status: String,
+    pub status: UserStatus,
     /// The analyst's reason (always present for a rejection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

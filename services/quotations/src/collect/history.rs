@@ -1,6 +1,7 @@
 //! Collect runs as the operations dashboard lists them (`collect_runs`).
 
 use super::*;
+use crate::domain::RunStatus;
 use crate::db::schema::collect_runs;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -13,9 +14,9 @@ pub struct RunEntry {
     /// Id.
     pub run_id: Uuid,
     /// `manual|dashboard|scheduler`.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// `running|success|partial|failed`.
-    pub status: String,
+    pub status: RunStatus,
     /// RFC 3339.
     pub started_at: DateTime<Utc>,
     /// RFC 3339; `null` while running.

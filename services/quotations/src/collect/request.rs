@@ -4,26 +4,17 @@ use super::*;
 use crate::providers::Provider;
 use serde::Serialize;
 
-/// Who started a run (`--trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// `quotations collect` by hand (the default).
-    Manual,
-    /// The dashboard's run-now.
-    Dashboard,
-    /// The scheduler (in-process, or a CronJob running `collect --trigger=scheduler`).
-    Scheduler,
-}
-
-impl Trigger {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Manual => "manual",
-            Self::Dashboard => "dashboard",
-            Self::Scheduler => "scheduler",
-        }
+tessera_db::text_enum! {
+    /// Who started a run (`--trigger`).
+    #[derive(Serialize, clap::ValueEnum, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Trigger {
+        /// `quotations collect` by hand (the default).
+        Manual = "manual",
+        /// The dashboard's run-now.
+        Dashboard = "dashboard",
+        /// The scheduler (in-process, or a CronJob running `collect --trigger=scheduler`).
+        Scheduler = "scheduler",
     }
 }
 

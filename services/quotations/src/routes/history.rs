@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::QuotationStatus;
 use crate::counts::Lookup;
 use crate::market::AssetType;
 use crate::providers::Provider;
@@ -144,14 +145,14 @@ pub fn validate(state: &AppState, q: &ListQuery) -> Result<(Filters, u32, u32), 
             false
         }),
     };
-    f.statuses = match present(&q.status).as_deref() {
-        Some(s @ ("valid" | "invalid")) => vec![s.to_owned()],
-        Some(_) => {
+    f.statuses = match present(&q.status).map(|s| s.parse::<QuotationStatus>()) {
+        Some(Ok(s)) => vec![s],
+        Some(Err(_)) => {
             bad("status", "The selected status is invalid (valid, invalid).");
             Vec::new()
         }
-        None if include_invalid => vec!["valid".to_owned(), "invalid".to_owned()],
-        None => vec!["valid".to_owned()],
+        None if include_invalid => QuotationStatus::ALL.to_vec(),
+        None => vec![QuotationStatus::Valid],
     };
     let date = |field: &str, v: &Option<String>, bad: &mut dyn FnMut(&str, &str)| {
         present(v).and_then(|d| {

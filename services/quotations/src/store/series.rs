@@ -1,6 +1,7 @@
 //! What the dashboards draw: the latest quotation per symbol and a symbol's price series.
 
 use super::*;
+use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::Text;
@@ -16,7 +17,7 @@ pub async fn latest_per_symbol(
 ) -> Result<Vec<Quotation>, diesel::result::Error> {
     quotations::table
         .filter(quotations::deleted_at.is_null())
-        .filter(quotations::status.eq("valid"))
+        .filter(quotations::status.eq(QuotationStatus::Valid))
         .distinct_on(quotations::symbol)
         .order((
             quotations::symbol,

@@ -8,6 +8,7 @@ use minijinja::context;
 use tessera_http::ApiError;
 
 use super::{PageAccess, page_access, page_ctx, render};
+use crate::domain::QuotationStatus;
 use crate::providers::Provider;
 use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;
@@ -130,7 +131,7 @@ pub async fn quotations(
                 .unwrap_or_else(|| vec![env.message]);
             (
                 store::Filters {
-                    statuses: vec!["valid".into()],
+                    statuses: vec![QuotationStatus::Valid],
                     ..Default::default()
                 },
                 20,

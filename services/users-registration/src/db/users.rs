@@ -280,7 +280,7 @@ pub enum StatusChange {
 pub async fn change_status(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    status: &str,
+    status: UserStatus,
     reason: Option<&str>,
     actor_id: Option<Uuid>,
     now: DateTime<Utc>,
@@ -304,7 +304,7 @@ pub async fn change_status(
             record_history(
                 conn,
                 id,
-                &status.to_ascii_lowercase(),
+                &status.as_str().to_ascii_lowercase(),
                 actor_id,
                 reason,
                 now,

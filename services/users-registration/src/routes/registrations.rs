@@ -156,7 +156,7 @@ pub async fn submit(
                     name: name.clone(),
                     email: email.clone(),
                     document_id: document::mask(&normalised),
-                    role: r.role.as_str().to_owned(),
+                    role: r.role,
                 },
                 submitted_at: now,
             };

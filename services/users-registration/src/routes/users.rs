@@ -110,7 +110,7 @@ pub async fn update(
 
 #[derive(Debug, Deserialize)]
 struct StatusRequest {
-    status: String,
+    status: UserStatus,
     #[serde(default)]
     reason: Option<String>,
 }
@@ -140,17 +140,17 @@ pub async fn change_status(
     let outcome = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
             let outcome =
-                users::change_status(c, id, &r.status, reason.as_deref(), Some(who.user_id), now)
+                users::change_status(c, id, r.status, reason.as_deref(), Some(who.user_id), now)
                     .await?;
             if let StatusChange::Changed(_) = &outcome {
-                let kind = if r.status == UserStatus::Approved.as_str() {
+                let kind = if r.status == UserStatus::Approved {
                     events::APPROVED
                 } else {
                     events::REJECTED
                 };
                 let data = StatusChanged {
                     user_id: id,
-                    status: r.status.clone(),
+                    status: r.status,
                     reason: reason.clone(),
                     timestamp: now,
                 };
