@@ -83,6 +83,43 @@ pub fn from_vars<T: DeserializeOwned>(
     })
 }
 
+/// A service's `Config`, as [`load`] reads it: its own variables (the fields, upper-cased),
+/// the shared [`ServiceSettings`] beside them, then what it completes and checks itself.
+pub trait ServiceConfig: DeserializeOwned {
+    /// Where the shared settings go (envy cannot flatten typed fields, so they are read apart).
+    fn base_mut(&mut self) -> &mut ServiceSettings;
+
+    /// Completes the configuration after its variables were read (prefixed groups such as
+    /// `ARGON2_*`) and checks relations between variables.
+    ///
+    /// # Errors
+    /// One line naming the offending variable.
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Reads a service's configuration from the process environment ([`ServiceConfig`]).
+///
+/// # Errors
+/// One line naming the missing or invalid variable.
+pub fn load<C: ServiceConfig>() -> Result<C, String> {
+    let mut config: C = from_env()?;
+    *config.base_mut() = ServiceSettings::from_environment()?;
+    config.finish()?;
+    Ok(config)
+}
+
+/// A comma-separated setting as a list: each entry trimmed, empty ones dropped
+/// (`"a, b,,c"` → `["a", "b", "c"]`).
+pub fn csv_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn default_host() -> String {
     "0.0.0.0".to_owned()
 }

@@ -65,6 +65,18 @@ impl Default for HashSettings {
 }
 
 impl HashSettings {
+    /// Checks the costs are within Argon2's range.
+    ///
+    /// # Errors
+    /// One line naming the variables (`ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM`).
+    pub fn check(&self) -> Result<(), String> {
+        Hasher::params(self).map(|_| ()).map_err(|e| {
+            format!(
+                "invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}"
+            )
+        })
+    }
+
     /// Cheap parameters for tests (1 MiB, t = 1, two threads); `make bench` measures the real ones.
     pub fn for_tests() -> Self {
         Self {

@@ -134,16 +134,23 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl tessera_http::config::ServiceConfig for Config {
+    fn base_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.base
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.validate().map_err(|e| e.to_string())
+    }
+}
+
 impl Config {
     /// Reads the environment.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
-        cfg.validate()?;
-        Ok(cfg)
+        tessera_http::config::load().map_err(anyhow::Error::msg)
     }
 
     /// Checks relations between variables.
@@ -181,12 +188,7 @@ impl Config {
 
     /// The known scopes, trimmed, without empties.
     pub fn known_scopes(&self) -> Vec<String> {
-        self.peer_token_scopes
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        tessera_http::config::csv_list(&self.peer_token_scopes)
     }
 
     /// Registry cache lifetime.

@@ -100,16 +100,23 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl tessera_http::config::ServiceConfig for Config {
+    fn base_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.base
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.validate().map_err(|e| e.to_string())
+    }
+}
+
 impl Config {
     /// Reads the environment.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
-        cfg.validate()?;
-        Ok(cfg)
+        tessera_http::config::load().map_err(anyhow::Error::msg)
     }
 
     /// Checks values.

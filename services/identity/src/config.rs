@@ -126,18 +126,25 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl tessera_http::config::ServiceConfig for Config {
+    fn base_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.base
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
+        self.argon2.check()?;
+        self.validate().map_err(|e| e.to_string())
+    }
+}
+
 impl Config {
     /// Reads the environment.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
-        cfg.argon2 =
-            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
-        cfg.validate()?;
-        Ok(cfg)
+        tessera_http::config::load().map_err(anyhow::Error::msg)
     }
 
     /// Checks values and relations between variables.
@@ -168,20 +175,12 @@ impl Config {
                 "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
             );
         }
-        crate::password::Hasher::params(&self.argon2).map_err(|e| {
-            anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
-        })?;
         Ok(())
     }
 
     /// The assignable roles, trimmed, without empties.
     pub fn roles(&self) -> Vec<String> {
-        self.identity_roles
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        tessera_http::config::csv_list(&self.identity_roles)
     }
 
     /// Session lifetime.

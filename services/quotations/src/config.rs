@@ -164,24 +164,37 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl tessera_http::config::ServiceConfig for Config {
+    fn base_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.base
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.complete().map_err(|e| e.to_string())
+    }
+}
+
 impl Config {
     /// Reads the environment.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
+        tessera_http::config::load().map_err(anyhow::Error::msg)
+    }
+
+    /// Completes and checks what `from_env` read ([`tessera_http::config::ServiceConfig`]).
+    fn complete(&mut self) -> anyhow::Result<()> {
+        let cfg = self;
         cfg.argon2 =
             tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
-        tessera_password::Hasher::params(&cfg.argon2).map_err(|e| {
-            anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
-        })?;
-        cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.filter(|k| !k.trim().is_empty());
+        cfg.argon2.check().map_err(anyhow::Error::msg)?;
+        cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.take().filter(|k| !k.trim().is_empty());
         cfg.mail = tessera_http::config::from_env_prefixed("MAIL_").map_err(anyhow::Error::msg)?;
         cfg.mail.check()?;
         cfg.quotations_auto_collect_provider = cfg
             .quotations_auto_collect_provider
+            .take()
             .filter(|p| !p.trim().is_empty());
         if let Some(p) = &cfg.quotations_auto_collect_provider
             && crate::providers::Provider::parse(p).is_none()
@@ -194,6 +207,7 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid environment variable APP_URL: {e}"))?;
         cfg.app_key = cfg
             .app_key
+            .take()
             .filter(|k| !secrecy::ExposeSecret::expose_secret(k).is_empty());
         match &cfg.app_key {
             Some(k) if secrecy::ExposeSecret::expose_secret(k).len() < 32 => {
@@ -214,7 +228,7 @@ impl Config {
             url::Url::parse(url)
                 .map_err(|e| anyhow::anyhow!("invalid environment variable {name}: {e}"))?;
         }
-        Ok(cfg)
+        Ok(())
     }
 
     /// The market-data lists: `QUOTATIONS_MARKET_DATA_FILE` or the built-in copy.

@@ -138,18 +138,25 @@ impl std::fmt::Debug for Config {
     }
 }
 
+impl tessera_http::config::ServiceConfig for Config {
+    fn base_mut(&mut self) -> &mut ServiceSettings {
+        &mut self.base
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
+        self.argon2.check()?;
+        self.validate().map_err(|e| e.to_string())
+    }
+}
+
 impl Config {
     /// Reads the environment.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
     pub fn from_environment() -> anyhow::Result<Self> {
-        let mut cfg: Self = tessera_http::config::from_env().map_err(anyhow::Error::msg)?;
-        cfg.base = ServiceSettings::from_environment().map_err(anyhow::Error::msg)?;
-        cfg.argon2 =
-            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
-        cfg.validate()?;
-        Ok(cfg)
+        tessera_http::config::load().map_err(anyhow::Error::msg)
     }
 
     /// Checks values and relations between variables.
@@ -183,9 +190,6 @@ impl Config {
                 anyhow::anyhow!("invalid environment variable NOTIFY_ENDPOINT: {e}")
             })?;
         }
-        tessera_password::Hasher::params(&self.argon2).map_err(|e| {
-            anyhow::anyhow!("invalid environment variable ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM: {e}")
-        })?;
         Ok(())
     }
 
