@@ -65,6 +65,26 @@ pub struct FrameworkResponses {
     pub throttled: bool,
 }
 
+/// [`FrameworkResponses`]: validation failures are 422 (seed 001's rule, most services); no
+/// throttle on every route. Name it in `modifiers(&UNPROCESSABLE)` (utoipa takes a bare name).
+pub const UNPROCESSABLE: FrameworkResponses = FrameworkResponses {
+    validation_status: 422,
+    throttled: false,
+};
+
+/// [`FrameworkResponses`]: validation failures are 400 (seed 004: users-registration).
+pub const BAD_REQUEST: FrameworkResponses = FrameworkResponses {
+    validation_status: 400,
+    throttled: false,
+};
+
+/// [`FrameworkResponses`]: validation failures are 422 and every route is throttled
+/// (quotations' API throttle).
+pub const UNPROCESSABLE_THROTTLED: FrameworkResponses = FrameworkResponses {
+    validation_status: 422,
+    throttled: true,
+};
+
 impl Default for FrameworkResponses {
     fn default() -> Self {
         Self {

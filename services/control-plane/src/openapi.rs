@@ -3,17 +3,11 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/control-plane.yaml`
 //! (`control-plane openapi > docs/openapi/control-plane.yaml`); a test fails when they drift.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
+use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
 use utoipa::openapi::security::SecurityScheme;
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{api_keys, jwks, peer_token, relationships, white_labels};
-
-/// The extractors' responses, documented on every operation (validation status 422).
-const FRAMEWORK: FrameworkResponses = FrameworkResponses {
-    validation_status: 422,
-    throttled: false,
-};
 
 tessera_http::api! {
 /// The document.
@@ -25,7 +19,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &Security, &FRAMEWORK),
+    modifiers(&BEARER, &Security, &UNPROCESSABLE),
     tags(
         (name = "peer tokens", description = "Short-lived JWTs one WL presents to another"),
         (name = "operator", description = "Registry management (bearer CP_ADMIN_TOKEN)")

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; served at
 //! `GET /openapi.json`.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
+use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
 use utoipa::OpenApi;
 
 use crate::routes::{admin, token};
@@ -19,12 +19,6 @@ const BEARER: BearerSchemes = BearerSchemes(&[
     },
 ]);
 
-/// The extractors' responses, documented on every operation (validation status 422).
-const FRAMEWORK: FrameworkResponses = FrameworkResponses {
-    validation_status: 422,
-    throttled: false,
-};
-
 tessera_http::api! {
 /// The document.
 #[openapi(
@@ -36,7 +30,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(tessera_http::ErrorCode)),
-    modifiers(&BEARER, &FRAMEWORK),
+    modifiers(&BEARER, &UNPROCESSABLE),
     tags(
         (name = "tokens", description = "The token endpoint the auth proxy calls"),
         (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")

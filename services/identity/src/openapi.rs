@@ -3,7 +3,7 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/identity.yaml`
 //! (`identity openapi > docs/openapi/identity.yaml`, or `make openapi`); a test fails when they drift.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
+use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
 use utoipa::OpenApi;
 
 use crate::routes::{agents, enroll, jwks, roles, session};
@@ -13,12 +13,6 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     description: "The access_token of a fully authenticated session of the same tenant",
     format: Some("JWT"),
 }]);
-
-/// The extractors' responses, documented on every operation (validation status 422).
-const FRAMEWORK: FrameworkResponses = FrameworkResponses {
-    validation_status: 422,
-    throttled: false,
-};
 
 tessera_http::api! {
 /// The document.
@@ -32,7 +26,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &FRAMEWORK),
+    modifiers(&BEARER, &UNPROCESSABLE),
     tags(
         (name = "sessions", description = "Login, second factor, logout, token keys"),
         (name = "mfa", description = "TOTP enrollment"),

@@ -27,8 +27,8 @@ use serde::Serialize;
 use tessera_db::DbPool;
 use uuid::Uuid;
 
-use crate::domain::RunStatus;
 use crate::db::schema::collect_runs;
+use crate::domain::RunStatus;
 use crate::market::MarketData;
 use crate::providers::{Provider, Providers};
 use crate::quote::QuoteFailure;

@@ -189,7 +189,10 @@ impl Config {
         cfg.argon2 =
             tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
         cfg.argon2.check().map_err(anyhow::Error::msg)?;
-        cfg.alpha_vantage_api_key = cfg.alpha_vantage_api_key.take().filter(|k| !k.trim().is_empty());
+        cfg.alpha_vantage_api_key = cfg
+            .alpha_vantage_api_key
+            .take()
+            .filter(|k| !k.trim().is_empty());
         cfg.mail = tessera_http::config::from_env_prefixed("MAIL_").map_err(anyhow::Error::msg)?;
         cfg.mail.check()?;
         cfg.quotations_auto_collect_provider = cfg

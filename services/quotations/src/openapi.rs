@@ -5,7 +5,7 @@
 
 use utoipa::OpenApi;
 
-use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
+use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE_THROTTLED};
 
 use crate::routes::{account, deletes, history, quote, user_tokens};
 
@@ -14,12 +14,6 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     description: "A personal access token `{id}|{secret}` from POST /api/auth/token",
     format: None,
 }]);
-
-/// The extractors' responses and the throttle's 429, documented on every operation.
-const FRAMEWORK: FrameworkResponses = FrameworkResponses {
-    validation_status: 422,
-    throttled: true,
-};
 
 tessera_http::api! {
 /// The document.
@@ -31,7 +25,7 @@ tessera_http::api! {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&BEARER, &FRAMEWORK),
+    modifiers(&BEARER, &UNPROCESSABLE_THROTTLED),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),
          (name = "auth", description = "Personal access tokens"))

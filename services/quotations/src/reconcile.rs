@@ -22,8 +22,8 @@ use diesel::sql_types::{Array, Int8, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
+use crate::domain::QuotationStatus;
 use crate::market::{AssetType, MarketData};
 
 /// Rows per batch.

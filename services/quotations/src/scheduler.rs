@@ -23,10 +23,10 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use tessera_db::DbPool;
 use uuid::Uuid;
 
-use crate::domain::RunStatus;
 use crate::collect::{self, Deps, Request, Trigger};
 use crate::config::Config;
 use crate::db::schema::collect_runs;
+use crate::domain::RunStatus;
 use crate::market::MarketData;
 use crate::providers::Providers;
 

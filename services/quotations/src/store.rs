@@ -11,8 +11,8 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
+use crate::domain::QuotationStatus;
 use crate::providers::Quote;
 
 mod restore;

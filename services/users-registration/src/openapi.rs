@@ -6,7 +6,7 @@
 //! (`users-registration openapi`, or `make openapi`); a test fails when they drift.
 
 use serde_json::{Value, json};
-use tessera_http::openapi::{Bearer, BearerSchemes, FrameworkResponses};
+use tessera_http::openapi::{BAD_REQUEST, Bearer, BearerSchemes};
 use utoipa::OpenApi;
 
 use crate::routes::{registrations, session, users};
@@ -17,12 +17,6 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     description: "An accessToken from POST /auth/login or /auth/refresh (HS256 JWT)",
     format: Some("JWT"),
 }]);
-
-/// The extractors' responses, documented on every operation (validation status 400).
-const FRAMEWORK: FrameworkResponses = FrameworkResponses {
-    validation_status: 400,
-    throttled: false,
-};
 
 tessera_http::api! {
 /// The generated part of the document.
@@ -35,7 +29,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &FRAMEWORK),
+    modifiers(&BEARER, &BAD_REQUEST),
     tags(
         (name = "registrations", description = "Producer sign-up"),
         (name = "auth", description = "Login, token refresh, logout"),

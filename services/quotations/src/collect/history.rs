@@ -1,8 +1,8 @@
 //! Collect runs as the operations dashboard lists them (`collect_runs`).
 
 use super::*;
-use crate::domain::RunStatus;
 use crate::db::schema::collect_runs;
+use crate::domain::RunStatus;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;

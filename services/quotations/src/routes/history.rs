@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::QuotationStatus;
 use crate::counts::Lookup;
+use crate::domain::QuotationStatus;
 use crate::market::AssetType;
 use crate::providers::Provider;
 use crate::state::AppState;

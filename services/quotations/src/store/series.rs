@@ -1,8 +1,8 @@
 //! What the dashboards draw: the latest quotation per symbol and a symbol's price series.
 
 use super::*;
-use crate::domain::QuotationStatus;
 use crate::db::schema::quotations;
+use crate::domain::QuotationStatus;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
