@@ -70,7 +70,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 c.app_data(state)
                     .app_data(web::Data::new(outbox))
                     .app_data(readiness)
-                    .configure(crate::routes::configure);
+                    .configure(crate::openapi::configure);
             },
             ExtractorOptions::default(),
             prometheus.clone(),

@@ -100,7 +100,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         move |c| {
             // Runs once per worker, on the worker's thread: its own pools and wallet.
             c.app_data(web::Data::new(factory.build()))
-                .configure(crate::routes::configure);
+                .configure(crate::openapi::configure);
         },
         consumer,
     )?;

@@ -11,6 +11,9 @@ use serde::Deserialize;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
+/// `NOTIFY_QUEUE`'s default: the notification dispatcher's durable queue.
+pub const DEFAULT_NOTIFY_QUEUE: &str = "users-registration.notifications";
+
 fn default_port() -> u16 {
     8085
 }
@@ -39,7 +42,7 @@ fn default_idempotency_wait() -> u64 {
     10
 }
 fn default_notify_queue() -> String {
-    crate::notify::QUEUE.to_owned()
+    DEFAULT_NOTIFY_QUEUE.to_owned()
 }
 fn default_notify_timeout() -> u64 {
     5

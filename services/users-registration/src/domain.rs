@@ -1,7 +1,10 @@
 //! users-registration's domain types (STYLE.md §2): the closed sets its rows and bodies hold.
-//! A user's role is [`crate::auth::Role`] (it carries the scope rules).
+//! Roles carry the scope rules (seed 004 "Políticas de segurança e autorização"); the
+//! authenticated caller of a request is a [`Principal`] (extracted by `crate::auth`).
 
 use serde::{Deserialize, Serialize};
+use tessera_http::ApiError;
+use uuid::Uuid;
 
 tessera_db::text_enum! {
     /// A user's status (seed 004 "User.status"): a sign-up waits as `PENDING` until an analyst
@@ -15,5 +18,106 @@ tessera_db::text_enum! {
         Approved = "APPROVED",
         /// Refused, with a reason.
         Rejected = "REJECTED",
+    }
+}
+
+/// Read user profiles (own, or any for analysts and auditors).
+pub const USERS_READ: &str = "users:read";
+/// Change profile fields (own, or any for analysts).
+pub const USERS_WRITE: &str = "users:write";
+/// Submit registrations.
+pub const REGISTRATIONS_WRITE: &str = "registrations:write";
+/// Approve or reject users.
+pub const ADMIN_USERS: &str = "admin:users";
+/// Every scope the service knows.
+pub const SCOPES: [&str; 4] = [USERS_READ, USERS_WRITE, REGISTRATIONS_WRITE, ADMIN_USERS];
+
+tessera_db::text_enum! {
+    /// A user's role (seed 004 "User.role").
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        /// A rural producer: own data only.
+        Producer = "producer",
+        /// Reviews registrations (`admin:users`).
+        Analyst = "analyst",
+        /// Reads everything, changes nothing.
+        Auditor = "auditor",
+    }
+}
+
+impl Role {
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+
+    /// The role's scopes when the user has no explicit ones: producer ⇒ `users:read`,
+    /// `users:write`, `registrations:write` (own data); analyst ⇒ `users:read`, `users:write`,
+    /// `admin:users`; auditor ⇒ `users:read`.
+    pub fn default_scopes(self) -> &'static [&'static str] {
+        match self {
+            Self::Producer => &[USERS_READ, USERS_WRITE, REGISTRATIONS_WRITE],
+            Self::Analyst => &[USERS_READ, USERS_WRITE, ADMIN_USERS],
+            Self::Auditor => &[USERS_READ],
+        }
+    }
+
+    /// Whether the role may see other users' data (analysts and auditors).
+    pub fn sees_everyone(self) -> bool {
+        self != Self::Producer
+    }
+}
+
+/// The user's effective scopes: the explicit ones, else the role's defaults.
+pub fn effective_scopes(role: Role, explicit: Option<&[String]>) -> Vec<String> {
+    match explicit {
+        Some(s) => s.to_vec(),
+        None => role
+            .default_scopes()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }
+}
+
+/// The authenticated caller of a protected endpoint, as of this request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user id.
+    pub user_id: Uuid,
+    /// The login session.
+    pub session_id: Uuid,
+    /// Current role.
+    pub role: Role,
+    /// Current effective scopes.
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the caller has `scope`.
+    pub fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// 403 `forbidden` with `reason` = `missing_scope` unless the caller has `scope`.
+    ///
+    /// # Errors
+    /// The 403.
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.has(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "missing_scope",
+                format!("This action requires the {scope} scope."),
+            ))
+        }
+    }
+
+    /// Whether the caller may read the data of user `owner`: its own (with `users:read`), or
+    /// anyone's for analysts and auditors.
+    pub fn may_read(&self, owner: Uuid) -> bool {
+        self.has(USERS_READ) && (owner == self.user_id || self.role.sees_everyone())
     }
 }

@@ -29,7 +29,7 @@ use crate::db::users;
 use crate::events::{APPROVED, REGISTERED, REJECTED, Registered, StatusChanged};
 
 /// The default durable queue of the dispatcher (`NOTIFY_QUEUE`).
-pub const QUEUE: &str = "users-registration.notifications";
+pub use crate::config::DEFAULT_NOTIFY_QUEUE as QUEUE;
 
 /// Template names sent to the notification service.
 pub mod templates {

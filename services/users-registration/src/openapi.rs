@@ -105,3 +105,11 @@ pub fn document() -> Value {
 pub fn yaml() -> anyhow::Result<String> {
     Ok(yaml_serde::to_string(&document())?)
 }
+
+/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
+/// (health, readiness and metrics are added by startup).
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    tessera_http::openapi::register_operations::<ApiDoc>(cfg);
+    // The document merges the committed JSON Schemas of the bodies (`crate::openapi::document`).
+    tessera_http::openapi::serve_document(cfg, &document());
+}

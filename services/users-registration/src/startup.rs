@@ -110,7 +110,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.app_port,
         move |c| {
             c.app_data(state.clone())
-                .configure(crate::routes::configure);
+                .configure(crate::openapi::configure);
         },
         dispatcher,
     )?;

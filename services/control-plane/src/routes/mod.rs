@@ -1,5 +1,5 @@
-//! HTTP routes, one module per resource. Each operation is declared once, in [`ApiDoc`]
-//! (`crate::openapi`), and registered from there.
+//! HTTP routes, one module per resource. Each operation is declared once, in
+//! [`crate::openapi::ApiDoc`], and registered from there ([`crate::openapi::configure`]).
 
 pub mod api_keys;
 pub mod jwks;
@@ -7,18 +7,9 @@ pub mod peer_token;
 pub mod relationships;
 pub mod white_labels;
 
-use actix_web::web;
 use tessera_http::FieldErrors;
 
 use crate::domain::{STATUS_MESSAGE, Status};
-
-use crate::openapi::ApiDoc;
-
-/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
-/// (health, readiness and metrics are added by startup).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    tessera_http::openapi::configure::<ApiDoc>(cfg);
-}
 
 /// Parses an optional `status` field, adding its message to `errors` when it is neither
 /// `active` nor `inactive`.

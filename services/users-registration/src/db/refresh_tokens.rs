@@ -7,7 +7,7 @@ use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::db::schema::refresh_tokens;
 
 pub(crate) async fn insert_refresh(

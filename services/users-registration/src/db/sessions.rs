@@ -6,7 +6,7 @@ use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::{Principal, Role, effective_scopes};
+use crate::domain::{Principal, Role, effective_scopes};
 use crate::db::schema::{sessions, users};
 use crate::domain::UserStatus;
 

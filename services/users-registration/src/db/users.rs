@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::UserStatus;
 
-use crate::auth::Role;
+use crate::domain::Role;
 use crate::db::schema::{user_events, users};
 use crate::document::StoredDocument;
 

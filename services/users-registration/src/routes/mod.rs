@@ -1,18 +1,7 @@
-//! HTTP routes (seed 004 "API REST"). Registered with `web::resource` so a wrong method is a
-//! 405 envelope.
+//! HTTP routes (seed 004 "API REST"), one module per resource. Each operation is declared
+//! once, in [`crate::openapi::ApiDoc`], and registered from there
+//! ([`crate::openapi::configure`]).
 
 pub mod registrations;
 pub mod session;
 pub mod users;
-
-use actix_web::web;
-
-use crate::openapi::ApiDoc;
-
-/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
-/// (health, readiness and metrics are added by startup).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    tessera_http::openapi::register_operations::<ApiDoc>(cfg);
-    // The document merges the committed JSON Schemas of the bodies (`crate::openapi::document`).
-    tessera_http::openapi::serve_document(cfg, &crate::openapi::document());
-}
