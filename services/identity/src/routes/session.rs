@@ -70,8 +70,7 @@ pub struct TenantLoginResponse {
 fn validate_login(body: &TenantLoginRequest) -> Result<(), ApiError> {
     use secrecy::ExposeSecret;
     let mut errors = FieldErrors::new();
-    let email = body.email.trim();
-    if email.is_empty() || email.len() > 254 || !email.contains('@') {
+    if tessera_http::email::Email::parse(&body.email).is_err() {
         errors.insert(
             "email".into(),
             vec!["The email field must be a valid e-mail address.".into()],

@@ -65,7 +65,7 @@ fn email_field(body: &Value, errors: &mut FieldErrors) -> String {
     let email = text(body, "email").trim().to_lowercase();
     if email.is_empty() {
         field(errors, "email", "The email field is required.");
-    } else if email.len() > 255 || email.parse::<lettre::Address>().is_err() {
+    } else if tessera_http::email::Email::parse(&email).is_err() {
         field(
             errors,
             "email",
