@@ -55,7 +55,14 @@ mod tests {
             Email::parse("  Ana.Produtora@Example.COM ").map(|e| e.to_string()),
             Ok("ana.produtora@example.com".to_owned())
         );
-        for bad in ["", "ana", "ana@", "@example.com", "a b@example.com", "ana@@x.org"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "a b@example.com",
+            "ana@@x.org",
+        ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(MAX_LEN));

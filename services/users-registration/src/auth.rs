@@ -31,7 +31,6 @@ use crate::state::AppState;
 /// `typ` header of access tokens (RFC 9068 §2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
 
-
 /// Claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessClaims {
@@ -84,7 +83,6 @@ pub fn issue_access_token(
         .map_err(ApiError::internal)?;
     Ok((token, ttl))
 }
-
 
 fn unauthenticated() -> ApiError {
     ApiError::unauthenticated("The access token is missing, invalid or expired.")

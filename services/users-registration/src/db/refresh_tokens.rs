@@ -7,8 +7,8 @@ use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::Principal;
 use crate::db::schema::refresh_tokens;
+use crate::domain::Principal;
 
 pub(crate) async fn insert_refresh(
     conn: &mut AsyncPgConnection,

@@ -6,9 +6,9 @@ use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::{Principal, Role, effective_scopes};
 use crate::db::schema::{sessions, users};
 use crate::domain::UserStatus;
+use crate::domain::{Principal, Role, effective_scopes};
 
 /// Starts a login session for `user_id` with its first refresh token (stored as its SHA-256).
 ///

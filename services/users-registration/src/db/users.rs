@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::domain::UserStatus;
 
-use crate::domain::Role;
 use crate::db::schema::{user_events, users};
 use crate::document::StoredDocument;
+use crate::domain::Role;
 
 /// `PENDING`: submitted, waiting for an analyst.
 pub const PENDING: &str = "PENDING";
