@@ -11,7 +11,7 @@
 //! | lost connection, broken transaction manager | 503 | `service_unavailable` |
 //! | [`DieselError::NotFound`] | 404 | `not_found` |
 //! | unique violation | 409 | `conflict` |
-//! | text PostgreSQL cannot store (NUL, U+0000: valid JSON, not valid `text`) | 422 | `validation_error` |
+//! | text PostgreSQL cannot store (NUL, U+0000: valid JSON, not valid `text` or `jsonb`) | 422 | `validation_error` |
 //! | anything else | 500 | `internal_error` (cause logged once, never sent) |
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -22,16 +22,11 @@ use crate::{ApiError, ErrorCode, StatusCode};
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match e {
-            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().contains("invalid byte sequence")
-                    && info.message().contains("0x00") =>
-            {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::ValidationError,
-                    "Text must not contain the NUL character (U+0000).",
-                )
-            }
+            ref e if is_nul_in_text(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ValidationError,
+                "Text must not contain the NUL character (U+0000).",
+            ),
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::conflict("The resource already exists.")
             }
@@ -48,6 +43,18 @@ impl From<PoolError> for ApiError {
     fn from(e: PoolError) -> Self {
         ApiError::unavailable(e)
     }
+}
+
+/// Whether `e` is PostgreSQL's refusal of a NUL character (U+0000): in `text` ("invalid byte sequence for
+/// encoding \"UTF8\": 0x00") and in `jsonb` ("unsupported Unicode escape sequence", whose detail
+/// is "\u0000 cannot be converted to text"; the only escape a UTF-8 database refuses).
+pub fn is_nul_in_text(e: &DieselError) -> bool {
+    let DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) = e else {
+        return false;
+    };
+    let message = info.message();
+    (message.contains("invalid byte sequence") && message.contains("0x00"))
+        || message.contains("unsupported Unicode escape sequence")
 }
 
 /// Whether `e` is a unique violation, for a handler whose contract names the conflict.
@@ -72,5 +79,25 @@ mod tests {
         let other = ApiError::from(DieselError::RollbackTransaction);
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(other.code(), ErrorCode::InternalError);
+    }
+
+    #[test]
+    fn a_nul_character_is_a_validation_error_in_text_and_in_jsonb() {
+        for message in [
+            "invalid byte sequence for encoding \"UTF8\": 0x00",
+            "unsupported Unicode escape sequence",
+        ] {
+            let e = ApiError::from(DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            ));
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+            assert_eq!(e.code(), ErrorCode::ValidationError);
+        }
+        let other = ApiError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("division by zero".to_owned()),
+        ));
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

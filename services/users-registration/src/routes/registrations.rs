@@ -178,6 +178,12 @@ pub async fn submit(
         Err(Refusal::Replay(stored)) => Ok(replayed(stored)),
         Err(Refusal::Api(e)) => Err(e),
         Err(Refusal::Db(e)) if idempotency::is_lock_timeout(&e) => Err(idempotency::in_flight()),
+        // Seed 004's validation status is 400, for text PostgreSQL cannot store as well.
+        Err(Refusal::Db(e)) if tessera_http::db::is_nul_in_text(&e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            tessera_http::ErrorCode::ValidationError,
+            "Text must not contain the NUL character (U+0000).",
+        )),
         Err(Refusal::Db(e)) => Err(e.into()),
     }
 }

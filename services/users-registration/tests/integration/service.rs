@@ -2,10 +2,10 @@
 //! the published request schemas.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_users_registration::validation;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, registration, unique};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_envelopes_and_request_ids() {
@@ -78,4 +78,21 @@ async fn openapi_is_served_matches_the_committed_file_and_publishes_the_committe
         tessera_users_registration::openapi::yaml().unwrap(),
         "docs/openapi/users-registration.yaml is stale: run `make openapi`"
     );
+}
+
+// Found by fuzzing the OpenAPI document (schemathesis, issue #19's CI run): "\u0000" is valid
+// JSON and passes the schema, but PostgreSQL's `jsonb` cannot hold a NUL character. It is a
+// validation error (400, seed 004's status), not a 500, and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nul_character_in_farm_data_is_a_validation_error_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let (email, doc) = unique();
+    let mut body = registration(&email, &doc);
+    body["farmData"] = json!({"area\u{0}": {"note": "nul in a key"}});
+    let r = app.register(body, None).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error_code"], "validation_error");
+    assert_eq!(app.count("users").await, 0);
+    let ok = app.register(registration(&email, &doc), None).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
 }
