@@ -11,8 +11,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use tessera_http::{ApiError, GatewayTrust, bearer_token};
 
+use crate::db::personal_access_tokens::TokenUser;
+use crate::db::{personal_access_tokens, users};
 use crate::state::AppState;
-use crate::tokens::{self, TokenUser};
 
 /// The gateway role allowed to delete quotations.
 pub const MODERATOR_ROLE: &str = "moderator";
@@ -72,7 +73,7 @@ impl Caller {
             t.user.is_admin
                 || t.user
                     .permissions
-                    .get(tokens::DELETE_QUOTATIONS)
+                    .get(users::DELETE_QUOTATIONS)
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(false)
         });
@@ -123,7 +124,8 @@ async fn identify(req: HttpRequest) -> Result<Caller, ApiError> {
     }
     if let Some(token) = bearer_token(&req).filter(|t| t.contains('|')) {
         let mut conn = state.pool.get().await?;
-        caller.token = tokens::authenticate(&mut conn, &token, tessera_service::now()).await?;
+        caller.token =
+            personal_access_tokens::authenticate(&mut conn, &token, tessera_service::now()).await?;
     }
     Ok(caller)
 }
@@ -146,10 +148,10 @@ pub async fn verify_credentials(
     state: &AppState,
     email: &str,
     password: String,
-) -> Result<Option<tokens::Account>, ApiError> {
+) -> Result<Option<users::Account>, ApiError> {
     let found = {
         let mut conn = state.pool.get().await?;
-        tokens::user_by_email(&mut conn, email).await?
+        users::user_by_email(&mut conn, email).await?
     };
     let ok = state
         .hasher

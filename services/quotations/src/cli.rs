@@ -209,14 +209,14 @@ async fn create_user(email: String, name: String, admin: bool) -> anyhow::Result
     let config = Config::from_environment()?;
     let (password, generated) = match std::env::var("QUOTATIONS_USER_PASSWORD") {
         Ok(p) if !p.is_empty() => (p, false),
-        _ => (crate::tokens::new_secret()?, true),
+        _ => (crate::db::personal_access_tokens::new_secret()?, true),
     };
     let hash = tessera_password::Hasher::new(&config.argon2)?
         .hash(secrecy::SecretString::from(password.clone()))
         .await?;
     let mut conn = connect(&config).await?;
     let email = email.trim().to_lowercase();
-    let id = crate::tokens::upsert_user(&mut conn, name.trim(), &email, &hash, admin).await?;
+    let id = crate::db::users::upsert_user(&mut conn, name.trim(), &email, &hash, admin).await?;
     let mut out = serde_json::json!({"id": id, "email": email, "is_admin": admin});
     if generated && let Some(map) = out.as_object_mut() {
         map.insert("password".to_owned(), password.into());
@@ -227,11 +227,11 @@ async fn create_user(email: String, name: String, admin: bool) -> anyhow::Result
 async fn token(email: String, device_name: String) -> anyhow::Result<()> {
     let config = Config::from_environment()?;
     let mut conn = connect(&config).await?;
-    let user = crate::tokens::user_by_email(&mut conn, &email.trim().to_lowercase())
+    let user = crate::db::users::user_by_email(&mut conn, &email.trim().to_lowercase())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user {email:?}"))?
         .user;
-    let token = crate::tokens::issue(&mut conn, user.id, &device_name).await?;
+    let token = crate::db::personal_access_tokens::issue(&mut conn, user.id, &device_name).await?;
     print_json(
         &serde_json::json!({"token": token, "token_type": "Bearer", "device_name": device_name}),
     )

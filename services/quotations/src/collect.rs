@@ -328,7 +328,7 @@ async fn collect_one(
         let now = tessera_service::now();
         let r = conn
             .transaction::<_, diesel::result::Error, _>(async |c| {
-                let (row, created) = crate::store::insert_dedup(c, &quote).await?;
+                let (row, created) = crate::db::quotations::insert_dedup(c, &quote).await?;
                 if created {
                     crate::events::collected(c, &row, now).await?;
                 }
@@ -347,7 +347,7 @@ async fn collect_one(
                 symbol: raw.to_owned(),
                 outcome: if created { "created" } else { "deduplicated" },
                 provider: Some(quote.source.as_str()),
-                price: Some(crate::store::trim_price(&row.price).to_owned()),
+                price: Some(crate::db::quotations::trim_price(&row.price).to_owned()),
                 error_code: None,
             }
         }

@@ -6,7 +6,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use tessera_events::{EventEnvelope, OutboxMessage};
 
-use crate::store::Quotation;
+use crate::db::quotations::Quotation;
 
 /// The routing key.
 pub const COLLECTED: &str = "quotations.quotation.collected";

@@ -23,7 +23,5 @@ pub mod routes;
 pub mod scheduler;
 pub mod startup;
 pub mod state;
-pub mod store;
 pub mod throttle;
-pub mod tokens;
 pub mod web;

@@ -44,7 +44,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             tracing::warn!(
                 "APP_KEY is not set: verification links are signed with a random key and stop working at restart"
             );
-            crate::tokens::new_secret()?.into_bytes()
+            crate::db::personal_access_tokens::new_secret()?.into_bytes()
         }
     };
     let market = Arc::new(config.market_data()?);

@@ -8,8 +8,9 @@ use tessera_http::{ApiError, FieldErrors};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::db::personal_access_tokens;
+use crate::db::users::ApiUser;
 use crate::state::AppState;
-use crate::tokens::{self, ApiUser};
 
 /// `data` of `POST /api/auth/token`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,7 +129,7 @@ pub async fn create(
     };
     let token = {
         let mut conn = state.pool.get().await?;
-        tokens::issue_until(&mut conn, user.id, &device_name, expires_at)
+        personal_access_tokens::issue_until(&mut conn, user.id, &device_name, expires_at)
             .await
             .map_err(ApiError::internal)?
     };
@@ -156,7 +157,7 @@ pub async fn revoke(
     crate::throttle::check(&state, &req, &caller).await?;
     let id = caller.user()?.token_id;
     let mut conn = state.pool.get().await?;
-    tokens::revoke(&mut conn, id).await?;
+    personal_access_tokens::revoke(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))
 }
 

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use tessera_http::{ApiError, FieldErrors};
 
 use crate::auth::Caller;
+use crate::db::quotations;
 use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;
-use crate::store;
 
 /// What every delete and restore checks first: the API throttle, then an admin (401/403).
 async fn admitted(state: &AppState, req: &HttpRequest, caller: &Caller) -> Result<(), ApiError> {
@@ -35,7 +35,7 @@ pub async fn destroy(
     let not_found = || ApiError::not_found("Quotation not found.");
     let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await?;
-    if !store::soft_delete(&mut conn, id).await? {
+    if !quotations::soft_delete(&mut conn, id).await? {
         return Err(not_found());
     }
     Ok(HttpResponse::Ok().json(
@@ -60,7 +60,7 @@ pub async fn bulk(
     admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "delete_all", "delete every quotation")?;
     let mut conn = state.pool.get().await?;
-    let n = store::soft_delete_matching(&mut conn, &filters).await?;
+    let n = quotations::soft_delete_matching(&mut conn, &filters).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"message": "Quotations deleted successfully.", "data": {"deleted": n}})))
 }
@@ -75,7 +75,7 @@ fn bulk_filters(
     body: &Value,
     all_flag: &str,
     everything: &str,
-) -> Result<crate::store::Filters, ApiError> {
+) -> Result<crate::db::quotations::Filters, ApiError> {
     let text = |k: &str| {
         body.get(k).and_then(|v| match v {
             Value::String(s) => Some(s.clone()),
@@ -158,14 +158,14 @@ pub async fn restore(
     let not_found = || ApiError::not_found("Deleted quotation not found.");
     let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await?;
-    match store::restore(&mut conn, id)
+    match quotations::restore(&mut conn, id)
         .await?
     {
-        store::Restore::Restored => Ok(HttpResponse::Ok().json(
+        quotations::Restore::Restored => Ok(HttpResponse::Ok().json(
             json!({"message": "Quotation restored successfully.", "data": {"id": id, "deleted": false}}),
         )),
-        store::Restore::NotFound => Err(not_found()),
-        store::Restore::Duplicate => Err(ApiError::conflict(
+        quotations::Restore::NotFound => Err(not_found()),
+        quotations::Restore::Duplicate => Err(ApiError::conflict(
             "An equivalent quotation is live; restoring this one would duplicate it.",
         )),
     }
@@ -188,7 +188,7 @@ pub async fn bulk_restore(
     admitted(&state, &req, &caller).await?;
     let filters = bulk_filters(&state, &body, "restore_all", "restore every quotation")?;
     let mut conn = state.pool.get().await?;
-    let (restored, skipped) = store::restore_matching(&mut conn, &filters).await?;
+    let (restored, skipped) = quotations::restore_matching(&mut conn, &filters).await?;
     Ok(
         HttpResponse::Ok().json(json!({"message": "Quotations restored successfully.",
         "data": {"restored": restored, "skipped": skipped}})),

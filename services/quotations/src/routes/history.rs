@@ -8,11 +8,11 @@ use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::counts::Lookup;
+use crate::db::quotations::{self, Filters, Quotation};
 use crate::domain::QuotationStatus;
 use crate::market::AssetType;
 use crate::providers::Provider;
 use crate::state::AppState;
-use crate::store::{self, Filters, Quotation};
 
 /// The filters, as sent (validated by [`validate`]).
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -323,7 +323,7 @@ fn paginate(
 fn spawn_recount(state: web::Data<AppState>, key: String, filters: Filters, stale: i64) {
     actix_web::rt::spawn(async move {
         let counted = match state.pool.get().await {
-            Ok(mut conn) => store::count(&mut conn, &filters).await.ok(),
+            Ok(mut conn) => quotations::count(&mut conn, &filters).await.ok(),
             Err(_) => None,
         };
         if counted.is_none() {
@@ -350,7 +350,7 @@ pub async fn index(
     let offset = i64::from(page - 1) * limit;
     let (rows, total) = {
         let mut conn = state.pool.get().await?;
-        let rows = store::page(&mut conn, &filters, limit, offset).await?;
+        let rows = quotations::page(&mut conn, &filters, limit, offset).await?;
         let key = format!("{filters:?}");
         let total = match state.counts.lookup(&key) {
             Lookup::Total(n) => n,
@@ -359,7 +359,7 @@ pub async fn index(
                 n
             }
             Lookup::Missing => {
-                let n = store::count(&mut conn, &filters).await?;
+                let n = quotations::count(&mut conn, &filters).await?;
                 state.counts.put(key, n);
                 n
             }

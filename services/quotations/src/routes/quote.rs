@@ -7,10 +7,10 @@ use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
+use crate::db::quotations::{self, Quotation};
 use crate::market::AssetType;
 use crate::providers::{Provider, Quote};
 use crate::state::AppState;
-use crate::store::{self, Quotation};
 
 /// `?provider=&type=`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -181,7 +181,7 @@ pub async fn collect(
     let mut conn = state.pool.get().await?;
     let (row, created) = conn
         .transaction::<_, diesel::result::Error, _>(async |c| {
-            let (row, created) = store::insert_dedup(c, &quote).await?;
+            let (row, created) = quotations::insert_dedup(c, &quote).await?;
             if created {
                 crate::events::collected(c, &row, now).await?;
             }

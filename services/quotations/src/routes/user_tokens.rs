@@ -9,8 +9,9 @@ use tessera_http::ApiError;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::db::personal_access_tokens;
+use crate::db::personal_access_tokens::TokenRead;
 use crate::state::AppState;
-use crate::tokens::{self, TokenRead};
 
 /// `{"data": [TokenRead]}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,7 +33,7 @@ pub async fn index(
     crate::throttle::check(&state, &req, &caller).await?;
     let user = caller.user()?.user.id;
     let mut conn = state.pool.get().await?;
-    let data = tokens::list_for(&mut conn, user).await?;
+    let data = personal_access_tokens::list_for(&mut conn, user).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", tessera_http::extract::NO_STORE))
         .json(TokenList { data }))
@@ -56,7 +57,7 @@ pub async fn destroy(
     let not_found = || ApiError::not_found("Token not found.");
     let id = crate::routes::path_id(&path, not_found)?;
     let mut conn = state.pool.get().await?;
-    if !tokens::revoke_own(&mut conn, user, id).await? {
+    if !personal_access_tokens::revoke_own(&mut conn, user, id).await? {
         return Err(not_found());
     }
     Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))

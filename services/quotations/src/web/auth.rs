@@ -14,7 +14,7 @@
 //! Reset tokens are 40 random characters, stored as SHA-256 only. Passwords are Argon2id
 //! (`tessera_password`), 8 to 1,024 characters.
 
-use crate::tokens::sha256;
+use crate::db::personal_access_tokens::sha256;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
@@ -180,7 +180,7 @@ pub async fn register(
         .map_err(ApiError::internal)?;
     let id = {
         let mut conn = state.pool.get().await?;
-        crate::tokens::register_user(&mut conn, &name, &email, &hash).await?
+        crate::db::users::register_user(&mut conn, &name, &email, &hash).await?
     };
     let Some(id) = id else {
         return Err(ApiError::invalid_field(

@@ -8,11 +8,11 @@ use minijinja::context;
 use tessera_http::ApiError;
 
 use super::{PageAccess, page_access, page_ctx, render};
+use crate::db::quotations::{self, PricePoint};
 use crate::domain::QuotationStatus;
 use crate::providers::Provider;
 use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;
-use crate::store::{self, PricePoint};
 
 /// Symbols in the "latest" table.
 pub const LATEST_SYMBOLS: i64 = 100;
@@ -130,7 +130,7 @@ pub async fn quotations(
                 .map(|m| m.into_values().flatten().collect())
                 .unwrap_or_else(|| vec![env.message]);
             (
-                store::Filters {
+                quotations::Filters {
                     statuses: vec![QuotationStatus::Valid],
                     ..Default::default()
                 },
@@ -141,9 +141,10 @@ pub async fn quotations(
         }
     };
     let mut conn = state.pool.get().await?;
-    let latest = store::latest_per_symbol(&mut conn, LATEST_SYMBOLS).await?;
+    let latest = quotations::latest_per_symbol(&mut conn, LATEST_SYMBOLS).await?;
     let limit = i64::from(per_page);
-    let rows = store::page(&mut conn, &filters, limit + 1, i64::from(page - 1) * limit).await?;
+    let rows =
+        quotations::page(&mut conn, &filters, limit + 1, i64::from(page - 1) * limit).await?;
     let has_next = rows.len() > usize::try_from(limit).unwrap_or(20);
     let rows: Vec<_> = rows
         .into_iter()
@@ -157,7 +158,7 @@ pub async fn quotations(
             .map(|q| q.symbol.clone())
             .collect(),
     };
-    let points = store::series(&mut conn, &chart_symbols, CHART_POINTS).await?;
+    let points = quotations::series(&mut conn, &chart_symbols, CHART_POINTS).await?;
     drop(conn);
     let charts: Vec<Chart> = chart_symbols
         .iter()
@@ -166,9 +167,9 @@ pub async fn quotations(
             chart(s, &mine)
         })
         .collect();
-    let view = |r: &store::Quotation| {
+    let view = |r: &quotations::Quotation| {
         context! { id => r.id, symbol => r.symbol.as_str(), kind => r.kind.as_str(), source => r.source.as_str(),
-        price => crate::store::trim_price(&r.price), currency => r.currency.as_deref(), status => r.status.as_str(),
+        price => crate::db::quotations::trim_price(&r.price), currency => r.currency.as_deref(), status => r.status.as_str(),
         quoted_at => r.quoted_at.format("%Y-%m-%d %H:%M:%S").to_string() }
     };
     let ctx = context! {

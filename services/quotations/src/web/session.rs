@@ -12,7 +12,7 @@
 //! mismatch is 419 `csrf_mismatch` (seed 001 catalogue). Pages carry the token in
 //! `<meta name="csrf-token">`.
 
-use crate::tokens::sha256;
+use crate::db::personal_access_tokens::sha256;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest};
@@ -140,8 +140,8 @@ pub async fn start(
     lifetime: TimeDelta,
     secure: bool,
 ) -> anyhow::Result<Session> {
-    let value = crate::tokens::new_secret()?;
-    let csrf_token = crate::tokens::new_secret()?;
+    let value = crate::db::personal_access_tokens::new_secret()?;
+    let csrf_token = crate::db::personal_access_tokens::new_secret()?;
     let id_hash = sha256(&value);
     let now = tessera_service::now();
     diesel::insert_into(web_sessions::table)

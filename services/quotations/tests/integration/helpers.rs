@@ -57,10 +57,11 @@ impl TestApp {
         let mut c = diesel_async::AsyncPgConnection::establish(self.db.url())
             .await
             .unwrap();
-        let id = tessera_quotations::tokens::upsert_user(&mut c, "Test User", email, &hash, admin)
-            .await
-            .unwrap();
-        tessera_quotations::tokens::issue(&mut c, id, "test")
+        let id =
+            tessera_quotations::db::users::upsert_user(&mut c, "Test User", email, &hash, admin)
+                .await
+                .unwrap();
+        tessera_quotations::db::personal_access_tokens::issue(&mut c, id, "test")
             .await
             .unwrap()
     }

@@ -5,9 +5,9 @@
 use super::session::{self};
 use super::*;
 use super::{csrf_json, current_or_new, page_ctx, render};
+use crate::db::personal_access_tokens::sha256;
 use crate::db::schema::{password_reset_tokens, users};
 use crate::state::AppState;
-use crate::tokens::sha256;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
@@ -48,11 +48,11 @@ pub async fn forgot(
     let mut errors = FieldErrors::new();
     let email = email_field(&body, &mut errors);
     ApiError::fail_if_any(errors)?;
-    let token = crate::tokens::new_secret().map_err(ApiError::internal)?;
+    let token = crate::db::personal_access_tokens::new_secret().map_err(ApiError::internal)?;
     let now = tessera_service::now();
     let issued = {
         let mut conn = state.pool.get().await?;
-        let user = crate::tokens::user_by_email(&mut conn, &email).await?;
+        let user = crate::db::users::user_by_email(&mut conn, &email).await?;
         match user {
             None => false,
             Some(_) => {
