@@ -19,6 +19,7 @@ pub mod events;
 pub mod idempotency;
 pub mod notify;
 pub mod openapi;
+pub mod operations;
 pub mod provision;
 pub mod routes;
 pub mod startup;

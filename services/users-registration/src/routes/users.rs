@@ -13,7 +13,7 @@ use crate::db::users;
 use crate::db::users::ProfileChange;
 use crate::db::users::StatusChange;
 use crate::domain::UserStatus;
-use crate::events::{self, StatusChanged};
+use crate::operations;
 use crate::state::AppState;
 use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
@@ -137,28 +137,15 @@ pub async fn change_status(
     let reason = r.reason.map(|s| s.trim().to_owned());
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    let outcome = conn
-        .transaction::<_, diesel::result::Error, _>(async |c| {
-            let outcome =
-                users::change_status(c, id, r.status, reason.as_deref(), Some(who.user_id), now)
-                    .await?;
-            if let StatusChange::Changed(_) = &outcome {
-                let kind = if r.status == UserStatus::Approved {
-                    events::APPROVED
-                } else {
-                    events::REJECTED
-                };
-                let data = StatusChanged {
-                    user_id: id,
-                    status: r.status,
-                    reason: reason.clone(),
-                    timestamp: now,
-                };
-                events::enqueue(c, kind, data, now).await?;
-            }
-            Ok(outcome)
-        })
-        .await?;
+    let outcome = operations::decide_registration(
+        &mut conn,
+        id,
+        r.status,
+        reason.as_deref(),
+        who.user_id,
+        now,
+    )
+    .await?;
     match outcome {
         StatusChange::Changed(row) => {
             state.relay_wake.notify_one();
