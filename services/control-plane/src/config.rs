@@ -26,15 +26,6 @@ fn default_max_ttl() -> u64 {
 fn default_scopes() -> String {
     "offers:sync,trader:purchase".to_owned()
 }
-fn default_lead() -> u64 {
-    600
-}
-fn default_jwks_max_age() -> u64 {
-    300
-}
-fn default_reload() -> u64 {
-    30
-}
 fn default_cache_ms() -> u64 {
     1000
 }
@@ -74,19 +65,10 @@ pub struct Config {
     /// `PEER_TOKEN_SCOPES`: the known scopes, comma-separated (default `offers:sync,trader:purchase`).
     #[serde(default = "default_scopes")]
     pub peer_token_scopes: String,
-    /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with optional `keys.json` schedule.
-    /// Required in production; elsewhere an ephemeral ES256 key is generated (with a warning).
-    #[serde(default)]
-    pub jwt_signing_keys_dir: Option<PathBuf>,
-    /// `JWT_KEY_PUBLISH_LEAD_SECONDS`: a new key is in the JWKS this long before it signs (default 600).
-    #[serde(default = "default_lead")]
-    pub jwt_key_publish_lead_seconds: u64,
-    /// `JWT_KEYS_RELOAD_SECONDS`: how often the key directory is re-read (default 30).
-    #[serde(default = "default_reload")]
-    pub jwt_keys_reload_seconds: u64,
-    /// `JWKS_MAX_AGE_SECONDS`: `Cache-Control: max-age` of the JWKS (default 300; keep it below the lead).
-    #[serde(default = "default_jwks_max_age")]
-    pub jwks_max_age_seconds: u64,
+    /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
+    /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
+    #[serde(skip)]
+    pub keys: tessera_jwt::KeySettings,
     /// `REGISTRY_CACHE_TTL_MS`: how long a replica caches registry look-ups (default 1000; 0 disables).
     #[serde(default = "default_cache_ms")]
     pub registry_cache_ttl_ms: u64,
@@ -140,6 +122,8 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn finish(&mut self) -> Result<(), String> {
+        self.keys = tessera_http::config::from_env()?;
+        self.keys.check(self.base.app_env == AppEnv::Production)?;
         self.validate().map_err(|e| e.to_string())
     }
 }
@@ -178,11 +162,6 @@ impl Config {
                 "invalid environment variable TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE"
             );
         }
-        if self.base.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
-            anyhow::bail!(
-                "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
-            );
-        }
         Ok(())
     }
 
@@ -206,10 +185,7 @@ impl Config {
             peer_token_ttl_seconds: default_ttl(),
             peer_token_max_ttl_seconds: default_max_ttl(),
             peer_token_scopes: default_scopes(),
-            jwt_signing_keys_dir: None,
-            jwt_key_publish_lead_seconds: 0,
-            jwt_keys_reload_seconds: default_reload(),
-            jwks_max_age_seconds: default_jwks_max_age(),
+            keys: tessera_jwt::KeySettings::for_tests(),
             registry_cache_ttl_ms: 0,
             mtls_trust_domain: default_trust_domain(),
             cp_trust_forwarded_client_cert: false,

@@ -15,11 +15,10 @@ use crate::config::{AppEnv, Config};
 /// # Errors
 /// When the directory cannot be loaded, or no directory is set in production.
 pub fn key_store(cfg: &Config) -> anyhow::Result<KeyStore> {
-    KeyStore::open(
-        cfg.jwt_signing_keys_dir.as_deref(),
-        cfg.base.app_env != AppEnv::Production,
-        Duration::from_secs(cfg.jwt_key_publish_lead_seconds),
-        Duration::from_secs(cfg.peer_token_max_ttl_seconds),
-    )
-    .map_err(|e| anyhow::anyhow!("invalid environment variable JWT_SIGNING_KEYS_DIR: {e}"))
+    cfg.keys
+        .open(
+            cfg.base.app_env == AppEnv::Production,
+            Duration::from_secs(cfg.peer_token_max_ttl_seconds),
+        )
+        .map_err(anyhow::Error::msg)
 }

@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
@@ -36,7 +35,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     ))
     .await?;
     let keys = crate::keys::key_store(&config)?;
-    keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
+    keys.spawn_reloader(config.keys.reload_every());
     let metrics = Metrics::register(&foundation.prometheus.registry)?;
     let state = web::Data::new(AppState {
         known_scopes: config.known_scopes(),

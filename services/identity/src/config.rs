@@ -4,7 +4,6 @@
 //! `services/identity/.env.example`. A missing or invalid variable stops start-up with one
 //! line naming it.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -38,15 +37,6 @@ fn default_roles() -> String {
 }
 fn default_totp_issuer() -> String {
     "Tessera".to_owned()
-}
-fn default_lead() -> u64 {
-    600
-}
-fn default_jwks_max_age() -> u64 {
-    300
-}
-fn default_reload() -> u64 {
-    30
 }
 
 /// The identity service's settings. Variable names are the field names upper-cased.
@@ -100,19 +90,10 @@ pub struct Config {
     /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
     #[serde(default = "default_totp_issuer")]
     pub totp_issuer: String,
-    /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with optional `keys.json`.
-    /// Required in production; elsewhere an ephemeral ES256 key is generated (with a warning).
-    #[serde(default)]
-    pub jwt_signing_keys_dir: Option<PathBuf>,
-    /// `JWT_KEY_PUBLISH_LEAD_SECONDS`: a new key is in the JWKS this long before it signs (default 600).
-    #[serde(default = "default_lead")]
-    pub jwt_key_publish_lead_seconds: u64,
-    /// `JWT_KEYS_RELOAD_SECONDS`: how often the key directory is re-read (default 30).
-    #[serde(default = "default_reload")]
-    pub jwt_keys_reload_seconds: u64,
-    /// `JWKS_MAX_AGE_SECONDS`: `Cache-Control: max-age` of the JWKS (default 300).
-    #[serde(default = "default_jwks_max_age")]
-    pub jwks_max_age_seconds: u64,
+    /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
+    /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
+    #[serde(skip)]
+    pub keys: tessera_jwt::KeySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -132,6 +113,8 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn finish(&mut self) -> Result<(), String> {
+        self.keys = tessera_http::config::from_env()?;
+        self.keys.check(self.base.app_env == AppEnv::Production)?;
         self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
         self.argon2.check()?;
         self.validate().map_err(|e| e.to_string())
@@ -168,11 +151,6 @@ impl Config {
         {
             anyhow::bail!(
                 "invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: must be 32 bytes, base64"
-            );
-        }
-        if self.base.app_env == AppEnv::Production && self.jwt_signing_keys_dir.is_none() {
-            anyhow::bail!(
-                "missing environment variable JWT_SIGNING_KEYS_DIR (required when APP_ENV=production)"
             );
         }
         Ok(())
@@ -215,10 +193,7 @@ impl Config {
             identity_mfa_encryption_key: SecretString::from(key),
             totp_issuer: default_totp_issuer(),
             argon2: HashSettings::for_tests(),
-            jwt_signing_keys_dir: None,
-            jwt_key_publish_lead_seconds: 0,
-            jwt_keys_reload_seconds: default_reload(),
-            jwks_max_age_seconds: default_jwks_max_age(),
+            keys: tessera_jwt::KeySettings::for_tests(),
         }
     }
 }

@@ -39,14 +39,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         MIGRATIONS,
     ))
     .await?;
-    let keys = tessera_jwt::KeyStore::open(
-        config.jwt_signing_keys_dir.as_deref(),
-        config.base.app_env != AppEnv::Production,
-        Duration::from_secs(config.jwt_key_publish_lead_seconds),
-        config.session_timeout(),
-    )
-    .map_err(|e| anyhow::anyhow!("invalid environment variable JWT_SIGNING_KEYS_DIR: {e}"))?;
-    keys.spawn_reloader(Duration::from_secs(config.jwt_keys_reload_seconds));
+    let keys = config
+        .keys
+        .open(
+            config.base.app_env == AppEnv::Production,
+            config.session_timeout(),
+        )
+        .map_err(anyhow::Error::msg)?;
+    keys.spawn_reloader(config.keys.reload_every());
     let mfa_key = SealingKey::from_base64(config.identity_mfa_encryption_key.expose_secret())
         .map_err(|e| {
             anyhow::anyhow!("invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: {e}")

@@ -14,5 +14,5 @@ use crate::state::AppState;
 )]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let set = state.keys.get().jwks(state.now());
-    tessera_http::jwks::jwks_response(&set, state.config.jwks_max_age_seconds)
+    tessera_http::jwks::jwks_response(&set, state.config.keys.jwks_max_age_seconds)
 }

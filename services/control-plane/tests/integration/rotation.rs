@@ -49,9 +49,9 @@ async fn rotation_publishes_first_then_signs_and_old_tokens_still_verify() {
     .unwrap();
     let path = dir.path().to_owned();
     let app = TestApp::spawn_with(move |c| {
-        c.jwt_signing_keys_dir = Some(path);
-        c.jwt_keys_reload_seconds = 1;
-        c.jwt_key_publish_lead_seconds = 3;
+        c.keys.jwt_signing_keys_dir = Some(path);
+        c.keys.jwt_keys_reload_seconds = 1;
+        c.keys.jwt_key_publish_lead_seconds = 3;
     })
     .await;
     let seed = app.seed().await;

@@ -26,6 +26,6 @@ pub async fn jwks(
     let set = state.keys.get().jwks(state.now());
     Ok(tessera_http::jwks::jwks_response(
         &set,
-        state.config.jwks_max_age_seconds,
+        state.config.keys.jwks_max_age_seconds,
     ))
 }

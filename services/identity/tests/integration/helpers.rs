@@ -40,7 +40,7 @@ impl TestApp {
         )
         .unwrap();
         let s = Spawned::<Identity>::spawn(|config, _| {
-            config.jwt_signing_keys_dir = Some(keys_dir.path().to_path_buf());
+            config.keys.jwt_signing_keys_dir = Some(keys_dir.path().to_path_buf());
             configure(config);
         })
         .await;
