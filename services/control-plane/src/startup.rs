@@ -7,7 +7,7 @@ use actix_web::{HttpServer, web};
 use diesel_migrations::EmbeddedMigrations;
 use tessera_events::OutboxWriterFactory;
 use tessera_http::{ExtractorOptions, GatewayGuard};
-use tessera_service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, Running};
 
 use crate::config::Config;
 use crate::registry::Registry;
@@ -28,12 +28,7 @@ pub type Application = Running;
 /// # Errors
 /// Invalid keys, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings::new(
-        "control-plane",
-        &config.base,
-        MIGRATIONS,
-    ))
-    .await?;
+    let foundation = Foundation::start_for::<crate::cli::ControlPlane>(&config.base).await?;
     let keys = crate::keys::key_store(&config)?;
     keys.spawn_reloader(config.keys.reload_every());
     let metrics = Metrics::register(&foundation.prometheus.registry)?;

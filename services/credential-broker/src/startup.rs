@@ -8,7 +8,7 @@ use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::{Consumer, GroupCommitFactory};
-use tessera_service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, Running};
 
 use crate::config::{Config, WalletBackend};
 use crate::db::audit_log::AuditBatch;
@@ -38,12 +38,7 @@ pub type Application = Running;
 /// # Errors
 /// Invalid settings, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings::new(
-        "credential-broker",
-        &config.base,
-        MIGRATIONS,
-    ))
-    .await?;
+    let foundation = Foundation::start_for::<crate::cli::CredentialBroker>(&config.base).await?;
     let pool = foundation.pool.clone();
     let relay = &foundation.relay;
     let consumer_pool = build_pool(

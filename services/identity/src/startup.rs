@@ -7,7 +7,7 @@ use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
 use tessera_db::sealed::SealingKey;
-use tessera_service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, Running};
 
 use crate::config::{AppEnv, Config};
 use crate::password::Hasher;
@@ -33,12 +33,7 @@ pub type Application = Running;
 /// # Errors
 /// Invalid keys or Argon2 parameters, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings::new(
-        "identity",
-        &config.base,
-        MIGRATIONS,
-    ))
-    .await?;
+    let foundation = Foundation::start_for::<crate::cli::Identity>(&config.base).await?;
     let keys = config
         .keys
         .open(

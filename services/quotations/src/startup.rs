@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
-use tessera_service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, Running};
 
 use crate::config::Config;
 use crate::providers::Providers;
@@ -26,12 +26,7 @@ pub type Application = Running;
 /// # Errors
 /// Invalid settings, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings::new(
-        "quotations",
-        &config.base,
-        MIGRATIONS,
-    ))
-    .await?;
+    let foundation = Foundation::start_for::<crate::cli::Quotations>(&config.base).await?;
     crate::throttle::spawn_cleanup(foundation.pool.clone());
     spawn_session_purge(foundation.pool.clone());
     let local = matches!(

@@ -10,7 +10,7 @@ use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::Consumer;
 use tessera_jwt::{KeySet, SigningKey};
 use tessera_password::Hasher;
-use tessera_service::{Foundation, FoundationSettings, Running};
+use tessera_service::{Foundation, Running};
 
 use crate::config::Config;
 use crate::document::DocumentKeys;
@@ -38,12 +38,7 @@ pub type Application = Running;
 /// # Errors
 /// Invalid settings or schemas, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let foundation = Foundation::start(FoundationSettings::new(
-        "users-registration",
-        &config.base,
-        MIGRATIONS,
-    ))
-    .await?;
+    let foundation = Foundation::start_for::<crate::cli::UsersRegistration>(&config.base).await?;
     let secret = config.jwt_secret.expose_secret().as_bytes();
     let keys = KeySet::new(
         vec![SigningKey::hmac(
