@@ -5,7 +5,7 @@
 //! the API throttle; web session auth with CSRF, dashboards and auto-collect. See
 //! `docs/quotations.md`.
 
-pub mod auth;
+pub mod caller;
 pub mod cli;
 pub mod collect;
 pub mod config;

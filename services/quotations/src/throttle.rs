@@ -13,7 +13,7 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tessera_http::ApiError;
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::db::schema::api_throttle;
 use crate::state::AppState;
 

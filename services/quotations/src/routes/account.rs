@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::db::personal_access_tokens;
 use crate::db::users::ApiUser;
 use crate::state::AppState;
@@ -117,7 +117,7 @@ pub async fn create(
             errors,
         ));
     }
-    let account = crate::auth::verify_credentials(&state, &email, password).await?;
+    let account = crate::caller::verify_credentials(&state, &email, password).await?;
     let Some(user) = account.map(|a| a.user) else {
         return Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tessera_http::{ApiError, FieldErrors};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::db::quotations;
 use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;

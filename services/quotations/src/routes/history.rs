@@ -339,7 +339,7 @@ fn spawn_recount(state: web::Data<AppState>, key: String, filters: Filters, stal
               (status = 422, body = tessera_http::ErrorEnvelope, description = "`validation_error`: a bad filter")))]
 pub async fn index(
     state: web::Data<AppState>,
-    caller: crate::auth::Caller,
+    caller: crate::caller::Caller,
     req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::db::quotations::{self, Quotation};
 use crate::market::AssetType;
 use crate::providers::{Provider, Quote};

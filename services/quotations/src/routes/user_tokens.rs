@@ -8,7 +8,7 @@ use serde_json::json;
 use tessera_http::ApiError;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::db::personal_access_tokens;
 use crate::db::personal_access_tokens::TokenRead;
 use crate::state::AppState;

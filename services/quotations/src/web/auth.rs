@@ -260,7 +260,7 @@ pub async fn login(
     ApiError::fail_if_any(errors)?;
     let key = format!(
         "login:{email}|{}",
-        crate::throttle::key(&state, &req, &crate::auth::Caller::default())
+        crate::throttle::key(&state, &req, &crate::caller::Caller::default())
     );
     let now = tessera_service::now();
     let failures = {
@@ -272,7 +272,7 @@ pub async fn login(
             crate::throttle::seconds_to_next_window(now),
         ));
     }
-    let Some(account) = crate::auth::verify_credentials(&state, &email, password).await? else {
+    let Some(account) = crate::caller::verify_credentials(&state, &email, password).await? else {
         let mut conn = state.pool.get().await?;
         crate::throttle::hit(&mut conn, &key, now).await?;
         return Err(ApiError::unauthenticated(
