@@ -100,12 +100,9 @@ macro_rules! text_enum {
         }
 
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            /// Parsed from the value's bytes in place (no `String` per row).
             fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    diesel::pg::Pg,
-                >>::from_sql(bytes)?;
-                Ok(text.parse::<Self>()?)
+                Ok(::std::str::from_utf8(bytes.as_bytes())?.parse::<Self>()?)
             }
         }
     };
