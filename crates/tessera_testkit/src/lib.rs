@@ -54,20 +54,21 @@ impl<S: Service> Spawned<S> {
     pub async fn replica(&self) -> Api {
         start::<S>(&self.config).await.0
     }
+}
 
-    /// A connection of the test's own to its database.
-    ///
-    /// # Panics
-    /// When the database cannot be reached: a test failure.
-    #[expect(
-        clippy::panic,
-        reason = "test support: a failed set-up is a failed test"
-    )]
-    pub async fn conn(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(self.db.url())
-            .await
-            .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
-    }
+/// A connection of the test's own to its database (to arrange rows or read what the server
+/// wrote).
+///
+/// # Panics
+/// When the database cannot be reached: a test failure.
+#[expect(
+    clippy::panic,
+    reason = "test support: a failed set-up is a failed test"
+)]
+pub async fn connect(db: &TestDatabase) -> AsyncPgConnection {
+    AsyncPgConnection::establish(db.url())
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test database: {e}"))
 }
 
 /// Builds `S` with `config` and runs it in the background: a client for it and its pool.

@@ -1,7 +1,7 @@
 //! The real server on a free port over a fresh database, publishing to the real RabbitMQ.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use tessera_credential_broker::cli::CredentialBroker;
 use tessera_credential_broker::config::Config;
@@ -48,7 +48,7 @@ impl TestApp {
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(self.db.url()).await.unwrap()
+        tessera_testkit::connect(&self.db).await
     }
 
     /// Binds `sandbox` to a fresh agent of tenant `acme`, allowing graph.microsoft.com (one

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tessera_db::testing::TestDatabase;
@@ -62,7 +62,7 @@ impl TestApp {
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(self.db.url()).await.unwrap()
+        tessera_testkit::connect(&self.db).await
     }
 
     pub async fn tenant(&self, slug: &str) -> tenants::Tenant {

@@ -89,10 +89,7 @@ impl TestApp {
 
     /// A direct connection to the test database.
     pub async fn conn(&self) -> diesel_async::AsyncPgConnection {
-        use diesel_async::AsyncConnection;
-        diesel_async::AsyncPgConnection::establish(self.db.url())
-            .await
-            .unwrap()
+        tessera_testkit::connect(&self.db).await
     }
 
     /// One SQL scalar as text.
