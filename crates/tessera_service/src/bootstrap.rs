@@ -109,25 +109,21 @@ fn register_broker_gauge(
 }
 
 impl Foundation {
-    /// Sets the debug flag, migrates (when asked), builds the pool, starts the relay and the
-    /// metrics registry.
-    ///
-    /// # Errors
-    /// A failed migration or an invalid pool or metrics configuration.
-    pub async fn start(s: FoundationSettings<'_>) -> anyhow::Result<Self> {
-        Self::start_with(s).await
-    }
-
     /// [`Foundation::start`] for service `S` with its shared settings: its name and migrations
     /// come from its [`crate::Service`] impl.
     ///
     /// # Errors
     /// As [`Foundation::start`].
     pub async fn start_for<S: crate::Service>(base: &ServiceSettings) -> anyhow::Result<Self> {
-        Self::start_with(FoundationSettings::new(S::NAME, base, S::MIGRATIONS)).await
+        Self::start(FoundationSettings::new(S::NAME, base, S::MIGRATIONS)).await
     }
 
-    async fn start_with(s: FoundationSettings<'_>) -> anyhow::Result<Self> {
+    /// Sets the debug flag, migrates (when asked), builds the pool, starts the relay and the
+    /// metrics registry.
+    ///
+    /// # Errors
+    /// A failed migration or an invalid pool or metrics configuration.
+    pub async fn start(s: FoundationSettings<'_>) -> anyhow::Result<Self> {
         tessera_http::error::set_debug(s.debug);
         if s.migrate {
             let applied = run_migrations(s.database_url, s.migrations).await?;
