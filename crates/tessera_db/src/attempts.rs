@@ -145,12 +145,13 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> Result<(), diesel
         .map(|_| ())
 }
 
-/// Deletes, every `every`, the rows whose window started more than `older_than` ago and that
-/// are not locked (housekeeping: the table otherwise keeps one row per account and address
-/// that ever failed). Each service using this module runs it once.
-pub fn spawn_purge(pool: crate::DbPool, every: Duration, older_than: TimeDelta) {
+/// Deletes, every hour, the rows whose window started more than a day ago and that are not
+/// locked (housekeeping: the table otherwise keeps one row per account and address that ever
+/// failed). Each service using this module runs it once, from its `startup::build`.
+pub fn spawn_purge(pool: crate::DbPool) {
+    let older_than = TimeDelta::days(1);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
             let Ok(mut conn) = pool.get().await else {

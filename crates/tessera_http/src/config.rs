@@ -97,7 +97,21 @@ pub trait ServiceConfig: DeserializeOwned {
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
     }
+
+    /// Reads the configuration from the process environment ([`load`]).
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    fn from_environment() -> Result<Self, ConfigError> {
+        load().map_err(ConfigError)
+    }
 }
+
+/// A configuration that could not be read: one line naming the missing or invalid variable
+/// (`missing environment variable DATABASE_URL`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
 
 /// Reads a service's configuration from the process environment ([`ServiceConfig`]).
 ///

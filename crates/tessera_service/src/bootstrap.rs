@@ -170,6 +170,42 @@ impl Foundation {
             .reporting(Probe::flag("broker", self.relay.connected_flag()))
     }
 
+    /// Adds a service's own collector (a counter, a histogram …) to the registry `/metrics`
+    /// serves.
+    ///
+    /// # Errors
+    /// A collector with the same name is already registered.
+    pub fn register<C>(&self, collector: C) -> anyhow::Result<()>
+    where
+        C: tessera_http::metrics::prometheus::core::Collector + 'static,
+    {
+        Ok(self.prometheus.registry.register(Box::new(collector))?)
+    }
+
+    /// [`Foundation::serve`] for a service whose workers share one `state` (an
+    /// `Arc` inside `web::Data`): every worker gets a clone of it and the routes `routes`
+    /// registers (the service's `openapi::configure`).
+    ///
+    /// # Errors
+    /// The port cannot be bound.
+    pub fn serve_state<T: Send + Sync + 'static>(
+        self,
+        base: &ServiceSettings,
+        port: u16,
+        state: web::Data<T>,
+        routes: fn(&mut web::ServiceConfig),
+        background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    ) -> anyhow::Result<Running> {
+        self.serve(
+            base,
+            port,
+            move |c| {
+                c.app_data(state.clone()).configure(routes);
+            },
+            background,
+        )
+    }
+
     /// Binds `(APP_HOST, port)` and serves the platform app ([`tessera_http::platform_app`],
     /// default extractor options, gateway trust from `base`): on every HTTP worker, readiness
     /// and whatever `configure` registers (called once per worker, so per-worker state can be

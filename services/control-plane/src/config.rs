@@ -129,14 +129,6 @@ impl tessera_http::config::ServiceConfig for Config {
 }
 
 impl Config {
-    /// Reads the environment.
-    ///
-    /// # Errors
-    /// One line naming the missing or invalid variable.
-    pub fn from_environment() -> anyhow::Result<Self> {
-        tessera_http::config::load().map_err(anyhow::Error::msg)
-    }
-
     /// Checks relations between variables.
     ///
     /// # Errors

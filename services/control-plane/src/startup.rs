@@ -13,21 +13,17 @@ use crate::config::Config;
 use crate::registry::Registry;
 use crate::state::{AppState, Metrics};
 
-/// The service's own migrations.
-pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../../migrations/control-plane");
-
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub const MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
-
-/// A built, bound, not yet running control plane.
-pub type Application = Running;
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[
+    tessera_events::MIGRATIONS,
+    diesel_migrations::embed_migrations!("../../migrations/control-plane"),
+];
 
 /// Migrates (when configured), connects, starts the outbox relay and binds the listener.
 ///
 /// # Errors
 /// Invalid keys, a failed migration, or a port that cannot be bound.
-pub async fn build(config: Config) -> anyhow::Result<Application> {
+pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::ControlPlane>(&config.base).await?;
     let keys = crate::keys::key_store(&config)?;
     keys.spawn_reloader(config.keys.reload_every());

@@ -15,12 +15,11 @@ use crate::db::audit_log::AuditBatch;
 use crate::state::AppState;
 use crate::wallet::{OAuthWallet, Wallet};
 
-/// The service's own migrations.
-pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../../migrations/credential-broker");
-
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub const MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[
+    tessera_events::MIGRATIONS,
+    diesel_migrations::embed_migrations!("../../migrations/credential-broker"),
+];
 
 /// Most audit rows per group commit.
 const AUDIT_BATCH: usize = 256;
@@ -29,15 +28,12 @@ const AUDIT_BATCH: usize = 256;
 /// outbox, the same pattern).
 const AUDIT_WRITERS: usize = 1;
 
-/// A built, bound, not yet running credential broker.
-pub type Application = Running;
-
 /// Migrates (when configured), connects, starts the outbox relay, the identity-event consumer
 /// and the rate-window clean-up, and binds the listener.
 ///
 /// # Errors
 /// Invalid settings, a failed migration, or a port that cannot be bound.
-pub async fn build(config: Config) -> anyhow::Result<Application> {
+pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::CredentialBroker>(&config.base).await?;
     let pool = foundation.pool.clone();
     let relay = &foundation.relay;

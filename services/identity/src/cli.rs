@@ -8,6 +8,7 @@ use std::io::Write;
 use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
+use tessera_http::config::ServiceConfig as _;
 
 use crate::config::Config;
 use crate::db::{agents, tenants};

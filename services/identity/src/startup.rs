@@ -1,7 +1,6 @@
 //! Building and running the application (STYLE.md §1 `startup.rs`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
@@ -13,26 +12,19 @@ use crate::config::{AppEnv, Config};
 use crate::password::Hasher;
 use crate::state::AppState;
 
-/// The service's own migrations.
-pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../../migrations/identity");
-
 /// Every migration the service runs: the shared outbox tables, then its own.
 pub const MIGRATIONS: &[EmbeddedMigrations] = &[
     tessera_events::MIGRATIONS,
     tessera_db::attempts::MIGRATIONS,
-    SERVICE_MIGRATIONS,
+    diesel_migrations::embed_migrations!("../../migrations/identity"),
 ];
-
-/// A built, bound, not yet running identity service.
-pub type Application = Running;
 
 /// Migrates (when configured), connects, computes the dummy password hash, starts the outbox
 /// relay and binds the listener.
 ///
 /// # Errors
 /// Invalid keys or Argon2 parameters, a failed migration, or a port that cannot be bound.
-pub async fn build(config: Config) -> anyhow::Result<Application> {
+pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::Identity>(&config.base).await?;
     let keys = config
         .keys
@@ -47,15 +39,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             anyhow::anyhow!("invalid environment variable IDENTITY_MFA_ENCRYPTION_KEY: {e}")
         })?;
     let hasher = Hasher::new(&config.argon2)?;
-    foundation
-        .prometheus
-        .registry
-        .register(Box::new(hasher.verifications()))?;
-    tessera_db::attempts::spawn_purge(
-        foundation.pool.clone(),
-        Duration::from_secs(3600),
-        chrono::TimeDelta::days(1),
-    );
+    foundation.register(hasher.verifications())?;
+    tessera_db::attempts::spawn_purge(foundation.pool.clone());
     let state = web::Data::new(AppState {
         roles: config.roles(),
         pool: foundation.pool.clone(),
@@ -65,13 +50,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),
     });
-    let app = foundation.serve(
+    let app = foundation.serve_state(
         &config.base,
         config.app_port,
-        move |c| {
-            c.app_data(state.clone())
-                .configure(crate::openapi::configure);
-        },
+        state,
+        crate::openapi::configure,
         None,
     )?;
     tracing::info!(port = app.port(), issuer_base = %config.identity_issuer_base_url, "identity listening");

@@ -2,6 +2,7 @@
 //! `reconcile`, `openapi`.
 
 use clap::Subcommand;
+use tessera_http::config::ServiceConfig as _;
 
 use crate::config::Config;
 

@@ -175,14 +175,6 @@ impl tessera_http::config::ServiceConfig for Config {
 }
 
 impl Config {
-    /// Reads the environment.
-    ///
-    /// # Errors
-    /// One line naming the missing or invalid variable.
-    pub fn from_environment() -> anyhow::Result<Self> {
-        tessera_http::config::load().map_err(anyhow::Error::msg)
-    }
-
     /// Completes and checks what `from_env` read ([`tessera_http::config::ServiceConfig`]).
     fn complete(&mut self) -> anyhow::Result<()> {
         let cfg = self;

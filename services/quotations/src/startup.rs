@@ -10,22 +10,18 @@ use crate::config::Config;
 use crate::providers::Providers;
 use crate::state::AppState;
 
-/// The service's own migrations.
-pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../../migrations/quotations");
-
 /// Every migration the service runs: the shared outbox tables, then its own.
-pub const MIGRATIONS: &[EmbeddedMigrations] = &[tessera_events::MIGRATIONS, SERVICE_MIGRATIONS];
-
-/// A built, bound, not yet running quotations service.
-pub type Application = Running;
+pub const MIGRATIONS: &[EmbeddedMigrations] = &[
+    tessera_events::MIGRATIONS,
+    diesel_migrations::embed_migrations!("../../migrations/quotations"),
+];
 
 /// Migrates (when configured), connects, loads the market data, builds the provider clients and
 /// binds the listener.
 ///
 /// # Errors
 /// Invalid settings, a failed migration, or a port that cannot be bound.
-pub async fn build(config: Config) -> anyhow::Result<Application> {
+pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::Quotations>(&config.base).await?;
     crate::throttle::spawn_cleanup(foundation.pool.clone());
     spawn_session_purge(foundation.pool.clone());
@@ -67,13 +63,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         relay_wake: foundation.relay.notifier(),
         config: config_arc,
     });
-    let app = foundation.serve(
+    let app = foundation.serve_state(
         &config.base,
         config.app_port,
-        move |c| {
-            c.app_data(state.clone())
-                .configure(crate::openapi::configure);
-        },
+        state,
+        crate::openapi::configure,
         None,
     )?;
     tracing::info!(port = app.port(), "quotations listening");

@@ -10,6 +10,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Subcommand;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
+use tessera_http::config::ServiceConfig as _;
 
 use crate::auth::Role;
 use crate::config::Config;

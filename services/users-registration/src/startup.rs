@@ -17,19 +17,12 @@ use crate::document::DocumentKeys;
 use crate::state::AppState;
 use crate::validation::Schemas;
 
-/// The service's own migrations.
-pub const SERVICE_MIGRATIONS: EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../../migrations/users-registration");
-
 /// Every migration the service runs: the shared outbox tables, then its own.
 pub const MIGRATIONS: &[EmbeddedMigrations] = &[
     tessera_events::MIGRATIONS,
     tessera_db::attempts::MIGRATIONS,
-    SERVICE_MIGRATIONS,
+    diesel_migrations::embed_migrations!("../../migrations/users-registration"),
 ];
-
-/// A built, bound, not yet running users-registration service.
-pub type Application = Running;
 
 /// Migrates (when configured), connects, compiles the request schemas, starts the outbox relay,
 /// the notification dispatcher (when `NOTIFY_ENDPOINT` is set) and the idempotency-key purge,
@@ -37,7 +30,7 @@ pub type Application = Running;
 ///
 /// # Errors
 /// Invalid settings or schemas, a failed migration, or a port that cannot be bound.
-pub async fn build(config: Config) -> anyhow::Result<Application> {
+pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::UsersRegistration>(&config.base).await?;
     let secret = config.jwt_secret.expose_secret().as_bytes();
     let keys = KeySet::new(
@@ -58,10 +51,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             anyhow::anyhow!("invalid environment variable DOCUMENT_ENCRYPTION_KEY: {e}")
         })?;
     let hasher = Hasher::new(&config.argon2)?;
-    foundation
-        .prometheus
-        .registry
-        .register(Box::new(hasher.verifications()))?;
+    foundation.register(hasher.verifications())?;
     let dispatcher = match crate::notify::from_config(&config)? {
         Some(d) => {
             let pool = build_pool(
@@ -85,11 +75,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         None => None,
     };
     spawn_key_purge(foundation.pool.clone());
-    tessera_db::attempts::spawn_purge(
-        foundation.pool.clone(),
-        Duration::from_secs(3600),
-        chrono::TimeDelta::days(1),
-    );
+    tessera_db::attempts::spawn_purge(foundation.pool.clone());
     let state = web::Data::new(AppState {
         pool: foundation.pool.clone(),
         hasher,
@@ -100,13 +86,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         relay_wake: foundation.relay.notifier(),
         config: Arc::new(config.clone()),
     });
-    let app = foundation.serve(
+    let app = foundation.serve_state(
         &config.base,
         config.app_port,
-        move |c| {
-            c.app_data(state.clone())
-                .configure(crate::openapi::configure);
-        },
+        state,
+        crate::openapi::configure,
         dispatcher,
     )?;
     tracing::info!(
