@@ -28,11 +28,12 @@ pub fn now() -> DateTime<Utc> {
 pub use bootstrap::{Foundation, FoundationSettings, Running, Service, ServiceCommand, serve};
 pub use diesel_migrations::EmbeddedMigrations;
 pub use dlq::DlqCommand;
+pub use tessera_http::config::ServiceConfig;
 
 /// Declares a service binary in its crate's `cli.rs`: the marker type implementing
 /// [`Service`] and the `Cli` parser whose subcommand is the crate's own `Command` enum (which
 /// flattens [`ServiceCommand`] in). The crate follows the one service shape:
-/// `crate::config::Config` with `from_environment()` and `for_tests(database_url, amqp_url)`,
+/// `crate::config::Config` implementing [`ServiceConfig`] with `for_tests(database_url, amqp_url)`,
 /// `crate::startup::{MIGRATIONS, build}`, `crate::openapi::yaml()`; `version` and `about` come
 /// from the crate's `Cargo.toml`.
 ///
@@ -57,7 +58,7 @@ macro_rules! service {
             type Cli = Cli;
 
             fn config() -> ::anyhow::Result<Self::Config> {
-                crate::config::Config::from_environment()
+                Ok(<crate::config::Config as $crate::ServiceConfig>::from_environment()?)
             }
 
             fn config_for_tests(database_url: &str, amqp_url: &str) -> Self::Config {
@@ -149,4 +150,34 @@ pub fn exit(binary: &str, result: anyhow::Result<impl Outcome>) -> std::process:
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Writes one event to the outbox on `conn`, inside the caller's transaction (ARCHITECTURE.md
+/// §2 "Events"): the envelope `{id (UUID v7), type: kind, source, time: now, requestId, data}`
+/// carries the current request's id ([`tessera_http::request_id::current`]) and the message
+/// the current span's W3C trace context ([`tessera_telemetry::trace_headers`]). The relay
+/// publishes it after the commit.
+///
+/// # Errors
+/// Database errors, or `data` that cannot be serialised (as
+/// `diesel::result::Error::SerializationError`, so the transaction rolls back).
+pub async fn enqueue_event<T: serde::Serialize>(
+    conn: &mut diesel_async::AsyncPgConnection,
+    source: &str,
+    kind: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    let envelope = tessera_events::EventEnvelope::new(
+        source,
+        kind,
+        data,
+        tessera_http::request_id::current(),
+        now,
+    );
+    let message =
+        tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    tessera_events::outbox::enqueue(conn, &[message]).await?;
+    Ok(())
 }

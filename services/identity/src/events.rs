@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
-use tessera_events::{EventEnvelope, OutboxMessage};
 use uuid::Uuid;
 
 /// `identity.role.assigned`: an agent got a role (new or changed).
@@ -125,10 +124,5 @@ pub async fn enqueue<T: Serialize>(
     data: T,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
-    let request_id = tessera_http::request_id::current();
-    let envelope = EventEnvelope::new("identity", kind, data, request_id, now);
-    let message = OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    tessera_events::outbox::enqueue(conn, &[message]).await?;
-    Ok(())
+    tessera_service::enqueue_event(conn, "identity", kind, data, now).await
 }

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
-use tessera_events::{EventEnvelope, OutboxMessage};
 
 use crate::db::quotations::Quotation;
 
@@ -45,16 +44,5 @@ pub async fn collected(
         price: &q.price,
         quoted_at: q.quoted_at,
     };
-    let envelope = EventEnvelope::new(
-        "quotations",
-        COLLECTED,
-        data,
-        tessera_http::request_id::current(),
-        now,
-    );
-    let message = OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    tessera_events::outbox::enqueue(conn, &[message])
-        .await
-        .map(|_| ())
+    tessera_service::enqueue_event(conn, "quotations", COLLECTED, data, now).await
 }

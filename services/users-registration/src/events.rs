@@ -6,7 +6,6 @@ use crate::domain::UserStatus;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
-use tessera_events::{EventEnvelope, OutboxMessage};
 use uuid::Uuid;
 
 /// The source name in event envelopes.
@@ -73,10 +72,5 @@ pub async fn enqueue<T: Serialize>(
     data: T,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
-    let request_id = tessera_http::request_id::current();
-    let envelope = EventEnvelope::new(SOURCE, kind, data, request_id, now);
-    let message = OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    tessera_events::outbox::enqueue(conn, &[message]).await?;
-    Ok(())
+    tessera_service::enqueue_event(conn, SOURCE, kind, data, now).await
 }
