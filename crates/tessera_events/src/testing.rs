@@ -59,6 +59,18 @@ impl TcpProxy {
         })
     }
 
+    /// A proxy to the local RabbitMQ (`127.0.0.1:5672`), already [cut](TcpProxy::cut): a
+    /// service given its [`amqp_url`](TcpProxy::amqp_url) starts with the broker unreachable
+    /// until [`restore`](TcpProxy::restore).
+    ///
+    /// # Errors
+    /// When the local port cannot be bound.
+    pub async fn broker_cut() -> std::io::Result<Self> {
+        let proxy = Self::start(SocketAddr::from(([127, 0, 0, 1], 5672))).await?;
+        proxy.cut();
+        Ok(proxy)
+    }
+
     /// The proxy's local address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -237,3 +237,29 @@ pub fn jwt_segment(token: &str, i: usize) -> Value {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or(Value::Null)
 }
+
+/// Runs the Node.js script `script` with `args` (an implementation independent of the
+/// service's, e.g. Node's crypto verifying a JWT or computing a TOTP code) and returns its
+/// stdout.
+///
+/// # Panics
+/// When `node` is missing or the script exits unsuccessfully (its stderr is the message): a
+/// test failure.
+#[expect(
+    clippy::expect_used,
+    reason = "test support: a missing node or a failed script is a failed test"
+)]
+pub async fn node(script: &str, args: &[&str]) -> Vec<u8> {
+    let out = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .expect("node runs (install nodejs)");
+    assert!(
+        out.status.success(),
+        "node {script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -61,10 +61,7 @@ async fn an_issued_token_produces_its_event() {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_broker_unreachable_issuance_succeeds_and_the_event_follows_later() {
     let mut tap = EventTap::bind(KEY).await;
-    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
-        .await
-        .unwrap();
-    proxy.cut();
+    let proxy = TcpProxy::broker_cut().await.unwrap();
     let url = proxy.amqp_url();
     let app = TestApp::spawn_with(move |c| c.base.amqp_url = url).await;
     let seed = app.seed().await;

@@ -15,9 +15,18 @@ pub const ISSUER: &str = "http://localhost:8081";
 
 pub struct TestApp {
     pub address: String,
-    pub client: reqwest::Client,
+    /// The client of `address`; `app.call(…)` and `app.client` are its, through `Deref`.
+    pub api: tessera_testkit::Api,
     pub pool: DbPool,
     pub _db: TestDatabase,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = tessera_testkit::Api;
+
+    fn deref(&self) -> &Self::Target {
+        &self.api
+    }
 }
 
 /// The seeded registry: wl-a imports from wl-b (offers:sync, trader:purchase); wl-c is unrelated.
@@ -37,27 +46,11 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let s = Spawned::<ControlPlane>::spawn(|config, _| configure(config)).await;
         Self {
-            address: s.api.base,
-            client: s.api.client,
+            address: s.api.base.clone(),
+            api: s.api,
             pool: s.pool,
             _db: s.db,
         }
-    }
-
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        tessera_testkit::Api {
-            base: self.address.clone(),
-            client: self.client.clone(),
-        }
-        .call(method, path, bearer, body, headers)
-        .await
     }
 
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
@@ -151,17 +144,8 @@ impl TestApp {
 /// Verifies `token` with Node's crypto against the live JWKS; returns the script's verdict.
 pub async fn verify_independently(jwks_url: &str, token: &str, aud: &str) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/verify-jwt.mjs");
-    let out = tokio::process::Command::new("node")
-        .args([script, jwks_url, token, aud, ISSUER])
-        .output()
-        .await
-        .expect("node runs (install nodejs)");
-    assert!(
-        out.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("verdict JSON")
+    let out = tessera_testkit::node(script, &[jwks_url, token, aud, ISSUER]).await;
+    serde_json::from_slice(&out).expect("verdict JSON")
 }
 
 /// A queue bound to `key` on `tessera.events`, and a way to wait for a peer-token event.

@@ -169,17 +169,7 @@ impl TestApp {
 /// independent of the service's).
 pub async fn totp_code(secret_base32: &str) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/totp.mjs");
-    let out = tokio::process::Command::new("node")
-        .args([script, secret_base32])
-        .output()
-        .await
-        .expect("node runs (install nodejs)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(tessera_testkit::node(script, &[secret_base32]).await).unwrap()
 }
 
 /// The first event on `tap` whose `data.agentId` is `agent_id`, within 10 s.

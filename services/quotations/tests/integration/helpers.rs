@@ -22,6 +22,15 @@ pub struct TestApp {
     db: TestDatabase,
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = tessera_testkit::Api;
+
+    /// `app.call(…)` is the API client's.
+    fn deref(&self) -> &Self::Target {
+        &self.api
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -64,17 +73,6 @@ impl TestApp {
         tessera_quotations::db::personal_access_tokens::issue(&mut c, id, "test")
             .await
             .unwrap()
-    }
-
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        self.api.call(method, path, bearer, body, headers).await
     }
 
     /// One more instance on the same database (a replica).

@@ -41,10 +41,7 @@ async fn drain(tap: &mut EventTap, expected: usize, pred: impl Fn(&Value) -> boo
 #[tokio::test(flavor = "multi_thread")]
 async fn with_rabbitmq_down_requests_succeed_and_every_event_arrives_once_afterwards() {
     let mut tap = EventTap::bind("users.user.*").await.unwrap();
-    let proxy = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
-        .await
-        .unwrap();
-    proxy.cut();
+    let proxy = TcpProxy::broker_cut().await.unwrap();
     let url = proxy.amqp_url();
     let app = TestApp::spawn_with(move |c| c.base.amqp_url = url).await;
     let analyst = app.token(&app.staff(Role::Analyst, None).await).await;
