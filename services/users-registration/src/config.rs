@@ -53,6 +53,12 @@ fn default_notify_attempts() -> u32 {
 fn default_notify_backoff() -> u64 {
     1000
 }
+fn default_password_setup_url() -> String {
+    "http://localhost:8080/set-password".to_owned()
+}
+fn default_password_setup_ttl() -> u64 {
+    72 * 3600
+}
 
 /// The users-registration service's settings. Variable names are the field names upper-cased.
 #[derive(Clone, Deserialize)]
@@ -127,6 +133,16 @@ pub struct Config {
     /// `NOTIFY_BACKOFF_MS`: delay before the first retry, doubled per attempt (default 1000).
     #[serde(default = "default_notify_backoff")]
     pub notify_backoff_ms: u64,
+    /// `PASSWORD_SETUP_URL`: the page a user without a password opens from their approval
+    /// notification; the link is `<url>#token=<token>` (a fragment, so the token stays out of
+    /// web servers' access logs) and the page posts the token to `POST /auth/password`
+    /// (default `http://localhost:8080/set-password`).
+    #[serde(default = "default_password_setup_url")]
+    pub password_setup_url: String,
+    /// `PASSWORD_SETUP_TTL_SECONDS`: how long a set-password link works (default 259200 =
+    /// 72 h).
+    #[serde(default = "default_password_setup_ttl")]
+    pub password_setup_ttl_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -180,6 +196,13 @@ impl Config {
         if self.notify_max_attempts == 0 {
             anyhow::bail!("invalid environment variable NOTIFY_MAX_ATTEMPTS: must be > 0");
         }
+        if !(1..=30 * 24 * 3600).contains(&self.password_setup_ttl_seconds) {
+            anyhow::bail!(
+                "invalid environment variable PASSWORD_SETUP_TTL_SECONDS: must be 1 to 2592000 (30 days)"
+            );
+        }
+        url::Url::parse(&self.password_setup_url)
+            .map_err(|e| anyhow::anyhow!("invalid environment variable PASSWORD_SETUP_URL: {e}"))?;
         if let Some(url) = self.notify_url() {
             url::Url::parse(url).map_err(|e| {
                 anyhow::anyhow!("invalid environment variable NOTIFY_ENDPOINT: {e}")
@@ -198,6 +221,14 @@ impl Config {
     /// Access-token lifetime.
     pub fn access_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_seconds)
+    }
+
+    /// How long a set-password link works.
+    pub fn password_setup_ttl(&self) -> chrono::TimeDelta {
+        i64::try_from(self.password_setup_ttl_seconds)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .unwrap_or(chrono::TimeDelta::MAX)
     }
 
     /// Refresh-token lifetime.
@@ -237,6 +268,8 @@ impl Config {
             notify_timeout_seconds: 2,
             notify_max_attempts: 3,
             notify_backoff_ms: 100,
+            password_setup_url: default_password_setup_url(),
+            password_setup_ttl_seconds: default_password_setup_ttl(),
             argon2: HashSettings::for_tests(),
         }
     }

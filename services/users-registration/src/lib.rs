@@ -4,7 +4,9 @@
 //! A producer submits `POST /registrations` (JSON Schema validated, idempotent with
 //! `Idempotency-Key`); the user is `PENDING` until an analyst approves or rejects it with
 //! `PATCH /users/{id}/status`. Approved users log in (`POST /auth/login`) for an HS256 access
-//! token and a rotating refresh token. `users.user.registered/approved/rejected` go out through
+//! token and a rotating refresh token; one who signed up without a password (seed 004's own
+//! payload) sets it first with the one-time link of their approval notification
+//! (`POST /auth/password`). `users.user.registered/approved/rejected` go out through
 //! the outbox; the notification dispatcher turns them into calls to `NOTIFY_ENDPOINT`.
 //! `documentId` is sealed at rest with a blind index for uniqueness. See
 //! `docs/users-registration.md`.
@@ -18,6 +20,7 @@ pub mod domain;
 pub mod events;
 pub mod idempotency;
 pub mod notify;
+pub mod opaque;
 pub mod openapi;
 pub mod operations;
 pub mod provision;

@@ -8,7 +8,13 @@
 //!  "reason": null, "userId": "…", "registrationId": null, "eventId": "…", "occurredAt": "…"}
 //! ```
 //!
-//! with `Idempotency-Key: <event id>` (a retried call after a lost answer is recognisable) and
+//! An approval of a user who signed up without a password also carries `passwordSetupUrl`
+//! (`<PASSWORD_SETUP_URL>#token=<token>`) and `passwordSetupExpiresAt`: a one-time link made
+//! when the message is built (only its hash is stored, `password_setup_tokens`). A retried
+//! attempt makes a new link; every link works until one of them sets the password, which
+//! spends them all.
+//!
+//! Each call has `Idempotency-Key: <event id>` (a retried call after a lost answer is recognisable) and
 //! the event's `X-Request-Id`. Any answer but 2xx, a timeout or a refused connection fails the
 //! attempt: `tessera_events::Consumer` retries with exponential back-off (`NOTIFY_BACKOFF_MS`,
 //! doubled per attempt) and dead-letters to `<queue>.dlq` after `NOTIFY_MAX_ATTEMPTS`, with
@@ -25,7 +31,7 @@ use serde::Serialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
 use uuid::Uuid;
 
-use crate::db::users;
+use crate::db::{password_setup_tokens, users};
 use crate::events::{APPROVED, REGISTERED, REJECTED, Registered, StatusChanged};
 
 /// The default durable queue of the dispatcher (`NOTIFY_QUEUE`).
@@ -69,6 +75,23 @@ pub struct Notification {
     /// When the event happened (RFC 3339).
     #[serde(with = "tessera_events::envelope::rfc3339")]
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// For an approval of a user without a password: the one-time set-password link
+    /// (`<PASSWORD_SETUP_URL>#token=<token>`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_setup_url: Option<String>,
+    /// When that link stops working (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_setup_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Where set-password links point and how long they work (`PASSWORD_SETUP_URL`,
+/// `PASSWORD_SETUP_TTL_SECONDS`).
+#[derive(Debug, Clone)]
+pub struct PasswordSetup {
+    /// The page's URL; the token goes in its fragment.
+    pub url: String,
+    /// Lifetime of a link.
+    pub ttl: chrono::TimeDelta,
 }
 
 /// Calls `NOTIFY_ENDPOINT` for each event.
@@ -77,10 +100,12 @@ pub struct Dispatcher {
     client: reqwest::Client,
     endpoint: String,
     token: Option<SecretString>,
+    password_setup: PasswordSetup,
 }
 
 impl Dispatcher {
-    /// A dispatcher for `endpoint` with a per-call `timeout`.
+    /// A dispatcher for `endpoint` with a per-call `timeout`; approvals of users without a
+    /// password get links per `password_setup`.
     ///
     /// # Errors
     /// The HTTP client cannot be built.
@@ -88,6 +113,7 @@ impl Dispatcher {
         endpoint: &str,
         token: Option<SecretString>,
         timeout: Duration,
+        password_setup: PasswordSetup,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -100,15 +126,18 @@ impl Dispatcher {
             client,
             endpoint: endpoint.to_owned(),
             token,
+            password_setup,
         })
     }
 
     /// The notification for `event`, reading the recipient of a status change from the users
-    /// table; `None` for an event this dispatcher does not notify.
+    /// table; `None` for an event this dispatcher does not notify. For an approval of a user
+    /// without a password, stores a new set-password token on `conn` and puts its link in.
     ///
     /// # Errors
-    /// Undecodable data, or a user that does not exist.
+    /// Undecodable data, a user that does not exist, or a token that cannot be stored.
     pub async fn notification(
+        &self,
         conn: &mut AsyncPgConnection,
         event: &EventEnvelope,
     ) -> anyhow::Result<Option<Notification>> {
@@ -126,6 +155,8 @@ impl Dispatcher {
                 registration_id: Some(data.registration_id),
                 event_id: event.id,
                 occurred_at: event.time,
+                password_setup_url: None,
+                password_setup_expires_at: None,
             }));
         }
         let template = match kind {
@@ -137,6 +168,13 @@ impl Dispatcher {
         let user = users::user(conn, data.user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("user {} not found", data.user_id))?;
+        let link = if template == templates::APPROVED && !users::has_password(conn, user.id).await?
+        {
+            Some(self.password_setup_link(conn, user.id).await?)
+        } else {
+            None
+        };
+        let (password_setup_url, password_setup_expires_at) = link.unzip();
         Ok(Some(Notification {
             template,
             recipient: Recipient {
@@ -148,7 +186,27 @@ impl Dispatcher {
             registration_id: None,
             event_id: event.id,
             occurred_at: event.time,
+            password_setup_url,
+            password_setup_expires_at,
         }))
+    }
+
+    /// A new one-time set-password link for `user_id` (its token's hash stored on `conn`) and
+    /// its expiry. The clock is read here: the dispatcher is an entry point.
+    async fn password_setup_link(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+    ) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
+        let (token, hash) =
+            crate::opaque::new_token().map_err(|_| anyhow::anyhow!("system RNG failed"))?;
+        let now = tessera_service::now();
+        let expires_at = now + self.password_setup.ttl;
+        password_setup_tokens::issue(conn, &hash, user_id, now, expires_at).await?;
+        Ok((
+            format!("{}#token={token}", self.password_setup.url),
+            expires_at,
+        ))
     }
 
     /// Sends one notification.
@@ -189,7 +247,7 @@ impl EventHandler for Dispatcher {
         event: &'a EventEnvelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let Some(notification) = Self::notification(conn, event).await? else {
+            let Some(notification) = self.notification(conn, event).await? else {
                 return Ok(());
             };
             self.send(&notification, event.request_id.as_deref())
@@ -229,6 +287,10 @@ pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Option<Arc<
                 url,
                 config.notify_token.clone(),
                 Duration::from_secs(config.notify_timeout_seconds),
+                PasswordSetup {
+                    url: config.password_setup_url.clone(),
+                    ttl: config.password_setup_ttl(),
+                },
             )
             .map(Arc::new)
         })

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tessera_http::openapi::{BAD_REQUEST, Bearer, BearerSchemes};
 use utoipa::OpenApi;
 
-use crate::routes::{registrations, session, users};
+use crate::routes::{password, registrations, session, users};
 use crate::validation::{self, SchemaDoc};
 
 const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
@@ -32,7 +32,7 @@ tessera_http::api! {
     modifiers(&BEARER, &BAD_REQUEST),
     tags(
         (name = "registrations", description = "Producer sign-up"),
-        (name = "auth", description = "Login, token refresh, logout"),
+        (name = "auth", description = "Login, token refresh, logout, setting a first password"),
         (name = "users", description = "Profiles and analyst decisions")
     )
 )]
@@ -43,6 +43,7 @@ operations = [
     session::login,
     session::refresh,
     session::logout,
+    password::set_password,
     users::get,
     users::update,
     users::change_status,
@@ -50,11 +51,12 @@ operations = [
 }
 
 /// Which operation takes which committed schema as its JSON body.
-const REQUEST_BODIES: [(&str, &str, SchemaDoc); 6] = [
+const REQUEST_BODIES: [(&str, &str, SchemaDoc); 7] = [
     ("/registrations", "post", validation::REGISTRATION),
     ("/auth/login", "post", validation::LOGIN),
     ("/auth/refresh", "post", validation::REFRESH),
     ("/auth/logout", "post", validation::REFRESH),
+    ("/auth/password", "post", validation::PASSWORD_SETUP),
     ("/users/{id}", "patch", validation::USER_UPDATE),
     ("/users/{id}/status", "patch", validation::STATUS_CHANGE),
 ];

@@ -85,7 +85,7 @@ pub async fn create_user(
         role: spec.role,
         document_normalised: &normalised,
         document: &stored,
-        password_hash: &hash,
+        password_hash: Some(&hash),
         status: UserStatus::Approved,
         scopes: spec.scopes.as_deref(),
         farm_data: None,

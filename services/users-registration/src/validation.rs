@@ -44,8 +44,18 @@ pub const USER_UPDATE: SchemaDoc = schema_doc!("user-update");
 /// `PATCH /users/{id}/status`.
 pub const STATUS_CHANGE: SchemaDoc = schema_doc!("status-change");
 
+/// `POST /auth/password`.
+pub const PASSWORD_SETUP: SchemaDoc = schema_doc!("password-setup");
+
 /// Every request-body schema, in the order the OpenAPI document lists them.
-pub const ALL: [SchemaDoc; 5] = [REGISTRATION, LOGIN, REFRESH, USER_UPDATE, STATUS_CHANGE];
+pub const ALL: [SchemaDoc; 6] = [
+    REGISTRATION,
+    LOGIN,
+    REFRESH,
+    USER_UPDATE,
+    STATUS_CHANGE,
+    PASSWORD_SETUP,
+];
 
 /// The compiled validators, built once at start-up.
 pub struct Schemas {

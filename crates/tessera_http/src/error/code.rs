@@ -58,6 +58,11 @@ pub enum ErrorCode {
     UnknownScope,
     /// 502: an upstream service answered with an error.
     UpstreamError,
+    /// 400: a one-time token (a set-password link's) that was never issued.
+    InvalidToken,
+    /// 410: the resource existed but is gone for good (a one-time token already used or
+    /// expired; `reason` says which).
+    Gone,
 }
 
 impl ErrorCode {
@@ -88,6 +93,8 @@ impl ErrorCode {
             Self::AccountLocked => "account_locked",
             Self::UnknownScope => "unknown_scope",
             Self::UpstreamError => "upstream_error",
+            Self::InvalidToken => "invalid_token",
+            Self::Gone => "gone",
         }
     }
 }
@@ -109,6 +116,7 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
         StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
         StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+        StatusCode::GONE => ErrorCode::Gone,
         s if s.is_server_error() => ErrorCode::InternalError,
         _ => ErrorCode::HttpError,
     }

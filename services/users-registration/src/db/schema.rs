@@ -9,13 +9,23 @@ diesel::table! {
         document_id -> Nullable<Text>,
         document_id_sealed -> Nullable<Bytea>,
         document_id_index -> Nullable<Bytea>,
-        password_hash -> Text,
+        password_hash -> Nullable<Text>,
         status -> Text,
         status_reason -> Nullable<Text>,
         scopes -> Nullable<Array<Text>>,
         farm_data -> Nullable<Jsonb>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_setup_tokens (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -81,6 +91,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(password_setup_tokens -> users (user_id));
 diesel::joinable!(registrations -> users (user_id));
 diesel::joinable!(user_attachments -> registrations (registration_id));
 diesel::joinable!(user_events -> users (user_id));
@@ -89,6 +100,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    password_setup_tokens,
     registrations,
     user_attachments,
     user_events,

@@ -80,8 +80,9 @@ pub struct NewUser<'a> {
     pub document_normalised: &'a str,
     /// Sealed value and blind index.
     pub document: &'a StoredDocument,
-    /// PHC string.
-    pub password_hash: &'a str,
+    /// PHC string; `None` for a sign-up without a password (seed 004's own payload): the
+    /// user sets one through the link of their approval notification.
+    pub password_hash: Option<&'a str>,
     /// Initial status.
     pub status: UserStatus,
     /// Explicit scopes.
@@ -194,20 +195,54 @@ pub async fn user(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<UserR
         .optional()
 }
 
-/// A user by normalised e-mail, with its password hash.
+/// A user by normalised e-mail, with its password hash (`None`: no password set yet).
 ///
 /// # Errors
 /// Database errors.
 pub async fn user_by_email(
     conn: &mut AsyncPgConnection,
     email: &str,
-) -> Result<Option<(UserRow, String)>, DbError> {
+) -> Result<Option<(UserRow, Option<String>)>, DbError> {
     users::table
         .filter(users::email.eq(email))
         .select((UserRow::as_select(), users::password_hash))
         .first(conn)
         .await
         .optional()
+}
+
+/// Whether user `id` has a password (`false` also for an unknown id).
+///
+/// # Errors
+/// Database errors.
+pub async fn has_password(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, DbError> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .find(id)
+            .filter(users::password_hash.is_not_null()),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Sets user `id`'s password hash (a PHC string) and `updated_at`.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Profile fields to change; `None` leaves a field as it is.

@@ -31,7 +31,10 @@ struct RegistrationRequest {
     email: String,
     document_id: String,
     role: Role,
-    password: SecretString,
+    /// Optional (seed 004's payload has none): without it, the approval notification carries
+    /// a one-time set-password link.
+    #[serde(default)]
+    password: Option<SecretString>,
     #[serde(default)]
     farm_data: Option<Value>,
     #[serde(default)]
@@ -101,11 +104,10 @@ pub async fn submit(
         .documents
         .protect(user_id, &normalised)
         .map_err(ApiError::internal)?;
-    let password_hash = state
-        .hasher
-        .hash(r.password.clone())
-        .await
-        .map_err(ApiError::internal)?;
+    let password_hash = match r.password.clone() {
+        Some(p) => Some(state.hasher.hash(p).await.map_err(ApiError::internal)?),
+        None => None,
+    };
     let email = r.email.trim().to_lowercase();
     let name = r.name.trim().to_owned();
     let created = RegistrationCreated {
@@ -139,7 +141,7 @@ pub async fn submit(
                 role: r.role,
                 document_normalised: &normalised,
                 document: &stored_document,
-                password_hash: &password_hash,
+                password_hash: password_hash.as_deref(),
                 status: UserStatus::Pending,
                 scopes: None,
                 farm_data: r.farm_data.as_ref(),

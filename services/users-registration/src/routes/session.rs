@@ -6,10 +6,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use aws_lc_rs::digest;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeDelta;
 use diesel_async::AsyncConnection;
 use secrecy::{ExposeSecret, SecretString};
@@ -42,19 +38,7 @@ struct RefreshRequest {
 
 /// A fresh refresh token and its stored hash.
 fn new_refresh_token() -> Result<(String, Vec<u8>), ApiError> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| ApiError::internal("system RNG failed"))?;
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = refresh_hash(&token);
-    Ok((token, hash))
-}
-
-fn refresh_hash(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
+    crate::opaque::new_token().map_err(|_| ApiError::internal("system RNG failed"))
 }
 
 fn ttl(state: &AppState) -> TimeDelta {
@@ -131,10 +115,11 @@ pub async fn login(
         users::user_by_email(&mut conn, &email).await?
     };
     let (user, hash) = match found {
-        Some((u, h)) => (Some(u), Some(h)),
+        Some((u, h)) => (Some(u), h),
         None => (None, None),
     };
-    // An unknown e-mail costs the same hash as a wrong password.
+    // An unknown e-mail, and a user who has not set a password yet (signed up without one),
+    // cost the same hash as a wrong password and get the same answer.
     let matched = state
         .hasher
         .verify(r.password, hash)
@@ -198,7 +183,7 @@ pub async fn refresh(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
-    let presented = refresh_hash(r.refresh_token.expose_secret());
+    let presented = crate::opaque::hash(r.refresh_token.expose_secret());
     let (next, next_hash) = new_refresh_token()?;
     let now = state.now();
     let ttl = ttl(&state);
@@ -239,7 +224,7 @@ pub async fn logout(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
-    let hash = refresh_hash(r.refresh_token.expose_secret());
+    let hash = crate::opaque::hash(r.refresh_token.expose_secret());
     let now = state.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {

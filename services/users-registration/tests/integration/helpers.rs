@@ -14,6 +14,8 @@ use tessera_users_registration::cli::UsersRegistration;
 use tessera_users_registration::config::Config;
 use tessera_users_registration::provision::{self, UserSpec};
 use uuid::Uuid;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -205,4 +207,40 @@ pub async fn collect(
         }
     }
     out
+}
+
+/// A notification service that accepts every message (202).
+pub async fn notification_stub() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/notify"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The notifications of `template` sent to `email`. Every test's dispatcher has its own queue
+/// bound to the shared exchange, so it also relays other tests' events: filter by recipient.
+pub async fn received(server: &MockServer, template: &str, email: &str) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let found: Vec<serde_json::Value> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+            .filter(|b| b["template"] == template && b["recipient"]["email"] == email)
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
+pub async fn app_with_notifications(server: &MockServer) -> TestApp {
+    let url = format!("{}/notify", server.uri());
+    TestApp::spawn_with(move |c| c.notify_endpoint = Some(url)).await
 }

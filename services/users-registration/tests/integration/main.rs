@@ -10,5 +10,6 @@ mod helpers;
 mod idempotency;
 mod login_limits;
 mod notifications;
+mod password_setup;
 mod scenarios;
 mod service;
