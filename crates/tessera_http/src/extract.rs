@@ -73,8 +73,15 @@ pub fn json_error(err: JsonPayloadError, validation_status: StatusCode) -> ApiEr
     }
 }
 
-fn query_error(err: &QueryPayloadError, status: StatusCode) -> ApiError {
-    ApiError::validation(status, serde_field_errors(&err.to_string()))
+/// Maps a query-string extractor failure to the envelope: `validation_status` with the
+/// field serde names (`page`, `status` …) or `body`.
+pub fn query_error(err: &QueryPayloadError, validation_status: StatusCode) -> ApiError {
+    // serde's own message (without actix's "Query deserialize error: " prefix) names the field.
+    let message = match err {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::validation(validation_status, serde_field_errors(&message))
 }
 
 fn path_error(err: &PathError) -> ApiError {

@@ -39,11 +39,13 @@ tessera_http::api! {
 pub struct ApiDoc;
 operations = [
     registrations::submit,
+    registrations::list,
     registrations::get,
     session::login,
     session::refresh,
     session::logout,
     password::set_password,
+    users::list,
     users::get,
     users::update,
     users::change_status,

@@ -89,6 +89,19 @@ pub struct Registration {
     pub submitted_at: DateTime<Utc>,
 }
 
+/// A registration in `GET /registrations` (without its attachments: `GET /registrations/{id}`
+/// has them).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationSummary {
+    /// Registration id.
+    pub id: Uuid,
+    /// The user it created (its current status included).
+    pub user_candidate: User,
+    /// When it was submitted (RFC 3339).
+    pub submitted_at: DateTime<Utc>,
+}
+
 /// `201` of `POST /registrations`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

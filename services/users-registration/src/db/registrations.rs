@@ -92,3 +92,44 @@ pub async fn registration(
         .collect();
     Ok(Some((id, submitted_at, user, attachments)))
 }
+
+/// One page of the registrations whose users `f` selects and that were submitted in
+/// `[from, to)`, oldest first (an analyst's queue), with how many there are in all:
+/// `(registration id, submitted at, user)`.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    f: &crate::db::users::UserFilter,
+    submitted: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<(Uuid, DateTime<Utc>, UserRow)>, i64), DbError> {
+    let query = || {
+        let mut q = registrations::table
+            .inner_join(users::table)
+            .filter(registrations::user_id.eq_any(crate::db::users::filtered(f).select(users::id)))
+            .into_boxed();
+        if let Some(from) = submitted.0 {
+            q = q.filter(registrations::submitted_at.ge(from));
+        }
+        if let Some(to) = submitted.1 {
+            q = q.filter(registrations::submitted_at.lt(to));
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn).await?;
+    let rows = query()
+        .order((registrations::submitted_at.asc(), registrations::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select((
+            registrations::id,
+            registrations::submitted_at,
+            UserRow::as_select(),
+        ))
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}

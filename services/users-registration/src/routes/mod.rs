@@ -2,6 +2,7 @@
 //! once, in [`crate::openapi::ApiDoc`], and registered from there
 //! ([`crate::openapi::configure`]).
 
+pub mod listing;
 pub mod password;
 pub mod registrations;
 pub mod session;

@@ -1,4 +1,5 @@
-//! `POST /registrations` (public sign-up, idempotent) and `GET /registrations/{id}`.
+//! `POST /registrations` (public sign-up, idempotent), `GET /registrations` (the analyst's
+//! queue) and `GET /registrations/{id}`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,9 +20,10 @@ use crate::document;
 use crate::domain::UserStatus;
 use crate::events::{self, Registered, UserCandidate};
 use crate::idempotency::{self, StoredResponse};
+use crate::routes::listing::{self, ListQuery, Page};
 use crate::state::AppState;
 use crate::validation::REGISTRATION;
-use crate::view::{Registration, RegistrationCreated, User};
+use crate::view::{Registration, RegistrationCreated, RegistrationSummary, User};
 
 /// The body, once it passed `docs/schemas/users-registration/registration-request.json`.
 #[derive(Debug, Deserialize)]
@@ -188,6 +190,40 @@ pub async fn submit(
         )),
         Err(Refusal::Db(e)) => Err(e.into()),
     }
+}
+
+/// Lists registrations for analysts and auditors, oldest first (the queue an analyst works
+/// through: `?status=PENDING`), filtered like `GET /users`, with `from`/`to` on the submission
+/// time.
+#[utoipa::path(get, path = "/registrations", tag = "registrations", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Page<RegistrationSummary>),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error` naming the parameter"),
+              (status = 401, body = tessera_http::ErrorEnvelope, description = "No or invalid token"),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`reason` = `staff_only` (a producer) or `missing_scope`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let r = listing::parse(&who, &req, &state.documents)?;
+    let mut conn = state.pool.get().await?;
+    let (rows, total) =
+        registrations::list(&mut conn, &r.filter, r.range, r.limit, r.offset).await?;
+    let data = rows
+        .into_iter()
+        .map(|(id, submitted_at, user)| {
+            Ok(RegistrationSummary {
+                id,
+                user_candidate: User::of(user, &who, &state.documents)?,
+                submitted_at,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(HttpResponse::Ok().json(Page {
+        data,
+        meta: r.meta(total),
+    }))
 }
 
 /// A registration with its user and attachments: to its owner, analysts and auditors

@@ -1,7 +1,7 @@
-//! `GET /users/{id}`, `PATCH /users/{id}` (profile), `PATCH /users/{id}/status` (analyst
+//! `GET /users` (the staff list), `GET /users/{id}`, `PATCH /users/{id}` (profile), `PATCH /users/{id}/status` (analyst
 //! decision).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::db::users::ProfileChange;
 use crate::db::users::StatusChange;
 use crate::domain::UserStatus;
 use crate::operations;
+use crate::routes::listing::{self, ListQuery, Page};
 use crate::state::AppState;
 use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
@@ -28,6 +29,34 @@ fn user_id(path: &str) -> Result<Uuid, ApiError> {
 
 fn not_owner() -> ApiError {
     ApiError::forbidden("not_owner", "You may only access your own user.")
+}
+
+/// Lists users for analysts and auditors, newest first, filtered by `status`, `role`, creation
+/// time (`from`, `to`), a search in name and e-mail (`q`) and an exact `documentId` (through its
+/// blind index). Documents are in clear only for analysts, as in `GET /users/{id}`.
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Page<User>),
+              (status = 400, body = tessera_http::ErrorEnvelope, description = "`validation_error` naming the parameter"),
+              (status = 401, body = tessera_http::ErrorEnvelope, description = "No or invalid token"),
+              (status = 403, body = tessera_http::ErrorEnvelope, description = "`reason` = `staff_only` (a producer) or `missing_scope`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut r = listing::parse(&who, &req, &state.documents)?;
+    (r.filter.created_from, r.filter.created_to) = r.range;
+    let mut conn = state.pool.get().await?;
+    let (rows, total) = users::list(&mut conn, &r.filter, r.limit, r.offset).await?;
+    let data = rows
+        .into_iter()
+        .map(|row| User::of(row, &who, &state.documents))
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(Page {
+        data,
+        meta: r.meta(total),
+    }))
 }
 
 /// A user's profile: producers read their own; analysts and auditors anyone's. The document

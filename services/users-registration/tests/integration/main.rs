@@ -11,5 +11,6 @@ mod idempotency;
 mod login_limits;
 mod notifications;
 mod password_setup;
+mod queue;
 mod scenarios;
 mod service;
