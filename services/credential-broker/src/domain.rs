@@ -30,3 +30,20 @@ tessera_db::text_enum! {
         Error = "error",
     }
 }
+
+tessera_db::text_enum! {
+    /// Who suspended a binding (`bindings.suspended_by`; issue #20). Only a binding suspended by
+    /// role revocations comes back by itself, when the agent has those roles again.
+    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SuspendedBy {
+        /// An operator (`POST /api/bindings/{sandbox_id}/suspend`); only an operator reactivates.
+        Operator = "operator",
+        /// `identity.agent.disabled`; identity has no re-enable event, so an operator
+        /// reactivates.
+        AgentDisabled = "agent_disabled",
+        /// `identity.role.revoked` (`suspended_roles` lists which); `identity.role.assigned` of
+        /// the last of them reactivates.
+        RoleRevoked = "role_revoked",
+    }
+}

@@ -42,6 +42,8 @@ operations = [
     admin::create_binding,
     admin::list_bindings,
     admin::delete_binding,
+    admin::suspend_binding,
+    admin::reactivate_binding,
     admin::put_wallet,
     admin::list_audit,
 ];

@@ -48,7 +48,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         Consumer::new(
             consumer_pool.clone(),
             crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue),
-            Arc::new(crate::consumer::SuspendBindings),
+            Arc::new(crate::consumer::FollowIdentity),
         )
         .spawn()
     });

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::BindingStatus;
+use crate::domain::{BindingStatus, SuspendedBy};
 
 use crate::db::schema::{binding_upstreams, bindings};
 
@@ -26,6 +26,10 @@ pub struct Binding {
     pub status_reason: Option<String>,
     /// Optional expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Who suspended it (`None` unless suspended).
+    pub suspended_by: Option<SuspendedBy>,
+    /// The revoked roles that keep it suspended (only with `SuspendedBy::RoleRevoked`).
+    pub suspended_roles: Option<Vec<String>>,
 }
 
 /// The binding of `sandbox_id`.
@@ -71,6 +75,8 @@ pub async fn put_binding(
             bindings::expires_at.eq(expires_at),
             bindings::status.eq(BindingStatus::Active),
             bindings::status_reason.eq(None::<String>),
+            bindings::suspended_by.eq(None::<SuspendedBy>),
+            bindings::suspended_roles.eq(None::<Vec<String>>),
             bindings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -95,31 +101,6 @@ pub async fn put_binding(
     Ok(())
 }
 
-/// Suspends every active binding of the agent; returns how many.
-///
-/// # Errors
-/// Database errors.
-pub async fn suspend_agent_bindings(
-    conn: &mut AsyncPgConnection,
-    tenant: &str,
-    agent_id: Uuid,
-    reason: &str,
-) -> QueryResult<usize> {
-    diesel::update(
-        bindings::table
-            .filter(bindings::tenant.eq(tenant))
-            .filter(bindings::agent_id.eq(agent_id))
-            .filter(bindings::status.eq(BindingStatus::Active)),
-    )
-    .set((
-        bindings::status.eq(BindingStatus::Suspended),
-        bindings::status_reason.eq(reason),
-        bindings::updated_at.eq(diesel::dsl::now),
-    ))
-    .execute(conn)
-    .await
-}
-
 /// A binding with its upstreams, as the operator API shows it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BindingView {
@@ -133,10 +114,57 @@ pub struct BindingView {
     pub status: BindingStatus,
     /// Why it is not active.
     pub status_reason: Option<String>,
+    /// Who suspended it: `operator`, `agent_disabled` or `role_revoked` (absent unless
+    /// suspended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended_by: Option<SuspendedBy>,
+    /// With `role_revoked`: the revoked roles that must all be assigned again for it to come
+    /// back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended_roles: Option<Vec<String>>,
     /// Optional expiry.
     pub expires_at: Option<DateTime<Utc>>,
     /// Allowed upstreams and their scopes.
     pub upstreams: Vec<UpstreamView>,
+}
+
+/// What `GET /api/bindings` is narrowed to; the fields combine with AND.
+#[derive(Debug, Default)]
+pub struct BindingFilter {
+    /// Only this sandbox.
+    pub sandbox_id: Option<String>,
+    /// Only this status.
+    pub status: Option<BindingStatus>,
+    /// Only this identity tenant.
+    pub tenant: Option<String>,
+    /// Only this agent.
+    pub agent_id: Option<Uuid>,
+    /// Only bindings allowing this upstream host (normalised).
+    pub upstream_host: Option<String>,
+}
+
+fn filtered(f: &BindingFilter) -> bindings::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut q = bindings::table.into_boxed();
+    if let Some(id) = &f.sandbox_id {
+        q = q.filter(bindings::sandbox_id.eq(id.clone()));
+    }
+    if let Some(status) = f.status {
+        q = q.filter(bindings::status.eq(status));
+    }
+    if let Some(tenant) = &f.tenant {
+        q = q.filter(bindings::tenant.eq(tenant.clone()));
+    }
+    if let Some(agent) = f.agent_id {
+        q = q.filter(bindings::agent_id.eq(agent));
+    }
+    if let Some(host) = &f.upstream_host {
+        q = q.filter(diesel::dsl::exists(
+            binding_upstreams::table
+                .filter(binding_upstreams::sandbox_id.eq(bindings::sandbox_id))
+                .filter(binding_upstreams::upstream_host.eq(host.clone())),
+        ));
+    }
+    q
 }
 
 /// One allowed upstream.
@@ -148,23 +176,19 @@ pub struct UpstreamView {
     pub scopes: Vec<String>,
 }
 
-/// Bindings ordered by sandbox id, a page of them with their upstreams, and the total.
+/// The bindings `filter` selects ordered by sandbox id: a page of them with their upstreams,
+/// and the total.
 ///
 /// # Errors
 /// Database errors.
 pub async fn list_bindings(
     conn: &mut AsyncPgConnection,
-    sandbox_id: Option<&str>,
+    filter: &BindingFilter,
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<BindingView>, i64)> {
-    let mut q = bindings::table.into_boxed();
-    let mut c = bindings::table.into_boxed();
-    if let Some(id) = sandbox_id {
-        q = q.filter(bindings::sandbox_id.eq(id.to_owned()));
-        c = c.filter(bindings::sandbox_id.eq(id.to_owned()));
-    }
-    let rows: Vec<Binding> = q
+    let c = filtered(filter);
+    let rows: Vec<Binding> = filtered(filter)
         .order(bindings::sandbox_id.asc())
         .limit(limit)
         .offset(offset)
@@ -202,6 +226,8 @@ pub async fn list_bindings(
             agent_id: b.agent_id,
             status: b.status,
             status_reason: b.status_reason,
+            suspended_by: b.suspended_by,
+            suspended_roles: b.suspended_roles,
             expires_at: b.expires_at,
         })
         .collect();

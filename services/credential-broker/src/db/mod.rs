@@ -3,6 +3,7 @@
 //! transaction.
 
 pub mod audit_log;
+pub mod binding_status;
 pub mod bindings;
 pub mod rate_windows;
 #[expect(missing_docs, reason = "diesel table! declarations")]

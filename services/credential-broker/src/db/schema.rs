@@ -10,6 +10,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        suspended_by -> Nullable<Text>,
+        suspended_roles -> Nullable<Array<Text>>,
     }
 }
 

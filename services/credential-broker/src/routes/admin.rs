@@ -11,9 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::audit_log::AuditView;
-use crate::db::bindings::BindingView;
+use crate::db::binding_status::{self, OperatorChange};
 use crate::db::bindings::UpstreamView;
+use crate::db::bindings::{BindingFilter, BindingView};
 use crate::db::{audit_log, bindings};
+use crate::domain::BindingStatus;
 use crate::hosts;
 use crate::state::AppState;
 use crate::wallet::Wallet;
@@ -177,27 +179,142 @@ pub async fn create_binding(
         bindings::put_binding(c, &id, &body.tenant, body.agent_id, body.expires_at, &ups).await
     })
     .await?;
-    let (mut views, _) = bindings::list_bindings(&mut conn, Some(&id), 1, 0).await?;
-    let view = views
-        .pop()
-        .ok_or_else(|| ApiError::not_found("Binding not found."))?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(view_of(&mut conn, &id).await?))
 }
 
-/// Lists bindings (optionally one sandbox's).
-#[utoipa::path(get, path = "/api/bindings", tag = "operator", security(("adminToken" = [])), params(SandboxFilter),
-    responses((status = 200, body = BindingList), (status = 401, body = tessera_http::ErrorEnvelope)))]
+/// The operator's view of binding `sandbox_id`.
+async fn view_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    sandbox_id: &str,
+) -> Result<BindingView, ApiError> {
+    let filter = BindingFilter {
+        sandbox_id: Some(sandbox_id.to_owned()),
+        ..BindingFilter::default()
+    };
+    let (mut views, _) = bindings::list_bindings(conn, &filter, 1, 0).await?;
+    views.pop().ok_or_else(binding_not_found)
+}
+
+fn binding_not_found() -> ApiError {
+    ApiError::not_found("Binding not found.")
+}
+
+/// `?sandbox_id=&status=&tenant=&agent_id=&upstream_host=&page=&per_page=`: filters combine
+/// with AND.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BindingQuery {
+    /// Only this sandbox.
+    pub sandbox_id: Option<String>,
+    /// Only this status: `active`, `suspended` or `revoked`.
+    pub status: Option<BindingStatus>,
+    /// Only this identity tenant.
+    pub tenant: Option<String>,
+    /// Only this identity agent.
+    pub agent_id: Option<Uuid>,
+    /// Only bindings allowing this upstream host (compared normalised: case, trailing dot).
+    pub upstream_host: Option<String>,
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u32>,
+}
+
+/// `POST /api/bindings/{sandbox_id}/suspend` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendRequest {
+    /// Why (1 to 500 characters), shown as the binding's `status_reason`.
+    pub reason: String,
+}
+
+fn status_change(change: OperatorChange) -> Result<(), ApiError> {
+    match change {
+        OperatorChange::Changed => Ok(()),
+        OperatorChange::NotFound => Err(binding_not_found()),
+        OperatorChange::Revoked => Err(ApiError::conflict(
+            "The binding is revoked for good; create it again instead.",
+        )
+        .with_reason("binding_revoked")),
+    }
+}
+
+/// Suspends a binding: its sandbox gets no tokens until an operator reactivates it (identity
+/// events never bring back a binding an operator suspended).
+#[utoipa::path(post, path = "/api/bindings/{sandbox_id}/suspend", tag = "operator", security(("adminToken" = [])),
+    params(("sandbox_id" = String, Path)), request_body = SuspendRequest,
+    responses((status = 200, body = BindingView, description = "Suspended (`suspended_by`: `operator`)"),
+              (status = 401, body = tessera_http::ErrorEnvelope), (status = 404, body = tessera_http::ErrorEnvelope),
+              (status = 409, body = tessera_http::ErrorEnvelope, description = "`reason` = `binding_revoked`"),
+              (status = 422, body = tessera_http::ErrorEnvelope)))]
+pub async fn suspend_binding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<SuspendRequest>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "The reason field must have 1 to 500 characters.",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    status_change(binding_status::operator_set_status(&mut conn, &path, Some(reason)).await?)?;
+    Ok(HttpResponse::Ok().json(view_of(&mut conn, &path).await?))
+}
+
+/// Reactivates a suspended binding, whoever suspended it (an operator, the agent's
+/// disablement, or role revocations); an active one stays active.
+#[utoipa::path(post, path = "/api/bindings/{sandbox_id}/reactivate", tag = "operator", security(("adminToken" = [])),
+    params(("sandbox_id" = String, Path)),
+    responses((status = 200, body = BindingView, description = "Active"),
+              (status = 401, body = tessera_http::ErrorEnvelope), (status = 404, body = tessera_http::ErrorEnvelope),
+              (status = 409, body = tessera_http::ErrorEnvelope, description = "`reason` = `binding_revoked`")))]
+pub async fn reactivate_binding(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    operator(&state, &req)?;
+    let mut conn = state.pool.get().await?;
+    status_change(binding_status::operator_set_status(&mut conn, &path, None).await?)?;
+    Ok(HttpResponse::Ok().json(view_of(&mut conn, &path).await?))
+}
+
+/// Lists bindings by sandbox id, filtered by sandbox, status, tenant, agent and upstream host.
+#[utoipa::path(get, path = "/api/bindings", tag = "operator", security(("adminToken" = [])), params(BindingQuery),
+    responses((status = 200, body = BindingList), (status = 401, body = tessera_http::ErrorEnvelope),
+              (status = 422, body = tessera_http::ErrorEnvelope, description = "A parameter out of range or unknown")))]
 pub async fn list_bindings(
     state: web::Data<AppState>,
     req: HttpRequest,
-    filter: web::Query<SandboxFilter>,
+    query: web::Query<BindingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
-    let page = filter.page();
+    let query = query.into_inner();
+    let page = PageParams {
+        page: query.page,
+        per_page: query.per_page,
+    };
     let (limit, offset) = page.limit_offset()?;
+    let upstream_host = match &query.upstream_host {
+        Some(h) => Some(hosts::normalise(h).ok_or_else(|| {
+            ApiError::invalid_field("upstream_host", "A plain host name, no port or path.")
+        })?),
+        None => None,
+    };
+    let filter = BindingFilter {
+        sandbox_id: query.sandbox_id,
+        status: query.status,
+        tenant: query.tenant,
+        agent_id: query.agent_id,
+        upstream_host,
+    };
     let mut conn = state.pool.get().await?;
-    let (data, total) =
-        bindings::list_bindings(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
+    let (data, total) = bindings::list_bindings(&mut conn, &filter, limit, offset).await?;
     Ok(HttpResponse::Ok().json(BindingList {
         data,
         meta: page.meta(total),

@@ -94,19 +94,6 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
         assert!(reason.unwrap().contains("identity.agent.disabled"));
     }
     // Tidy the broker: this test's queues.
-    let conn = tessera_events::broker::connect(&amqp_url(), "test-cleanup")
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut names = vec![queue.clone(), format!("{queue}.dlq")];
-    names.extend((1..=5).map(|n| format!("{queue}.retry.{n}")));
-    for q in names {
-        let _ = ch
-            .queue_delete(
-                q.as_str().into(),
-                lapin::options::QueueDeleteOptions::default(),
-            )
-            .await;
-    }
+    crate::helpers::delete_queues(&queue).await;
     publisher.close().await;
 }

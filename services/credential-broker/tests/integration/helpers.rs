@@ -121,3 +121,39 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Binds `sandbox` to `agent` of tenant `acme` (graph.microsoft.com with its scopes).
+pub async fn put_binding(app: &TestApp, sandbox: &str, agent: Uuid) {
+    bindings::put_binding(
+        &mut app.conn().await,
+        sandbox,
+        "acme",
+        agent,
+        None,
+        &[(
+            "graph.microsoft.com".into(),
+            vec![GRAPH_SCOPE.into(), "User.Read".into()],
+        )],
+    )
+    .await
+    .unwrap();
+}
+
+/// Deletes a test consumer's queues from the real broker (its queue, retries and dead letters).
+pub async fn delete_queues(queue: &str) {
+    let conn =
+        tessera_events::broker::connect(&tessera_events::testing::amqp_url(), "test-cleanup")
+            .await
+            .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
+    names.extend((1..=5).map(|n| format!("{queue}.retry.{n}")));
+    for q in names {
+        let _ = ch
+            .queue_delete(
+                q.as_str().into(),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await;
+    }
+}

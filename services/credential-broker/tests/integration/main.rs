@@ -12,6 +12,7 @@ mod admin;
 mod events;
 mod helpers;
 mod ratelimit;
+mod roles;
 mod secrecy;
 mod service;
 #[expect(clippy::disallowed_methods, reason = "tests run in real time")]
