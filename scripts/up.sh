@@ -206,8 +206,9 @@ start credential-broker "$CB_PORT" "credential-broker serve" \
   WALLET_STATIC_TOKENS="graph.microsoft.com=$BROKER_DEMO_UPSTREAM_TOKEN" \
   GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
 
-# A local stand-in for the notification service: it logs what it receives (make logs).
-start notification-sink "$SINK_PORT" "users-registration notification-sink --port $SINK_PORT" \
+# A local stand-in for the notification service: it logs what it receives (make logs), links
+# redacted, and keeps each whole message in $STATE/mailbox (set-password links are there).
+start notification-sink "$SINK_PORT" "users-registration notification-sink --port $SINK_PORT --mailbox $STATE/mailbox" \
   RUST_LOG="${RUST_LOG:-info}"
 
 if [ "$QUOTATIONS_PROVIDERS" = stub ]; then

@@ -6,7 +6,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tessera_e2e::{Platform, fresh_totp, unique_id};
+use tessera_e2e::{Platform, fresh_totp, unique_document, unique_id};
 
 #[tokio::test]
 #[ignore = "needs the platform up: make e2e"]
@@ -150,6 +150,138 @@ async fn a_registration_is_approved_and_notified_with_one_request_id_across_serv
         p.log("users-registration").contains(&request_id),
         "the request id in users-registration's log"
     );
+}
+
+/// Issue #20 through the gateway: seed 004's own payload (no password) signs up; the analyst
+/// finds it in the queue (`GET /registrations`, `GET /users`; refused without a token);
+/// approval mails a set-password link (the sink's mailbox, never its log) that sets the
+/// password once; then login works.
+#[tokio::test]
+#[ignore = "needs the platform up: make e2e"]
+async fn a_password_less_sign_up_is_queued_approved_and_set_up_from_its_link() {
+    let p = Platform::load();
+    let email = format!("{}@example.com", unique_id("e2e-nopass"));
+    let r = p
+        .call(
+            Method::POST,
+            "/registrations",
+            None,
+            Some(
+                json!({"name": "Bia E2E", "email": email, "documentId": unique_document(),
+                        "role": "producer"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let analyst = p
+        .users_registration_token("users-registration.analyst")
+        .await;
+    for path in ["/registrations", "/users"] {
+        let anonymous = p
+            .call(Method::GET, &format!("{path}?q={email}"), None, None, &[])
+            .await;
+        assert_eq!(anonymous.status, 401, "{path}: {}", anonymous.body);
+        let listed = p
+            .call(
+                Method::GET,
+                &format!("{path}?status=PENDING&q={email}"),
+                Some(&analyst),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(listed.status, 200, "{path}: {}", listed.body);
+        assert_eq!(listed.body["meta"]["total"], 1, "{path}: {}", listed.body);
+    }
+    let users = p
+        .call(
+            Method::GET,
+            &format!("/users?q={email}"),
+            Some(&analyst),
+            None,
+            &[],
+        )
+        .await;
+    let user = users.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let r = p
+        .call(
+            Method::PATCH,
+            &format!("/users/{user}/status"),
+            Some(&analyst),
+            Some(json!({"status": "APPROVED"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut link = String::new();
+    p.eventually(
+        30,
+        "the approval with its link in the sink's mailbox",
+        || {
+            let found = std::fs::read_dir(p.state.join("mailbox"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|f| std::fs::read(f.path()).ok())
+                .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+                .find(|m| {
+                    m["recipient"]["email"] == email.as_str() && m["passwordSetupUrl"].is_string()
+                });
+            if let Some(m) = found {
+                link = m["passwordSetupUrl"].as_str().unwrap().to_owned();
+            }
+            let done = !link.is_empty();
+            async move { done }
+        },
+    )
+    .await;
+    let token = link.split_once("#token=").unwrap().1.to_owned();
+    assert!(
+        !p.log("notification-sink").contains(&token),
+        "the link never reaches a log"
+    );
+    let bogus = p
+        .call(
+            Method::POST,
+            "/auth/password",
+            None,
+            Some(json!({"token": "not-a-token", "password": "chosen passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(bogus.status, 400, "{}", bogus.body);
+    assert_eq!(bogus.body["error_code"], "invalid_token");
+    let set = p
+        .call(
+            Method::POST,
+            "/auth/password",
+            None,
+            Some(json!({"token": token, "password": "chosen passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    let again = p
+        .call(
+            Method::POST,
+            "/auth/password",
+            None,
+            Some(json!({"token": token, "password": "another passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 410, "{}", again.body);
+    let login = p
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": "chosen passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
 }
 
 #[tokio::test]

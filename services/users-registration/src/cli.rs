@@ -40,7 +40,9 @@ pub enum Command {
         batch: i64,
     },
     /// A local stand-in for the notification service: logs every notification it receives
-    /// (one JSON line each) and answers 202. `make up` points `NOTIFY_ENDPOINT` at it.
+    /// (one JSON line each, a set-password link redacted) and answers 202; with `--mailbox`,
+    /// also writes each whole message to `<dir>/<Idempotency-Key>.json`, the local inbox where
+    /// a set-password link can be opened. `make up` points `NOTIFY_ENDPOINT` at it.
     NotificationSink {
         /// Port to listen on.
         #[arg(long, default_value_t = 8086)]
@@ -48,6 +50,9 @@ pub enum Command {
         /// Address to listen on (`0.0.0.0` in a container).
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Directory to write each message to (created if missing).
+        #[arg(long)]
+        mailbox: Option<std::path::PathBuf>,
     },
 }
 
@@ -97,21 +102,42 @@ fn random_password() -> anyhow::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// `POST /…` on the notification sink: log and accept.
-async fn sink(req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
-    let body: serde_json::Value = serde_json::from_slice(&body)
+/// `POST /…` on the notification sink: keep the message in the mailbox (when there is one),
+/// log it with any set-password link redacted (a link is a credential: never in a log), accept.
+async fn sink(
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+    mailbox: web::Data<Option<std::path::PathBuf>>,
+) -> HttpResponse {
+    let mut body: serde_json::Value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
     let key = req
         .headers()
         .get("Idempotency-Key")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .and_then(|v| uuid::Uuid::parse_str(v).ok());
     let request_id = req
         .headers()
         .get("X-Request-Id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| tessera_http::request_id::is_valid(v))
         .unwrap_or_default();
+    if let Some(dir) = mailbox.as_ref() {
+        let name = key.unwrap_or_else(uuid::Uuid::new_v4);
+        let written = std::fs::create_dir_all(dir).and_then(|()| {
+            std::fs::write(
+                dir.join(format!("{name}.json")),
+                serde_json::to_vec_pretty(&body).unwrap_or_default(),
+            )
+        });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "the mailbox could not be written");
+        }
+    }
+    if let Some(link) = body.get_mut("passwordSetupUrl") {
+        *link = serde_json::Value::String("<redacted: in the mailbox>".to_owned());
+    }
+    let key = key.map(|k| k.to_string()).unwrap_or_default();
     tracing::info!(path = %req.path(), idempotency_key = key, request_id, notification = %body, "notification received");
     HttpResponse::Accepted().finish()
 }
@@ -161,14 +187,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = provision::backfill(&keys, &mut conn, batch).await?;
             print_json(&report)
         }
-        Command::NotificationSink { port, host } => {
+        Command::NotificationSink {
+            port,
+            host,
+            mailbox,
+        } => {
             let telemetry = tessera_telemetry::init("notification-sink")?;
-            tracing::info!(port, "notification sink listening");
-            HttpServer::new(|| App::new().default_service(web::to(sink)))
-                .workers(1)
-                .bind((host.as_str(), port))?
-                .run()
-                .await?;
+            tracing::info!(port, mailbox = ?mailbox, "notification sink listening");
+            let mailbox = web::Data::new(mailbox);
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(mailbox.clone())
+                    .default_service(web::to(sink))
+            })
+            .workers(1)
+            .bind((host.as_str(), port))?
+            .run()
+            .await?;
             telemetry.shutdown();
             Ok(())
         }
