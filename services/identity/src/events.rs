@@ -12,6 +12,11 @@ pub const ROLE_ASSIGNED: &str = "identity.role.assigned";
 pub const ROLE_REVOKED: &str = "identity.role.revoked";
 /// `identity.agent.disabled`: an agent can no longer sign in; its sessions are revoked.
 pub const AGENT_DISABLED: &str = "identity.agent.disabled";
+/// `identity.agent.unlocked`: a tenant admin lifted the agent's lock (`{tenant, agentId}`).
+pub const AGENT_UNLOCKED: &str = "identity.agent.unlocked";
+/// `identity.agent.mfa_reset`: a tenant admin reset the agent's second factor; its sessions are
+/// revoked and it enrolls again (`{tenant, agentId}`).
+pub const AGENT_MFA_RESET: &str = "identity.agent.mfa_reset";
 /// `identity.session.revoked`: the access tokens of these sessions must no longer be vouched
 /// for (logout, agent disabled, or a role change that made their `roles` claim stale). The
 /// gateway (`gateway-auth`) keeps each session id until its `expiresAt` (issue #17).
@@ -28,6 +33,10 @@ pub enum RevocationReason {
     /// The agent's role was assigned, changed or removed: identity itself reads the role from
     /// the database, but the tokens' `roles` claim is stale, so the gateway stops vouching.
     RoleChanged,
+    /// A tenant admin revoked the agent's sessions.
+    AdminRevoked,
+    /// A tenant admin reset the agent's second factor.
+    MfaReset,
 }
 
 /// One session of [`SessionRevoked`].
@@ -109,7 +118,7 @@ pub struct AgentEvent {
     pub tenant: String,
     /// Agent id.
     pub agent_id: Uuid,
-    /// The role assigned or revoked; absent for `identity.agent.disabled`.
+    /// The role assigned or revoked; absent for the `identity.agent.*` events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }

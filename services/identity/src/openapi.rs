@@ -45,7 +45,11 @@ operations = [
     roles::list_roles,
     roles::put_role,
     roles::delete_role,
+    agents::list_agents,
     agents::update_agent,
+    agents::unlock_agent,
+    agents::reset_mfa,
+    agents::revoke_sessions,
     jwks::jwks,
 ];
 }

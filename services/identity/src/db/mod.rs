@@ -3,6 +3,7 @@
 //! CLI and the tests alike. Every query that reads or changes an agent, a session or a role is
 //! scoped by the tenant's id, so a row of another tenant is simply not found.
 
+pub mod agent_credentials;
 pub mod agents;
 pub mod recovery_codes;
 pub mod role_assignments;

@@ -63,3 +63,16 @@ pub async fn replace_recovery_codes(
         .await?;
     Ok(())
 }
+
+/// Deletes every recovery code of the agent (its second factor was reset).
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_recovery_codes(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(recovery_codes::table.filter(recovery_codes::agent_id.eq(agent_id)))
+        .execute(conn)
+        .await
+}

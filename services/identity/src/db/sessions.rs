@@ -184,3 +184,22 @@ pub async fn live_sessions(
         .load(conn)
         .await
 }
+
+/// Revokes every session of the agent not revoked yet; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke_all(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::agent_id.eq(agent_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+    .await
+}

@@ -11,7 +11,7 @@ use tessera_http::extract::NO_STORE;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::db::agents;
+use crate::db::{agent_credentials, agents};
 use crate::mfa;
 use crate::state::AppState;
 
@@ -71,7 +71,7 @@ pub async fn enroll(
         .mfa_key
         .seal(&secret, agent.id.as_bytes())
         .map_err(ApiError::internal)?;
-    if !agents::set_pending_mfa_secret(&mut conn, agent.id, &sealed).await? {
+    if !agent_credentials::set_pending_mfa_secret(&mut conn, agent.id, &sealed).await? {
         return Err(ApiError::conflict("MFA is already enabled for this agent."));
     }
     let issuer = format!("{} {}", state.config.totp_issuer, who.tenant.slug);
@@ -128,7 +128,7 @@ pub async fn confirm(
     let step = i64::try_from(step).unwrap_or(i64::MAX);
     let enabled = conn
         .transaction::<bool, diesel::result::Error, _>(async |c| {
-            agents::enable_mfa(c, agent.id, step, &hashes).await
+            agent_credentials::enable_mfa(c, agent.id, step, &hashes).await
         })
         .await?;
     if !enabled {

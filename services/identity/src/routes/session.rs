@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{self, Authenticated};
+use crate::db::agent_credentials;
 use crate::db::sessions::Session;
 use crate::db::tenants::Tenant;
 use crate::db::{agents, role_assignments, sessions};
@@ -198,7 +199,7 @@ pub async fn login(
     };
     if !matched {
         if agent.may_sign_in(now) {
-            agents::record_password_failure(
+            agent_credentials::record_password_failure(
                 &mut conn,
                 agent.id,
                 state.config.auth_max_failed_attempts,

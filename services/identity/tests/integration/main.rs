@@ -7,6 +7,7 @@
     reason = "test code"
 )]
 
+mod agents_admin;
 #[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod flow;
 #[expect(clippy::disallowed_methods, reason = "tests run in real time")]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::auth::{self};
+use crate::db::agent_credentials;
 use crate::db::agents::Agent;
 use crate::db::{agents, recovery_codes, sessions};
 use crate::mfa;
@@ -63,7 +64,7 @@ pub(super) async fn code_accepted(
             let Some(step) = mfa::verify_totp(&secret, &body.code, unix) else {
                 return Ok(false);
             };
-            agents::accept_totp_step(
+            agent_credentials::accept_totp_step(
                 &mut conn,
                 agent.id,
                 i64::try_from(step).unwrap_or(i64::MAX),
@@ -133,7 +134,7 @@ pub async fn verify_mfa(
     }
     if !code_accepted(&state, &agent, &body, now).await? {
         let mut conn = state.pool.get().await?;
-        agents::record_code_failure(
+        agent_credentials::record_code_failure(
             &mut conn,
             agent.id,
             state.config.auth_max_failed_attempts,
