@@ -108,10 +108,10 @@ impl Consumer {
         ch.queue_declare(
             ShortString::from(cfg.dead_letter_queue()),
             durable,
-            FieldTable::default(),
+            cfg.base_arguments(),
         )
         .await?;
-        let mut main_args = FieldTable::default();
+        let mut main_args = cfg.base_arguments();
         main_args.insert(
             ShortString::from("x-dead-letter-exchange"),
             AMQPValue::LongString(LongString::from("")),
@@ -133,7 +133,7 @@ impl Consumer {
             .await?;
         }
         for attempt in 1..cfg.max_attempts.max(1) {
-            let mut args = FieldTable::default();
+            let mut args = cfg.base_arguments();
             let ttl = u32::try_from(cfg.backoff(attempt).as_millis()).unwrap_or(u32::MAX);
             args.insert(ShortString::from("x-message-ttl"), AMQPValue::LongUInt(ttl));
             args.insert(

@@ -85,6 +85,10 @@ pub struct Config {
     /// `credential-broker.identity`; empty disables the consumer).
     #[serde(default = "default_queue")]
     pub broker_identity_queue: String,
+    /// Not a variable: tests set it so their throw-away queues vanish once unused
+    /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
+    #[serde(skip)]
+    pub consumer_queue_expires: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -224,6 +228,7 @@ impl Config {
             wallet_static_tokens: None,
             wallet_static_ttl_seconds: default_static_ttl(),
             broker_identity_queue: String::new(),
+            consumer_queue_expires: Some(Duration::from_secs(300)),
         }
     }
 }

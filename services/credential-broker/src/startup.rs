@@ -45,9 +45,12 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         },
     )?;
     let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
+        let mut consumer_config =
+            crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue);
+        consumer_config.expires = config.consumer_queue_expires;
         Consumer::new(
             consumer_pool.clone(),
-            crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue),
+            consumer_config,
             Arc::new(crate::consumer::FollowIdentity),
         )
         .spawn()

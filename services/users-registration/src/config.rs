@@ -143,6 +143,10 @@ pub struct Config {
     /// 72 h).
     #[serde(default = "default_password_setup_ttl")]
     pub password_setup_ttl_seconds: u64,
+    /// Not a variable: tests set it so their throw-away dispatcher queues vanish once unused
+    /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
+    #[serde(skip)]
+    pub notify_queue_expires: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -270,6 +274,7 @@ impl Config {
             notify_backoff_ms: 100,
             password_setup_url: default_password_setup_url(),
             password_setup_ttl_seconds: default_password_setup_ttl(),
+            notify_queue_expires: Some(Duration::from_secs(300)),
             argon2: HashSettings::for_tests(),
         }
     }

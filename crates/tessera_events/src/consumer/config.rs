@@ -21,6 +21,11 @@ pub struct ConsumerConfig {
     pub base_backoff: Duration,
     /// Unacknowledged deliveries in flight.
     pub prefetch: u16,
+    /// When set, the broker deletes the queue, its retry queues and its dead-letter queue once
+    /// unused for this long (`x-expires`): for throw-away consumers such as a test's, whose
+    /// durable queues would otherwise collect every later event. `None` (the default) for a
+    /// service's own queues.
+    pub expires: Option<Duration>,
 }
 
 impl ConsumerConfig {
@@ -40,6 +45,7 @@ impl ConsumerConfig {
             max_attempts: 5,
             base_backoff: Duration::from_secs(1),
             prefetch: 16,
+            expires: None,
         }
     }
 
@@ -53,8 +59,42 @@ impl ConsumerConfig {
         format!("{}.dlq", self.queue)
     }
 
+    /// The queue arguments every queue of this consumer carries (`x-expires` when [`Self::expires`]
+    /// is set).
+    pub(super) fn base_arguments(&self) -> lapin::types::FieldTable {
+        let mut args = lapin::types::FieldTable::default();
+        if let Some(expires) = self.expires {
+            let ms = u32::try_from(expires.as_millis())
+                .unwrap_or(u32::MAX)
+                .max(1);
+            args.insert(
+                lapin::types::ShortString::from("x-expires"),
+                lapin::types::AMQPValue::LongUInt(ms),
+            );
+        }
+        args
+    }
+
     pub(super) fn backoff(&self, attempt: u32) -> Duration {
         self.base_backoff
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_throw_away_consumer_sets_x_expires() {
+        let mut c = ConsumerConfig::new("amqp://x", "q", vec![]);
+        assert!(c.base_arguments().inner().is_empty());
+        c.expires = Some(Duration::from_secs(300));
+        assert_eq!(
+            c.base_arguments()
+                .inner()
+                .get(&lapin::types::ShortString::from("x-expires")),
+            Some(&lapin::types::AMQPValue::LongUInt(300_000))
+        );
     }
 }
