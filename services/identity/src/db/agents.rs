@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::{AgentStatus, TenantStatus};
 
-use crate::db::schema::{agents, role_assignments, sessions, tenants};
+use crate::db::schema::{agents, role_assignments, tenants};
 use crate::db::tenants::Tenant;
 
 /// An agent (`agents` row).
@@ -164,14 +164,7 @@ pub async fn set_agent_status(
     .execute(conn)
     .await?;
     if changed > 0 && status == AgentStatus::Disabled {
-        diesel::update(
-            sessions::table
-                .filter(sessions::agent_id.eq(agent_id))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
-        .await?;
+        crate::db::sessions::revoke_all(conn, agent_id, now).await?;
     }
     Ok(changed > 0)
 }

@@ -88,12 +88,16 @@ pub struct SessionsRevoked {
     pub revoked: usize,
 }
 
-async fn read(state: &AppState, tenant_id: Uuid, id: Uuid) -> Result<AgentRead, ApiError> {
+/// The answer after a change to agent `id`: the relay woken for its events, 200 with the agent
+/// as it is now.
+async fn changed(state: &AppState, tenant_id: Uuid, id: Uuid) -> Result<HttpResponse, ApiError> {
+    state.relay_wake.notify_one();
     let mut conn = state.pool.get().await?;
-    agents::agent_summary(&mut conn, tenant_id, id)
+    let agent = agents::agent_summary(&mut conn, tenant_id, id)
         .await?
         .map(AgentRead::from)
-        .ok_or_else(|| ApiError::not_found("Agent not found."))
+        .ok_or_else(|| ApiError::not_found("Agent not found."))?;
+    Ok(HttpResponse::Ok().json(agent))
 }
 
 /// Lists and searches the tenant's agents, by e-mail.
@@ -168,8 +172,7 @@ pub async fn unlock_agent(
     let id = agent_id(&path.1)?;
     let mut conn = state.pool.get().await?;
     operations::unlock_agent(&mut conn, &who.tenant, id, state.now()).await?;
-    state.relay_wake.notify_one();
-    Ok(HttpResponse::Ok().json(read(&state, who.tenant.id, id).await?))
+    changed(&state, who.tenant.id, id).await
 }
 
 /// Resets an agent's second factor: MFA off, its secret and recovery codes gone, its sessions
@@ -201,8 +204,7 @@ pub async fn reset_mfa(
     }
     let mut conn = state.pool.get().await?;
     operations::reset_agent_mfa(&mut conn, &who.tenant, id, state.now()).await?;
-    state.relay_wake.notify_one();
-    Ok(HttpResponse::Ok().json(read(&state, who.tenant.id, id).await?))
+    changed(&state, who.tenant.id, id).await
 }
 
 /// Revokes every session of an agent: its access tokens stop working at once in identity and,
@@ -262,6 +264,5 @@ pub async fn update_agent(
     }
     let mut conn = state.pool.get().await?;
     change_agent_status(&mut conn, &who.tenant, id, body.status, state.now()).await?;
-    state.relay_wake.notify_one();
-    Ok(HttpResponse::Ok().json(read(&state, who.tenant.id, id).await?))
+    changed(&state, who.tenant.id, id).await
 }
