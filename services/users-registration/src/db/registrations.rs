@@ -101,7 +101,7 @@ pub async fn registration(
 /// Database errors.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    f: &crate::db::users::UserFilter,
+    f: &crate::db::user_filter::UserFilter,
     submitted: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
     limit: i64,
     offset: i64,
@@ -109,7 +109,10 @@ pub async fn list(
     let query = || {
         let mut q = registrations::table
             .inner_join(users::table)
-            .filter(registrations::user_id.eq_any(crate::db::users::filtered(f).select(users::id)))
+            .filter(
+                registrations::user_id
+                    .eq_any(crate::db::user_filter::filtered(f).select(users::id)),
+            )
             .into_boxed();
         if let Some(from) = submitted.0 {
             q = q.filter(registrations::submitted_at.ge(from));

@@ -10,7 +10,7 @@ use tessera_http::ApiError;
 use tessera_http::pagination::{PageMeta, PageParams};
 
 use crate::auth::{Principal, Role, USERS_READ};
-use crate::db::users::UserFilter;
+use crate::db::user_filter::UserFilter;
 use crate::document::{self, DocumentKeys};
 use crate::domain::UserStatus;
 

@@ -48,7 +48,8 @@ pub async fn list(
     let mut r = listing::parse(&who, &req, &state.documents)?;
     (r.filter.created_from, r.filter.created_to) = r.range;
     let mut conn = state.pool.get().await?;
-    let (rows, total) = users::list(&mut conn, &r.filter, r.limit, r.offset).await?;
+    let (rows, total) =
+        crate::db::user_filter::list(&mut conn, &r.filter, r.limit, r.offset).await?;
     let data = rows
         .into_iter()
         .map(|row| User::of(row, &who, &state.documents))
