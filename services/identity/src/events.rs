@@ -17,6 +17,9 @@ pub const AGENT_UNLOCKED: &str = "identity.agent.unlocked";
 /// `identity.agent.mfa_reset`: a tenant admin reset the agent's second factor; its sessions are
 /// revoked and it enrolls again (`{tenant, agentId}`).
 pub const AGENT_MFA_RESET: &str = "identity.agent.mfa_reset";
+/// `identity.agent.recovery_codes_regenerated`: a tenant admin replaced the agent's recovery
+/// codes (`{tenant, agentId}`; never the codes).
+pub const AGENT_RECOVERY_CODES_REGENERATED: &str = "identity.agent.recovery_codes_regenerated";
 /// `identity.session.revoked`: the access tokens of these sessions must no longer be vouched
 /// for (logout, agent disabled, or a role change that made their `roles` claim stale). The
 /// gateway (`gateway-auth`) keeps each session id until its `expiresAt` (issue #17).

@@ -49,7 +49,9 @@ operations = [
     agents::update_agent,
     agents::unlock_agent,
     agents::reset_mfa,
+    agents::list_sessions,
     agents::revoke_sessions,
+    agents::regenerate_recovery_codes,
     jwks::jwks,
 ];
 }

@@ -157,3 +157,36 @@ pub async fn reset_agent_mfa(
     })
     .await
 }
+
+/// Replaces the recovery codes of an agent whose second factor is on with `hashes` (of codes
+/// shown once to the caller), publishing `identity.agent.recovery_codes_regenerated`. Returns
+/// `false`, writing nothing, when the agent has no second factor.
+///
+/// # Errors
+/// [`Error::AgentNotFound`]; database errors (nothing is written then).
+pub async fn regenerate_recovery_codes(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    agent_id: Uuid,
+    hashes: &[Vec<u8>],
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    conn.transaction::<bool, Error, _>(async |c| {
+        let agent = agents::agent(c, tenant.id, agent_id)
+            .await?
+            .ok_or(Error::AgentNotFound)?;
+        if !agent.mfa_enabled {
+            return Ok(false);
+        }
+        crate::db::recovery_codes::replace_recovery_codes(c, agent_id, hashes).await?;
+        events::enqueue(
+            c,
+            events::AGENT_RECOVERY_CODES_REGENERATED,
+            agent_event(tenant, agent_id),
+            now,
+        )
+        .await?;
+        Ok(true)
+    })
+    .await
+}

@@ -203,3 +203,47 @@ pub async fn revoke_all(
     .execute(conn)
     .await
 }
+
+/// A live session as a tenant admin lists it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct LiveSession {
+    /// Id (the tokens' `sid`).
+    pub id: Uuid,
+    /// Authenticator assurance level reached: 1 password, 2 with the second factor.
+    pub aal: i16,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
+    /// Expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One page of the agent's live, fully authenticated sessions at `now`, newest first, and how
+/// many there are.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_live(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+    now: DateTime<Utc>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<LiveSession>, i64)> {
+    let live = || {
+        sessions::table
+            .filter(sessions::agent_id.eq(agent_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::mfa_pending.eq(false))
+            .filter(sessions::expires_at.gt(now))
+    };
+    let total = live().count().get_result(conn).await?;
+    let rows = live()
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(LiveSession::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}

@@ -266,3 +266,117 @@ pub async fn update_agent(
     change_agent_status(&mut conn, &who.tenant, id, body.status, state.now()).await?;
     changed(&state, who.tenant.id, id).await
 }
+
+/// A live session of an agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionRead {
+    /// The session id (the tokens' `sid`).
+    pub session_id: Uuid,
+    /// 1 password, 2 with the second factor.
+    pub aal: i16,
+    /// Opened (RFC 3339).
+    pub created_at: DateTime<Utc>,
+    /// Expires (RFC 3339).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A page of sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub data: Vec<SessionRead>,
+    /// Page metadata.
+    pub meta: PageMeta,
+}
+
+/// Lists an agent's live sessions (fully authenticated, not revoked, not expired), newest first.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant_slug}/agents/{agent_id}/sessions",
+    tag = "agents",
+    params(("tenant_slug" = String, Path, description = "Tenant slug"), ("agent_id" = Uuid, Path, description = "Agent id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of live sessions", body = SessionList),
+        (status = 401, description = "Missing, invalid, expired or MFA-pending credentials", body = tessera_http::ErrorEnvelope),
+        (status = 403, description = "Not an admin of this tenant", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant or agent", body = tessera_http::ErrorEnvelope),
+        (status = 422, description = "`page` or `per_page` out of range", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    Admin(who): Admin,
+    path: web::Path<(String, String)>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = agent_id(&path.1)?;
+    let (limit, offset) = page.limit_offset()?;
+    let mut conn = state.pool.get().await?;
+    if agents::agent(&mut conn, who.tenant.id, id).await?.is_none() {
+        return Err(ApiError::not_found("Agent not found."));
+    }
+    let (rows, total) =
+        crate::db::sessions::list_live(&mut conn, id, state.now(), limit, offset).await?;
+    Ok(HttpResponse::Ok().json(SessionList {
+        data: rows
+            .into_iter()
+            .map(|s| SessionRead {
+                session_id: s.id,
+                aal: s.aal,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+        meta: page.meta(total),
+    }))
+}
+
+/// New recovery codes for an agent with a second factor, shown once (`Cache-Control:
+/// no-store`); the old ones stop working (`identity.agent.recovery_codes_regenerated`). For an
+/// agent who lost its codes; only their SHA-256 is stored.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant_slug}/agents/{agent_id}/recovery-codes",
+    tag = "agents",
+    params(("tenant_slug" = String, Path, description = "Tenant slug"), ("agent_id" = Uuid, Path, description = "Agent id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new codes, shown once", body = crate::routes::enroll::MfaConfirmed),
+        (status = 401, description = "Missing, invalid, expired or MFA-pending credentials", body = tessera_http::ErrorEnvelope),
+        (status = 403, description = "Not an admin of this tenant", body = tessera_http::ErrorEnvelope),
+        (status = 404, description = "Unknown tenant or agent", body = tessera_http::ErrorEnvelope),
+        (status = 409, description = "The agent has no second factor", body = tessera_http::ErrorEnvelope)
+    )
+)]
+pub async fn regenerate_recovery_codes(
+    state: web::Data<AppState>,
+    Admin(who): Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = agent_id(&path.1)?;
+    let codes =
+        crate::mfa::recovery_codes(crate::mfa::RECOVERY_CODES).map_err(ApiError::internal)?;
+    let hashes: Vec<Vec<u8>> = codes
+        .iter()
+        .map(|c| crate::mfa::recovery_code_hash(c))
+        .collect();
+    let mut conn = state.pool.get().await?;
+    if !operations::regenerate_recovery_codes(&mut conn, &who.tenant, id, &hashes, state.now())
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "The agent has no second factor: it has no recovery codes.",
+        ));
+    }
+    state.relay_wake.notify_one();
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            tessera_http::extract::NO_STORE,
+        ))
+        .json(crate::routes::enroll::MfaConfirmed {
+            mfa_enabled: true,
+            recovery_codes: codes,
+        }))
+}

@@ -240,3 +240,122 @@ async fn unlock_reset_mfa_and_revoke_sessions_take_effect_and_are_published() {
         assert_eq!(r.status, 401, "{method} {p}: {}", r.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_lists_an_agents_sessions_and_regenerates_its_recovery_codes() {
+    let mut tap = EventTap::bind("identity.agent.#").await.unwrap();
+    let app = TestApp::spawn().await;
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, Some("admin"))
+        .await;
+    let bob = app
+        .agent("acme", "bob@acme.test", true, Some("agent"))
+        .await;
+    let cid = app
+        .agent("acme", "cid@acme.test", false, Some("agent"))
+        .await;
+    let admin = app.token("acme", "ana@acme.test").await;
+    let sessions = format!("/tenants/acme/agents/{}/sessions", cid.agent_id);
+
+    // Two sign-ins, two live sessions, newest first; revoked ones are not listed.
+    app.token("acme", "cid@acme.test").await;
+    app.token("acme", "cid@acme.test").await;
+    let listed = app.call(Method::GET, &sessions, Some(&admin), None).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["meta"]["total"], 2, "{}", listed.body);
+    assert_eq!(listed.body["data"][0]["aal"], 1);
+    let first = listed.body["data"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = listed.body["data"][1]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(first >= second, "newest first");
+    let one = app
+        .call(
+            Method::GET,
+            &format!("{sessions}?per_page=1&page=2"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(one.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.call(Method::DELETE, &sessions, Some(&admin), None)
+            .await
+            .status,
+        200
+    );
+    let after = app.call(Method::GET, &sessions, Some(&admin), None).await;
+    assert_eq!(after.body["meta"]["total"], 0, "{}", after.body);
+    let bad = app
+        .call(
+            Method::GET,
+            &format!("{sessions}?per_page=0"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let unknown = format!("/tenants/acme/agents/{}/sessions", uuid::Uuid::new_v4());
+    assert_eq!(
+        app.call(Method::GET, &unknown, Some(&admin), None)
+            .await
+            .status,
+        404
+    );
+
+    // New recovery codes: shown once, not cached; the old ones stop working, a new one works.
+    let old = bob.recovery_codes[0].clone();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/tenants/acme/agents/{}/recovery-codes", bob.agent_id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let codes: Vec<String> = r.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    assert!(!codes.contains(&old));
+    let event = event_for_agent(&mut tap, &bob.agent_id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(event["type"], "identity.agent.recovery_codes_regenerated");
+    assert!(!event.to_string().contains(&codes[0]), "never the codes");
+    let login = |_: ()| app.login("acme", "bob@acme.test", PASSWORD);
+    let s1 = login(()).await.body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.verify("acme", &s1, &old, "recovery_code").await.status,
+        401
+    );
+    let s2 = login(()).await.body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ok = app.verify("acme", &s2, &codes[0], "recovery_code").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    // No second factor, no codes: 409.
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/tenants/acme/agents/{}/recovery-codes", cid.agent_id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+}
