@@ -286,6 +286,22 @@ pub async fn ping(pool: &DbPool) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// A `LIKE`/`ILIKE` pattern matching `text` anywhere: `%text%`, with `\\`, `%` and `_` in
+/// `text` escaped (PostgreSQL's default escape character), so a user's search is plain text
+/// (`"50%"` finds "50%", not everything starting with "50").
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// `DATABASE_URL` from the environment, for the commands that need nothing else.
 ///
 /// # Errors
@@ -341,4 +357,13 @@ pub fn with_session_setting(database_url: &str, name: &str, value: &str) -> anyh
     let query = url.query().map(|q| q.replace('+', "%20"));
     url.set_query(query.as_deref());
     Ok(url.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_search_is_plain_text_inside_a_contains_pattern() {
+        assert_eq!(super::contains_pattern("ana"), "%ana%");
+        assert_eq!(super::contains_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
+    }
 }

@@ -200,16 +200,7 @@ pub async fn list_agents(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<AgentSummary>, i64)> {
-    let pattern = search.map(|s| {
-        let escaped: String = s
-            .chars()
-            .flat_map(|c| {
-                let escape = matches!(c, '\\' | '%' | '_').then_some('\\');
-                escape.into_iter().chain(std::iter::once(c))
-            })
-            .collect();
-        format!("%{escaped}%")
-    });
+    let pattern = search.map(tessera_db::contains_pattern);
     let query = || {
         let mut q = agents::table
             .filter(agents::tenant_id.eq(tenant_id))

@@ -30,20 +30,6 @@ pub struct UserFilter {
     pub document: Option<(Vec<u8>, String)>,
 }
 
-/// `text` as a `LIKE` pattern matching it anywhere, its `\`, `%` and `_` escaped.
-fn contains_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 /// The users `f` selects, as a boxed query (no order, no page).
 pub fn filtered(f: &UserFilter) -> users::BoxedQuery<'static, diesel::pg::Pg> {
     let mut q = users::table.into_boxed();
@@ -60,7 +46,7 @@ pub fn filtered(f: &UserFilter) -> users::BoxedQuery<'static, diesel::pg::Pg> {
         q = q.filter(users::created_at.lt(to));
     }
     if let Some(search) = &f.search {
-        let pattern = contains_pattern(search);
+        let pattern = tessera_db::contains_pattern(search);
         q = q.filter(
             users::name
                 .ilike(pattern.clone())
