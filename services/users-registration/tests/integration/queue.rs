@@ -130,7 +130,10 @@ async fn filters_search_and_document_match_narrow_the_list() {
     assert_eq!(by_doc.body["meta"]["total"], 1);
     let queued = get(
         &app,
-        &format!("/registrations?documentId={}", urlencode(&doc)),
+        &format!(
+            "/registrations?documentId={}",
+            url::form_urlencoded::byte_serialize(doc.as_bytes()).collect::<String>()
+        ),
         Some(&analyst),
     )
     .await;
@@ -160,15 +163,6 @@ async fn filters_search_and_document_match_narrow_the_list() {
     )
     .await;
     assert_eq!(window.body["meta"]["total"], 1, "{}", window.body);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
