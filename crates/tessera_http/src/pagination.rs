@@ -23,18 +23,36 @@ impl PageParams {
     /// # Errors
     /// `ApiError` 422 naming `page` or `per_page`.
     pub fn limit_offset(&self) -> Result<(i64, i64), crate::ApiError> {
+        self.limit_offset_as(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
+    }
+
+    /// [`PageParams::limit_offset`] for a service whose validation status is not 422 (seed 004
+    /// answers 400).
+    ///
+    /// # Errors
+    /// `ApiError` `validation_status` naming `page` or `per_page`.
+    pub fn limit_offset_as(
+        &self,
+        validation_status: actix_web::http::StatusCode,
+    ) -> Result<(i64, i64), crate::ApiError> {
+        let invalid = |field: &str, message: String| {
+            crate::ApiError::validation(
+                validation_status,
+                crate::FieldErrors::from([(field.to_owned(), vec![message])]),
+            )
+        };
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(crate::ApiError::invalid_field(
+            return Err(invalid(
                 "per_page",
                 format!("The per_page field must be between 1 and {MAX_PER_PAGE}."),
             ));
         }
         let page = self.page.unwrap_or(1);
         if page == 0 {
-            return Err(crate::ApiError::invalid_field(
+            return Err(invalid(
                 "page",
-                "The page field must be at least 1.",
+                "The page field must be at least 1.".to_owned(),
             ));
         }
         Ok((

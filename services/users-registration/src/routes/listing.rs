@@ -103,12 +103,7 @@ pub fn parse(
         page: q.page,
         per_page: q.per_page,
     };
-    let (limit, offset) = page.limit_offset().map_err(|e| {
-        ApiError::validation(
-            StatusCode::BAD_REQUEST,
-            e.envelope().errors.unwrap_or_default(),
-        )
-    })?;
+    let (limit, offset) = page.limit_offset_as(StatusCode::BAD_REQUEST)?;
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from >= to
     {
