@@ -20,7 +20,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 /// The `login_attempts` table; a service that uses this module runs these with its own.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/attempts");
 
 /// How many failures lock a key, counted over what window, for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

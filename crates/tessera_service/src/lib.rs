@@ -11,6 +11,7 @@
 
 pub mod bootstrap;
 pub mod dlq;
+pub mod one_time;
 
 use chrono::{DateTime, Utc};
 

@@ -20,7 +20,6 @@ pub mod domain;
 pub mod events;
 pub mod idempotency;
 pub mod notify;
-pub mod opaque;
 pub mod openapi;
 pub mod operations;
 pub mod provision;

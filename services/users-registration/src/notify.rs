@@ -10,7 +10,7 @@
 //!
 //! An approval of a user who signed up without a password also carries `passwordSetupUrl`
 //! (`<PASSWORD_SETUP_URL>#token=<token>`) and `passwordSetupExpiresAt`: a one-time link made
-//! when the message is built (only its hash is stored, `password_setup_tokens`). A retried
+//! when the message is built (only its hash is stored, `tessera_db::one_time`). A retried
 //! attempt makes a new link; every link works until one of them sets the password, which
 //! spends them all.
 //!
@@ -31,8 +31,9 @@ use serde::Serialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
 use uuid::Uuid;
 
-use crate::db::{password_setup_tokens, users};
+use crate::db::users;
 use crate::events::{APPROVED, REGISTERED, REJECTED, Registered, StatusChanged};
+use tessera_db::one_time::{self, Purpose};
 
 /// The default durable queue of the dispatcher (`NOTIFY_QUEUE`).
 pub use crate::config::DEFAULT_NOTIFY_QUEUE as QUEUE;
@@ -198,11 +199,10 @@ impl Dispatcher {
         conn: &mut AsyncPgConnection,
         user_id: Uuid,
     ) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
-        let (token, hash) =
-            crate::opaque::new_token().map_err(|_| anyhow::anyhow!("system RNG failed"))?;
         let now = tessera_service::now();
         let expires_at = now + self.password_setup.ttl;
-        password_setup_tokens::issue(conn, &hash, user_id, now, expires_at).await?;
+        let token =
+            one_time::issue(conn, Purpose::PASSWORD_SETUP, user_id, now, expires_at).await?;
         Ok((
             format!("{}#token={token}", self.password_setup.url),
             expires_at,

@@ -21,6 +21,7 @@ use crate::validation::Schemas;
 pub const MIGRATIONS: &[EmbeddedMigrations] = &[
     tessera_events::MIGRATIONS,
     tessera_db::attempts::MIGRATIONS,
+    tessera_db::one_time::MIGRATIONS,
     diesel_migrations::embed_migrations!("../../migrations/users-registration"),
 ];
 

@@ -20,16 +20,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    password_setup_tokens (token_hash) {
-        token_hash -> Bytea,
-        user_id -> Uuid,
-        created_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        used_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
     registrations (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -91,7 +81,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(password_setup_tokens -> users (user_id));
 diesel::joinable!(registrations -> users (user_id));
 diesel::joinable!(user_attachments -> registrations (registration_id));
 diesel::joinable!(user_events -> users (user_id));
@@ -100,7 +89,6 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
-    password_setup_tokens,
     registrations,
     user_attachments,
     user_events,

@@ -38,7 +38,7 @@ struct RefreshRequest {
 
 /// A fresh refresh token and its stored hash.
 fn new_refresh_token() -> Result<(String, Vec<u8>), ApiError> {
-    crate::opaque::new_token().map_err(|_| ApiError::internal("system RNG failed"))
+    tessera_db::one_time::new_token().map_err(|_| ApiError::internal("system RNG failed"))
 }
 
 fn ttl(state: &AppState) -> TimeDelta {
@@ -183,7 +183,7 @@ pub async fn refresh(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
-    let presented = crate::opaque::hash(r.refresh_token.expose_secret());
+    let presented = tessera_db::one_time::hash(r.refresh_token.expose_secret());
     let (next, next_hash) = new_refresh_token()?;
     let now = state.now();
     let ttl = ttl(&state);
@@ -224,7 +224,7 @@ pub async fn logout(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let r: RefreshRequest = state.schemas.check(REFRESH, body.into_inner())?;
-    let hash = crate::opaque::hash(r.refresh_token.expose_secret());
+    let hash = tessera_db::one_time::hash(r.refresh_token.expose_secret());
     let now = state.now();
     let mut conn = state.pool.get().await?;
     conn.transaction::<(), diesel::result::Error, _>(async |c| {

@@ -7,8 +7,8 @@ use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tessera_db::one_time::{self, Purpose};
 use tessera_users_registration::auth::Role;
-use tessera_users_registration::db::password_setup_tokens;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -56,12 +56,17 @@ async fn set_password(app: &TestApp, token: &str, password: &str) -> tessera_tes
 
 /// A stored, usable token for `user` (the dispatcher's own code path stores them so).
 async fn issue(app: &TestApp, user: Uuid, expires_in: chrono::TimeDelta) -> String {
-    let (token, hash) = tessera_users_registration::opaque::new_token().unwrap();
     #[expect(clippy::disallowed_methods, reason = "the test's own clock")]
     let now = chrono::Utc::now();
-    password_setup_tokens::issue(&mut app.conn().await, &hash, user, now, now + expires_in)
-        .await
-        .unwrap();
+    let token = one_time::issue(
+        &mut app.conn().await,
+        Purpose::PASSWORD_SETUP,
+        user,
+        now,
+        now + expires_in,
+    )
+    .await
+    .unwrap();
     token
 }
 
@@ -104,9 +109,9 @@ async fn the_seed_payload_signs_up_and_its_approval_link_sets_the_password_once(
         "72 h by default: {left}"
     );
     // Stored only as its SHA-256 (computed here by PostgreSQL, not by the service's code).
-    let stored = "password_setup_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))";
+    let stored = "one_time_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))";
     assert_eq!(count(&app, stored, token).await, 1);
-    let plain = "password_setup_tokens WHERE token_hash = convert_to($1, 'UTF8')";
+    let plain = "one_time_tokens WHERE token_hash = convert_to($1, 'UTF8')";
     assert_eq!(count(&app, plain, token).await, 0);
 
     // Approved, still no password: login refused as before.
@@ -150,7 +155,7 @@ async fn a_sign_up_with_a_password_is_approved_without_a_link() {
         "{}",
         approved[0]
     );
-    assert_eq!(app.count("password_setup_tokens").await, 0);
+    assert_eq!(app.count("one_time_tokens").await, 0);
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 
@@ -187,7 +192,7 @@ async fn unknown_expired_and_spent_links_are_refused_and_change_nothing() {
     // Expired: 410 token_expired.
     let expired = issue(&app, user, chrono::TimeDelta::hours(1)).await;
     diesel::sql_query(
-        "UPDATE password_setup_tokens SET created_at = now() - interval '2 days', \
+        "UPDATE one_time_tokens SET created_at = now() - interval '2 days', \
          expires_at = now() - interval '1 day'",
     )
     .execute(&mut app.conn().await)
