@@ -35,6 +35,12 @@ fn default_lockout() -> u64 {
 fn default_roles() -> String {
     "admin,supervisor,agent,viewer,moderator".to_owned()
 }
+fn default_enrollment_url() -> String {
+    "http://localhost:8080/enroll".to_owned()
+}
+fn default_enrollment_ttl() -> u64 {
+    72 * 3600
+}
 fn default_totp_issuer() -> String {
     "Tessera".to_owned()
 }
@@ -90,6 +96,16 @@ pub struct Config {
     /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
     #[serde(default = "default_totp_issuer")]
     pub totp_issuer: String,
+    /// `IDENTITY_ENROLLMENT_URL`: the page an agent created through the API opens to set its
+    /// first password; its link is `<url>?tenant=<slug>#token=<token>` (the token in the
+    /// fragment, so it stays out of web servers' access logs) and the page posts the token to
+    /// `POST /tenants/{slug}/password` (default `http://localhost:8080/enroll`).
+    #[serde(default = "default_enrollment_url")]
+    pub identity_enrollment_url: String,
+    /// `IDENTITY_ENROLLMENT_TTL_SECONDS`: how long an enrollment link works (default 259200 =
+    /// 72 h; at most 30 days).
+    #[serde(default = "default_enrollment_ttl")]
+    pub identity_enrollment_ttl_seconds: u64,
     /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
     /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
     #[serde(skip)]
@@ -136,6 +152,14 @@ impl Config {
         if !self.roles().iter().any(|r| r == "admin") {
             anyhow::bail!("invalid environment variable IDENTITY_ROLES: must include admin");
         }
+        if !(1..=30 * 24 * 3600).contains(&self.identity_enrollment_ttl_seconds) {
+            anyhow::bail!(
+                "invalid environment variable IDENTITY_ENROLLMENT_TTL_SECONDS: must be 1 to 2592000 (30 days)"
+            );
+        }
+        url::Url::parse(&self.identity_enrollment_url).map_err(|e| {
+            anyhow::anyhow!("invalid environment variable IDENTITY_ENROLLMENT_URL: {e}")
+        })?;
         if tessera_db::sealed::SealingKey::from_base64(
             self.identity_mfa_encryption_key.expose_secret(),
         )
@@ -151,6 +175,30 @@ impl Config {
     /// The assignable roles, trimmed, without empties.
     pub fn roles(&self) -> Vec<String> {
         tessera_http::config::csv_list(&self.identity_roles)
+    }
+
+    /// How long an enrollment link works.
+    pub fn enrollment_ttl(&self) -> chrono::TimeDelta {
+        i64::try_from(self.identity_enrollment_ttl_seconds)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .unwrap_or(chrono::TimeDelta::MAX)
+    }
+
+    /// The enrollment link of `token` for tenant `slug`: `<url>?tenant=<slug>#token=<token>`.
+    pub fn enrollment_link(&self, slug: &str, token: &str) -> String {
+        match url::Url::parse(&self.identity_enrollment_url) {
+            Ok(mut url) => {
+                url.query_pairs_mut().append_pair("tenant", slug);
+                url.set_fragment(Some(&format!("token={token}")));
+                url.into()
+            }
+            // Not reached: `validate` refuses a variable that does not parse.
+            Err(_) => format!(
+                "{}?tenant={slug}#token={token}",
+                self.identity_enrollment_url
+            ),
+        }
     }
 
     /// Session lifetime.
@@ -184,6 +232,8 @@ impl Config {
             identity_roles: default_roles(),
             identity_mfa_encryption_key: SecretString::from(key),
             totp_issuer: default_totp_issuer(),
+            identity_enrollment_url: default_enrollment_url(),
+            identity_enrollment_ttl_seconds: default_enrollment_ttl(),
             argon2: HashSettings::for_tests(),
             keys: tessera_jwt::KeySettings::for_tests(),
         }

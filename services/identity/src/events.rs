@@ -10,6 +10,12 @@ use uuid::Uuid;
 pub const ROLE_ASSIGNED: &str = "identity.role.assigned";
 /// `identity.role.revoked`: an agent's role assignment was deleted.
 pub const ROLE_REVOKED: &str = "identity.role.revoked";
+/// `identity.agent.created`: a tenant admin created an agent through the API
+/// (`{tenant, agentId, role?}`); it signs in once it redeemed its enrollment link.
+pub const AGENT_CREATED: &str = "identity.agent.created";
+/// `identity.agent.enrolled`: an agent created through the API set its first password with
+/// its enrollment link (`{tenant, agentId}`).
+pub const AGENT_ENROLLED: &str = "identity.agent.enrolled";
 /// `identity.agent.disabled`: an agent can no longer sign in; its sessions are revoked.
 pub const AGENT_DISABLED: &str = "identity.agent.disabled";
 /// `identity.agent.unlocked`: a tenant admin lifted the agent's lock (`{tenant, agentId}`).

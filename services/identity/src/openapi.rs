@@ -6,7 +6,7 @@
 use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
 use utoipa::OpenApi;
 
-use crate::routes::{agents, enroll, jwks, roles, session};
+use crate::routes::{agent_enrollment, agents, enroll, jwks, roles, session};
 
 const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     name: "bearer",
@@ -31,7 +31,7 @@ tessera_http::api! {
         (name = "sessions", description = "Login, second factor, logout, token keys"),
         (name = "mfa", description = "TOTP enrollment"),
         (name = "roles", description = "Role assignments (admin only)"),
-        (name = "agents", description = "Agent status (admin only)")
+        (name = "agents", description = "Agent administration (admin only)")
     )
 )]
 pub struct ApiDoc;
@@ -46,6 +46,9 @@ operations = [
     roles::put_role,
     roles::delete_role,
     agents::list_agents,
+    agent_enrollment::create_agent,
+    agent_enrollment::reissue_enrollment,
+    agent_enrollment::enroll,
     agents::update_agent,
     agents::unlock_agent,
     agents::reset_mfa,

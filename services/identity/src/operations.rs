@@ -6,7 +6,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::tenants::Tenant;
-use crate::db::{agent_credentials, agents};
+use tessera_db::one_time::{self, Lookup, Purpose};
+
+use crate::db::{agent_credentials, agents, role_assignments};
 use crate::domain::AgentStatus;
 use crate::error::Error;
 use crate::events::{self, AgentEvent};
@@ -189,4 +191,141 @@ pub async fn regenerate_recovery_codes(
         Ok(true)
     })
     .await
+}
+
+/// An agent created through the API and the one-time link it enrolls with.
+#[derive(Debug)]
+pub struct CreatedAgent {
+    /// The new agent (no password yet).
+    pub agent_id: Uuid,
+    /// The enrollment token (only its hash is stored; shown once, in the link).
+    pub token: String,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Creates an agent of `tenant` without a password, with `role` when given (already checked
+/// against `IDENTITY_ROLES`; assigned by `admin_id`), and its one-time enrollment link, valid until `expires_at`;
+/// publishes `identity.agent.created` (and `identity.role.assigned` with a role). One
+/// transaction: `POST /tenants/{slug}/agents`.
+///
+/// # Errors
+/// [`Error::EmailTaken`]; [`Error::Rng`]; database errors (nothing is written then).
+pub async fn create_agent(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    email: &tessera_http::email::Email,
+    role: Option<&str>,
+    admin_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<CreatedAgent, Error> {
+    conn.transaction::<CreatedAgent, Error, _>(async |c| {
+        let agent = agents::create_agent(c, Uuid::now_v7(), tenant.id, email.as_str(), None, None)
+            .await
+            .map_err(|e| {
+                if tessera_http::db::is_unique_violation(&e) {
+                    Error::EmailTaken
+                } else {
+                    Error::Database(e)
+                }
+            })?;
+        if let Some(role) = role {
+            role_assignments::put_role(c, &agent, role, admin_id, now).await?;
+            let data = AgentEvent {
+                role: Some(role.to_owned()),
+                ..agent_event(tenant, agent.id)
+            };
+            events::enqueue(c, events::ROLE_ASSIGNED, data, now).await?;
+        }
+        let token = one_time::issue(c, Purpose::ENROLLMENT, agent.id, now, expires_at).await?;
+        let data = AgentEvent {
+            role: role.map(str::to_owned),
+            ..agent_event(tenant, agent.id)
+        };
+        events::enqueue(c, events::AGENT_CREATED, data, now).await?;
+        Ok(CreatedAgent {
+            agent_id: agent.id,
+            token,
+            expires_at,
+        })
+    })
+    .await
+}
+
+/// A new enrollment link for agent `agent_id` of `tenant`, which has not enrolled yet; every
+/// older link of that agent stops working. `POST /tenants/{slug}/agents/{id}/enrollment`.
+///
+/// # Errors
+/// [`Error::AgentNotFound`]; [`Error::AlreadyEnrolled`] when the agent has a password;
+/// [`Error::Rng`]; database errors (nothing is written then).
+pub async fn reissue_enrollment(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    agent_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<String, Error> {
+    conn.transaction::<String, Error, _>(async |c| {
+        let agent = agents::agent(c, tenant.id, agent_id)
+            .await?
+            .ok_or(Error::AgentNotFound)?;
+        if agent.password_hash.is_some() {
+            return Err(Error::AlreadyEnrolled);
+        }
+        one_time::spend_all(c, Purpose::ENROLLMENT, agent_id, now).await?;
+        Ok(one_time::issue(c, Purpose::ENROLLMENT, agent_id, now, expires_at).await?)
+    })
+    .await
+}
+
+/// Redeems an enrollment `token` of `tenant`: sets the agent's first password
+/// (`password_hash`, already hashed) and spends the link; publishes `identity.agent.enrolled`.
+/// Returns the agent's id. `POST /tenants/{slug}/password`.
+///
+/// # Errors
+/// [`Error::Token`] for a token never issued (or issued to another tenant's agent), used or
+/// expired; database errors (nothing is written then).
+pub async fn enroll_agent(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    token: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, Error> {
+    conn.transaction::<Uuid, Error, _>(async |c| {
+        let agent_id = one_time::redeem(c, Purpose::ENROLLMENT, token, now)
+            .await?
+            .map_err(Error::Token)?;
+        // A token of another tenant's agent is unknown here, like every cross-tenant look-up.
+        if agents::agent(c, tenant.id, agent_id).await?.is_none() {
+            return Err(Error::Token(Lookup::Unknown));
+        }
+        agent_credentials::set_password(c, agent_id, password_hash).await?;
+        events::enqueue(
+            c,
+            events::AGENT_ENROLLED,
+            agent_event(tenant, agent_id),
+            now,
+        )
+        .await?;
+        Ok(agent_id)
+    })
+    .await
+}
+
+/// Whether `token` is an enrollment token usable now (a look-up before the costly hashing;
+/// [`enroll_agent`] checks it again, locked).
+///
+/// # Errors
+/// [`Error::Token`] when it is not; database errors.
+pub async fn check_enrollment(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    match one_time::lock(conn, Purpose::ENROLLMENT, token, now).await? {
+        Lookup::Usable(_) => Ok(()),
+        other => Err(Error::Token(other)),
+    }
 }

@@ -89,7 +89,8 @@ pub async fn create_agent(
     let agent = conn
         .transaction::<agents::Agent, diesel::result::Error, _>(async |c| {
             let agent =
-                agents::create_agent(c, id, tenant.id, email, &hash, sealed.as_deref()).await?;
+                agents::create_agent(c, id, tenant.id, email, Some(&hash), sealed.as_deref())
+                    .await?;
             if !hashes.is_empty() {
                 recovery_codes::replace_recovery_codes(c, agent.id, &hashes).await?;
             }

@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub const MIGRATIONS: &[EmbeddedMigrations] = &[
     tessera_events::MIGRATIONS,
     tessera_db::attempts::MIGRATIONS,
+    tessera_db::one_time::MIGRATIONS,
     diesel_migrations::embed_migrations!("../../migrations/identity"),
 ];
 

@@ -35,6 +35,27 @@ pub async fn record_password_failure(
     .await
 }
 
+/// Sets the agent's first password (enrollment) and clears its password lock and count.
+/// Returns whether the agent exists.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    agent_id: Uuid,
+    password_hash: &str,
+) -> QueryResult<bool> {
+    diesel::update(agents::table.find(agent_id))
+        .set((
+            agents::password_hash.eq(password_hash),
+            agents::failed_password_count.eq(0),
+            agents::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+}
+
 /// Counts a failed second-factor code (its own counter, same rule as passwords).
 ///
 /// # Errors

@@ -24,8 +24,9 @@ pub struct Agent {
     pub tenant_id: Uuid,
     /// Lower-cased e-mail.
     pub email: String,
-    /// Argon2id PHC string.
-    pub password_hash: String,
+    /// Argon2id PHC string; `None` until an agent created through the API redeems its
+    /// enrollment link.
+    pub password_hash: Option<String>,
     /// `active` or `disabled`.
     pub status: AgentStatus,
     /// Sealed TOTP secret (see the migration).
@@ -116,7 +117,7 @@ pub async fn agent(
         .optional()
 }
 
-/// Inserts an agent.
+/// Inserts an agent (without a password: `password_hash` `None`, it enrolls by link).
 ///
 /// # Errors
 /// Unique violation when the e-mail is taken in the tenant.
@@ -125,7 +126,7 @@ pub async fn create_agent(
     id: Uuid,
     tenant_id: Uuid,
     email: &str,
-    password_hash: &str,
+    password_hash: Option<&str>,
     mfa_secret: Option<&[u8]>,
 ) -> QueryResult<Agent> {
     diesel::insert_into(agents::table)

@@ -15,7 +15,7 @@ diesel::table! {
         id -> Uuid,
         tenant_id -> Uuid,
         email -> Text,
-        password_hash -> Text,
+        password_hash -> Nullable<Text>,
         status -> Text,
         mfa_secret -> Nullable<Bytea>,
         mfa_enabled -> Bool,

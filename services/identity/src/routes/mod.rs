@@ -2,6 +2,7 @@
 //! operation is declared once, in [`crate::openapi::ApiDoc`], and registered from there
 //! ([`crate::openapi::configure`]).
 
+pub mod agent_enrollment;
 pub mod agents;
 pub mod enroll;
 pub mod jwks;

@@ -185,7 +185,9 @@ pub async fn login(
         .hasher
         .verify(
             body.password,
-            candidate.as_ref().map(|(_, a, _)| a.password_hash.clone()),
+            candidate
+                .as_ref()
+                .and_then(|(_, a, _)| a.password_hash.clone()),
         )
         .await
         .map_err(ApiError::internal)?;
@@ -198,7 +200,8 @@ pub async fn login(
         return Err(invalid_credentials(BAD_CREDENTIALS));
     };
     if !matched {
-        if agent.may_sign_in(now) {
+        // An agent still to enroll has no password to guess: nothing to count or lock.
+        if agent.may_sign_in(now) && agent.password_hash.is_some() {
             agent_credentials::record_password_failure(
                 &mut conn,
                 agent.id,

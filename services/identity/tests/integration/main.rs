@@ -9,6 +9,8 @@
 
 mod agents_admin;
 #[expect(clippy::disallowed_methods, reason = "tests run in real time")]
+mod enrollment;
+#[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod flow;
 #[expect(clippy::disallowed_methods, reason = "tests run in real time")]
 mod helpers;

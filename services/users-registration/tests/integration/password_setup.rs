@@ -58,7 +58,7 @@ async fn set_password(app: &TestApp, token: &str, password: &str) -> tessera_tes
 async fn issue(app: &TestApp, user: Uuid, expires_in: chrono::TimeDelta) -> String {
     #[expect(clippy::disallowed_methods, reason = "the test's own clock")]
     let now = chrono::Utc::now();
-    let token = one_time::issue(
+    one_time::issue(
         &mut app.conn().await,
         Purpose::PASSWORD_SETUP,
         user,
@@ -66,8 +66,7 @@ async fn issue(app: &TestApp, user: Uuid, expires_in: chrono::TimeDelta) -> Stri
         now + expires_in,
     )
     .await
-    .unwrap();
-    token
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
