@@ -9,6 +9,12 @@ require_rabbitmq
 "$ROOT/scripts/deps.sh"
 mkdir -p "$STATE"/{logs,pids,keys,gateway}
 chmod 700 "$STATE"
+# Service logs: readable lines when a person runs `make up` in a terminal, JSON lines otherwise
+# (CI, `make e2e`); LOG_FORMAT set by the caller wins.
+if [ -z "${LOG_FORMAT:-}" ]; then
+  if [ -t 1 ]; then LOG_FORMAT=pretty; else LOG_FORMAT=json; fi
+fi
+export LOG_FORMAT
 
 say "building ($PROFILE)"
 cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker \

@@ -46,11 +46,146 @@ fn env_filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
+/// The variable that picks the log format.
+pub const LOG_FORMAT_VAR: &str = "LOG_FORMAT";
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `json` (the default): one JSON object per line, for log pipelines.
+    Json,
+    /// `pretty`: tracing's human-readable multi-field format with colours, for a terminal.
+    Pretty,
+}
+
+impl LogFormat {
+    /// Parses `LOG_FORMAT` (unset or empty: JSON).
+    ///
+    /// # Errors
+    /// A value other than `json` or `pretty`, naming the variable.
+    pub fn parse(value: Option<&str>) -> anyhow::Result<Self> {
+        match value.map(str::trim) {
+            None | Some("" | "json") => Ok(Self::Json),
+            Some("pretty") => Ok(Self::Pretty),
+            Some(other) => anyhow::bail!(
+                "invalid environment variable {LOG_FORMAT_VAR}: {other:?} is not json or pretty"
+            ),
+        }
+    }
+}
+
+/// The JSON log layer (module docs): on every line `timestamp` (RFC 3339), `level`, `target`,
+/// `service`, the event's fields with `message`, the fields of every enclosing span (the
+/// request's `request_id`, `http.request.method`, `http.route`, …) and, inside a span,
+/// OpenTelemetry's `trace_id` and `span_id` (32 and 16 lower-case hex digits, the W3C Trace
+/// Context form), so a line leads to its trace.
+pub fn json_layer<S, W>(service: &str, writer: W) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let slot = DispatchSlot::default();
+    let dispatch = slot.clone();
+    let mut layer = json_subscriber::JsonLayer::new(writer);
+    layer
+        .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
+        .with_level("level")
+        .with_target("target")
+        .with_flattened_event()
+        .with_top_level_flattened_span_list();
+    layer.add_static_field("service", serde_json::Value::from(service));
+    layer.add_multiple_dynamic_fields(move |event, ctx, writer| {
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        // Not `dispatcher::get_default`: inside an event it answers the no-op dispatcher.
+        let Some(context) = dispatch
+            .0
+            .get()
+            .and_then(tracing::dispatcher::WeakDispatch::upgrade)
+            .and_then(|d| tracing_opentelemetry::get_otel_context(&span.id(), &d))
+        else {
+            return;
+        };
+        let span_context = opentelemetry::trace::TraceContextExt::span(&context)
+            .span_context()
+            .clone();
+        if span_context.is_valid() {
+            let _ = writer.write_field("trace_id", span_context.trace_id().to_string());
+            let _ = writer.write_field("span_id", span_context.span_id().to_string());
+        }
+    });
+    layer.and_then(slot)
+}
+
+/// A `MakeWriter` keeping every line written in memory, to read back (tests of what is logged).
+#[derive(Debug, Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// The lines written so far, each parsed as JSON (a line that is not JSON becomes a JSON
+    /// string holding it).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| serde_json::Value::from(l)))
+            .collect()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
+/// What [`init`] installs with the JSON format, exporting nothing and writing to the returned
+/// [`Capture`] (filter `info`; W3C propagator installed globally): to set as a test's default
+/// subscriber and read back its lines.
+pub fn capturing_subscriber(service: &str) -> (impl tracing::Subscriber + Send + Sync, Capture) {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = SdkTracerProvider::builder().build();
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("capture")))
+        .with(json_layer(service, capture.clone()).with_filter(EnvFilter::new("info")));
+    (subscriber, capture)
+}
+
+/// Remembers the dispatcher the log layer is registered with, to ask it for a span's
+/// OpenTelemetry context while an event is being written.
+#[derive(Debug, Clone, Default)]
+struct DispatchSlot(std::sync::Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>);
+
+impl<S: tracing::Subscriber> Layer<S> for DispatchSlot {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
+
 /// Installs the global subscriber for `service` (module docs).
 ///
 /// # Errors
-/// When an exporter cannot be built from the OTel variables, or a subscriber is already set.
+/// An invalid `LOG_FORMAT`, an exporter that cannot be built from the OTel variables, or a
+/// subscriber already set.
 pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
+    let format = LogFormat::parse(std::env::var(LOG_FORMAT_VAR).ok().as_deref())?;
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
@@ -61,56 +196,53 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         .lossy(false)
         .thread_name("log-writer")
         .finish(std::io::stdout());
-    let json = tracing_subscriber::fmt::layer()
-        .json()
-        .with_writer(writer)
-        .flatten_event(true)
-        // The whole span list, so the request's root span (with `request_id`) is on every line.
-        .with_current_span(false)
-        .with_span_list(true)
-        .with_target(true)
-        .with_filter(env_filter());
-
-    let exporting = std::env::var(OTLP_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty());
-    if !exporting {
-        tracing_subscriber::registry().with(json).try_init()?;
-        return Ok(Telemetry {
-            log_writer: Some(guard),
-            ..Telemetry::default()
-        });
-    }
 
     let resource = resource(
         service,
         std::env::var("OTEL_SERVICE_NAME").ok().as_deref(),
         std::env::var("OTEL_RESOURCE_ATTRIBUTES").ok().as_deref(),
     );
-    let span_exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build()?;
-    let tracer_provider = SdkTracerProvider::builder()
-        .with_batch_exporter(span_exporter)
-        .with_resource(resource.clone())
-        .build();
-    let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .build()?;
-    let meter_provider = SdkMeterProvider::builder()
-        .with_periodic_exporter(metric_exporter)
-        .with_resource(resource)
-        .build();
+    let exporting = std::env::var(OTLP_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty());
+    // Spans get OpenTelemetry ids even when nothing is exported, so every log line of a
+    // request carries the `trace_id` its caller's `traceparent` gave it.
+    let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut meter_provider = None;
+    if exporting {
+        let span_exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()?;
+        tracer_provider = tracer_provider.with_batch_exporter(span_exporter);
+        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .build()?;
+        let mp = SdkMeterProvider::builder()
+            .with_periodic_exporter(metric_exporter)
+            .with_resource(resource)
+            .build();
+        opentelemetry::global::set_meter_provider(mp.clone());
+        meter_provider = Some(mp);
+    }
+    let tracer_provider = tracer_provider.build();
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
-    opentelemetry::global::set_meter_provider(meter_provider.clone());
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer(service))
         .with_filter(env_filter());
-    tracing_subscriber::registry()
-        .with(json)
-        .with(otel)
-        .try_init()?;
+    let registry = tracing_subscriber::registry().with(otel);
+    match format {
+        LogFormat::Json => registry
+            .with(json_layer(service, writer).with_filter(env_filter()))
+            .try_init()?,
+        LogFormat::Pretty => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_filter(env_filter()),
+            )
+            .try_init()?,
+    }
     Ok(Telemetry {
         tracer_provider: Some(tracer_provider),
-        meter_provider: Some(meter_provider),
+        meter_provider,
         log_writer: Some(guard),
     })
 }
@@ -207,6 +339,59 @@ mod tests {
             version.map(|v| v.to_string()),
             Some(env!("CARGO_PKG_VERSION").to_owned())
         );
+    }
+
+    #[test]
+    fn json_lines_carry_the_service_the_trace_and_the_request() {
+        let (subscriber, capture) = capturing_subscriber("identity");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside any span");
+            let span = tracing::info_span!("HTTP request", request_id = "req-1", http.route = "/x");
+            let mut incoming = HashMap::new();
+            incoming.insert(
+                "traceparent".to_owned(),
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+            );
+            set_parent_from(&span, &incoming);
+            let _g = span.enter();
+            tracing::warn!(answer = 42, "inside");
+        });
+        let lines = capture.json_lines();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let (outside, inside) = (&lines[0], &lines[1]);
+        assert_eq!(outside["service"], "identity");
+        assert_eq!(outside["message"], "outside any span");
+        assert!(outside.get("trace_id").is_none(), "{outside}");
+        assert_eq!(inside["service"], "identity");
+        assert_eq!(inside["level"], "WARN");
+        assert_eq!(inside["message"], "inside");
+        assert_eq!(inside["answer"], 42);
+        assert_eq!(inside["request_id"], "req-1");
+        assert_eq!(inside["http.route"], "/x");
+        assert_eq!(
+            inside["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{inside}"
+        );
+        let span_id = inside["span_id"].as_str().unwrap();
+        assert_eq!(span_id.len(), 16);
+        assert_ne!(
+            span_id, "00f067aa0ba902b7",
+            "our own span, the caller's child"
+        );
+        assert!(
+            inside["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.contains('T'))
+        );
+    }
+
+    #[test]
+    fn log_format_is_json_or_pretty_and_names_its_variable_otherwise() {
+        assert_eq!(LogFormat::parse(None).unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::parse(Some("")).unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::parse(Some("pretty")).unwrap(), LogFormat::Pretty);
+        let e = LogFormat::parse(Some("xml")).unwrap_err().to_string();
+        assert!(e.contains("LOG_FORMAT") && e.contains("xml"), "{e}");
     }
 
     #[test]
