@@ -258,7 +258,14 @@ impl Consumer {
             }
         };
         let span = tracing::info_span!("consume", event.id = %event.id, event.type = %event.kind,
-            request_id = event.request_id.as_deref().unwrap_or(""), attempt);
+            request_id = event.request_id.as_deref().unwrap_or(""), attempt,
+            otel.name = %format_args!("{} process", self.config.queue), otel.kind = "consumer",
+            messaging.system = "rabbitmq", messaging.operation.type = "process",
+            trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
+        // The publisher's trace context travels in the message headers (the outbox stores
+        // `tessera_telemetry::trace_headers()` with the event): the consume span continues it.
+        tessera_telemetry::set_parent_from(&span, &trace_context(delivery));
+        tessera_telemetry::record_trace_ids(&span);
         let result = self.handle_once(&event).instrument(span).await;
         match result {
             Ok(true) => Ok(Outcome::Processed),
@@ -349,6 +356,22 @@ impl Consumer {
             )
             .await
     }
+}
+
+/// The W3C trace-context headers (`traceparent`, `tracestate`) of a delivery.
+fn trace_context(delivery: &Delivery) -> std::collections::HashMap<String, String> {
+    let mut carrier = std::collections::HashMap::new();
+    if let Some(headers) = delivery.properties.headers() {
+        for key in ["traceparent", "tracestate"] {
+            if let Some(AMQPValue::LongString(v)) = headers.inner().get(key) {
+                carrier.insert(
+                    key.to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                );
+            }
+        }
+    }
+    carrier
 }
 
 #[cfg(test)]

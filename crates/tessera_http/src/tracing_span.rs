@@ -70,6 +70,8 @@ impl RootSpanBuilder for RequestSpan {
             otel.kind = "server",
             otel.status_code = Empty,
             request_id = %request_id,
+            trace_id = Empty,
+            span_id = Empty,
             exception.message = Empty,
         );
         if let Some(parent) = request
@@ -88,6 +90,7 @@ impl RootSpanBuilder for RequestSpan {
             }
             tessera_telemetry::set_parent_from(&span, &carrier);
         }
+        tessera_telemetry::record_trace_ids(&span);
         span
     }
 

@@ -75,47 +75,39 @@ impl LogFormat {
 }
 
 /// The JSON log layer (module docs): on every line `timestamp` (RFC 3339), `level`, `target`,
-/// `service`, the event's fields with `message`, the fields of every enclosing span (the
-/// request's `request_id`, `http.request.method`, `http.route`, …) and, inside a span,
-/// OpenTelemetry's `trace_id` and `span_id` (32 and 16 lower-case hex digits, the W3C Trace
-/// Context form), so a line leads to its trace.
+/// `service`, the event's fields with `message`, and the fields of the span it happened in —
+/// for a request its root span's `request_id`, `http.request.method`, `http.route`, … and the
+/// `trace_id`/`span_id` [`record_trace_ids`] put there (32 and 16 lower-case hex digits, the
+/// W3C Trace Context form), so a line leads to its trace. The span's fields are serialised once,
+/// when recorded, and copied into each line.
 pub fn json_layer<S, W>(service: &str, writer: W) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let slot = DispatchSlot::default();
-    let dispatch = slot.clone();
     let mut layer = json_subscriber::JsonLayer::new(writer);
     layer
         .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
         .with_level("level")
         .with_target("target")
         .with_flattened_event()
-        .with_top_level_flattened_span_list();
+        .with_top_level_flattened_current_span();
     layer.add_static_field("service", serde_json::Value::from(service));
-    layer.add_multiple_dynamic_fields(move |event, ctx, writer| {
-        let Some(span) = ctx.event_span(event) else {
-            return;
-        };
-        // Not `dispatcher::get_default`: inside an event it answers the no-op dispatcher.
-        let Some(context) = dispatch
-            .0
-            .get()
-            .and_then(tracing::dispatcher::WeakDispatch::upgrade)
-            .and_then(|d| tracing_opentelemetry::get_otel_context(&span.id(), &d))
-        else {
-            return;
-        };
-        let span_context = opentelemetry::trace::TraceContextExt::span(&context)
-            .span_context()
-            .clone();
-        if span_context.is_valid() {
-            let _ = writer.write_field("trace_id", span_context.trace_id().to_string());
-            let _ = writer.write_field("span_id", span_context.span_id().to_string());
-        }
-    });
-    layer.and_then(slot)
+    layer
+}
+
+/// Records `span`'s OpenTelemetry `trace_id` and `span_id` as its fields (declare both
+/// `tracing::field::Empty` on the span; call after its parent is set): what puts them on every
+/// log line of the span. Nothing when the span has no valid context (no OpenTelemetry layer).
+pub fn record_trace_ids(span: &tracing::Span) {
+    let context = span.context();
+    let span_context = opentelemetry::trace::TraceContextExt::span(&context)
+        .span_context()
+        .clone();
+    if span_context.is_valid() {
+        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+        span.record("span_id", tracing::field::display(span_context.span_id()));
+    }
 }
 
 /// A `MakeWriter` keeping every line written in memory, to read back (tests of what is logged).
@@ -168,17 +160,6 @@ pub fn capturing_subscriber(service: &str) -> (impl tracing::Subscriber + Send +
     (subscriber, capture)
 }
 
-/// Remembers the dispatcher the log layer is registered with, to ask it for a span's
-/// OpenTelemetry context while an event is being written.
-#[derive(Debug, Clone, Default)]
-struct DispatchSlot(std::sync::Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>);
-
-impl<S: tracing::Subscriber> Layer<S> for DispatchSlot {
-    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        let _ = self.0.set(subscriber.downgrade());
-    }
-}
-
 /// Installs the global subscriber for `service` (module docs).
 ///
 /// # Errors
@@ -191,11 +172,13 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         Box::new(BaggagePropagator::new()),
     ]));
     // Lines are written by a dedicated thread, so request threads never block on stdout; when
-    // its queue is full, callers wait rather than lines being dropped.
+    // its queue is full, callers wait rather than lines being dropped. The thread drains every
+    // queued line into a buffer and flushes it once the queue is empty: one `write` per burst,
+    // not one per line (stdout alone flushes at every newline).
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("log-writer")
-        .finish(std::io::stdout());
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
 
     let resource = resource(
         service,
@@ -346,13 +329,20 @@ mod tests {
         let (subscriber, capture) = capturing_subscriber("identity");
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("outside any span");
-            let span = tracing::info_span!("HTTP request", request_id = "req-1", http.route = "/x");
+            let span = tracing::info_span!(
+                "HTTP request",
+                request_id = "req-1",
+                http.route = "/x",
+                trace_id = tracing::field::Empty,
+                span_id = tracing::field::Empty,
+            );
             let mut incoming = HashMap::new();
             incoming.insert(
                 "traceparent".to_owned(),
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
             );
             set_parent_from(&span, &incoming);
+            record_trace_ids(&span);
             let _g = span.enter();
             tracing::warn!(answer = 42, "inside");
         });
