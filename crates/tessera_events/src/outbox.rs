@@ -358,3 +358,27 @@ impl<W: BatchWrite> GroupCommitFactory<W> {
         )
     }
 }
+
+#[derive(QueryableByName)]
+struct Backlog {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    events: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    oldest_age_seconds: f64,
+}
+
+/// The outbox backlog: how many events are unpublished, and the age in seconds of the oldest
+/// (by the database's clock; 0 when there is none). One index-only aggregate.
+///
+/// # Errors
+/// Database errors.
+pub async fn backlog(conn: &mut AsyncPgConnection) -> QueryResult<(i64, f64)> {
+    let row: Backlog = diesel::sql_query(
+        "SELECT count(*) AS events, \
+         COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds \
+         FROM outbox",
+    )
+    .get_result(conn)
+    .await?;
+    Ok((row.events, row.oldest_age_seconds))
+}

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tessera_events::{Relay, RelayConfig, RelayHandle};
 
 mod command;
+mod metrics;
 pub use command::*;
 
 /// What [`Foundation::start`] needs.
@@ -74,40 +75,6 @@ impl std::fmt::Debug for Foundation {
     }
 }
 
-/// `broker_connected` (gauge, 1 or 0): whether the outbox relay is connected, read from the
-/// relay's flag at each scrape.
-struct BrokerGauge {
-    gauge: tessera_http::metrics::prometheus::IntGauge,
-    connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl tessera_http::metrics::prometheus::core::Collector for BrokerGauge {
-    fn desc(&self) -> Vec<&tessera_http::metrics::prometheus::core::Desc> {
-        self.gauge.desc()
-    }
-
-    fn collect(&self) -> Vec<tessera_http::metrics::prometheus::proto::MetricFamily> {
-        self.gauge.set(i64::from(
-            self.connected.load(std::sync::atomic::Ordering::Relaxed),
-        ));
-        self.gauge.collect()
-    }
-}
-
-fn register_broker_gauge(
-    prometheus: &PrometheusMetrics,
-    connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> anyhow::Result<()> {
-    let gauge = tessera_http::metrics::prometheus::IntGauge::new(
-        "broker_connected",
-        "1 while the outbox relay is connected to the broker, else 0",
-    )?;
-    prometheus
-        .registry
-        .register(Box::new(BrokerGauge { gauge, connected }))?;
-    Ok(())
-}
-
 impl Foundation {
     /// [`Foundation::start`] for service `S` with its shared settings: its name and migrations
     /// come from its [`crate::Service`] impl.
@@ -145,9 +112,15 @@ impl Foundation {
                 ..Default::default()
             },
         )?;
-        let relay = Relay::new(events_pool, RelayConfig::new(s.amqp_url, s.service)).spawn();
+        let relay =
+            Relay::new(events_pool.clone(), RelayConfig::new(s.amqp_url, s.service)).spawn();
         let prometheus = prometheus_metrics(s.service).map_err(|e| anyhow::anyhow!(e))?;
-        register_broker_gauge(&prometheus, relay.connected_flag())?;
+        metrics::register(
+            &prometheus.registry,
+            relay.connected_flag(),
+            pool.clone(),
+            events_pool,
+        )?;
         Ok(Self {
             pool,
             relay,

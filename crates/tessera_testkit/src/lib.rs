@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod metrics;
+
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};

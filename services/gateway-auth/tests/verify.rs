@@ -592,13 +592,9 @@ async fn the_metrics_port_serves_metrics_but_not_verify() {
         .await
         .unwrap();
     assert_eq!(metrics.status(), 200);
-    assert!(
-        metrics
-            .text()
-            .await
-            .unwrap()
-            .contains("gateway_auth_http_requests")
-    );
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("http_server_requests_total{"), "{text}");
+    tessera_testkit::metrics::assert_catalogued("gateway-auth", &text);
     let verify = client
         .get(format!("http://127.0.0.1:{port}/verify"))
         .send()

@@ -99,7 +99,7 @@ async fn with_the_broker_unreachable_issuance_succeeds_and_the_event_follows_lat
             .body
             .as_str()
             .unwrap()
-            .contains("broker_connected 0"),
+            .contains("broker_connected{service=\"control-plane\"} 0"),
         "{}",
         metrics.body
     );

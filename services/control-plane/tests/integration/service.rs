@@ -69,21 +69,23 @@ async fn metrics_count_issuances_and_denials() {
         .await
         .unwrap();
     assert!(
-        text.contains("peer_tokens_issued_total{scope=\"offers:sync\"} 1"),
+        text.contains(
+            "peer_tokens_issued_total{scope=\"offers:sync\",service=\"control-plane\"} 1"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("peer_token_denials_total{reason=\"no_relationship\"} 1"),
+        text.contains(
+            "peer_token_denials_total{reason=\"no_relationship\",service=\"control-plane\"} 1"
+        ),
         "{text}"
     );
+    assert!(text.contains("http_server_requests_total{"), "RED metrics");
     assert!(
-        text.contains("control_plane_http_requests_total"),
-        "RED metrics"
-    );
-    assert!(
-        text.contains("endpoint=\"/wls/{importerId}/peer-token\""),
+        text.contains("http_route=\"/wls/{importerId}/peer-token\""),
         "route templates, not raw paths"
     );
+    tessera_testkit::metrics::assert_catalogued("control-plane", &text);
 }
 
 #[tokio::test(flavor = "multi_thread")]

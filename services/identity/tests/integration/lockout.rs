@@ -148,7 +148,7 @@ async fn verifications(app: &TestApp) -> u64 {
     let r = app.call(reqwest::Method::GET, "/metrics", None, None).await;
     let text = r.body.as_str().unwrap().to_owned();
     text.lines()
-        .find(|l| l.starts_with("password_verifications_total "))
+        .find(|l| l.starts_with("password_verifications_total{"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
         .map(|v| v as u64)

@@ -74,4 +74,6 @@ async fn openapi_is_served_and_matches_the_committed_file() {
         tessera_identity::openapi::yaml().unwrap(),
         "docs/openapi/identity.yaml is stale: run `make openapi`"
     );
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    tessera_testkit::metrics::assert_catalogued("identity", metrics.body.as_str().unwrap());
 }

@@ -175,4 +175,6 @@ async fn openapi_matches_the_committed_file() {
     );
     let health = app.get("/healthz").await;
     assert_eq!(health.status, 200);
+    let metrics = app.get("/metrics").await;
+    tessera_testkit::metrics::assert_catalogued("quotations", metrics.body.as_str().unwrap());
 }

@@ -53,6 +53,10 @@ async fn health_envelopes_and_request_ids() {
             .unwrap()
             .contains("password_verifications_total")
     );
+    tessera_testkit::metrics::assert_catalogued(
+        "users-registration",
+        metrics.body.as_str().unwrap(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
