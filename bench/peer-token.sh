@@ -5,6 +5,10 @@
 #   peer     node-oidc-provider's client_credentials endpoint issuing ES256 JWT access tokens
 # Also the control plane's peak RSS (VmHWM) during its run. Writes docs/benchmarks.md.
 #
+# BENCH_ACCESS_OFF=1: also runs this tree's control-plane a second time with
+# RUST_LOG=info,access=off (no per-request access line) in every round: the access line's cost,
+# measured the same way in the same run (issue #21: at most 5 % of the throughput).
+#
 # BENCH_BASELINE=<git revision>: also builds that revision's control-plane (a worktree under
 # target/, the same target directory, so only the workspace's own crates are rebuilt) and
 # measures it in every round beside this tree's, on the same database and keys: the before/after
@@ -81,6 +85,13 @@ if [ -n "$BASELINE" ]; then
   BASE_PID=$!
   wait_http http://127.0.0.1:18184/readyz
 fi
+if [ -n "${BENCH_ACCESS_OFF:-}" ]; then
+  APP_ENV=production APP_HOST=127.0.0.1 APP_PORT=18185 DATABASE_URL="$BENCH_DB" AMQP_URL="$AMQP_URL" \
+    JWT_SIGNING_KEYS_DIR="$WORK/keys" CP_ISSUER=http://127.0.0.1:18181 RUST_LOG=info,access=off \
+    target/release/control-plane serve > "$WORK/control-plane-noaccess.log" 2>&1 &
+  NOACCESS_PID=$!
+  wait_http http://127.0.0.1:18185/readyz
+fi
 sleep 1.5
 # ratio a b: a / b to two decimals. over_rounds name field: rps or p99 (field) of
 # name-1 … name-ROUNDS, sorted ascending; median name field: their median.
@@ -89,6 +100,7 @@ over_rounds() { local r; for r in $(seq "$ROUNDS"); do "$2" "$1-$r"; echo; done 
 median() { over_rounds "$1" "$2" | awk '{v[NR]=$1} END {printf "%s", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 ROUND_ROWS=""
 BASE_ROWS=""
+ACCESS_ROWS=""
 for r in $(seq "$ROUNDS"); do
   # With a baseline, the two control-planes alternate which goes first in a round: the one
   # measured second shares the database with the first's relay still draining its outbox.
@@ -99,6 +111,10 @@ for r in $(seq "$ROUNDS"); do
   if [ -n "$BASELINE" ] && [ $((r % 2)) -eq 0 ]; then
     run_wrk "baseline-$r" http://127.0.0.1:18184/wls/wl-a/peer-token "$WORK/cp.lua"
   fi
+  if [ -n "${BENCH_ACCESS_OFF:-}" ]; then
+    run_wrk "noaccess-$r" http://127.0.0.1:18185/wls/wl-a/peer-token "$WORK/cp.lua"
+    ACCESS_ROWS+="| $r | $(rps noaccess-$r) | $(p99 noaccess-$r) ms | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(ratio "$(rps control-plane-$r)" "$(rps noaccess-$r)") |"$'\n'
+  fi
   run_wrk "oidc-$r" http://127.0.0.1:18183/token "$WORK/oidc.lua"
   ROUND_ROWS+="| $r | $(rps control-plane-$r) | $(p99 control-plane-$r) ms | $(rps oidc-$r) | $(p99 oidc-$r) ms | $(ratio "$(rps control-plane-$r)" "$(rps oidc-$r)")× |"$'\n'
   if [ -n "$BASELINE" ]; then
@@ -107,6 +123,9 @@ for r in $(seq "$ROUNDS"); do
 done
 if [ -n "$BASELINE" ]; then
   kill -TERM $BASE_PID; wait $BASE_PID 2>/dev/null || true
+fi
+if [ -n "${BENCH_ACCESS_OFF:-}" ]; then
+  kill -TERM $NOACCESS_PID; wait $NOACCESS_PID 2>/dev/null || true
 fi
 CP_RSS="$(peak_rss_mb $CP_PID)"
 OIDC_HWM="$(peak_rss_mb $OIDC_PID)"
@@ -141,6 +160,22 @@ tree's (same database, keys and settings), the two alternating which goes first 
 ${BASE_ROWS}"
 fi
 
+ACCESS_SECTION=""
+if [ -n "${BENCH_ACCESS_OFF:-}" ]; then
+  NOACCESS_RPS="$(median noaccess rps)"
+  ACCESS_SECTION="
+### The access line's cost (issue #21), same run
+
+\`BENCH_ACCESS_OFF=1 make bench BENCH=peer-token\`: this tree's control-plane ran twice, with \`RUST_LOG=info\` (one
+access line per request beside the issuance line) and with \`RUST_LOG=info,access=off\`, one after the other in
+every round. Medians: without the access line **$NOACCESS_RPS** req/s, with it **$CP_RPS** req/s: with / without =
+**$(ratio "$CP_RPS" "$NOACCESS_RPS")** (target ≥ 0.95).
+
+| round | without req/s | p99 | with req/s | p99 | with / without |
+|---:|---:|---:|---:|---:|---:|
+${ACCESS_ROWS}"
+fi
+
 AUTOVACUUM_NOTE=""
 if command -v psql >/dev/null && [ "$(psql -tAq "$PG_URL_BASE/postgres" -c 'SHOW autovacuum')" = off ]; then
   AUTOVACUUM_NOTE="- This machine's PostgreSQL runs with \`autovacuum = off\`, so the outbox's deleted rows stay for
@@ -162,7 +197,7 @@ every round is listed below.
 | server | what one request does | requests/s | p99 latency | peak RSS |
 |---|---|---:|---:|---:|
 | bare actix-web (ceiling) | parse JSON, answer JSON | $BARE_RPS | $BARE_P99 ms | $BARE_RSS MB |
-| **control-plane** \`POST /wls/{id}/peer-token\` | API key + registry look-ups (cached 1 s), ES256 JWT, outbox row committed (group commit) before the response, one JSON log line, metrics | **$CP_RPS** | **$CP_P99 ms** | **$CP_RSS MB** |
+| **control-plane** \`POST /wls/{id}/peer-token\` | API key + registry look-ups (cached 1 s), ES256 JWT, outbox row committed (group commit) before the response, two JSON log lines (issuance, access), metrics | **$CP_RPS** | **$CP_P99 ms** | **$CP_RSS MB** |
 | node-oidc-provider 9 \`POST /token\` (peer) | client_credentials, ES256 JWT access token (RFC 9068), nothing persisted | $OIDC_RPS | $OIDC_P99 ms | $OIDC_HWM MB |
 
 - control-plane vs node-oidc-provider: **${RATIO}×** the rate, medians (target ≥ 3×); p99 ${CP_P99} ms median,
@@ -171,7 +206,7 @@ every round is listed below.
 
 | round | control-plane req/s | p99 | node-oidc-provider req/s | p99 | ratio |
 |---:|---:|---:|---:|---:|---:|
-${ROUND_ROWS}${BASELINE_SECTION}
+${ROUND_ROWS}${BASELINE_SECTION}${ACCESS_SECTION}
 - Every 201 follows the commit of its \`PEER_TOKEN_ISSUED\` outbox row (group commit). This run (warm-up included):
   $ISSUED tokens issued (log lines), $UNPUBLISHED outbox rows left unpublished after the graceful shutdown (rows are deleted
   once RabbitMQ confirmed them).
