@@ -65,3 +65,63 @@ pub fn prometheus_metrics(service: &str) -> Result<PrometheusMetrics, String> {
         .build()
         .map_err(|e| e.to_string())
 }
+
+/// A counter of outcomes (`<name>{<label>}`), every one of `outcomes` present from the start at
+/// 0, so a scrape shows the whole set before traffic and a rate over a new label never starts
+/// from nothing.
+///
+/// # Errors
+/// An invalid name or label (a programming error).
+pub fn outcome_counter(
+    name: &str,
+    help: &str,
+    label: &str,
+    outcomes: &[&str],
+) -> Result<prometheus::IntCounterVec, prometheus::Error> {
+    let counter = prometheus::IntCounterVec::new(prometheus::Opts::new(name, help), &[label])?;
+    for outcome in outcomes {
+        counter.with_label_values(&[outcome]).reset();
+    }
+    Ok(counter)
+}
+
+/// The outcomes of [`login_counter`].
+pub const LOGIN_OUTCOMES: [&str; 6] = [
+    "succeeded",
+    "invalid_credentials",
+    "throttled",
+    "not_allowed",
+    "invalid_request",
+    "error",
+];
+
+/// `logins_total{outcome}`: password sign-ins by outcome ([`LOGIN_OUTCOMES`], each present
+/// from the start), counted by [`login_outcome`] of the handler's result.
+///
+/// # Errors
+/// A programming error in the name.
+pub fn login_counter() -> Result<prometheus::IntCounterVec, prometheus::Error> {
+    outcome_counter(
+        "logins_total",
+        "Password sign-ins by outcome",
+        "outcome",
+        &LOGIN_OUTCOMES,
+    )
+}
+
+/// The outcome of a login handler's `result`: `succeeded` (a session opened, also one that
+/// still needs its second factor), `invalid_credentials`, `throttled` (429), `not_allowed`
+/// (right password, account not approved: 403), `invalid_request` (the body or the tenant:
+/// 4xx otherwise), `error` (5xx).
+pub fn login_outcome<T>(result: &Result<T, crate::ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "succeeded",
+        Err(e) => match e.code() {
+            crate::ErrorCode::InvalidCredentials => "invalid_credentials",
+            crate::ErrorCode::TooManyRequests => "throttled",
+            crate::ErrorCode::Forbidden => "not_allowed",
+            _ if e.status().is_server_error() => "error",
+            _ => "invalid_request",
+        },
+    }
+}

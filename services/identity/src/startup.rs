@@ -41,6 +41,8 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         })?;
     let hasher = Hasher::new(&config.argon2)?;
     foundation.register(hasher.verifications())?;
+    let logins = tessera_http::metrics::login_counter()?;
+    foundation.register(logins.clone())?;
     tessera_db::attempts::spawn_purge(foundation.pool.clone());
     let state = web::Data::new(AppState {
         roles: config.roles(),
@@ -49,6 +51,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         keys,
         mfa_key: Arc::new(mfa_key),
         relay_wake: foundation.relay.notifier(),
+        logins,
         config: Arc::new(config.clone()),
     });
     let app = foundation.serve_state(

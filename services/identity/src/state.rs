@@ -27,6 +27,8 @@ pub struct AppState {
     pub roles: Vec<String>,
     /// Wakes the outbox relay after a commit that wrote events.
     pub relay_wake: Arc<Notify>,
+    /// `logins_total{outcome}` (`docs/metrics.md`).
+    pub logins: tessera_http::metrics::prometheus::IntCounterVec,
 }
 
 impl AppState {

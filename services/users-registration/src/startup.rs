@@ -53,6 +53,8 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         })?;
     let hasher = Hasher::new(&config.argon2)?;
     foundation.register(hasher.verifications())?;
+    let logins = tessera_http::metrics::login_counter()?;
+    foundation.register(logins.clone())?;
     let dispatcher = match crate::notify::from_config(&config)? {
         Some(d) => {
             let pool = build_pool(
@@ -86,6 +88,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         documents: Arc::new(documents),
         schemas: Arc::new(Schemas::compile()?),
         relay_wake: foundation.relay.notifier(),
+        logins,
         config: Arc::new(config.clone()),
     });
     let app = foundation.serve_state(

@@ -30,6 +30,8 @@ pub struct AppState {
     pub schemas: Arc<Schemas>,
     /// Wakes the outbox relay after a commit that wrote events.
     pub relay_wake: Arc<Notify>,
+    /// `logins_total{outcome}` (`docs/metrics.md`).
+    pub logins: tessera_http::metrics::prometheus::IntCounterVec,
 }
 
 impl AppState {

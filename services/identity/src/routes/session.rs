@@ -166,17 +166,31 @@ pub async fn login(
     path: web::Path<String>,
     body: web::Json<TenantLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let mut address = address_attempts(&state, &req);
+    let result = sign_in(&state, &req, &path, body.into_inner()).await;
+    state
+        .logins
+        .with_label_values(&[tessera_http::metrics::login_outcome(&result)])
+        .inc();
+    result
+}
+
+/// [`login`]'s work, whose result `logins_total` counts.
+async fn sign_in(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    path: &str,
+    body: TenantLoginRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut address = address_attempts(state, req);
     let candidate = {
         let mut conn = state.pool.get().await?;
         if let Some(wait) = address.locked(&mut conn, state.now()).await? {
             return Err(ApiError::too_many_requests(wait));
         }
-        let found = agents::login_candidate(&mut conn, &path, &body.email).await?;
+        let found = agents::login_candidate(&mut conn, path, &body.email).await?;
         if found.is_none() {
             // Unknown tenant (404) or unknown e-mail (401, after the same hashing work).
-            auth::tenant(&state, &path).await?;
+            auth::tenant(state, path).await?;
         }
         found
     };
@@ -226,7 +240,7 @@ pub async fn login(
         return Err(invalid_credentials(BAD_CREDENTIALS));
     };
     tracing::info!(agent_id = %agent.id, session_id = %session.id, mfa_required = session.mfa_pending, "login accepted");
-    session_response(&state, &tenant, &session, Some(role), now).await
+    session_response(state, &tenant, &session, Some(role), now).await
 }
 
 /// Ends the session of the presented access token; the token stops working at once here, and

@@ -216,3 +216,56 @@ async fn a_client_address_guessing_many_accounts_is_made_to_wait() {
     let (status, _) = login(other, "ana@acme.test".into(), PASSWORD, "192.0.2.10").await;
     assert_eq!(status, 200);
 }
+
+/// `logins_total{outcome=…}` from `/metrics`.
+async fn logins(app: &TestApp, outcome: &str) -> u64 {
+    let r = app.call(reqwest::Method::GET, "/metrics", None, None).await;
+    let prefix = format!("logins_total{{outcome=\"{outcome}\",service=\"identity\"}} ");
+    r.body
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.parse().ok())
+        .expect("logins_total on /metrics")
+}
+
+/// Issue #21: sign-ins are counted by outcome, every outcome present from the start.
+#[tokio::test]
+async fn logins_are_counted_by_outcome() {
+    let app = TestApp::spawn().await;
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, None).await;
+    for outcome in [
+        "succeeded",
+        "invalid_credentials",
+        "throttled",
+        "invalid_request",
+    ] {
+        assert_eq!(logins(&app, outcome).await, 0, "{outcome}");
+    }
+    assert_eq!(
+        app.login("acme", "ana@acme.test", "wrong").await.status,
+        401
+    );
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        200
+    );
+    assert_eq!(
+        app.login("acme", "ana@acme.test", PASSWORD).await.status,
+        200
+    );
+    assert_eq!(
+        app.login("nope", "ana@acme.test", PASSWORD).await.status,
+        404
+    );
+    assert_eq!(logins(&app, "invalid_credentials").await, 1);
+    assert_eq!(logins(&app, "succeeded").await, 2);
+    assert_eq!(
+        logins(&app, "invalid_request").await,
+        1,
+        "the unknown tenant"
+    );
+    assert_eq!(logins(&app, "throttled").await, 0);
+}

@@ -104,9 +104,23 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let r: LoginRequest = state.schemas.check(LOGIN, body.into_inner())?;
+    let result = sign_in_with(&state, &req, body.into_inner()).await;
+    state
+        .logins
+        .with_label_values(&[tessera_http::metrics::login_outcome(&result)])
+        .inc();
+    result
+}
+
+/// [`login`]'s work, whose result `logins_total` counts.
+async fn sign_in_with(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: Value,
+) -> Result<HttpResponse, ApiError> {
+    let r: LoginRequest = state.schemas.check(LOGIN, body)?;
     let email = r.email.trim().to_lowercase();
-    let mut keys = sign_in(&state, &req, &email);
+    let mut keys = sign_in(state, req, &email);
     let found = {
         let mut conn = state.pool.get().await?;
         if let Some(wait) = keys.locked(&mut conn, state.now()).await? {
@@ -162,14 +176,14 @@ pub async fn login(
             user.id,
             &refresh_hash,
             now,
-            ttl(&state),
+            ttl(state),
         )
         .await?;
     }
     let role = user.role();
     let scopes = auth::effective_scopes(role, user.explicit_scopes().as_deref());
     let (access, expires_in) =
-        auth::issue_access_token(&state, user.id, session_id, role, &scopes, now)?;
+        auth::issue_access_token(state, user.id, session_id, role, &scopes, now)?;
     Ok(tokens(access, refresh, expires_in))
 }
 
