@@ -109,6 +109,16 @@ pub fn login_counter() -> Result<prometheus::IntCounterVec, prometheus::Error> {
     )
 }
 
+/// Counts `result` on `logins` ([`login_counter`]) by [`login_outcome`] and hands it back: a
+/// login handler's last expression.
+pub fn count_login<T>(
+    logins: &prometheus::IntCounterVec,
+    result: Result<T, crate::ApiError>,
+) -> Result<T, crate::ApiError> {
+    logins.with_label_values(&[login_outcome(&result)]).inc();
+    result
+}
+
 /// The outcome of a login handler's `result`: `succeeded` (a session opened, also one that
 /// still needs its second factor), `invalid_credentials`, `throttled` (429), `not_allowed`
 /// (right password, account not approved: 403), `invalid_request` (the body or the tenant:

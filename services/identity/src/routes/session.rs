@@ -167,11 +167,7 @@ pub async fn login(
     body: web::Json<TenantLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let result = sign_in(&state, &req, &path, body.into_inner()).await;
-    state
-        .logins
-        .with_label_values(&[tessera_http::metrics::login_outcome(&result)])
-        .inc();
-    result
+    tessera_http::metrics::count_login(&state.logins, result)
 }
 
 /// [`login`]'s work, whose result `logins_total` counts.

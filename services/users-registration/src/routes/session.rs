@@ -105,11 +105,7 @@ pub async fn login(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let result = sign_in_with(&state, &req, body.into_inner()).await;
-    state
-        .logins
-        .with_label_values(&[tessera_http::metrics::login_outcome(&result)])
-        .inc();
-    result
+    tessera_http::metrics::count_login(&state.logins, result)
 }
 
 /// [`login`]'s work, whose result `logins_total` counts.
