@@ -69,7 +69,10 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
     };
     let counters_url =
         tessera_db::with_session_setting(&config.base.database_url, "synchronous_commit", "off")?;
+    let tokens = crate::routes::token::token_counter()?;
+    foundation.register(tokens.clone())?;
     let factory = Arc::new(StateFactory {
+        tokens,
         static_tokens: config.static_tokens()?,
         oauth: match config.wallet_backend {
             WalletBackend::Static => None,
@@ -133,6 +136,7 @@ struct StateFactory {
         std::collections::BTreeMap<String, crate::wallet::OAuthClient>,
     )>,
     audit: GroupCommitFactory<AuditBatch>,
+    tokens: tessera_http::metrics::prometheus::IntCounterVec,
     counters_url: String,
     per_worker: PoolSettings,
     /// Used if a worker's own pool cannot be built (the settings were validated with these).
@@ -165,6 +169,7 @@ impl StateFactory {
                 self.config.broker_audit_hmac_key.expose_secret().as_bytes(),
             ),
             audit: self.audit.spawn(),
+            tokens: self.tokens.clone(),
             config: Arc::clone(&self.config),
         }
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub audit_key: aws_lc_rs::hmac::Key,
     /// The audit log's group commit (this worker's writer): audit rows with their events.
     pub audit: GroupCommit<AuditBatch>,
+    /// `broker_tokens_total{outcome}` (`docs/metrics.md`).
+    pub tokens: tessera_http::metrics::prometheus::IntCounterVec,
 }
 
 impl AppState {

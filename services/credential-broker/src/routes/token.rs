@@ -123,6 +123,38 @@ async fn record(state: &AppState, entry: AuditEntry, now: DateTime<Utc>) -> Resu
     })
 }
 
+/// Every outcome of `POST /api/token`: `issued` and each refusal's `reason`.
+pub const TOKEN_OUTCOMES: [&str; 10] = [
+    "issued",
+    "caller_unauthenticated",
+    "binding_not_found",
+    "binding_inactive",
+    "upstream_not_allowed",
+    "scope_not_allowed",
+    "rate_limited",
+    "wallet_credential_missing",
+    "upstream_error",
+    "upstream_unavailable",
+];
+
+/// `broker_tokens_total{outcome}`: token requests decided, by outcome ([`TOKEN_OUTCOMES`], each
+/// present from the start). A request refused before a decision (a malformed body, a database
+/// outage) is not counted.
+///
+/// # Errors
+/// A programming error in the name.
+pub fn token_counter() -> Result<
+    tessera_http::metrics::prometheus::IntCounterVec,
+    tessera_http::metrics::prometheus::Error,
+> {
+    tessera_http::metrics::outcome_counter(
+        "broker_tokens_total",
+        "Upstream token requests decided, by outcome",
+        "outcome",
+        &TOKEN_OUTCOMES,
+    )
+}
+
 /// Audits a refusal, then returns `error` (or 503 if the audit could not be written).
 async fn refuse(
     state: &AppState,
@@ -132,6 +164,7 @@ async fn refuse(
     error: ApiError,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, ApiError> {
+    state.tokens.with_label_values(&[reason]).inc();
     entry.outcome = outcome;
     entry.reason = Some(reason.to_owned());
     let (sandbox_id, upstream_host) = (entry.sandbox_id.clone(), entry.upstream_host.clone());
@@ -286,6 +319,7 @@ pub async fn issue_token(
             .to_vec(),
     );
     record(&state, entry, now).await?;
+    state.tokens.with_label_values(&["issued"]).inc();
     tracing::info!(sandbox_id = %body.sandbox_id, upstream_host = %host, "upstream token issued");
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, NO_STORE))

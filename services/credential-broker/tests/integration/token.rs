@@ -315,3 +315,43 @@ async fn no_audit_row_means_no_token() {
     );
     assert!(app.audit().await.is_empty());
 }
+
+/// Issue #21: decisions are counted by outcome, `broker_tokens_total{outcome}`, every outcome
+/// present from the start.
+#[tokio::test]
+async fn token_decisions_are_counted_by_outcome() {
+    let app = TestApp::spawn().await;
+    let count = async |outcome: &str| -> u64 {
+        let r = app
+            .api
+            .call(reqwest::Method::GET, "/metrics", None, None, &[])
+            .await;
+        let prefix =
+            format!("broker_tokens_total{{outcome=\"{outcome}\",service=\"credential-broker\"}} ");
+        r.body
+            .as_str()
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.parse().ok())
+            .expect("broker_tokens_total on /metrics")
+    };
+    assert_eq!(count("issued").await, 0);
+    assert_eq!(count("rate_limited").await, 0);
+    app.bind("kata-sandbox-abc123").await;
+    let ok = app
+        .request("kata-sandbox-abc123", "graph.microsoft.com", &[GRAPH_SCOPE])
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let missing = app
+        .request(
+            "kata-sandbox-unknown",
+            "graph.microsoft.com",
+            &[GRAPH_SCOPE],
+        )
+        .await;
+    assert_eq!(missing.status, 403, "{}", missing.body);
+    assert_eq!(count("issued").await, 1);
+    assert_eq!(count("binding_not_found").await, 1);
+    assert_eq!(count("scope_not_allowed").await, 0);
+}
