@@ -143,4 +143,6 @@ pub struct ProviderSettings {
 pub struct Providers {
     http: reqwest::Client,
     settings: ProviderSettings,
+    /// `quotation_fetches_total{provider,outcome}` (`docs/metrics.md`).
+    fetches: tessera_http::metrics::prometheus::IntCounterVec,
 }

@@ -40,6 +40,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
     };
     let market = Arc::new(config.market_data()?);
     let providers = Providers::new(config.providers())?;
+    foundation.register(providers.fetches())?;
     let config_arc = Arc::new(config.clone());
     crate::scheduler::Scheduler {
         pool: foundation.pool.clone(),

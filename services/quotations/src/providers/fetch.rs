@@ -19,17 +19,59 @@ pub(super) fn number(v: &Value) -> Option<f64> {
     (n.is_finite() && n > 0.0).then_some(n)
 }
 
+/// The outcomes of `quotation_fetches_total`.
+pub const FETCH_OUTCOMES: [&str; 5] = [
+    "ok",
+    "not_found",
+    "rate_limited",
+    "unavailable",
+    "not_configured",
+];
+
+fn fetch_outcome(result: &Result<Quote, ProviderError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(ProviderError::NotFound) => "not_found",
+        Err(ProviderError::RateLimited) => "rate_limited",
+        Err(ProviderError::Unavailable(_)) => "unavailable",
+        Err(ProviderError::NotConfigured) => "not_configured",
+    }
+}
+
 impl Providers {
     /// Clients with `settings`.
     ///
     /// # Errors
     /// The HTTP client cannot be built.
-    pub fn new(settings: ProviderSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: ProviderSettings) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(settings.user_agent.clone())
             .build()?;
-        Ok(Self { http, settings })
+        let fetches = tessera_http::metrics::prometheus::IntCounterVec::new(
+            tessera_http::metrics::prometheus::Opts::new(
+                "quotation_fetches_total",
+                "Quotes asked of a market-data provider, by provider and outcome",
+            ),
+            &["provider", "outcome"],
+        )?;
+        for provider in Provider::ALL {
+            for outcome in FETCH_OUTCOMES {
+                fetches
+                    .with_label_values(&[provider.as_str(), outcome])
+                    .reset();
+            }
+        }
+        Ok(Self {
+            http,
+            settings,
+            fetches,
+        })
+    }
+
+    /// The `quotation_fetches_total` counter, for registering on `/metrics`.
+    pub fn fetches(&self) -> tessera_http::metrics::prometheus::IntCounterVec {
+        self.fetches.clone()
     }
 
     /// Whether `provider` can be asked (Alpha Vantage needs its key).
@@ -42,6 +84,15 @@ impl Providers {
     /// # Errors
     /// [`ProviderError`].
     pub async fn fetch(&self, provider: Provider, symbol: &Symbol) -> Result<Quote, ProviderError> {
+        let result = self.ask(provider, symbol).await;
+        self.fetches
+            .with_label_values(&[provider.as_str(), fetch_outcome(&result)])
+            .inc();
+        result
+    }
+
+    /// [`Self::fetch`]'s work, whose result `quotation_fetches_total` counts.
+    async fn ask(&self, provider: Provider, symbol: &Symbol) -> Result<Quote, ProviderError> {
         if !self.configured(provider) {
             return Err(ProviderError::NotConfigured);
         }

@@ -63,6 +63,19 @@ async fn awesome_api_parses_its_string_fields() {
     );
     let requests = stub.received_requests().await.unwrap();
     assert_eq!(requests[0].headers["user-agent"], "tessera-test");
+    // Issue #21: each answer counted by provider and outcome (quotation_fetches_total).
+    let fetches = p.fetches();
+    let count =
+        |provider: &str, outcome: &str| fetches.with_label_values(&[provider, outcome]).get();
+    assert_eq!(count("awesome_api", "ok"), 1);
+    assert_eq!(count("awesome_api", "not_found"), 1);
+    assert_eq!(count("awesome_api", "unavailable"), 0);
+    assert_eq!(count("stooq", "ok"), 0);
+    assert_eq!(
+        p.fetch(Provider::AlphaVantage, &symbol("IBM")).await,
+        Err(ProviderError::NotConfigured)
+    );
+    assert_eq!(count("alpha_vantage", "not_configured"), 1);
 }
 
 #[tokio::test]
