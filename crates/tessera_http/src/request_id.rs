@@ -7,7 +7,12 @@
 //!    that [`ApiError`] can put it in the envelope without being handed it;
 //! 3. turns a panic in any inner service into a 500 envelope, and an `Err` that escaped the
 //!    handlers into its response, inside that scope;
-//! 4. sets `X-Request-Id` on every response.
+//! 4. sets `X-Request-Id` on every response;
+//! 5. accepts the client's `X-Trace-Id` (seed 002) under the same rule, keeps it in the request
+//!    extensions ([`ClientTraceId`]; the root span records it as the attribute
+//!    `http.request.header.x-trace-id`, OpenTelemetry's name for a captured request header) and
+//!    echoes it on the response. It is a correlation label of the caller's, never an identity:
+//!    the W3C `traceparent` is what places the request in a trace. An invalid one is dropped.
 
 use std::future::{Ready, ready};
 use std::panic::AssertUnwindSafe;
@@ -24,6 +29,13 @@ use crate::error::ApiError;
 
 /// `X-Request-Id`.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `X-Trace-Id` (seed 002): the caller's own correlation id, echoed.
+pub const TRACE_ID_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// The caller's valid `X-Trace-Id`, in the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTraceId(pub String);
 
 /// Longest client-supplied request id we keep (ARCHITECTURE.md §2).
 pub const MAX_REQUEST_ID_LEN: usize = 128;
@@ -112,28 +124,40 @@ where
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         req.extensions_mut().insert(RequestId(id.clone()));
         let service = Rc::clone(&self.service);
-        let header_value = HeaderValue::from_str(&id).ok();
+        let mut echoes: Vec<(HeaderName, HeaderValue)> = HeaderValue::from_str(&id)
+            .ok()
+            .map(|v| (REQUEST_ID_HEADER, v))
+            .into_iter()
+            .collect();
+        if let Some(trace) = req
+            .headers()
+            .get(&TRACE_ID_HEADER)
+            .filter(|v| v.to_str().is_ok_and(is_valid))
+            .cloned()
+        {
+            req.extensions_mut()
+                .insert(ClientTraceId(trace.to_str().unwrap_or_default().to_owned()));
+            echoes.push((TRACE_ID_HEADER, trace));
+        }
 
         Box::pin(crate::request_context::scope(id, async move {
             let outcome = AssertUnwindSafe(service.call(req)).catch_unwind().await;
             match outcome {
                 Ok(Ok(res)) => {
                     let mut res = res.map_into_boxed_body();
-                    if let Some(value) = header_value {
-                        res.headers_mut().insert(REQUEST_ID_HEADER, value);
+                    for (name, value) in echoes {
+                        res.headers_mut().insert(name, value);
                     }
                     Ok(res)
                 }
                 // The request was consumed by the inner service, so the response is rendered
                 // here, inside the request-id scope, and handed to actix as a finished error.
-                Ok(Err(err)) => {
-                    Err(Rendered::from_response(err.error_response(), header_value).into())
-                }
+                Ok(Err(err)) => Err(Rendered::from_response(err.error_response(), &echoes).into()),
                 Err(_panic) => {
                     tracing::error!("handler panicked");
                     let response = ApiError::internal(std::io::Error::other("handler panicked"))
                         .error_response();
-                    Err(Rendered::from_response(response, header_value).into())
+                    Err(Rendered::from_response(response, &echoes).into())
                 }
             }
         }))
@@ -148,11 +172,14 @@ struct Rendered {
 }
 
 impl Rendered {
-    fn from_response(response: actix_web::HttpResponse, request_id: Option<HeaderValue>) -> Self {
+    fn from_response(
+        response: actix_web::HttpResponse,
+        echoes: &[(HeaderName, HeaderValue)],
+    ) -> Self {
         let status = response.status();
         let mut headers = response.headers().clone();
-        if let Some(value) = request_id {
-            headers.insert(REQUEST_ID_HEADER, value);
+        for (name, value) in echoes {
+            headers.insert(name.clone(), value.clone());
         }
         let body = response.into_body().try_into_bytes().unwrap_or_default();
         Self {

@@ -25,7 +25,7 @@ use tracing::Span;
 use tracing::field::Empty;
 use tracing_actix_web::RootSpanBuilder;
 
-use crate::request_id::RequestId;
+use crate::request_id::{ClientTraceId, RequestId};
 
 /// When the request started (a request extension), for the access line's latency.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +73,11 @@ impl RootSpanBuilder for RequestSpan {
             trace_id = Empty,
             span_id = Empty,
             exception.message = Empty,
+            "http.request.header.x-trace-id" = Empty,
         );
+        if let Some(client) = request.extensions().get::<ClientTraceId>() {
+            span.record("http.request.header.x-trace-id", client.0.as_str());
+        }
         if let Some(parent) = request
             .headers()
             .get("traceparent")

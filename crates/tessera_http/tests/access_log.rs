@@ -1,6 +1,7 @@
 //! Every request writes one access line (method, route, status, latency, request id, trace id)
 //! with the OpenTelemetry HTTP attribute names, and a failed request's error is logged once
-//! (issue #21). The real middleware stack of `platform_app`, the real JSON log layer.
+//! (issue #21); a caller's `X-Trace-Id` is echoed and on the span (seed 002, issue #20). The
+//! real middleware stack of `platform_app`, the real JSON log layer.
 
 use actix_web::{HttpResponse, test, web};
 use serde_json::Value;
@@ -38,13 +39,26 @@ async fn each_request_writes_one_access_line_and_an_error_once() {
         .insert_header(("Host", "api.example:8080"))
         .insert_header(("X-Request-Id", "req-ok"))
         .insert_header(("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01")))
+        .insert_header(("X-Trace-Id", "caller-trace-42"))
         .to_request();
-    assert_eq!(test::call_service(&app, ok).await.status(), 200);
+    let ok = test::call_service(&app, ok).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers().get("x-trace-id").and_then(|v| v.to_str().ok()),
+        Some("caller-trace-42"),
+        "seed 002: echoed"
+    );
     let failed = test::TestRequest::get()
         .uri("/fail")
         .insert_header(("X-Request-Id", "req-fail"))
+        .insert_header(("X-Trace-Id", "not valid: spaces"))
         .to_request();
-    assert_eq!(test::call_service(&app, failed).await.status(), 500);
+    let failed = test::call_service(&app, failed).await;
+    assert_eq!(failed.status(), 500);
+    assert!(
+        failed.headers().get("x-trace-id").is_none(),
+        "an invalid one is dropped"
+    );
 
     let lines = capture.json_lines();
     let of = |rid: &str| -> Vec<Value> {
@@ -73,6 +87,7 @@ async fn each_request_writes_one_access_line_and_an_error_once() {
     assert_eq!(access["http.response.status_code"], 200);
     assert_eq!(access["url.path"], "/items/7");
     assert_eq!(access["server.address"], "api.example");
+    assert_eq!(access["http.request.header.x-trace-id"], "caller-trace-42");
     assert!(access["latency_ms"].as_f64().unwrap() >= 0.0, "{access}");
 
     let fail_lines = of("req-fail");
