@@ -122,6 +122,36 @@ impl Platform {
             .to_owned()
     }
 
+    /// Logs an identity demo agent with a second factor (`who`: e-mail, password and
+    /// `totp_secret`) in to `tenant` through the gateway: login, then a fresh TOTP code; its
+    /// access token.
+    pub async fn identity_mfa_token(&self, tenant: &str, who: &Value) -> String {
+        let login = self
+            .call(
+                Method::POST,
+                &format!("/tenants/{tenant}/login"),
+                None,
+                Some(serde_json::json!({"email": who["email"], "password": who["password"]})),
+                &[],
+            )
+            .await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        assert_eq!(login.body["mfa_required"], true, "{}", login.body);
+        let session = login.body["session_id"].as_str().unwrap().to_owned();
+        let code = fresh_totp(self, who["totp_secret"].as_str().unwrap()).await;
+        let verified = self
+            .call(
+                Method::POST,
+                &format!("/tenants/{tenant}/mfa/verify"),
+                None,
+                Some(serde_json::json!({"session_id": session, "code": code, "method": "totp"})),
+                &[],
+            )
+            .await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
+        verified.body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// Logs an identity demo agent (`who`: e-mail and password) in to `tenant` through the
     /// gateway (no second factor); its access token.
     pub async fn identity_token(&self, tenant: &str, who: &Value) -> String {

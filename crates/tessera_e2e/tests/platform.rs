@@ -6,7 +6,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tessera_e2e::{Platform, fresh_totp, unique_document, unique_id};
+use tessera_e2e::{Platform, unique_document, unique_id};
 
 #[tokio::test]
 #[ignore = "needs the platform up: make e2e"]
@@ -323,30 +323,7 @@ async fn identity_roles_reach_quotations_and_a_disabled_agent_loses_its_sandbox(
     let agent_id = agent["agent_id"].as_str().unwrap().to_owned();
 
     // Login + MFA.
-    let login = p
-        .call(
-            Method::POST,
-            "/tenants/demo/login",
-            None,
-            Some(json!({"email": admin["email"], "password": admin["password"]})),
-            &[],
-        )
-        .await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    assert_eq!(login.body["mfa_required"], true, "{}", login.body);
-    let session = login.body["session_id"].as_str().unwrap().to_owned();
-    let code = fresh_totp(&p, admin["totp_secret"].as_str().unwrap()).await;
-    let verified = p
-        .call(
-            Method::POST,
-            "/tenants/demo/mfa/verify",
-            None,
-            Some(json!({"session_id": session, "code": code, "method": "totp"})),
-            &[],
-        )
-        .await;
-    assert_eq!(verified.status, 200, "{}", verified.body);
-    let admin_token = verified.body["access_token"].as_str().unwrap().to_owned();
+    let admin_token = p.identity_mfa_token("demo", &admin).await;
 
     // The agent becomes a moderator.
     let r = p
@@ -477,4 +454,50 @@ async fn identity_roles_reach_quotations_and_a_disabled_agent_loses_its_sandbox(
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Issue #20: the demo tenant's admin creates an agent through the gateway; the agent sets its
+/// first password from the enrollment link and signs in; the link works once. A caller's
+/// `X-Trace-Id` comes back on the answer (seed 002).
+#[tokio::test]
+async fn an_admin_creates_an_agent_that_enrolls_from_its_link_through_the_gateway() {
+    let p = Platform::load();
+    let admin = p.credential("identity.demo.admin").clone();
+    let admin_token = p.identity_mfa_token("demo", &admin).await;
+    let email = format!("{}@demo.test", unique_id("enrolled"));
+    let created = p
+        .call(
+            Method::POST,
+            "/tenants/demo/agents",
+            Some(&admin_token),
+            Some(json!({"email": email, "role": "viewer"})),
+            &[("X-Trace-Id", "e2e-enrollment-1")],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.headers["x-trace-id"], "e2e-enrollment-1");
+    let url = created.body["enrollment_url"].as_str().unwrap();
+    let token = url
+        .split_once("#token=")
+        .map(|(_, t)| t)
+        .unwrap()
+        .to_owned();
+    let enroll = |password: &'static str| {
+        p.call(
+            Method::POST,
+            "/tenants/demo/password",
+            None,
+            Some(json!({"token": token, "password": password})),
+            &[],
+        )
+    };
+    assert_eq!(enroll("a first passphrase").await.status, 204);
+    assert_eq!(enroll("another passphrase").await.status, 410, "once");
+    let token = p
+        .identity_token(
+            "demo",
+            &json!({"email": email, "password": "a first passphrase"}),
+        )
+        .await;
+    assert!(!token.is_empty());
 }
