@@ -460,6 +460,7 @@ async fn identity_roles_reach_quotations_and_a_disabled_agent_loses_its_sandbox(
 /// first password from the enrollment link and signs in; the link works once. A caller's
 /// `X-Trace-Id` comes back on the answer (seed 002).
 #[tokio::test]
+#[ignore = "needs the platform up: make e2e"]
 async fn an_admin_creates_an_agent_that_enrolls_from_its_link_through_the_gateway() {
     let p = Platform::load();
     let admin = p.credential("identity.demo.admin").clone();
