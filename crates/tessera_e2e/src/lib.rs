@@ -126,16 +126,7 @@ impl Platform {
     /// `totp_secret`) in to `tenant` through the gateway: login, then a fresh TOTP code; its
     /// access token.
     pub async fn identity_mfa_token(&self, tenant: &str, who: &Value) -> String {
-        let login = self
-            .call(
-                Method::POST,
-                &format!("/tenants/{tenant}/login"),
-                None,
-                Some(serde_json::json!({"email": who["email"], "password": who["password"]})),
-                &[],
-            )
-            .await;
-        assert_eq!(login.status, 200, "{}", login.body);
+        let login = self.identity_login(tenant, who).await;
         assert_eq!(login.body["mfa_required"], true, "{}", login.body);
         let session = login.body["session_id"].as_str().unwrap().to_owned();
         let code = fresh_totp(self, who["totp_secret"].as_str().unwrap()).await;
@@ -155,6 +146,13 @@ impl Platform {
     /// Logs an identity demo agent (`who`: e-mail and password) in to `tenant` through the
     /// gateway (no second factor); its access token.
     pub async fn identity_token(&self, tenant: &str, who: &Value) -> String {
+        let r = self.identity_login(tenant, who).await;
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /tenants/{tenant}/login` with `who`'s e-mail and password through the gateway,
+    /// asserted 200.
+    async fn identity_login(&self, tenant: &str, who: &Value) -> Reply {
         let r = self
             .call(
                 Method::POST,
@@ -165,7 +163,7 @@ impl Platform {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        r.body["access_token"].as_str().unwrap().to_owned()
+        r
     }
 
     /// A service's log under `make up`.

@@ -76,3 +76,16 @@ pub fn assert_catalogued(service: &str, exposition: &str) {
         assert!(sample.contains(&label), "{service}: no {label} on {sample}");
     }
 }
+
+/// The value of the sample `series` (name and labels exactly as exposed, e.g.
+/// `logins_total{outcome="succeeded",service="identity"}`) in `exposition`.
+///
+/// # Panics
+/// When the exposition has no such sample.
+pub fn sample(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in the exposition"))
+}

@@ -326,15 +326,9 @@ async fn token_decisions_are_counted_by_outcome() {
             .api
             .call(reqwest::Method::GET, "/metrics", None, None, &[])
             .await;
-        let prefix =
-            format!("broker_tokens_total{{outcome=\"{outcome}\",service=\"credential-broker\"}} ");
-        r.body
-            .as_str()
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|v| v.parse().ok())
-            .expect("broker_tokens_total on /metrics")
+        let series =
+            format!("broker_tokens_total{{outcome=\"{outcome}\",service=\"credential-broker\"}}");
+        tessera_testkit::metrics::sample(r.body.as_str().unwrap(), &series) as u64
     };
     assert_eq!(count("issued").await, 0);
     assert_eq!(count("rate_limited").await, 0);

@@ -220,14 +220,8 @@ async fn a_client_address_guessing_many_accounts_is_made_to_wait() {
 /// `logins_total{outcome=…}` from `/metrics`.
 async fn logins(app: &TestApp, outcome: &str) -> u64 {
     let r = app.call(reqwest::Method::GET, "/metrics", None, None).await;
-    let prefix = format!("logins_total{{outcome=\"{outcome}\",service=\"identity\"}} ");
-    r.body
-        .as_str()
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.parse().ok())
-        .expect("logins_total on /metrics")
+    let series = format!("logins_total{{outcome=\"{outcome}\",service=\"identity\"}}");
+    tessera_testkit::metrics::sample(r.body.as_str().unwrap(), &series) as u64
 }
 
 /// Issue #21: sign-ins are counted by outcome, every outcome present from the start.
