@@ -68,6 +68,18 @@ pub enum Outcome {
     DeadLettered,
 }
 
+impl Outcome {
+    /// The `outcome` label of `events_consumed_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Duplicate => "duplicate",
+            Self::Retried => "retried",
+            Self::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
 fn attempt_of(delivery: &Delivery) -> u32 {
     delivery
         .properties
@@ -196,6 +208,7 @@ impl Consumer {
 
     /// Starts [`Self::run`] as a task; returns the stop switch and the task.
     pub fn spawn(self) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+        crate::metrics::consumer_started(&self.config.queue);
         let (tx, rx) = watch::channel(false);
         (tx, tokio::spawn(self.run(rx)))
     }
@@ -232,6 +245,9 @@ impl Consumer {
                     let outcome = self.process(&publisher, &delivery).await?;
                     tracing::debug!(?outcome, "delivery handled");
                     delivery.ack(BasicAckOptions::default()).await?;
+                    crate::metrics::CONSUMED
+                        .with_label_values(&[self.config.queue.as_str(), outcome.as_str()])
+                        .inc();
                 }
             }
         }
@@ -259,8 +275,11 @@ impl Consumer {
         };
         let span = tracing::info_span!("consume", event.id = %event.id, event.type = %event.kind,
             request_id = event.request_id.as_deref().unwrap_or(""), attempt,
-            otel.name = %format_args!("{} process", self.config.queue), otel.kind = "consumer",
+            otel.name = %format_args!("process {}", self.config.queue), otel.kind = "consumer",
             messaging.system = "rabbitmq", messaging.operation.type = "process",
+            messaging.operation.name = "process",
+            messaging.destination.name = %self.config.queue, messaging.message.id = %event.id,
+            messaging.rabbitmq.destination.routing_key = %event.kind,
             trace_id = tracing::field::Empty, span_id = tracing::field::Empty);
         // The publisher's trace context travels in the message headers (the outbox stores
         // `tessera_telemetry::trace_headers()` with the event): the consume span continues it.

@@ -4,6 +4,7 @@ pub mod broker;
 pub mod consumer;
 pub mod dead_letters;
 pub mod envelope;
+pub mod metrics;
 pub mod outbox;
 pub mod relay;
 pub mod schema;

@@ -266,7 +266,7 @@ impl Relay {
                 if !locked {
                     return Ok(0);
                 }
-                let rows: Vec<(Uuid, String, String, serde_json::Value)> = outbox::table
+                let rows: Vec<(Uuid, String, String, serde_json::Value, f64)> = outbox::table
                     .order(outbox::created_at.asc())
                     .limit(batch)
                     .select((
@@ -274,9 +274,15 @@ impl Relay {
                         outbox::routing_key,
                         outbox::body,
                         outbox::headers,
+                        // Seconds since the event was written, by the database's clock (the
+                        // clock that stamped it).
+                        diesel::dsl::sql::<diesel::sql_types::Double>(
+                            "extract(epoch from clock_timestamp() - created_at)::float8",
+                        ),
                     ))
                     .load(c)
                     .await?;
+                let claimed = std::time::Instant::now();
                 if rows.is_empty() {
                     return Ok(0);
                 }
@@ -284,15 +290,33 @@ impl Relay {
                 // takes its delivery tag and queues its frames in the same poll, in row order),
                 // so the loop writes them in a few syscalls and wakes this task a few times, not
                 // twice per event.
-                let confirms = futures_util::future::try_join_all(rows.iter().map(
-                    |(id, key, body, headers)| {
-                        let table = header_table(
-                            headers
-                                .as_object()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v))),
-                        );
+                // One producer span per event (OTel messaging conventions), continuing the
+                // trace of the request that wrote it; the message carries the span's context,
+                // so the consumer's span is its child. Each ends at the broker's confirm.
+                let spans: Vec<tracing::Span> = rows
+                    .iter()
+                    .map(|(id, key, _, headers, _)| publish_span(exchange, key, *id, headers))
+                    .collect();
+                let confirms = futures_util::future::try_join_all(rows.iter().zip(&spans).map(
+                    |((id, key, body, headers, _), span)| {
+                        // The producer span's context replaces the stored one (kept as it is
+                        // when spans are not recorded: no OpenTelemetry layer).
+                        let context = tessera_telemetry::trace_headers_of(span);
+                        let replaced = context.contains_key("traceparent");
+                        let mut pairs: Vec<(String, String)> = headers
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .filter(|(k, _)| {
+                                !(replaced && matches!(k.as_str(), "traceparent" | "tracestate"))
+                            })
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                            .collect();
+                        if replaced {
+                            pairs.extend(context);
+                        }
+                        let table =
+                            header_table(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                         let message_id = id.to_string();
                         async move {
                             publisher
@@ -304,14 +328,17 @@ impl Relay {
                 .await?;
                 let mut acked = Vec::with_capacity(rows.len());
                 let mut nacked = Vec::new();
-                for ((id, ..), confirm) in rows.iter().zip(confirms) {
+                for (((id, .., age), confirm), span) in rows.iter().zip(confirms).zip(spans) {
                     let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm)
                         .await
                         .map_err(|_| BrokerError::Timeout)?
                         .map_err(BrokerError::from)?;
                     if confirmation.is_ack() {
                         acked.push(*id);
+                        crate::metrics::PUBLISH_LAG
+                            .observe(age.max(0.0) + claimed.elapsed().as_secs_f64());
                     } else {
+                        span.record("error.type", "nack");
                         nacked.push(*id);
                     }
                 }
@@ -337,6 +364,28 @@ impl Relay {
         )
         .await
     }
+}
+
+/// The producer span of one event's publication: `publish <exchange>`, kind producer, with the
+/// messaging attributes (`messaging.system`, `messaging.operation.type` = `send`,
+/// `messaging.destination.name`, `messaging.rabbitmq.destination.routing_key`,
+/// `messaging.message.id`), child of the trace context stored with the event.
+fn publish_span(exchange: &str, key: &str, id: Uuid, headers: &serde_json::Value) -> tracing::Span {
+    let span = tracing::info_span!("publish",
+        otel.name = %format_args!("publish {exchange}"), otel.kind = "producer",
+        messaging.system = "rabbitmq", messaging.operation.type = "send",
+        messaging.operation.name = "publish", messaging.destination.name = exchange,
+        messaging.rabbitmq.destination.routing_key = key, messaging.message.id = %id,
+        error.type = tracing::field::Empty);
+    let carrier: std::collections::HashMap<String, String> = headers
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| matches!(k.as_str(), "traceparent" | "tracestate"))
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+        .collect();
+    tessera_telemetry::set_parent_from(&span, &carrier);
+    span
 }
 
 /// How many outbox rows are still unpublished (for readiness detail, tests and metrics).

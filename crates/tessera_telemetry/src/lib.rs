@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -13,14 +12,50 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// The OTLP endpoint variable that switches export on.
+/// The OTLP endpoint variable that switches export on (as does [`OTLP_TRACES_ENDPOINT_VAR`]):
+/// a base URL, `http://host:4318` for `http/protobuf` (the exporter appends `/v1/traces`),
+/// `http://host:4317` for `grpc`.
 pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// The traces-only endpoint (a full URL for `http/protobuf`); wins over [`OTLP_ENDPOINT_VAR`].
+pub const OTLP_TRACES_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The OTLP transport (OTel specification, "OTLP Exporter Configuration"): `grpc` or
+/// `http/protobuf` (the default).
+pub const OTLP_PROTOCOL_VAR: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+/// The traces-only transport; wins over [`OTLP_PROTOCOL_VAR`].
+pub const OTLP_TRACES_PROTOCOL_VAR: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+
+/// How spans are sent to the OTLP endpoint ([`OTLP_PROTOCOL_VAR`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// `grpc`: the collector's gRPC service, port 4317 by convention.
+    Grpc,
+    /// `http/protobuf`: protobuf bodies POSTed to `/v1/traces`, port 4318 by convention; the
+    /// specification's default.
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    /// Parses the variable's value (unset or empty: `http/protobuf`).
+    ///
+    /// # Errors
+    /// Any other value (`http/json` included: not built in), naming the variable.
+    pub fn parse(value: Option<&str>) -> anyhow::Result<Self> {
+        match value.map(str::trim) {
+            None | Some("" | "http/protobuf") => Ok(Self::HttpProtobuf),
+            Some("grpc") => Ok(Self::Grpc),
+            Some(other) => anyhow::bail!(
+                "invalid environment variable {OTLP_PROTOCOL_VAR}: {other:?} is not grpc or http/protobuf"
+            ),
+        }
+    }
+}
 
 /// Handles to the log writer and the exporters; flush them with [`Telemetry::shutdown`].
 #[derive(Debug, Default)]
 pub struct Telemetry {
     tracer_provider: Option<SdkTracerProvider>,
-    meter_provider: Option<SdkMeterProvider>,
+    /// The gRPC exporter's runtime (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc` only).
+    export_runtime: Option<tokio::runtime::Runtime>,
     log_writer: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
@@ -32,10 +67,9 @@ impl Telemetry {
         {
             tracing::warn!(error = %e, "trace exporter shutdown failed");
         }
-        if let Some(mp) = self.meter_provider
-            && let Err(e) = mp.shutdown()
-        {
-            tracing::warn!(error = %e, "metric exporter shutdown failed");
+        if let Some(runtime) = self.export_runtime {
+            // Not a blocking drop: this may run on an async runtime's thread.
+            runtime.shutdown_background();
         }
         // Dropping the guard flushes the log lines still queued.
         drop(self.log_writer);
@@ -45,6 +79,9 @@ impl Telemetry {
 fn env_filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
+
+/// Which spans become OpenTelemetry spans (independent of `RUST_LOG`).
+const SPAN_FILTER: &str = "info,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,tonic=off,h2=off,hyper=off";
 
 /// The variable that picks the log format.
 pub const LOG_FORMAT_VAR: &str = "LOG_FORMAT";
@@ -188,31 +225,52 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
         std::env::var("OTEL_SERVICE_NAME").ok().as_deref(),
         std::env::var("OTEL_RESOURCE_ATTRIBUTES").ok().as_deref(),
     );
-    let exporting = std::env::var(OTLP_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty());
+    let protocol = OtlpProtocol::parse(
+        std::env::var(OTLP_TRACES_PROTOCOL_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| std::env::var(OTLP_PROTOCOL_VAR).ok())
+            .as_deref(),
+    )?;
+    let exporting = std::env::var(OTLP_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty())
+        || std::env::var(OTLP_TRACES_ENDPOINT_VAR).is_ok_and(|v| !v.trim().is_empty());
     // Spans get OpenTelemetry ids even when nothing is exported, so every log line of a
     // request carries the `trace_id` its caller's `traceparent` gave it.
-    let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
-    let mut meter_provider = None;
+    let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource);
+    let mut export_runtime = None;
     if exporting {
-        let span_exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .build()?;
+        let span_exporter = match protocol {
+            OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .build()?,
+            OtlpProtocol::Grpc => {
+                // tonic's channel lives on a Tokio runtime of its own (one thread), not on the
+                // server's: the batch processor's thread blocks on each export, and at
+                // shutdown the server's runtime thread blocks on the last flush.
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("otlp-grpc")
+                    .enable_all()
+                    .build()?;
+                let exporter = {
+                    let _entered = runtime.enter();
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_tonic()
+                        .build()?
+                };
+                export_runtime = Some(runtime);
+                exporter
+            }
+        };
         tracer_provider = tracer_provider.with_batch_exporter(span_exporter);
-        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .build()?;
-        let mp = SdkMeterProvider::builder()
-            .with_periodic_exporter(metric_exporter)
-            .with_resource(resource)
-            .build();
-        opentelemetry::global::set_meter_provider(mp.clone());
-        meter_provider = Some(mp);
     }
     let tracer_provider = tracer_provider.build();
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    // Spans are exported at `info` whatever `RUST_LOG` says: quieting the logs does not empty
+    // the traces. The exporters' own diagnostics never become spans.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer(service))
-        .with_filter(env_filter());
+        .with_filter(EnvFilter::new(SPAN_FILTER));
     let registry = tracing_subscriber::registry().with(otel);
     match format {
         LogFormat::Json => registry
@@ -228,7 +286,7 @@ pub fn init(service: &'static str) -> anyhow::Result<Telemetry> {
     }
     Ok(Telemetry {
         tracer_provider: Some(tracer_provider),
-        meter_provider,
+        export_runtime,
         log_writer: Some(guard),
     })
 }
@@ -244,8 +302,14 @@ pub fn init_for_test() {
 /// W3C trace-context headers (`traceparent`, `tracestate`, `baggage`) for the current span,
 /// to put on outbound HTTP requests and event messages. Empty when there is no sampled span.
 pub fn trace_headers() -> HashMap<String, String> {
+    trace_headers_of(&tracing::Span::current())
+}
+
+/// W3C trace-context headers naming `span` as the parent (e.g. a producer span for the message
+/// it publishes). Empty when the span has no valid context.
+pub fn trace_headers_of(span: &tracing::Span) -> HashMap<String, String> {
     let mut headers = HashMap::new();
-    let context = tracing::Span::current().context();
+    let context = span.context();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut headers));
     headers
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod metrics;
+pub mod otlp;
 
 use std::time::Duration;
 

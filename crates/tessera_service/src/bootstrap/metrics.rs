@@ -92,6 +92,9 @@ pub(super) fn register(
         )?,
     };
     registry.register(Box::new(links))?;
+    for collector in tessera_events::metrics::collectors() {
+        registry.register(collector)?;
+    }
     let backlog = IntGauge::new(
         "outbox_backlog_events",
         "Events written to the outbox and not yet confirmed by the broker",

@@ -117,19 +117,15 @@ async fn the_served_openapi_matches_the_committed_copy() {
     );
 }
 
-/// The real binary: SIGTERM stops it cleanly (exit 0) after the outbox relay's last pass.
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_stops_cleanly_and_flushes_the_outbox() {
-    let mut tap = EventTap::bind("control-plane.peer_token.issued").await;
-    // Seed through an in-process app on the same database, then stop using it.
-    let app = TestApp::spawn().await;
-    let seed = app.seed().await;
+/// The real `control-plane serve` on a free port over `app`'s database, with `env` added, once
+/// it is ready; returns the child and its base URL.
+async fn spawn_binary(app: &TestApp, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let db_url = app._db.url().to_owned();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_control-plane"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_control-plane"))
         .arg("serve")
         .env("APP_ENV", "testing")
         .env("APP_HOST", "127.0.0.1")
@@ -137,6 +133,7 @@ async fn sigterm_stops_cleanly_and_flushes_the_outbox() {
         .env("DATABASE_URL", &db_url)
         .env("AMQP_URL", tessera_events::testing::amqp_url())
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -157,6 +154,34 @@ async fn sigterm_stops_cleanly_and_flushes_the_outbox() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (child, base)
+}
+
+/// Sends SIGTERM to `child` and waits (bounded) for its clean exit.
+async fn terminate(mut child: tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits in time")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+/// The real binary: SIGTERM stops it cleanly (exit 0) after the outbox relay's last pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_cleanly_and_flushes_the_outbox() {
+    let mut tap = EventTap::bind("control-plane.peer_token.issued").await;
+    // Seed through an in-process app on the same database, then stop using it.
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    let (child, base) = spawn_binary(&app, &[]).await;
     let r = app
         .client
         .post(format!("{base}/wls/wl-a/peer-token"))
@@ -171,23 +196,104 @@ async fn sigterm_stops_cleanly_and_flushes_the_outbox() {
         .as_str()
         .unwrap()
         .to_owned();
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits in time")
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}");
+    terminate(child).await;
     assert!(
         tap.event_with_jti(&jti, Duration::from_secs(10))
             .await
             .is_some(),
         "event flushed"
     );
+}
+
+/// The real binary exports its spans over OTLP by `OTEL_EXPORTER_OTLP_PROTOCOL`, gRPC and
+/// HTTP/protobuf alike, to the test's receiver: the request's server span with the HTTP
+/// conventions and the relay's producer span with the messaging ones, in the caller's trace,
+/// under the resource the environment names.
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_are_exported_over_otlp_grpc_and_http_in_the_callers_trace() {
+    use tessera_testkit::otlp::{OtlpReceiver, Transport, kind};
+    let receiver = OtlpReceiver::start(0).await.unwrap();
+    let app = TestApp::spawn().await;
+    let seed = app.seed().await;
+    for (protocol, transport, trace_id) in [
+        ("grpc", Transport::Grpc, "4bf92f3577b34da6a3ce929d0e0e4736"),
+        (
+            "http/protobuf",
+            Transport::HttpProtobuf,
+            "0af7651916cd43dd8448eb211c80319c",
+        ),
+    ] {
+        let endpoint = receiver.endpoint();
+        let (child, base) = spawn_binary(
+            &app,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+                (
+                    "OTEL_RESOURCE_ATTRIBUTES",
+                    "deployment.environment.name=test",
+                ),
+            ],
+        )
+        .await;
+        let r = app
+            .client
+            .post(format!("{base}/wls/wl-a/peer-token"))
+            .bearer_auth(&seed.key_a)
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .json(&json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let spans = receiver
+            .wait_for_trace(trace_id, Duration::from_secs(15), |spans| {
+                spans.iter().any(|s| s.kind == kind::SERVER)
+                    && spans.iter().any(|s| s.kind == kind::PRODUCER)
+            })
+            .await;
+        let server = spans
+            .iter()
+            .find(|s| s.kind == kind::SERVER)
+            .unwrap_or_else(|| unreachable!("{protocol}: no server span in {spans:#?}"));
+        assert_eq!(server.transport, transport);
+        assert_eq!(
+            server.parent_span_id, "00f067aa0ba902b7",
+            "the caller's child"
+        );
+        assert_eq!(server.service, "control-plane");
+        assert_eq!(
+            server
+                .resource
+                .get("deployment.environment.name")
+                .map(String::as_str),
+            Some("test")
+        );
+        assert!(server.resource.contains_key("service.version"));
+        assert_eq!(server.name, "POST /wls/{importerId}/peer-token");
+        assert_eq!(server.attribute("http.request.method"), Some("POST"));
+        assert_eq!(
+            server.attribute("http.route"),
+            Some("/wls/{importerId}/peer-token")
+        );
+        assert_eq!(server.attribute("http.response.status_code"), Some("201"));
+        assert_eq!(server.attribute("url.path"), Some("/wls/wl-a/peer-token"));
+        assert!(
+            server.attribute("http.method").is_none(),
+            "the old name is gone"
+        );
+        let producer = spans
+            .iter()
+            .find(|s| s.kind == kind::PRODUCER)
+            .unwrap_or_else(|| unreachable!("{protocol}: no producer span"));
+        assert_eq!(producer.name, "publish tessera.events");
+        assert_eq!(producer.attribute("messaging.system"), Some("rabbitmq"));
+        assert_eq!(producer.attribute("messaging.operation.type"), Some("send"));
+        assert_eq!(
+            producer.attribute("messaging.rabbitmq.destination.routing_key"),
+            Some("control-plane.peer_token.issued")
+        );
+        terminate(child).await;
+    }
 }

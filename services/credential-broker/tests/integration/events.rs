@@ -93,6 +93,24 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
         assert_eq!(status, "suspended");
         assert!(reason.unwrap().contains("identity.agent.disabled"));
     }
+    // Counted (at least once: the loop above may have published it more than once, the
+    // later copies being duplicates).
+    let metrics = app
+        .api
+        .call(reqwest::Method::GET, "/metrics", None, None, &[])
+        .await;
+    let text = metrics.body.as_str().unwrap();
+    assert_eq!(
+        tessera_testkit::metrics::sample(
+            text,
+            &format!(
+                "events_consumed_total{{messaging_destination_name=\"{queue}\",outcome=\"processed\",service=\"credential-broker\"}}"
+            ),
+        ),
+        1.0,
+        "{text}"
+    );
+    tessera_testkit::metrics::assert_catalogued("credential-broker", text);
     // Tidy the broker: this test's queues.
     crate::helpers::delete_queues(&queue).await;
     publisher.close().await;

@@ -177,6 +177,21 @@ async fn a_failing_notification_endpoint_is_retried_then_dead_lettered() {
     );
     // The registration itself is intact.
     assert_eq!(app.count("users").await, 1);
+    // Counted: two retries, then the dead letter.
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap();
+    let series = |outcome: &str| {
+        tessera_testkit::metrics::sample(
+            text,
+            &format!(
+                "events_consumed_total{{messaging_destination_name=\"{queue}\",outcome=\"{outcome}\",service=\"users-registration\"}}"
+            ),
+        )
+    };
+    assert_eq!(series("retried"), 2.0, "{text}");
+    assert_eq!(series("dead_lettered"), 1.0);
+    assert_eq!(series("processed"), 0.0);
+    tessera_testkit::metrics::assert_catalogued("users-registration", text);
     delete_queues(&queue, 3).await;
 }
 

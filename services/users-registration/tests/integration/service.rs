@@ -53,10 +53,8 @@ async fn health_envelopes_and_request_ids() {
             .unwrap()
             .contains("password_verifications_total")
     );
-    tessera_testkit::metrics::assert_catalogued(
-        "users-registration",
-        metrics.body.as_str().unwrap(),
-    );
+    // The whole catalogue is checked where the notification consumer runs too
+    // (notifications.rs: a failing notification endpoint …).
 }
 
 #[tokio::test(flavor = "multi_thread")]
