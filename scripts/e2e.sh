@@ -14,7 +14,16 @@ cd "$ROOT"
 [ -d "$STATE" ] && "$ROOT/scripts/down.sh" >/dev/null 2>&1 || true
 rm -rf "$STATE"
 
-mkdir -p "$STATE/logs"
+mkdir -p "$STATE/logs" "$STATE/env"
+# Traces go to the suite's own OTLP receiver (tessera_testkit::otlp, started by the telemetry
+# test on OTLP_PORT; before it listens, exports fail and are dropped): the gateway's verifier and
+# identity over gRPC, the others over HTTP/protobuf, so one trace crosses both transports.
+OTLP_PORT=18088
+for svc in gateway-auth identity control-plane credential-broker quotations users-registration; do
+  case "$svc" in gateway-auth|identity) protocol=grpc ;; *) protocol=http/protobuf ;; esac
+  printf 'OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:%s\nOTEL_EXPORTER_OTLP_PROTOCOL=%s\nOTEL_BSP_SCHEDULE_DELAY=200\n' \
+    "$OTLP_PORT" "$protocol" > "$STATE/env/$svc.env"
+done
 say "bringing a platform up for the end-to-end suite (gateway :$GW_PORT, state $STATE)"
 QUOTATIONS_PROVIDERS=stub PROFILE="${E2E_PROFILE:-dev}" "$ROOT/scripts/up.sh" > "$STATE/logs/e2e-up.log" 2>&1 \
   || { tail -n 40 "$STATE/logs/e2e-up.log" >&2; "$ROOT/scripts/down.sh"; die "make up failed (log: $STATE/logs/e2e-up.log)"; }

@@ -189,8 +189,12 @@ start() { # name port "binary args" env...   (a binary given by absolute path is
     return
   fi
   say "starting $name on :$port"
+  # Extra environment for one process, over the defaults above: KEY=value lines in
+  # $STATE/env/<name>.env (e.g. OTEL_EXPORTER_OTLP_ENDPOINT to send its traces to a collector).
+  local extra=()
+  [ -f "$STATE/env/$name.env" ] && mapfile -t extra < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$STATE/env/$name.env")
   # shellcheck disable=SC2086
-  env "$@" nohup "$exe"$cmd >>"$STATE/logs/$name.log" 2>&1 &
+  env "$@" "${extra[@]}" nohup "$exe"$cmd >>"$STATE/logs/$name.log" 2>&1 &
   echo $! > "$pidfile"
 }
 
