@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs e2e fuzz k8s-validate test browser-test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs e2e fuzz k8s-validate test monitoring-check browser-test lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -39,7 +39,14 @@ test: check-services ## Everything CI runs: fmt check, clippy (warnings denied),
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 	cargo test --doc --workspace --locked --quiet
 	cargo nextest run --workspace --all-features --locked
+	$(MAKE) monitoring-check
 	$(MAKE) browser-test
+
+monitoring-check: ## promtool on the shipped Prometheus configuration and alert rules (and the rules' unit tests)
+	@command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus (.ci/run installs it)"; exit 1; }
+	promtool check config --syntax-only deploy/prometheus/prometheus.yml
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts.test.yml
 
 browser-test: ## Headless Chromium drives the quotations web flow; screenshots in target/browser-artifacts
 	cargo build --locked --workspace --all-features --bin quotations  # the features nextest built with: no rebuild
