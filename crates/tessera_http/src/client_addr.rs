@@ -59,6 +59,14 @@ impl<'de> serde::Deserialize<'de> for TrustedProxies {
     }
 }
 
+/// As `TRUSTED_PROXIES` is written: the networks, comma-separated.
+impl serde::Serialize for TrustedProxies {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<String> = self.networks.iter().map(ToString::to_string).collect();
+        s.serialize_str(&list.join(","))
+    }
+}
+
 impl TrustedProxies {
     /// Whether `ip` is one of the trusted proxies (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn trusts(&self, ip: IpAddr) -> bool {

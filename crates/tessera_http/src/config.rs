@@ -2,11 +2,11 @@
 //! `APP_ENV` enum and reading a settings struct from the environment with errors that name
 //! the variable.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// `APP_ENV`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AppEnv {
     /// A developer's machine (`make up`): ephemeral keys allowed, migrations at start-up.
@@ -83,6 +83,74 @@ pub fn from_vars<T: DeserializeOwned>(
     })
 }
 
+/// `<service> config show`: the effective configuration as JSON, variable name → value (the
+/// default when the variable is unset), every secret as [`show::REDACTED`] and the password
+/// of a URL too. Configuration structs derive `Serialize` with these helpers on their secret
+/// fields; [`show::variables`] names the fields as their variables.
+pub mod show {
+    use serde::{Serialize, Serializer};
+    use serde_json::{Map, Value};
+
+    /// What a secret is shown as.
+    pub const REDACTED: &str = "[redacted]";
+
+    /// `serialize_with` for a secret: [`REDACTED`], whatever its value.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn secret<T, S: Serializer>(_value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+
+    /// `serialize_with` for an optional secret: [`REDACTED`] when set, `null` when not (whether
+    /// it is set is worth knowing; its value is not).
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn secret_if_set<T, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(_) => s.serialize_str(REDACTED),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// `serialize_with` for a URL that may carry a password (`DATABASE_URL`, `AMQP_URL`): the
+    /// URL with its password replaced by `redacted` (and any query string, which may carry one
+    /// too, by `redacted`); a value that is not a URL is [`REDACTED`] whole.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn url<S: Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+        match url::Url::parse(value) {
+            Ok(mut u) => {
+                // Inside a URL the marker is spelled without brackets (they would be
+                // percent-encoded).
+                if u.password().is_some() && u.set_password(Some("redacted")).is_err() {
+                    return s.serialize_str(REDACTED);
+                }
+                if u.query().is_some() {
+                    u.set_query(Some("redacted"));
+                }
+                s.serialize_str(u.as_str())
+            }
+            Err(_) if value.is_empty() => s.serialize_str(""),
+            Err(_) => s.serialize_str(REDACTED),
+        }
+    }
+
+    /// `value`'s fields as variables: each field name upper-cased after `prefix` (`ARGON2_`
+    /// for the `ARGON2_*` group), in a JSON object. A value that is not a struct gives nothing.
+    pub fn variables<T: Serialize>(prefix: &str, value: &T) -> Map<String, Value> {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(fields)) => fields
+                .into_iter()
+                .map(|(k, v)| (format!("{prefix}{}", k.to_ascii_uppercase()), v))
+                .collect(),
+            _ => Map::new(),
+        }
+    }
+}
+
 /// A service's `Config`, as [`load`] reads it: its own variables (the fields, upper-cased),
 /// the shared [`ServiceSettings`] beside them, then what it completes and checks itself.
 pub trait ServiceConfig: DeserializeOwned {
@@ -97,6 +165,11 @@ pub trait ServiceConfig: DeserializeOwned {
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
     }
+
+    /// The effective configuration for `config show` ([`show`]): every variable the service
+    /// reads — its own, the shared [`ServiceSettings`], prefixed groups — by name, secrets
+    /// redacted.
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value>;
 
     /// Reads the configuration from the process environment ([`load`]).
     ///
@@ -153,7 +226,7 @@ fn default_shutdown() -> u64 {
 /// The settings every service reads the same way (ARCHITECTURE.md §2 "Configuration"); a
 /// service's own `Config` holds them as `base` next to its own variables, and reads both with
 /// [`from_env`] (two reads: envy cannot flatten typed fields).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct ServiceSettings {
     /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
     #[serde(default = "AppEnv::default_local")]
@@ -168,6 +241,7 @@ pub struct ServiceSettings {
     #[serde(default)]
     pub app_workers: Option<usize>,
     /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/<service>`.
+    #[serde(serialize_with = "show::url")]
     pub database_url: String,
     /// `DB_POOL_SIZE` (default 10).
     #[serde(default = "default_pool")]
@@ -176,10 +250,10 @@ pub struct ServiceSettings {
     #[serde(default)]
     pub run_migrations: Option<bool>,
     /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
-    #[serde(default = "default_amqp")]
+    #[serde(default = "default_amqp", serialize_with = "show::url")]
     pub amqp_url: String,
     /// `GATEWAY_SECRET`: the shared secret the gateway sends as `X-Gateway-Secret`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "show::secret_if_set")]
     pub gateway_secret: Option<String>,
     /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
     #[serde(default)]

@@ -19,7 +19,7 @@ fn default_jwks_max_age() -> u64 {
 
 /// The signing-key settings, read from the environment beside the service's own (each field is
 /// its variable upper-cased).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct KeySettings {
     /// `JWT_SIGNING_KEYS_DIR`: directory of PKCS#8 PEM keys with an optional `keys.json`
     /// schedule. Required in production; elsewhere an ephemeral ES256 key is generated (with a

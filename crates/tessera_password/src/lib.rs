@@ -38,7 +38,7 @@ type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 /// The Argon2id cost settings. A service reads them from the `ARGON2_*` variables
 /// (`envy::prefixed("ARGON2_")`: `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`,
 /// `ARGON2_MAX_CONCURRENT`); an unset one takes OWASP's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct HashSettings {
     /// `ARGON2_MEMORY_KIB`: memory cost in KiB (OWASP: 19456 = 19 MiB).

@@ -26,7 +26,10 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-pub use bootstrap::{Foundation, FoundationSettings, Running, Service, ServiceCommand, serve};
+pub use bootstrap::{
+    ConfigAction, Foundation, FoundationSettings, Running, Service, ServiceCommand,
+    print_effective, serve,
+};
 pub use diesel_migrations::EmbeddedMigrations;
 pub use dlq::DlqCommand;
 pub use tessera_http::config::ServiceConfig;

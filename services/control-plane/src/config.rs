@@ -40,7 +40,7 @@ fn default_outbox_writers() -> usize {
 }
 
 /// The control plane's settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
@@ -54,7 +54,7 @@ pub struct Config {
     #[serde(default = "default_issuer")]
     pub cp_issuer: String,
     /// `CP_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub cp_admin_token: Option<String>,
     /// `PEER_TOKEN_TTL_SECONDS`: default token lifetime (default 300).
     #[serde(default = "default_ttl")]
@@ -119,6 +119,13 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
+    }
+
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut vars = tessera_http::config::show::variables("", &self.base);
+        vars.extend(tessera_http::config::show::variables("", self));
+        vars.extend(tessera_http::config::show::variables("", &self.keys));
+        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

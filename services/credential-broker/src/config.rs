@@ -25,7 +25,7 @@ fn default_memory_cache() -> u64 {
 }
 
 /// `WALLET_BACKEND`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WalletBackend {
     /// Configured tokens (`WALLET_STATIC_TOKENS`), for local use.
@@ -36,7 +36,7 @@ pub enum WalletBackend {
 }
 
 /// The credential broker's settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
@@ -48,12 +48,14 @@ pub struct Config {
     pub app_port: u16,
     /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
     /// presents as `Authorization: Bearer …` on `POST /api/token`.
+    #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub broker_caller_token: SecretString,
     /// `BROKER_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub broker_admin_token: Option<SecretString>,
     /// `BROKER_AUDIT_HMAC_KEY` (required): key of the HMAC-SHA256 of issued tokens kept in the
     /// audit log for correlation (at least 32 bytes).
+    #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub broker_audit_hmac_key: SecretString,
     /// `TOKEN_RATE_LIMIT_PER_MINUTE`: token requests per sandbox per minute, across replicas
     /// (default 60).
@@ -64,11 +66,11 @@ pub struct Config {
     pub wallet_backend: WalletBackend,
     /// `WALLET_OAUTH_UPSTREAMS`: the `oauth` backend's clients, JSON
     /// `{"<host>": {"token_endpoint": "https://…", "client_id": "…", "client_secret": "…"}}`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub wallet_oauth_upstreams: Option<SecretString>,
     /// `BROKER_WALLET_ENCRYPTION_KEY`: 32 random bytes, base64; seals the oauth wallet's
     /// tokens at rest (required with `WALLET_BACKEND=oauth`).
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub broker_wallet_encryption_key: Option<SecretString>,
     /// `WALLET_MEMORY_CACHE_SECONDS`: how long each replica serves an oauth access token it
     /// already holds from memory before re-reading the wallet row (default 30; 0 disables).
@@ -76,7 +78,7 @@ pub struct Config {
     pub wallet_memory_cache_seconds: u64,
     /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
     /// `host=token,host=token` (local use; seed 003 milestone 2).
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub wallet_static_tokens: Option<SecretString>,
     /// `WALLET_STATIC_TTL_SECONDS`: lifetime reported for static tokens (default 3600).
     #[serde(default = "default_static_ttl")]
@@ -107,6 +109,12 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
+    }
+
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut vars = tessera_http::config::show::variables("", &self.base);
+        vars.extend(tessera_http::config::show::variables("", self));
+        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

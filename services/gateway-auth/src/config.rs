@@ -36,7 +36,7 @@ pub struct TrustedIssuer {
 }
 
 /// The settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// `APP_HOST` (default 127.0.0.1).
     #[serde(default = "default_host")]
@@ -62,7 +62,10 @@ pub struct Config {
     #[serde(default = "default_negative_cache")]
     pub gateway_negative_cache_seconds: u64,
     /// `AMQP_URL`: the broker carrying `identity.session.revoked` (default the local RabbitMQ).
-    #[serde(default = "default_amqp")]
+    #[serde(
+        default = "default_amqp",
+        serialize_with = "tessera_http::config::show::url"
+    )]
     pub amqp_url: String,
     /// `GATEWAY_REVOCATION_FEED`: consume revocations from `AMQP_URL` (default true). Off, every
     /// identity token is checked with identity (`GET /tenants/{slug}/session`), its answer kept
@@ -77,7 +80,7 @@ pub struct Config {
     /// `GATEWAY_SECRET`: when set, every 200 from `/verify` also carries `X-Gateway-Secret`, for
     /// gateways that copy auth-response headers onto the forwarded request instead of holding
     /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub gateway_secret: Option<SecretString>,
 }
 

@@ -18,6 +18,12 @@ struct Cli {
 enum Command {
     /// Serve `/verify`, `/healthz`, `/readyz`, `/metrics` until SIGTERM.
     Serve,
+    /// The configuration: `config show` (as every service's).
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: tessera_service::ConfigAction,
+    },
 }
 
 #[actix_web::main]
@@ -39,6 +45,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, listener, None)?.await?;
             telemetry.shutdown();
             Ok(())
+        }
+        Command::Config {
+            action: tessera_service::ConfigAction::Show,
+        } => {
+            let config = Config::from_environment()?;
+            tessera_service::print_effective(tessera_http::config::show::variables("", &config))
         }
     }
 }

@@ -46,7 +46,7 @@ fn default_totp_issuer() -> String {
 }
 
 /// The identity service's settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
@@ -92,6 +92,7 @@ pub struct Config {
     pub identity_roles: String,
     /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets
     /// at rest (AES-256-GCM). `make up` generates one.
+    #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub identity_mfa_encryption_key: SecretString,
     /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
     #[serde(default = "default_totp_issuer")]
@@ -126,6 +127,17 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
+    }
+
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut vars = tessera_http::config::show::variables("", &self.base);
+        vars.extend(tessera_http::config::show::variables("", self));
+        vars.extend(tessera_http::config::show::variables("", &self.keys));
+        vars.extend(tessera_http::config::show::variables(
+            "ARGON2_",
+            &self.argon2,
+        ));
+        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

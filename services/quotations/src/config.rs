@@ -57,7 +57,7 @@ fn default_user_agent() -> String {
 }
 
 /// The quotations service's settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `DATABASE_URL`, `AMQP_URL`, `GATEWAY_*`, …):
     /// see [`ServiceSettings`].
@@ -92,7 +92,7 @@ pub struct Config {
     #[serde(default = "default_alpha")]
     pub alpha_vantage_base_url: String,
     /// `ALPHA_VANTAGE_API_KEY`: without it Alpha Vantage is skipped in fallback chains.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub alpha_vantage_api_key: Option<String>,
     /// `YAHOO_FINANCE_BASE_URL` (default `https://query1.finance.yahoo.com`).
     #[serde(default = "default_yahoo")]
@@ -132,7 +132,7 @@ pub struct Config {
     pub app_url: String,
     /// `APP_KEY`: the secret that signs e-mail verification links (at least 32 characters).
     /// Required outside `local`/`testing`; there, a random key is made at start-up when unset.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub app_key: Option<secrecy::SecretString>,
     /// `SESSION_LIFETIME_MINUTES`: idle lifetime of a web session (default 120).
     #[serde(default = "default_session_minutes")]
@@ -167,6 +167,17 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
+    }
+
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut vars = tessera_http::config::show::variables("", &self.base);
+        vars.extend(tessera_http::config::show::variables("", self));
+        vars.extend(tessera_http::config::show::variables(
+            "ARGON2_",
+            &self.argon2,
+        ));
+        vars.extend(tessera_http::config::show::variables("MAIL_", &self.mail));
+        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// `MAIL_MAILER`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailerKind {
     /// Write messages to the log.
@@ -28,7 +28,7 @@ pub enum MailerKind {
 }
 
 /// `MAIL_ENCRYPTION`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
     /// STARTTLS required (port 587).
@@ -51,7 +51,7 @@ fn default_from_name() -> String {
 }
 
 /// The `MAIL_*` settings (each field is the variable without its `MAIL_` prefix).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct MailSettings {
     /// `MAIL_MAILER` (`log` when unset in `local`/`testing`; required elsewhere).
     #[serde(default)]
@@ -66,7 +66,7 @@ pub struct MailSettings {
     #[serde(default)]
     pub username: Option<String>,
     /// `MAIL_PASSWORD`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub password: Option<SecretString>,
     /// `MAIL_ENCRYPTION` (default `starttls`).
     #[serde(default)]

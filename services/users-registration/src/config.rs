@@ -61,7 +61,7 @@ fn default_password_setup_ttl() -> u64 {
 }
 
 /// The users-registration service's settings. Variable names are the field names upper-cased.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
@@ -77,6 +77,7 @@ pub struct Config {
     #[serde(default = "default_port")]
     pub app_port: u16,
     /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
+    #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub jwt_secret: SecretString,
     /// `JWT_KEY_ID`: the `kid` header of access tokens (default: a random id chosen at start-up;
     /// set one to keep it stable across replicas and restarts). Never derived from the secret.
@@ -105,6 +106,7 @@ pub struct Config {
     pub auth_address_max_failed_attempts: u32,
     /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
     /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
+    #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub document_encryption_key: SecretString,
     /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored `Idempotency-Key` response is replayed
     /// (default 86400 = 24 h).
@@ -119,7 +121,7 @@ pub struct Config {
     #[serde(default)]
     pub notify_endpoint: Option<String>,
     /// `NOTIFY_TOKEN`: bearer token sent to `NOTIFY_ENDPOINT`, if it needs one.
-    #[serde(default)]
+    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub notify_token: Option<SecretString>,
     /// `NOTIFY_QUEUE`: the dispatcher's durable queue (default `users-registration.notifications`).
     #[serde(default = "default_notify_queue")]
@@ -164,6 +166,16 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
+    }
+
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut vars = tessera_http::config::show::variables("", &self.base);
+        vars.extend(tessera_http::config::show::variables("", self));
+        vars.extend(tessera_http::config::show::variables(
+            "ARGON2_",
+            &self.argon2,
+        ));
+        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! What a service binary is ([`Service`]) and the subcommands every one has
-//! ([`ServiceCommand`]: `serve`, `migrate` and its `status`/`revert`, `openapi`, `completions`).
+//! ([`ServiceCommand`]: `serve`, `migrate` and its `status`/`revert`, `openapi`, `config show`,
+//! `completions`).
 
 use super::*;
 use diesel_migrations::EmbeddedMigrations;
@@ -35,7 +36,7 @@ pub trait Service {
     /// Every migration the service runs, in order (the shared tables first).
     const MIGRATIONS: &'static [EmbeddedMigrations];
     /// Its configuration.
-    type Config: Clone;
+    type Config: Clone + crate::ServiceConfig;
     /// Its command line (for `completions`).
     type Cli: clap::CommandFactory;
 
@@ -81,12 +82,40 @@ pub enum ServiceCommand {
     },
     /// Print the OpenAPI document as YAML.
     Openapi,
+    /// The configuration: `config show`.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `config show`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration read from the environment (and `.env`) as one JSON
+    /// object, variable name → value, defaults filled in, secrets shown as "[redacted]" (and
+    /// the password of a URL); an invalid configuration fails as `serve` would, naming the
+    /// variable.
+    Show,
+}
+
+/// What `config show` prints: `variables` as one pretty JSON object, sorted by name.
+///
+/// # Errors
+/// Serialisation failures.
+pub fn print_effective(
+    variables: serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let sorted: std::collections::BTreeMap<_, _> = variables.into_iter().collect();
+    println!("{}", serde_json::to_string_pretty(&sorted)?);
+    Ok(())
 }
 
 /// `migrate status` / `migrate revert` (`DATABASE_URL`; under the migration lock).
@@ -154,6 +183,12 @@ impl ServiceCommand {
             Self::Openapi => {
                 print!("{}", S::openapi()?);
                 Ok(())
+            }
+            Self::Config {
+                action: ConfigAction::Show,
+            } => {
+                let config = S::config()?;
+                print_effective(crate::ServiceConfig::effective(&config))
             }
             Self::Completions { shell } => {
                 crate::completions::<S::Cli>(shell);

@@ -93,23 +93,29 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
         assert_eq!(status, "suspended");
         assert!(reason.unwrap().contains("identity.agent.disabled"));
     }
-    // Counted (at least once: the loop above may have published it more than once, the
-    // later copies being duplicates).
-    let metrics = app
-        .api
-        .call(reqwest::Method::GET, "/metrics", None, None, &[])
-        .await;
-    let text = metrics.body.as_str().unwrap();
+    // Counted once (later copies the loop above published are duplicates). Polled: the
+    // counter moves when the delivery is acknowledged, just after the binding changed.
+    let processed = format!(
+        "events_consumed_total{{messaging_destination_name=\"{queue}\",outcome=\"processed\",service=\"credential-broker\"}}"
+    );
+    let mut text = String::new();
+    for _ in 0..50 {
+        let metrics = app
+            .api
+            .call(reqwest::Method::GET, "/metrics", None, None, &[])
+            .await;
+        text = metrics.body.as_str().unwrap().to_owned();
+        if tessera_testkit::metrics::sample(&text, &processed) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
-        tessera_testkit::metrics::sample(
-            text,
-            &format!(
-                "events_consumed_total{{messaging_destination_name=\"{queue}\",outcome=\"processed\",service=\"credential-broker\"}}"
-            ),
-        ),
+        tessera_testkit::metrics::sample(&text, &processed),
         1.0,
         "{text}"
     );
+    let text = text.as_str();
     tessera_testkit::metrics::assert_catalogued("credential-broker", text);
     // Tidy the broker: this test's queues.
     crate::helpers::delete_queues(&queue).await;
