@@ -91,7 +91,7 @@ struct Cached {
 #[derive(Debug)]
 pub struct RemoteJwks {
     url: String,
-    client: reqwest::Client,
+    client: tessera_telemetry::http::HttpClient,
     cache: RwLock<Cached>,
     refetch: Mutex<()>,
     default_max_age: Duration,
@@ -112,10 +112,12 @@ impl RemoteJwks {
     ) -> Self {
         Self {
             url: url.into(),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            client: tessera_telemetry::http::traced(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default(),
+            ),
             cache: RwLock::new(Cached {
                 set: JwkSet { keys: Vec::new() },
                 expires: Instant::now(),
@@ -130,12 +132,10 @@ impl RemoteJwks {
     async fn fetch(&self) -> Result<(), VerifyError> {
         let unavailable =
             |e: reqwest::Error| VerifyError::KeySetUnavailable(e.without_url().to_string());
-        let resp = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let resp =
+            self.client.get(&self.url).send().await.map_err(|e| {
+                VerifyError::KeySetUnavailable(tessera_telemetry::http::error_text(e))
+            })?;
         if matches!(
             resp.status(),
             reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod http;
+
 use std::collections::HashMap;
 
 use opentelemetry::propagation::TextMapCompositePropagator;

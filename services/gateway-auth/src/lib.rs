@@ -140,7 +140,7 @@ pub struct Authenticator {
     failures: moka::future::Cache<String, VerifyError>,
     revocations: Arc<Revocations>,
     answers: moka::future::Cache<String, Answer>,
-    client: reqwest::Client,
+    client: tessera_telemetry::http::HttpClient,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -203,10 +203,12 @@ impl Authenticator {
                 .max_capacity(MAX_ANSWERS)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
-                .build()
-                .unwrap_or_default(),
+            client: tessera_telemetry::http::traced(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(2))
+                    .build()
+                    .unwrap_or_default(),
+            ),
         }
     }
 
@@ -354,7 +356,7 @@ impl Authenticator {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| unavailable(e.without_url().to_string()))?;
+            .map_err(|e| unavailable(tessera_telemetry::http::error_text(e)))?;
         let live = match resp.status().as_u16() {
             200 => {
                 let session: SessionRead = resp

@@ -141,7 +141,7 @@ pub struct ProviderSettings {
 /// The HTTP clients of the providers.
 #[derive(Debug, Clone)]
 pub struct Providers {
-    http: reqwest::Client,
+    http: tessera_telemetry::http::HttpClient,
     settings: ProviderSettings,
     /// `quotation_fetches_total{provider,outcome}` (`docs/metrics.md`).
     fetches: tessera_http::metrics::prometheus::IntCounterVec,

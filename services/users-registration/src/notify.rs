@@ -98,7 +98,7 @@ pub struct PasswordSetup {
 /// Calls `NOTIFY_ENDPOINT` for each event.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
-    client: reqwest::Client,
+    client: tessera_telemetry::http::HttpClient,
     endpoint: String,
     token: Option<SecretString>,
     password_setup: PasswordSetup,
@@ -116,13 +116,15 @@ impl Dispatcher {
         timeout: Duration,
         password_setup: PasswordSetup,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!(
-                "tessera-users-registration/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()?;
+        let client = tessera_telemetry::http::traced(
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .user_agent(concat!(
+                    "tessera-users-registration/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .build()?,
+        );
         Ok(Self {
             client,
             endpoint: endpoint.to_owned(),
@@ -230,7 +232,10 @@ impl Dispatcher {
             req = req.bearer_auth(token.expose_secret());
         }
         let resp = req.send().await.map_err(|e| {
-            anyhow::anyhow!("notification endpoint unreachable: {}", e.without_url())
+            anyhow::anyhow!(
+                "notification endpoint unreachable: {}",
+                tessera_telemetry::http::error_text(e)
+            )
         })?;
         let status = resp.status();
         if !status.is_success() {

@@ -20,7 +20,7 @@ pub struct OAuthWallet {
     pub(super) pool: DbPool,
     pub(super) key: Arc<SealingKey>,
     pub(super) clients: BTreeMap<String, OAuthClient>,
-    pub(super) http: reqwest::Client,
+    pub(super) http: tessera_telemetry::http::HttpClient,
     pub(super) flights: Mutex<HashMap<FlightKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Access tokens this process fetched or read, by (agent, host, scope set): served without
     /// a database read while more than the margin from expiry.
@@ -68,10 +68,12 @@ impl OAuthWallet {
             pool,
             key,
             clients,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: tessera_telemetry::http::traced(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default(),
+            ),
             flights: Mutex::new(HashMap::new()),
             memory: Mutex::new(HashMap::new()),
             memory_ttl: TimeDelta::seconds(30),
@@ -335,7 +337,7 @@ impl OAuthWallet {
             .body(form)
             .send()
             .await
-            .map_err(|e| WalletError::Unavailable(e.without_url().to_string()))?;
+            .map_err(|e| WalletError::Unavailable(tessera_telemetry::http::error_text(e)))?;
         let status = resp.status();
         let body = resp
             .bytes()

@@ -44,10 +44,12 @@ impl Providers {
     /// # Errors
     /// The HTTP client cannot be built.
     pub fn new(settings: ProviderSettings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .user_agent(settings.user_agent.clone())
-            .build()?;
+        let http = tessera_telemetry::http::traced(
+            reqwest::Client::builder()
+                .timeout(settings.timeout)
+                .user_agent(settings.user_agent.clone())
+                .build()?,
+        );
         let fetches = tessera_http::metrics::prometheus::IntCounterVec::new(
             tessera_http::metrics::prometheus::Opts::new(
                 "quotation_fetches_total",
@@ -124,7 +126,7 @@ impl Providers {
             .get(url)
             .send()
             .await
-            .map_err(|e| unavailable(e.without_url()))?;
+            .map_err(|e| unavailable(tessera_telemetry::http::error_text(e)))?;
         match resp.status().as_u16() {
             404 => Err(ProviderError::NotFound),
             429 => Err(ProviderError::RateLimited),

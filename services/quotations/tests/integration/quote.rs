@@ -178,3 +178,50 @@ async fn openapi_matches_the_committed_file() {
     let metrics = app.get("/metrics").await;
     tessera_testkit::metrics::assert_catalogued("quotations", metrics.body.as_str().unwrap());
 }
+
+/// An outbound call to a provider is a client span of the caller's trace: the provider gets
+/// a `traceparent` with the caller's trace id and a span id of its own (issue #21), and no
+/// key in the attributes (the query string is not recorded).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_call_carries_the_callers_trace() {
+    let (subscriber, capture) = tessera_telemetry::capturing_subscriber("quotations");
+    tracing::subscriber::set_global_default(subscriber).expect("the test's only subscriber");
+    let app = TestApp::spawn().await;
+    mount_json(&app.stub, "/json/last/USD-BRL", 200, awesome_usd_brl()).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = app
+        .api
+        .call(
+            reqwest::Method::GET,
+            "/api/quotation/USD-BRL",
+            None,
+            None,
+            &[("traceparent", &format!("00-{trace}-00f067aa0ba902b7-01"))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let received = app.stub.received_requests().await.unwrap_or_default();
+    let call = received
+        .iter()
+        .find(|q| q.url.path() == "/json/last/USD-BRL")
+        .expect("the provider was asked");
+    let traceparent = call
+        .headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .expect("a traceparent on the provider call");
+    assert!(
+        traceparent.starts_with(&format!("00-{trace}-")),
+        "{traceparent}"
+    );
+    assert!(
+        !traceparent.contains("00f067aa0ba902b7"),
+        "the client span's own id: {traceparent}"
+    );
+    // The client span's log lines carry the same trace (and the request's id).
+    assert!(
+        capture.json_lines().iter().any(|l| l["trace_id"] == trace),
+        "{:?}",
+        capture.json_lines()
+    );
+}
