@@ -18,6 +18,25 @@ use reqwest::Method;
 use serde_json::Value;
 use tessera_testkit::{Api, Reply};
 
+/// The five services' binaries, then gateway-auth's: every binary with `/metrics`.
+pub const BINARIES: [&str; 6] = [
+    "control-plane",
+    "quotations",
+    "identity",
+    "credential-broker",
+    "users-registration",
+    "gateway-auth",
+];
+
+/// The five services (the binaries with a database and the shared subcommands).
+pub const SERVICES: [&str; 5] = [
+    "control-plane",
+    "quotations",
+    "identity",
+    "credential-broker",
+    "users-registration",
+];
+
 /// The running platform: the gateway's client and the demo data of `make up`.
 pub struct Platform {
     /// A client of the gateway.

@@ -7,13 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SERVICES: [&str; 5] = [
-    "control-plane",
-    "quotations",
-    "identity",
-    "credential-broker",
-    "users-registration",
-];
+use tessera_e2e::SERVICES;
 
 fn binary(name: &str) -> PathBuf {
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,16 +23,7 @@ fn binary(name: &str) -> PathBuf {
 
 /// Runs `name args…` with an empty environment in an empty directory (no `.env`).
 fn run(name: &str, args: &[&str]) -> std::process::Output {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let out = Command::new(binary(name))
-        .args(args)
-        .env_clear()
-        .current_dir(&dir)
-        .output()
-        .expect("the binary runs");
-    let _ = std::fs::remove_dir(&dir);
-    out
+    run_with(name, args, &[])
 }
 
 #[test]

@@ -16,14 +16,7 @@ fn read(rel: &str) -> String {
 /// Every documented metric name, with the series a histogram adds.
 fn documented() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    for service in [
-        "control-plane",
-        "quotations",
-        "identity",
-        "credential-broker",
-        "users-registration",
-        "gateway-auth",
-    ] {
+    for service in tessera_e2e::BINARIES {
         for (name, kind) in tessera_testkit::metrics::catalogue(service) {
             if kind == "histogram" {
                 for suffix in ["_bucket", "_count", "_sum"] {

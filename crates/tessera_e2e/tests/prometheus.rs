@@ -14,20 +14,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use tessera_e2e::Platform;
+use tessera_e2e::{BINARIES as SERVICES, Platform};
 
 /// Where this test's Prometheus listens.
 const PROMETHEUS: &str = "127.0.0.1:18089";
-
-/// The five services and gateway-auth.
-const SERVICES: [&str; 6] = [
-    "control-plane",
-    "quotations",
-    "identity",
-    "credential-broker",
-    "users-registration",
-    "gateway-auth",
-];
 
 async fn api(client: &reqwest::Client, path: &str) -> Value {
     client

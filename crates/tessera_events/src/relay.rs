@@ -11,8 +11,10 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::broker::{BrokerError, Publisher, header_table};
+use crate::broker::{BrokerError, Publisher};
 use crate::schema::outbox;
+
+mod span;
 
 diesel::define_sql_function! {
     /// `pg_try_advisory_xact_lock(bigint)`: a lock held until the transaction ends.
@@ -295,28 +297,11 @@ impl Relay {
                 // so the consumer's span is its child. Each ends at the broker's confirm.
                 let spans: Vec<tracing::Span> = rows
                     .iter()
-                    .map(|(id, key, _, headers, _)| publish_span(exchange, key, *id, headers))
+                    .map(|(id, key, _, headers, _)| span::publish(exchange, key, *id, headers))
                     .collect();
                 let confirms = futures_util::future::try_join_all(rows.iter().zip(&spans).map(
                     |((id, key, body, headers, _), span)| {
-                        // The producer span's context replaces the stored one (kept as it is
-                        // when spans are not recorded: no OpenTelemetry layer).
-                        let context = tessera_telemetry::trace_headers_of(span);
-                        let replaced = context.contains_key("traceparent");
-                        let mut pairs: Vec<(String, String)> = headers
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .filter(|(k, _)| {
-                                !(replaced && matches!(k.as_str(), "traceparent" | "tracestate"))
-                            })
-                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                            .collect();
-                        if replaced {
-                            pairs.extend(context);
-                        }
-                        let table =
-                            header_table(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        let table = span::message_headers(headers, span);
                         let message_id = id.to_string();
                         async move {
                             publisher
@@ -364,28 +349,6 @@ impl Relay {
         )
         .await
     }
-}
-
-/// The producer span of one event's publication: `publish <exchange>`, kind producer, with the
-/// messaging attributes (`messaging.system`, `messaging.operation.type` = `send`,
-/// `messaging.destination.name`, `messaging.rabbitmq.destination.routing_key`,
-/// `messaging.message.id`), child of the trace context stored with the event.
-fn publish_span(exchange: &str, key: &str, id: Uuid, headers: &serde_json::Value) -> tracing::Span {
-    let span = tracing::info_span!("publish",
-        otel.name = %format_args!("publish {exchange}"), otel.kind = "producer",
-        messaging.system = "rabbitmq", messaging.operation.type = "send",
-        messaging.operation.name = "publish", messaging.destination.name = exchange,
-        messaging.rabbitmq.destination.routing_key = key, messaging.message.id = %id,
-        error.type = tracing::field::Empty);
-    let carrier: std::collections::HashMap<String, String> = headers
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| matches!(k.as_str(), "traceparent" | "tracestate"))
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-        .collect();
-    tessera_telemetry::set_parent_from(&span, &carrier);
-    span
 }
 
 /// How many outbox rows are still unpublished (for readiness detail, tests and metrics).

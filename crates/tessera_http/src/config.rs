@@ -138,6 +138,14 @@ pub mod show {
         }
     }
 
+    /// A service's variables: the shared [`super::ServiceSettings`] and its own `config`'s
+    /// fields (prefixed groups such as `ARGON2_*` are added by the caller with [`variables`]).
+    pub fn service<T: Serialize>(base: &super::ServiceSettings, config: &T) -> Map<String, Value> {
+        let mut vars = variables("", base);
+        vars.extend(variables("", config));
+        vars
+    }
+
     /// `value`'s fields as variables: each field name upper-cased after `prefix` (`ARGON2_`
     /// for the `ARGON2_*` group), in a JSON object. A value that is not a struct gives nothing.
     pub fn variables<T: Serialize>(prefix: &str, value: &T) -> Map<String, Value> {

@@ -122,8 +122,7 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::variables("", &self.base);
-        vars.extend(tessera_http::config::show::variables("", self));
+        let mut vars = tessera_http::config::show::service(&self.base, self);
         vars.extend(tessera_http::config::show::variables("", &self.keys));
         vars
     }

@@ -112,9 +112,7 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::variables("", &self.base);
-        vars.extend(tessera_http::config::show::variables("", self));
-        vars
+        tessera_http::config::show::service(&self.base, self)
     }
 
     fn finish(&mut self) -> Result<(), String> {
