@@ -138,14 +138,6 @@ pub mod show {
         }
     }
 
-    /// A service's variables: the shared [`super::ServiceSettings`] and its own `config`'s
-    /// fields (prefixed groups such as `ARGON2_*` are added by the caller with [`variables`]).
-    pub fn service<T: Serialize>(base: &super::ServiceSettings, config: &T) -> Map<String, Value> {
-        let mut vars = variables("", base);
-        vars.extend(variables("", config));
-        vars
-    }
-
     /// `value`'s fields as variables: each field name upper-cased after `prefix` (`ARGON2_`
     /// for the `ARGON2_*` group), in a JSON object. A value that is not a struct gives nothing.
     pub fn variables<T: Serialize>(prefix: &str, value: &T) -> Map<String, Value> {
@@ -161,7 +153,7 @@ pub mod show {
 
 /// A service's `Config`, as [`load`] reads it: its own variables (the fields, upper-cased),
 /// the shared [`ServiceSettings`] beside them, then what it completes and checks itself.
-pub trait ServiceConfig: DeserializeOwned {
+pub trait ServiceConfig: DeserializeOwned + Serialize {
     /// Where the shared settings go (envy cannot flatten typed fields, so they are read apart).
     fn base_mut(&mut self) -> &mut ServiceSettings;
 
@@ -175,9 +167,13 @@ pub trait ServiceConfig: DeserializeOwned {
     }
 
     /// The effective configuration for `config show` ([`show`]): every variable the service
-    /// reads — its own, the shared [`ServiceSettings`], prefixed groups — by name, secrets
-    /// redacted.
-    fn effective(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// reads by name, secrets redacted. By default the struct's own serialisation, in which
+    /// the shared [`ServiceSettings`] is a flattened field (`#[serde(skip_deserializing,
+    /// flatten)]`: read apart, shown beside the rest); a service with prefixed groups
+    /// (`ARGON2_*`) adds them with [`show::variables`].
+    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
+        show::variables("", self)
+    }
 
     /// Reads the configuration from the process environment ([`load`]).
     ///

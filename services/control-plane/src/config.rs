@@ -45,7 +45,7 @@ pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
     /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// `APP_PORT` (default 8081; 0 picks a free port).
     #[serde(default = "default_port")]
@@ -67,7 +67,7 @@ pub struct Config {
     pub peer_token_scopes: String,
     /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
     /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub keys: tessera_jwt::KeySettings,
     /// `REGISTRY_CACHE_TTL_MS`: how long a replica caches registry look-ups (default 1000; 0 disables).
     #[serde(default = "default_cache_ms")]
@@ -119,12 +119,6 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
-    }
-
-    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::service(&self.base, self);
-        vars.extend(tessera_http::config::show::variables("", &self.keys));
-        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

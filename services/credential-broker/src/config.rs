@@ -41,7 +41,7 @@ pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
     /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// `APP_PORT` (default 8084; 0 picks a free port).
     #[serde(default = "default_port")]
@@ -109,10 +109,6 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
-    }
-
-    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        tessera_http::config::show::service(&self.base, self)
     }
 
     fn finish(&mut self) -> Result<(), String> {

@@ -51,7 +51,7 @@ pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
     /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
     /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
     /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
@@ -109,7 +109,7 @@ pub struct Config {
     pub identity_enrollment_ttl_seconds: u64,
     /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
     /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub keys: tessera_jwt::KeySettings,
 }
 
@@ -130,8 +130,7 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::service(&self.base, self);
-        vars.extend(tessera_http::config::show::variables("", &self.keys));
+        let mut vars = tessera_http::config::show::variables("", self);
         vars.extend(tessera_http::config::show::variables(
             "ARGON2_",
             &self.argon2,

@@ -61,7 +61,7 @@ fn default_user_agent() -> String {
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `DATABASE_URL`, `AMQP_URL`, `GATEWAY_*`, …):
     /// see [`ServiceSettings`].
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// Argon2id costs from `ARGON2_*` (OWASP defaults; see `tessera_password::HashSettings`).
     #[serde(skip)]
@@ -170,7 +170,7 @@ impl tessera_http::config::ServiceConfig for Config {
     }
 
     fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::service(&self.base, self);
+        let mut vars = tessera_http::config::show::variables("", self);
         vars.extend(tessera_http::config::show::variables(
             "ARGON2_",
             &self.argon2,
