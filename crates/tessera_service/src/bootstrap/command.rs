@@ -100,7 +100,7 @@ pub enum ServiceCommand {
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ConfigAction {
     /// Print the effective configuration read from the environment (and `.env`) as one JSON
-    /// object, variable name → value, defaults filled in, secrets shown as "[redacted]" (and
+    /// object, variable name → value, defaults filled in, secrets shown as `"[redacted]"` (and
     /// the password of a URL); an invalid configuration fails as `serve` would, naming the
     /// variable.
     Show,
