@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE_THROTTLED};
 
-use crate::routes::{account, deletes, history, quote, user_tokens};
+use crate::routes::{account, history, moderation, quote, user_tokens};
 
 const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     name: "bearer",
@@ -35,10 +35,10 @@ operations = [
     quote::show,
     quote::collect,
     history::index,
-    deletes::destroy,
-    deletes::bulk,
-    deletes::restore,
-    deletes::bulk_restore,
+    moderation::destroy,
+    moderation::bulk,
+    moderation::restore,
+    moderation::bulk_restore,
     account::create,
     account::revoke,
     account::me,

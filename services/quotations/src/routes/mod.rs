@@ -2,8 +2,8 @@
 //! [`crate::openapi::ApiDoc`], and registered from there ([`crate::openapi::configure`]).
 
 pub mod account;
-pub mod deletes;
 pub mod history;
+pub mod moderation;
 pub mod quote;
 pub mod user_tokens;
 

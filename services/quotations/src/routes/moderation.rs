@@ -1,7 +1,8 @@
-//! `DELETE /api/quotations/{quotation}` and `POST /api/quotations/bulk-delete` (seed 001): soft
-//! deletes, admin only (token user with `is_admin`, or gateway role `moderator`); and their
-//! undo with the same authorization, `POST /api/quotations/{quotation}/restore` and
-//! `POST /api/quotations/bulk-restore` (issue #20).
+//! Moderation of quotations (seed 001): soft deletes, admin only (a token user with
+//! `is_admin`, or the gateway role `moderator`) — `DELETE /api/quotations/{quotation}` and
+//! `POST /api/quotations/bulk-delete` — and their undo with the same authorization,
+//! `POST /api/quotations/{quotation}/restore` and `POST /api/quotations/bulk-restore`
+//! (issue #20).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
