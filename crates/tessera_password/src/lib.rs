@@ -37,18 +37,23 @@ type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 
 /// The Argon2id cost settings. A service reads them from the `ARGON2_*` variables
 /// (`envy::prefixed("ARGON2_")`: `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`,
-/// `ARGON2_MAX_CONCURRENT`); an unset one takes OWASP's value.
+/// `ARGON2_MAX_CONCURRENT`); an unset one takes OWASP's value. Serialised under the variables'
+/// names (`argon2_memory_kib` …), so a service's configuration can flatten it for `config show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct HashSettings {
     /// `ARGON2_MEMORY_KIB`: memory cost in KiB (OWASP: 19456 = 19 MiB).
+    #[serde(rename(serialize = "argon2_memory_kib"))]
     pub memory_kib: u32,
     /// `ARGON2_ITERATIONS`: time cost (OWASP: 2).
+    #[serde(rename(serialize = "argon2_iterations"))]
     pub iterations: u32,
     /// `ARGON2_PARALLELISM`: lanes (OWASP: 1).
+    #[serde(rename(serialize = "argon2_parallelism"))]
     pub parallelism: u32,
     /// `ARGON2_MAX_CONCURRENT`: hashing threads (default: the CPU count). Bounds the memory a
     /// login flood can take: each thread holds `memory_kib`.
+    #[serde(rename(serialize = "argon2_max_concurrent"))]
     pub max_concurrent: Option<usize>,
 }
 

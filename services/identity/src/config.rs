@@ -56,7 +56,7 @@ pub struct Config {
     /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
     /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
     /// CPU): OWASP's recommendation.
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub argon2: HashSettings,
     /// `APP_PORT` (default 8083; 0 picks a free port).
     #[serde(default = "default_port")]
@@ -127,15 +127,6 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
-    }
-
-    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::variables("", self);
-        vars.extend(tessera_http::config::show::variables(
-            "ARGON2_",
-            &self.argon2,
-        ));
-        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

@@ -64,7 +64,7 @@ pub struct Config {
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// Argon2id costs from `ARGON2_*` (OWASP defaults; see `tessera_password::HashSettings`).
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub argon2: tessera_password::HashSettings,
     /// `QUOTATIONS_REQUIRE_AUTH`: the quote routes need a token (or a gateway identity); 401
     /// otherwise (default false).
@@ -147,7 +147,7 @@ pub struct Config {
     #[serde(default)]
     pub quotations_moderator_tenants: String,
     /// `MAIL_*`: how e-mails leave (see [`crate::mail::MailSettings`]).
-    #[serde(skip)]
+    #[serde(skip_deserializing, flatten)]
     pub mail: crate::mail::MailSettings,
 }
 
@@ -167,16 +167,6 @@ impl std::fmt::Debug for Config {
 impl tessera_http::config::ServiceConfig for Config {
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
-    }
-
-    fn effective(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut vars = tessera_http::config::show::variables("", self);
-        vars.extend(tessera_http::config::show::variables(
-            "ARGON2_",
-            &self.argon2,
-        ));
-        vars.extend(tessera_http::config::show::variables("MAIL_", &self.mail));
-        vars
     }
 
     fn finish(&mut self) -> Result<(), String> {

@@ -54,31 +54,35 @@ fn default_from_name() -> String {
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct MailSettings {
     /// `MAIL_MAILER` (`log` when unset in `local`/`testing`; required elsewhere).
-    #[serde(default)]
+    #[serde(default, rename(serialize = "mail_mailer"))]
     pub mailer: Option<MailerKind>,
     /// `MAIL_HOST` (required with `smtp`).
-    #[serde(default)]
+    #[serde(default, rename(serialize = "mail_host"))]
     pub host: Option<String>,
     /// `MAIL_PORT` (default 587).
-    #[serde(default = "default_port")]
+    #[serde(default = "default_port", rename(serialize = "mail_port"))]
     pub port: u16,
     /// `MAIL_USERNAME` (SMTP AUTH when set).
-    #[serde(default)]
+    #[serde(default, rename(serialize = "mail_username"))]
     pub username: Option<String>,
     /// `MAIL_PASSWORD`.
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+    #[serde(
+        default,
+        serialize_with = "tessera_http::config::show::secret_if_set",
+        rename(serialize = "mail_password")
+    )]
     pub password: Option<SecretString>,
     /// `MAIL_ENCRYPTION` (default `starttls`).
-    #[serde(default)]
+    #[serde(default, rename(serialize = "mail_encryption"))]
     pub encryption: Encryption,
     /// `MAIL_FROM_ADDRESS` (default `no-reply@quotations.test`).
-    #[serde(default = "default_from")]
+    #[serde(default = "default_from", rename(serialize = "mail_from_address"))]
     pub from_address: String,
     /// `MAIL_FROM_NAME` (default `Tessera Quotations`).
-    #[serde(default = "default_from_name")]
+    #[serde(default = "default_from_name", rename(serialize = "mail_from_name"))]
     pub from_name: String,
     /// `MAIL_FILE_DIR` (required with `file`).
-    #[serde(default)]
+    #[serde(default, rename(serialize = "mail_file_dir"))]
     pub file_dir: Option<std::path::PathBuf>,
 }
 
