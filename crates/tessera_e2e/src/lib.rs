@@ -148,6 +148,9 @@ impl Platform {
         let login = self.identity_login(tenant, who).await;
         assert_eq!(login.body["mfa_required"], true, "{}", login.body);
         let session = login.body["session_id"].as_str().unwrap().to_owned();
+        // One second factor at a time across the suite's processes: each takes a step after the
+        // last one used and has it verified before the next test computes a code.
+        let _turn = TotpTurn::take(&self.state).await;
         let code = fresh_totp(self, who["totp_secret"].as_str().unwrap()).await;
         let verified = self
             .call(
@@ -218,6 +221,45 @@ pub fn unique_document() -> String {
 /// `prefix-<random>`.
 pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The suite's turn at a demo second factor: a lock file created exclusively in the state
+/// directory (tests run as parallel processes), removed when dropped — on a failed assertion
+/// too. A lock older than two minutes is a crashed holder's and is taken over.
+struct TotpTurn(PathBuf);
+
+impl TotpTurn {
+    async fn take(state: &std::path::Path) -> Self {
+        let path = state.join("e2e-totp.lock");
+        loop {
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            if let Err(e) = &created
+                && e.kind() == std::io::ErrorKind::AlreadyExists
+            {
+                let stale = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(120));
+                if stale {
+                    let _ = std::fs::remove_file(&path);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            created.expect("the TOTP lock file is created in the state directory");
+            return Self(path);
+        }
+    }
+}
+
+impl Drop for TotpTurn {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// A TOTP code of a time step not used before (identity refuses a replayed code): the step of
