@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs e2e fuzz k8s-validate test monitoring-check browser-test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs e2e compose-e2e generate fuzz k8s-validate test monitoring-check browser-test lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ e2e: check-services ## The end-to-end suite through the gateway, then the API fu
 
 fuzz: ## schemathesis on every service's OpenAPI document against the running platform (changes its demo data)
 	@scripts/fuzz.sh
+
+compose-e2e: check-services ## The compose deployment for real: Docker engine and Debian base image if missing (root), images, every healthcheck, the e2e suite through the compose gateway, container faults
+	@scripts/compose-e2e.sh
+
+generate: ## Regenerate every deployment (make up's environment, compose, the nginx routes, k8s/base, .env.example topology) from deploy/platform.toml
+	python3 deploy/generate.py
 
 k8s-validate: ## Render the kustomize overlays, validate them against the Kubernetes schemas, run the checkov security scan
 	@k8s/validate.sh

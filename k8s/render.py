@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Writes k8s/base/ from the service table below (one Deployment, Service, ConfigMap, migration
-Job, HorizontalPodAutoscaler and PodDisruptionBudget per service; the Ingress with the route
-table of ARCHITECTURE.md §3; NetworkPolicies; the quotations collect CronJob).
+"""The Kubernetes part of deploy/generate.py: k8s/base/ from the platform definition
+(deploy/platform.toml) — one Deployment (with its `migrate` init container), Service, ConfigMap,
+HorizontalPodAutoscaler and PodDisruptionBudget per service; the Ingress with the route table of
+ARCHITECTURE.md §3; NetworkPolicies; the quotations collect CronJob; the monitoring resources.
 
-The generated files are committed; `python3 k8s/render.py --check` (run by `make k8s-validate`)
-fails when they differ from what this script writes, so edit the table here, not the YAML.
+The generated files are committed; `python3 deploy/generate.py --check` (run by `make test`)
+fails when they differ from what the definition gives, so edit deploy/platform.toml, not the YAML.
 """
 import json
 import pathlib
@@ -12,13 +13,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent
 BASE = ROOT / "base"
-IMAGE = "ghcr.io/tessera-platform/{name}:0.1.0"
+IMAGE = ""  # [platform].k8s_image
 PART_OF = "tessera"
-
-# The addresses the services' peers (the ingress controller's pods) come from: X-Forwarded-For
-# is believed only from these (TRUSTED_PROXIES; tessera_http::client_addr). Overlays set the
-# cluster's own pod CIDR.
-POD_NETWORK = "10.0.0.0/8"
 
 # PostgreSQL connections one service may hold at most, across all its replicas (prod: the
 # managed server's max_connections must cover five of these plus its reserved ones; dev: the
@@ -38,86 +34,37 @@ UNTRUSTED_HEADERS = [
     if line.strip() and not line.startswith("#")
 ]
 
-# name, port, whether the Ingress routes to it, settings (ConfigMap), secret keys (Secret
-# `<name>-secrets`, created per overlay), whether it mounts a JWT signing-key Secret.
-SERVICES = [
-    {
-        "name": "control-plane", "port": 8081, "exposed": True, "keys": True,
-        "config": {"CP_ISSUER": "https://platform.example.com"},
-        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "CP_ADMIN_TOKEN"],
-    },
-    {
-        "name": "quotations", "port": 8082, "exposed": True, "keys": False,
-        # Auto-collect runs as the CronJob below; the in-process scheduler stays off.
-        "config": {"APP_URL": "https://platform.example.com", "MAIL_MAILER": "smtp",
-                   "QUOTATIONS_MODERATOR_TENANTS": "demo", "TRUSTED_PROXIES": POD_NETWORK,
-                   "MAIL_HOST": "smtp.example.com", "MAIL_PORT": "587",
-                   "MAIL_ENCRYPTION": "starttls", "MAIL_FROM_ADDRESS": "no-reply@example.com",
-                   "QUOTATIONS_AUTO_COLLECT_ENABLED": "false"},
-        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "APP_KEY", "MAIL_USERNAME",
-                    "MAIL_PASSWORD", "ALPHA_VANTAGE_API_KEY"],
-    },
-    {
-        "name": "identity", "port": 8083, "exposed": True, "keys": True,
-        "config": {"IDENTITY_ISSUER_BASE_URL": "https://platform.example.com",
-                   "IDENTITY_ROLES": "admin,supervisor,agent,viewer,moderator",
-                   "TRUSTED_PROXIES": POD_NETWORK},
-        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "IDENTITY_MFA_ENCRYPTION_KEY"],
-    },
-    {
-        "name": "credential-broker", "port": 8084, "exposed": True, "keys": False,
-        "config": {"WALLET_BACKEND": "oauth", "TOKEN_RATE_LIMIT_PER_MINUTE": "60"},
-        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "BROKER_CALLER_TOKEN",
-                    "BROKER_ADMIN_TOKEN", "BROKER_AUDIT_HMAC_KEY", "BROKER_WALLET_ENCRYPTION_KEY",
-                    "WALLET_OAUTH_UPSTREAMS"],
-    },
-    {
-        "name": "users-registration", "port": 8085, "exposed": True, "keys": False,
-        "config": {"NOTIFY_ENDPOINT": "http://notification-service.notifications.svc.cluster.local/notifications",
-                   "TRUSTED_PROXIES": POD_NETWORK},
-        "secrets": ["DATABASE_URL", "AMQP_URL", "GATEWAY_SECRET", "JWT_SECRET",
-                    "DOCUMENT_ENCRYPTION_KEY"],
-    },
-    {
-        "name": "gateway-auth", "port": 8079, "exposed": True, "keys": False, "no_db": True,
-        # /verify answers carry the gateway secret: only the ingress controller reaches 8079;
-        # the scraper gets its own port (GATEWAY_METRICS_PORT).
-        "metrics_port": 9079,
-        "config": {"GATEWAY_TRUSTED_ISSUERS":
-                   "https://platform.example.com/tenants/=http://identity:8083/tenants/",
-                   "GATEWAY_AUDIENCE": "tessera", "GATEWAY_METRICS_PORT": "9079"},
-        # AMQP_URL: identity.session.revoked (the revocation feed).
-        "secrets": ["GATEWAY_SECRET", "AMQP_URL"],
-    },
-]
+# The services and the route table come from deploy/platform.toml (deploy/generate.py passes
+# it to render()); these are filled from it there.
+SERVICES = []
+ROUTES = []
 
-# ARCHITECTURE.md §3 (plus /assets/ for the dashboards' script and stylesheet).
-ROUTES = [
-    ("/wls", "Prefix", "control-plane"),
-    ("/.well-known/jwks.json", "Exact", "control-plane"),
-    ("/api/quotation", "Prefix", "quotations"),
-    ("/api/quotations", "Prefix", "quotations"),
-    ("/api/auth/token", "Exact", "quotations"),
-    ("/api/user", "Prefix", "quotations"),
-    ("/dashboard", "Prefix", "quotations"),
-    ("/register", "Exact", "quotations"),
-    ("/login", "Exact", "quotations"),
-    ("/logout", "Exact", "quotations"),
-    ("/forgot-password", "Exact", "quotations"),
-    ("/reset-password", "Prefix", "quotations"),
-    ("/verify-email", "Prefix", "quotations"),
-    ("/email/verification-notification", "Exact", "quotations"),
-    ("/assets", "Prefix", "quotations"),
-    ("/tenants", "Prefix", "identity"),
-    ("/healthz", "Exact", "identity"),
-    ("/api/token", "Exact", "credential-broker"),
-    ("/api/bindings", "Prefix", "credential-broker"),
-    ("/api/wallet", "Prefix", "credential-broker"),
-    ("/api/audit", "Prefix", "credential-broker"),
-    ("/registrations", "Prefix", "users-registration"),
-    ("/auth", "Prefix", "users-registration"),
-    ("/users", "Prefix", "users-registration"),
-]
+
+def load(platform):
+    """The service table and ARCHITECTURE.md §3's route table of the Kubernetes base, from the
+    platform definition: name, port, whether the Ingress routes to it, its ConfigMap settings,
+    its Secret keys (`<name>-secrets`, created per overlay), whether it mounts a JWT signing-key
+    Secret."""
+    SERVICES.clear()
+    ROUTES.clear()
+    for svc in platform.services:
+        config = platform.env(svc, "k8s", keys_dir="/var/run/tessera/keys")
+        entry = {
+            "name": svc["name"], "port": svc["port"], "exposed": True,
+            "keys": bool(svc.get("signing_keys")), "no_db": not svc.get("database"),
+            "config": config,
+            "secrets": (["DATABASE_URL"] if svc.get("database") else []) + ["AMQP_URL"]
+                       + [var for var, _, _ in platform.secrets(svc, "k8s")],
+        }
+        if "k8s_metrics_port" in svc:
+            entry["metrics_port"] = svc["k8s_metrics_port"]
+        SERVICES.append(entry)
+        for route in svc.get("routes", []):
+            kind = {"exact": "Exact", "prefix": "Prefix"}[route["match"]]
+            ROUTES.append((route["path"].rstrip("/"), kind, svc["name"]))
+    global IMAGE
+    IMAGE = platform.settings["k8s_image"]
+
 
 AUTH_HEADERS = "X-Gateway-Secret,X-Gateway-Auth,X-Auth-Subject,X-Auth-Roles,X-Auth-Tenant"
 
@@ -216,15 +163,10 @@ def pod_spec(svc, args, probes=True, restart=None, init_migrate=False):
 
 def service_documents(svc):
     name, port = svc["name"], svc["port"]
-    config = {"APP_ENV": "production", "APP_HOST": "0.0.0.0", "APP_PORT": str(port),
-              "RUST_LOG": "info", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
-              "OTEL_SERVICE_NAME": name}
+    config = dict(svc["config"])
+    config["OTEL_SERVICE_NAME"] = name
     if not svc.get("no_db"):
-        config.update({"RUN_MIGRATIONS": "false", "GATEWAY_ENFORCE_SOURCE": "true",
-                       "DB_POOL_SIZE": str(DB_POOL_SIZE)})
-    if svc["keys"]:
-        config["JWT_SIGNING_KEYS_DIR"] = "/var/run/tessera/keys"
-    config.update(svc["config"])
+        config["DB_POOL_SIZE"] = str(DB_POOL_SIZE)
     pod_labels = dict(labels(name))
     if svc["exposed"]:
         pod_labels["tessera.io/ingress"] = "true"
@@ -449,7 +391,8 @@ def to_yaml(docs):
     return "".join("---\n" + json.dumps(d, indent=2) + "\n" for d in docs)
 
 
-def render():
+def render(platform):
+    load(platform)
     files = {}
     resources = []
     for svc in SERVICES:
@@ -470,18 +413,7 @@ def render():
 
 
 def main():
-    check = "--check" in sys.argv[1:]
-    stale = []
-    for rel, text in render().items():
-        path = BASE / rel
-        if check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(rel)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-    if stale:
-        sys.exit("k8s/base is out of date (run python3 k8s/render.py): " + ", ".join(stale))
+    sys.exit("k8s/base is generated with the other deployments: python3 deploy/generate.py [--check]")
 
 
 if __name__ == "__main__":

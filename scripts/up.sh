@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # make up: build, create and migrate the databases, seed demo data, start the services in the
 # background, wait for readiness, print URLs and demo credentials (also .tessera/demo.json).
+# The topology (ports, each process's environment, the secrets, the gateway's upstreams) is
+# deploy/local/, generated from deploy/platform.toml by deploy/generate.py: this script only
+# orchestrates.
 source "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || die "curl is required (apt-get install curl)"
+command -v jq >/dev/null || die "jq is required (apt-get install jq)"
+LOCAL="$ROOT/deploy/local"
+# Ports and the lists of services and secrets; a variable already set wins (make e2e moves ports).
+while IFS='=' read -r key value; do
+  [ -n "${!key:-}" ] || printf -v "$key" '%s' "$value"
+  export "${key?}"
+done < <(grep -E '^[A-Z][A-Z0-9_]*=' "$LOCAL/platform.env")
+# The local notification sink (users-registration's NOTIFY_ENDPOINT) is make up's own stand-in.
+export STATE PG_URL_BASE DB_SUFFIX AMQP_URL RUST_LOG="${RUST_LOG:-info}" SINK_PORT="${SINK_PORT:-8086}"
 require_postgres
 require_rabbitmq
 "$ROOT/scripts/deps.sh"
@@ -17,9 +29,9 @@ fi
 export LOG_FORMAT
 
 say "building ($PROFILE)"
-cargo build --locked --profile "$PROFILE" -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity -p tessera_credential_broker --bin credential-broker \
-  -p tessera_users_registration --bin users-registration \
-  -p tessera_quotations --bin quotations -p tessera_gateway_auth --bin gateway-auth
+build=()
+for name in $TESSERA_SERVICES gateway-auth; do build+=(-p "tessera_${name//-/_}" --bin "$name"); done
+cargo build --locked --profile "$PROFILE" "${build[@]}"
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -27,152 +39,73 @@ if [ ! -f "$SECRETS" ]; then
   # A fresh state: demo databases left by an earlier state (another clone, `make clean-state`)
   # hold accounts whose passwords and encryption keys are gone with it — start them afresh.
   if command -v psql >/dev/null; then
-    for db in control_plane identity credential_broker users_registration quotations; do
+    for db in ${TESSERA_SERVICES//-/_}; do
       if [ -n "$(psql -qtA "$PG_URL_BASE/postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$db$DB_SUFFIX'")" ]; then
         say "fresh state: recreating the demo database $db$DB_SUFFIX (its credentials were in a state that is gone)"
         psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE $db$DB_SUFFIX WITH (FORCE)" >/dev/null
       fi
     done
   fi
-  umask 077
-  {
-    echo "CP_ADMIN_TOKEN=$(random_secret)"
-    echo "GATEWAY_SECRET=$(random_secret)"
-  } > "$SECRETS"
+  ( umask 077; : > "$SECRETS" )
 fi
-# Secrets added by later versions are appended to an existing file.
-grep -q '^IDENTITY_MFA_ENCRYPTION_KEY=' "$SECRETS" \
-  || ( umask 077; echo "IDENTITY_MFA_ENCRYPTION_KEY=$(random_key32)" >> "$SECRETS" )
-grep -q '^IDENTITY_DEMO_PASSWORD=' "$SECRETS" \
-  || ( umask 077; echo "IDENTITY_DEMO_PASSWORD=$(random_secret)" >> "$SECRETS" )
-grep -q '^USERS_DOCUMENT_ENCRYPTION_KEY=' "$SECRETS" \
-  || ( umask 077; echo "USERS_DOCUMENT_ENCRYPTION_KEY=$(random_key32)" >> "$SECRETS" )
-for var in BROKER_CALLER_TOKEN BROKER_ADMIN_TOKEN BROKER_AUDIT_HMAC_KEY BROKER_DEMO_UPSTREAM_TOKEN \
-           USERS_JWT_SECRET USERS_DEMO_PASSWORD QUOTATIONS_DEMO_PASSWORD QUOTATIONS_APP_KEY; do
-  grep -q "^$var=" "$SECRETS" || ( umask 077; echo "$var=$(random_secret)" >> "$SECRETS" )
+# The platform's secrets (name:kind, from the definition) and the demo's own; ones added by later
+# versions are appended to an existing file.
+for entry in $TESSERA_SECRETS IDENTITY_DEMO_PASSWORD:token BROKER_DEMO_UPSTREAM_TOKEN:token \
+             USERS_DEMO_PASSWORD:token QUOTATIONS_DEMO_PASSWORD:token; do
+  var="${entry%%:*}"
+  if ! grep -q "^$var=" "$SECRETS"; then
+    if [ "${entry##*:}" = key32 ]; then value="$(random_key32)"; else value="$(random_secret)"; fi
+    ( umask 077; echo "$var=$value" >> "$SECRETS" )
+  fi
 done
 # shellcheck disable=SC1090
-source "$SECRETS"
+source "$SECRETS"   # not exported: each process gets only the secrets its own environment names
 
-# The gateway's ports (quotations' public URL is the gateway's), and the proxies whose
-# X-Forwarded-For the services believe: the local nginx on loopback (tessera_http::client_addr).
-GW_PORT="${GW_PORT:-8080}"
-GA_PORT="${GA_PORT:-8079}"
-TRUSTED_PROXIES="127.0.0.1,::1"
+# The environment of one process, from deploy/local/<name>.env with make up's variables filled in
+# (the secrets are exported to the renderer alone).
+service_env() { # name
+  ( set -a; source "$SECRETS"; set +a
+    python3 "$ROOT/scripts/render-template.py" "$LOCAL/$1.env" ) | grep -E '^[A-Za-z_][A-Za-z0-9_]*='
+}
+# Runs a command with a service's environment (its CLI: migrations, demo data).
+env_lines() { # name: the array ENV_LINES (dies when a variable is missing)
+  local out
+  out="$(service_env "$1")" || die "deploy/local/$1.env: a variable it names is not set"
+  mapfile -t ENV_LINES <<< "$out"
+}
+with_env() { # name command...
+  env_lines "$1"; shift
+  env "${ENV_LINES[@]}" "$@"
+}
+port_of() { env_lines "$1"; printf '%s\n' "${ENV_LINES[@]}" | sed -n 's/^APP_PORT=//p'; }
 
-# ---------------------------------------------------------------- control-plane
-CP_PORT="${CP_PORT:-8081}"
-CP_DB="$PG_URL_BASE/control_plane$DB_SUFFIX"
-CP_KEYS="$STATE/keys/control-plane"
-export DATABASE_URL="$CP_DB"
-say "control-plane: database and migrations"
-"$BIN/control-plane" migrate --create-database
-if ! ls "$CP_KEYS"/*.pem >/dev/null 2>&1; then
-  say "control-plane: generating the signing key (ES256) in $CP_KEYS"
-  "$BIN/control-plane" keys generate --dir "$CP_KEYS" >/dev/null
-fi
-say "control-plane: demo white labels"
-"$BIN/control-plane" wl create --id wl-a --name "Demo Importer A" >/dev/null
-"$BIN/control-plane" wl create --id wl-b --name "Demo Target B" >/dev/null
-"$BIN/control-plane" relationship --importer wl-a --target wl-b --scopes offers:sync,trader:purchase >/dev/null
-DEMO_KEY_FILE="$STATE/control-plane-wl-a.key"
-if [ ! -s "$DEMO_KEY_FILE" ]; then
-  ( umask 077; "$BIN/control-plane" api-key --wl wl-a \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' > "$DEMO_KEY_FILE" )
-fi
-WL_A_KEY="$(cat "$DEMO_KEY_FILE")"
+# Every service: its database and migrations, and the signing keys of those that sign JWTs.
+for name in $TESSERA_SERVICES; do
+  say "$name: database and migrations"
+  with_env "$name" "$BIN/$name" migrate --create-database
+  keys="$(service_env "$name" | sed -n 's/^JWT_SIGNING_KEYS_DIR=//p')"
+  if [ -n "$keys" ] && ! ls "$keys"/*.pem >/dev/null 2>&1; then
+    say "$name: generating the signing key (ES256) in $keys"
+    with_env "$name" "$BIN/$name" keys generate --dir "$keys" >/dev/null
+  fi
+done
 
-# ---------------------------------------------------------------- identity
-ID_PORT="${ID_PORT:-8083}"
-ID_DB="$PG_URL_BASE/identity$DB_SUFFIX"
-ID_KEYS="$STATE/keys/identity"
-ID_ROLES="admin,supervisor,agent,viewer,moderator"
-export DATABASE_URL="$ID_DB" IDENTITY_MFA_ENCRYPTION_KEY IDENTITY_ROLES="$ID_ROLES"
-say "identity: database and migrations"
-"$BIN/identity" migrate --create-database
-if ! ls "$ID_KEYS"/*.pem >/dev/null 2>&1; then
-  say "identity: generating the access-token signing key (ES256) in $ID_KEYS"
-  "$BIN/identity" keys generate --dir "$ID_KEYS" >/dev/null
-fi
-say "identity: demo tenant and agents"
-"$BIN/identity" tenant create --slug demo --name "Demo Tenant" >/dev/null
-ID_ADMIN_FILE="$STATE/identity-admin.json"
-if [ ! -s "$ID_ADMIN_FILE" ]; then
-  ( umask 077
-    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
-      --tenant demo --email admin@demo.test --role admin --mfa > "$ID_ADMIN_FILE"
-    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
-      --tenant demo --email agent@demo.test --role agent > "$STATE/identity-agent.json" )
-fi
-# A moderator of demo (quotations trusts demo's moderators: QUOTATIONS_MODERATOR_TENANTS) and
-# one of another tenant, whose moderator role quotations does not trust.
-"$BIN/identity" tenant create --slug other --name "Other Tenant" >/dev/null
-if [ ! -s "$STATE/identity-moderators.done" ]; then
-  ( umask 077
-    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
-      --tenant demo --email moderator@demo.test --role moderator > "$STATE/identity-moderator.json"
-    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
-      --tenant other --email moderator@other.test --role moderator > "$STATE/identity-other-moderator.json"
-    # An admin without a second factor, for scripted role changes (make e2e).
-    IDENTITY_AGENT_PASSWORD="$IDENTITY_DEMO_PASSWORD" "$BIN/identity" agent create \
-      --tenant demo --email ops@demo.test --role admin > "$STATE/identity-ops.json"
-    echo done > "$STATE/identity-moderators.done" )
-fi
-ID_OTPAUTH="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["otpauth_uri"])' "$ID_ADMIN_FILE")"
-ID_AGENT_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$STATE/identity-agent.json")"
-ID_MODERATOR_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent_id"])' "$STATE/identity-moderator.json")"
-ID_TOTP_SECRET="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret"])' "$ID_ADMIN_FILE")"
+# ---------------------------------------------------------------- demo data (scripts/demo.sh)
+# A service's CLI with its make up environment: cli <service> [VAR=value ...] <arguments>.
+cli() {
+  local name="$1" extra=(); shift
+  while [[ "${1:-}" =~ ^[A-Z_][A-Z0-9_]*= ]]; do extra+=("$1"); shift; done
+  with_env "$name" env "${extra[@]}" "$BIN/$name" "$@"
+}
+env_lines quotations
+QT_DATABASE_URL="$(printf '%s\n' "${ENV_LINES[@]}" | sed -n 's/^DATABASE_URL=//p')"
+source "$ROOT/scripts/demo.sh"
+demo_seed
 
-# ---------------------------------------------------------------- credential-broker
-CB_PORT="${CB_PORT:-8084}"
-CB_DB="$PG_URL_BASE/credential_broker$DB_SUFFIX"
-export DATABASE_URL="$CB_DB"
-say "credential-broker: database, migrations, demo binding"
-"$BIN/credential-broker" migrate --create-database
-"$BIN/credential-broker" binding-put --sandbox demo-sandbox --tenant demo --agent "$ID_AGENT_ID" \
-  --upstream "graph.microsoft.com=https://graph.microsoft.com/.default User.Read" >/dev/null
-
-# ---------------------------------------------------------------- users-registration
-UR_PORT="${UR_PORT:-8085}"
-SINK_PORT="${SINK_PORT:-8086}"
-UR_DB="$PG_URL_BASE/users_registration$DB_SUFFIX"
-export DATABASE_URL="$UR_DB" JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY"
-say "users-registration: database, migrations, demo analyst and auditor"
-"$BIN/users-registration" migrate --create-database
-UR_ANALYST_FILE="$STATE/users-analyst.json"
-if [ ! -s "$UR_ANALYST_FILE" ]; then
-  ( umask 077
-    USERS_REGISTRATION_PASSWORD="$USERS_DEMO_PASSWORD" "$BIN/users-registration" user create \
-      --role analyst --email analyst@demo.test --name "Demo Analyst" --document-id 00000000191 > "$UR_ANALYST_FILE"
-    USERS_REGISTRATION_PASSWORD="$USERS_DEMO_PASSWORD" "$BIN/users-registration" user create \
-      --role auditor --email auditor@demo.test --name "Demo Auditor" --document-id 00000000272 > "$STATE/users-auditor.json" )
-fi
-unset JWT_SECRET DOCUMENT_ENCRYPTION_KEY
-
-# ---------------------------------------------------------------- quotations
-QT_PORT="${QT_PORT:-8082}"
-STUB_PORT="${STUB_PORT:-8087}"
-QT_DB="$PG_URL_BASE/quotations$DB_SUFFIX"
-export DATABASE_URL="$QT_DB"
-say "quotations: database, migrations, demo admin and token"
-"$BIN/quotations" migrate --create-database
-QUOTATIONS_USER_PASSWORD="$QUOTATIONS_DEMO_PASSWORD" "$BIN/quotations" user create \
-  --email admin@quotations.test --name "Demo Admin" --admin >/dev/null
-QT_TOKEN_FILE="$STATE/quotations-token"
-if [ ! -s "$QT_TOKEN_FILE" ]; then
-  ( umask 077; "$BIN/quotations" token --email admin@quotations.test --device-name demo \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' > "$QT_TOKEN_FILE" )
-fi
-QT_TOKEN="$(cat "$QT_TOKEN_FILE")"
-# A day of demo history for the dashboards' charts (re-runnable).
-if command -v psql >/dev/null; then
-  psql "$QT_DB" -q -v ON_ERROR_STOP=1 -f "$ROOT/scripts/quotations-demo.sql"
-else
-  say "quotations: psql not found; the dashboards start without demo history"
-fi
 # Providers: their real URLs by default; QUOTATIONS_PROVIDERS=stub serves their formats locally
 # (scripts/provider-stub.mjs) for offline use.
 QUOTATIONS_PROVIDERS="${QUOTATIONS_PROVIDERS:-real}"
+STUB_PORT="${STUB_PORT:-8087}"
 QT_PROVIDER_ENV=()
 if [ "$QUOTATIONS_PROVIDERS" = stub ]; then
   STUB="http://127.0.0.1:$STUB_PORT"
@@ -182,6 +115,8 @@ fi
 
 start() { # name port "binary args" env...   (a binary given by absolute path is used as is)
   local name="$1" port="$2" cmd="$3"; shift 3
+  local own=()
+  if [ -f "$LOCAL/$name.env" ]; then env_lines "$name"; own=("${ENV_LINES[@]}"); fi
   local exe="$BIN/"; [[ "$cmd" == /* ]] && exe=""
   local pidfile="$STATE/pids/$name.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -194,27 +129,13 @@ start() { # name port "binary args" env...   (a binary given by absolute path is
   local extra=()
   [ -f "$STATE/env/$name.env" ] && mapfile -t extra < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$STATE/env/$name.env")
   # shellcheck disable=SC2086
-  env "$@" "${extra[@]}" nohup "$exe"$cmd >>"$STATE/logs/$name.log" 2>&1 &
+  env "${own[@]}" "$@" "${extra[@]}" nohup "$exe"$cmd >>"$STATE/logs/$name.log" 2>&1 &
   echo $! > "$pidfile"
 }
 
-start control-plane "$CP_PORT" "control-plane serve" \
-  APP_ENV=local APP_PORT="$CP_PORT" DATABASE_URL="$CP_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  CP_ISSUER="http://localhost:$CP_PORT" CP_ADMIN_TOKEN="$CP_ADMIN_TOKEN" GATEWAY_SECRET="$GATEWAY_SECRET" \
-  JWT_SIGNING_KEYS_DIR="$CP_KEYS" RUST_LOG="${RUST_LOG:-info}"
-
-start identity "$ID_PORT" "identity serve" \
-  APP_ENV=local APP_PORT="$ID_PORT" DATABASE_URL="$ID_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  IDENTITY_ISSUER_BASE_URL="http://localhost:$ID_PORT" IDENTITY_MFA_ENCRYPTION_KEY="$IDENTITY_MFA_ENCRYPTION_KEY" \
-  IDENTITY_ROLES="$ID_ROLES" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
-  GATEWAY_SECRET="$GATEWAY_SECRET" JWT_SIGNING_KEYS_DIR="$ID_KEYS" RUST_LOG="${RUST_LOG:-info}"
-
-start credential-broker "$CB_PORT" "credential-broker serve" \
-  APP_ENV=local APP_PORT="$CB_PORT" DATABASE_URL="$CB_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  BROKER_CALLER_TOKEN="$BROKER_CALLER_TOKEN" BROKER_ADMIN_TOKEN="$BROKER_ADMIN_TOKEN" \
-  BROKER_AUDIT_HMAC_KEY="$BROKER_AUDIT_HMAC_KEY" WALLET_BACKEND=static \
-  WALLET_STATIC_TOKENS="graph.microsoft.com=$BROKER_DEMO_UPSTREAM_TOKEN" \
-  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
+for name in control-plane identity credential-broker; do
+  start "$name" "$(port_of "$name")" "$name serve"
+done
 
 # A local stand-in for the notification service: it logs what it receives (make logs), links
 # redacted, and keeps each whole message in $STATE/mailbox (set-password links are there).
@@ -230,29 +151,16 @@ if [ "$QUOTATIONS_PROVIDERS" = stub ]; then
   fi
 fi
 
-start quotations "$QT_PORT" "quotations serve" \
-  APP_ENV=local APP_PORT="$QT_PORT" DATABASE_URL="$QT_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  APP_URL="http://127.0.0.1:$GW_PORT" APP_KEY="$QUOTATIONS_APP_KEY" MAIL_MAILER=log \
-  QUOTATIONS_MODERATOR_TENANTS=demo TRUSTED_PROXIES="$TRUSTED_PROXIES" \
-  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}" ${ALPHA_VANTAGE_API_KEY:+ALPHA_VANTAGE_API_KEY="$ALPHA_VANTAGE_API_KEY"} \
-  "${QT_PROVIDER_ENV[@]}"
+start quotations "$(port_of quotations)" "quotations serve" \
+  ${ALPHA_VANTAGE_API_KEY:+ALPHA_VANTAGE_API_KEY="$ALPHA_VANTAGE_API_KEY"} "${QT_PROVIDER_ENV[@]}"
 
-start users-registration "$UR_PORT" "users-registration serve" \
-  APP_ENV=local APP_PORT="$UR_PORT" DATABASE_URL="$UR_DB" AMQP_URL="$AMQP_URL" RUN_MIGRATIONS=true \
-  JWT_SECRET="$USERS_JWT_SECRET" DOCUMENT_ENCRYPTION_KEY="$USERS_DOCUMENT_ENCRYPTION_KEY" \
-  NOTIFY_ENDPOINT="http://127.0.0.1:$SINK_PORT/notifications" TRUSTED_PROXIES="$TRUSTED_PROXIES" \
-  GATEWAY_SECRET="$GATEWAY_SECRET" RUST_LOG="${RUST_LOG:-info}"
+start users-registration "$(port_of users-registration)" "users-registration serve"
 
 # ---------------------------------------------------------------- gateway (ARCHITECTURE.md §3)
-start gateway-auth "$GA_PORT" "gateway-auth" \
-  APP_PORT="$GA_PORT" GATEWAY_TRUSTED_ISSUERS="http://localhost:$ID_PORT/tenants/=http://127.0.0.1:$ID_PORT/tenants/" \
-  AMQP_URL="$AMQP_URL" RUST_LOG="${RUST_LOG:-info}"
+start gateway-auth "$GA_PORT" "gateway-auth serve"
 GW_DIR="$STATE/gateway"
 mkdir -p "$GW_DIR/tmp"
-GATEWAY_LISTEN="127.0.0.1:$GW_PORT" GATEWAY_SECRET="$GATEWAY_SECRET" GATEWAY_AUTH_ADDR="127.0.0.1:$GA_PORT" \
-CONTROL_PLANE_ADDR="127.0.0.1:$CP_PORT" QUOTATIONS_ADDR="127.0.0.1:$QT_PORT" IDENTITY_ADDR="127.0.0.1:$ID_PORT" \
-CREDENTIAL_BROKER_ADDR="127.0.0.1:$CB_PORT" USERS_REGISTRATION_ADDR="127.0.0.1:$UR_PORT" \
-  python3 "$ROOT/scripts/render-template.py" "$ROOT/deploy/gateway/tessera.conf.template" > "$GW_DIR/tessera.conf"
+with_env nginx python3 "$ROOT/scripts/render-template.py" "$ROOT/deploy/gateway/tessera.conf.template" > "$GW_DIR/tessera.conf"
 chmod 600 "$GW_DIR/tessera.conf"   # it holds the gateway secret
 cat > "$GW_DIR/nginx.conf" <<NGINX
 # Generated by make up (scripts/up.sh); the routes are deploy/gateway/tessera.conf.template.
@@ -278,60 +186,15 @@ start gateway "$GW_PORT" "$(command -v nginx) -e $STATE/logs/gateway.error.log -
 
 say "waiting for readiness"
 wait_ready "http://127.0.0.1:$GA_PORT/readyz" 30 || die "gateway-auth did not become ready (log: .tessera/logs/gateway-auth.log)"
-for svc in "control-plane:$CP_PORT" "quotations:$QT_PORT" "identity:$ID_PORT" "credential-broker:$CB_PORT" "users-registration:$UR_PORT"; do
-  name="${svc%%:*}"; port="${svc##*:}"
-  wait_ready "http://127.0.0.1:$port/readyz" 60 || {
+for name in $TESSERA_SERVICES; do
+  wait_ready "http://127.0.0.1:$(port_of "$name")/readyz" 60 || {
     tail -n 20 "$STATE/logs/$name.log" >&2
     die "$name did not become ready (log: .tessera/logs/$name.log)"
   }
 done
 wait_ready "http://127.0.0.1:$GW_PORT/healthz" 30 || die "the gateway did not answer on :$GW_PORT (log: .tessera/logs/gateway.error.log)"
 
-# Demo history: a few quotations collected through the API (needs reachable providers).
-for sym in USD-BRL EUR-BRL BTC AAPL; do
-  curl -fsS -o /dev/null -X POST "http://127.0.0.1:$QT_PORT/api/quotation/$sym" -H "Authorization: Bearer $QT_TOKEN" \
-    || say "quotations: could not collect $sym (providers unreachable? QUOTATIONS_PROVIDERS=stub make up works offline)"
-done
-
-python3 - "$STATE/demo.json" <<PY
-import json, sys
-demo = {
-  "services": {
-    "gateway": {"url": "http://127.0.0.1:$GW_PORT", "ready": "http://127.0.0.1:$GW_PORT/healthz"},
-    "gateway-auth": {"url": "http://127.0.0.1:$GA_PORT", "trusted_issuer_prefix": "http://localhost:$ID_PORT/tenants/"},
-    "control-plane": {"url": "http://127.0.0.1:$CP_PORT", "openapi": "http://127.0.0.1:$CP_PORT/openapi.json"},
-    "quotations": {"url": "http://127.0.0.1:$QT_PORT", "app_url": "http://127.0.0.1:$GW_PORT", "openapi": "http://127.0.0.1:$QT_PORT/openapi.json", "dashboard": "http://127.0.0.1:$QT_PORT/dashboard", "providers": "$QUOTATIONS_PROVIDERS"},
-    "identity": {"url": "http://127.0.0.1:$ID_PORT", "openapi": "http://127.0.0.1:$ID_PORT/openapi.json", "issuer": "http://localhost:$ID_PORT/tenants/demo"},
-    "credential-broker": {"url": "http://127.0.0.1:$CB_PORT", "openapi": "http://127.0.0.1:$CB_PORT/openapi.json"},
-    "users-registration": {"url": "http://127.0.0.1:$UR_PORT", "openapi": "http://127.0.0.1:$UR_PORT/openapi.json"},
-    "notification-sink": {"url": "http://127.0.0.1:$SINK_PORT"},
-  },
-  "credentials": {
-    "control-plane.admin_token": "$CP_ADMIN_TOKEN",
-    "control-plane.wl-a.api_key": "$WL_A_KEY",
-    "gateway.secret": "$GATEWAY_SECRET",
-    "identity.demo.admin": {"email": "admin@demo.test", "password": "$IDENTITY_DEMO_PASSWORD",
-                            "otpauth_uri": "$ID_OTPAUTH", "totp_secret": "$ID_TOTP_SECRET"},
-    "identity.demo.agent": {"email": "agent@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_AGENT_ID"},
-    "identity.demo.moderator": {"email": "moderator@demo.test", "password": "$IDENTITY_DEMO_PASSWORD", "agent_id": "$ID_MODERATOR_ID"},
-    "identity.other.moderator": {"email": "moderator@other.test", "password": "$IDENTITY_DEMO_PASSWORD"},
-    "identity.demo.ops": {"email": "ops@demo.test", "password": "$IDENTITY_DEMO_PASSWORD"},
-    "credential-broker.caller_token": "$BROKER_CALLER_TOKEN",
-    "credential-broker.admin_token": "$BROKER_ADMIN_TOKEN",
-    "quotations.admin": {"email": "admin@quotations.test", "password": "$QUOTATIONS_DEMO_PASSWORD", "token": "$QT_TOKEN"},
-    "users-registration.analyst": {"email": "analyst@demo.test", "password": "$USERS_DEMO_PASSWORD"},
-    "users-registration.auditor": {"email": "auditor@demo.test", "password": "$USERS_DEMO_PASSWORD"},
-  },
-  "demo": {
-    "control-plane": {"importer": "wl-a", "target": "wl-b", "scopes": ["offers:sync", "trader:purchase"]},
-    "identity": {"tenant": "demo"},
-    "credential-broker": {"sandbox_id": "demo-sandbox", "upstream_host": "graph.microsoft.com", "owner": "agent@demo.test"},
-  },
-}
-with open(sys.argv[1], "w") as f:
-    json.dump(demo, f, indent=2)
-PY
-chmod 600 "$STATE/demo.json"
+demo_finish
 
 cat <<TXT
 

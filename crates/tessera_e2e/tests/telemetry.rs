@@ -1,6 +1,6 @@
-//! Traces across the platform (issue #21): `make e2e` points every service's OTLP exporter at
-//! the receiver this test starts (scripts/e2e.sh: gateway-auth and identity over gRPC, the
-//! others over HTTP/protobuf).
+//! Traces across the platform (issue #21): `make e2e` and `make compose-e2e` point every
+//! service's OTLP exporter at the receiver this test starts (scripts/e2e.sh, deploy/compose/ci.yml:
+//! gateway-auth and identity over gRPC, the others over HTTP/protobuf).
 
 use std::time::Duration;
 
@@ -9,8 +9,14 @@ use serde_json::json;
 use tessera_e2e::{Platform, unique_id};
 use tessera_testkit::otlp::{OtlpReceiver, ReceivedSpan, Transport, kind};
 
-/// scripts/e2e.sh's `OTLP_PORT`.
-const OTLP_PORT: u16 = 18088;
+/// The receiver's port: `OTLP_PORT` (make compose-e2e's deploy/compose/ci.env), else
+/// scripts/e2e.sh's 18088.
+fn otlp_port() -> u16 {
+    std::env::var("OTLP_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18088)
+}
 
 fn find<'a>(spans: &'a [ReceivedSpan], service: &str, kind: i32) -> Option<&'a ReceivedSpan> {
     spans
@@ -25,9 +31,9 @@ fn find<'a>(spans: &'a [ReceivedSpan], service: &str, kind: i32) -> Option<&'a R
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the running platform: make e2e"]
 async fn a_request_its_event_and_the_consumer_are_one_trace_over_grpc_and_http() {
-    let receiver = OtlpReceiver::start(OTLP_PORT)
+    let receiver = OtlpReceiver::start(otlp_port())
         .await
-        .expect("the OTLP port of scripts/e2e.sh is free");
+        .expect("the suite's OTLP port is free");
     let p = Platform::load();
     let admin = p.credential("identity.demo.admin").clone();
     let admin_token = p.identity_mfa_token("demo", &admin).await;
