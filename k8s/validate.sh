@@ -56,7 +56,13 @@ done
 cargo build --locked --quiet -p tessera_control_plane --bin control-plane -p tessera_identity --bin identity \
   -p tessera_credential_broker --bin credential-broker -p tessera_users_registration --bin users-registration \
   -p tessera_quotations --bin quotations -p tessera_gateway_auth --bin gateway-auth
+# With a Docker engine and the images of make compose-e2e (CI runs it first), the containers
+# themselves run, each under the image name its manifest gives; else the host's binaries.
+images=()
+if PATH="/usr/bin:$PATH" docker image inspect tessera/control-plane >/dev/null 2>&1; then
+  images=(--images); export PATH="/usr/bin:$PATH"
+fi
 for overlay in dev prod; do
-  "$VENV/bin/python" k8s/start-check.py "$OUT/$overlay.yaml" "$OUT/dev.yaml" target/debug
+  "$VENV/bin/python" k8s/start-check.py "$OUT/$overlay.yaml" "$OUT/dev.yaml" target/debug "${images[@]}"
 done
 echo "k8s: every overlay valid, no security finding, every service starts with its overlay's environment"
