@@ -11,6 +11,7 @@ pub mod config;
 pub mod consumer;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod hosts;
 pub mod openapi;
 pub mod routes;

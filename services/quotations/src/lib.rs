@@ -12,6 +12,7 @@ pub mod config;
 pub mod counts;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod events;
 pub mod mail;
 pub mod market;

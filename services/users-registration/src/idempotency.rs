@@ -29,6 +29,7 @@ use serde_json::Value;
 use tessera_http::ApiError;
 
 use crate::db::schema::idempotency_keys;
+use crate::error::Error;
 
 /// The request header (draft-ietf-httpapi-idempotency-key-header §2).
 pub const HEADER: &str = "Idempotency-Key";
@@ -138,27 +139,12 @@ pub async fn replay(
         .optional()?;
     match found {
         None => Ok(None),
-        Some((stored, _, _)) if stored != fingerprint => Err(reused()),
+        Some((stored, _, _)) if stored != fingerprint => Err(Error::IdempotencyKeyReused.into()),
         Some((_, status, body)) => Ok(Some(StoredResponse {
             status: u16::try_from(status).unwrap_or(500),
             body,
         })),
     }
-}
-
-/// 422 `idempotency_key_reused`.
-pub fn reused() -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        tessera_http::ErrorCode::IdempotencyKeyReused,
-        "This Idempotency-Key was already used with a different request body.",
-    )
-}
-
-/// 409 `conflict` / `idempotency_key_in_flight`.
-pub fn in_flight() -> ApiError {
-    ApiError::conflict("A request with this Idempotency-Key is still being processed; retry later.")
-        .with_reason("idempotency_key_in_flight")
 }
 
 /// Whether a database error is PostgreSQL's `lock_not_available` (55P03): the wait for the

@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod document;
 pub mod domain;
+pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod notify;

@@ -16,16 +16,15 @@ use crate::db::bindings::UpstreamView;
 use crate::db::bindings::{BindingFilter, BindingView};
 use crate::db::{audit_log, bindings};
 use crate::domain::BindingStatus;
+use crate::error::Error;
 use crate::hosts;
 use crate::state::AppState;
 use crate::wallet::Wallet;
 
-fn operator(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+fn operator(state: &AppState, req: &HttpRequest) -> Result<(), Error> {
     match &state.config.broker_admin_token {
         Some(t) if crate::auth::presents(req, t) => Ok(()),
-        _ => Err(ApiError::unauthenticated(
-            "The operator credential is missing or invalid.",
-        )),
+        _ => Err(Error::NotOperator),
     }
 }
 
@@ -192,11 +191,7 @@ async fn view_of(
         ..BindingFilter::default()
     };
     let (mut views, _) = bindings::list_bindings(conn, &filter, 1, 0).await?;
-    views.pop().ok_or_else(binding_not_found)
-}
-
-fn binding_not_found() -> ApiError {
-    ApiError::not_found("Binding not found.")
+    Ok(views.pop().ok_or(Error::BindingNotFound)?)
 }
 
 /// `?sandbox_id=&status=&tenant=&agent_id=&upstream_host=&page=&per_page=`: filters combine
@@ -228,14 +223,11 @@ pub struct SuspendRequest {
     pub reason: String,
 }
 
-fn status_change(change: OperatorChange) -> Result<(), ApiError> {
+fn status_change(change: OperatorChange) -> Result<(), Error> {
     match change {
         OperatorChange::Changed => Ok(()),
-        OperatorChange::NotFound => Err(binding_not_found()),
-        OperatorChange::Revoked => Err(ApiError::conflict(
-            "The binding is revoked for good; create it again instead.",
-        )
-        .with_reason("binding_revoked")),
+        OperatorChange::NotFound => Err(Error::BindingNotFound),
+        OperatorChange::Revoked => Err(Error::BindingRevoked),
     }
 }
 
@@ -335,7 +327,7 @@ pub async fn delete_binding(
     if bindings::delete_binding(&mut conn, &path).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::not_found("Binding not found."))
+        Err(Error::BindingNotFound.into())
     }
 }
 
@@ -353,9 +345,7 @@ pub async fn put_wallet(
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
     let Wallet::OAuth(wallet) = &state.wallet else {
-        return Err(ApiError::conflict(
-            "The wallet backend is static: credentials come from WALLET_STATIC_TOKENS.",
-        ));
+        return Err(Error::StaticWallet.into());
     };
     let (agent_id, host) = path.into_inner();
     let host = hosts::normalise(&host)

@@ -7,12 +7,10 @@ pub mod moderation;
 pub mod quote;
 pub mod user_tokens;
 
-use tessera_http::ApiError;
-
-/// A numeric id of the path, or `not_found()` (a malformed id is simply not found).
+/// A numeric id of the path, or `not_found` (a malformed id is simply not found).
 ///
 /// # Errors
-/// `not_found()`.
-pub fn path_id(raw: &str, not_found: impl FnOnce() -> ApiError) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| not_found())
+/// `not_found`.
+pub fn path_id(raw: &str, not_found: crate::error::Error) -> Result<i64, crate::error::Error> {
+    raw.parse().map_err(|_| not_found)
 }

@@ -11,6 +11,7 @@ use tessera_http::{ApiError, FieldErrors};
 
 use crate::caller::Caller;
 use crate::db::quotations;
+use crate::error::Error;
 use crate::routes::history::{ListQuery, validate};
 use crate::state::AppState;
 
@@ -33,11 +34,10 @@ pub async fn destroy(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     admitted(&state, &req, &caller).await?;
-    let not_found = || ApiError::not_found("Quotation not found.");
-    let id = crate::routes::path_id(&path, not_found)?;
+    let id = crate::routes::path_id(&path, Error::QuotationNotFound)?;
     let mut conn = state.pool.get().await?;
     if !quotations::soft_delete(&mut conn, id).await? {
-        return Err(not_found());
+        return Err(Error::QuotationNotFound.into());
     }
     Ok(HttpResponse::Ok().json(
         json!({"message": "Quotation deleted successfully.", "data": {"id": id, "deleted": true}}),
@@ -156,8 +156,7 @@ pub async fn restore(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     admitted(&state, &req, &caller).await?;
-    let not_found = || ApiError::not_found("Deleted quotation not found.");
-    let id = crate::routes::path_id(&path, not_found)?;
+    let id = crate::routes::path_id(&path, Error::DeletedQuotationNotFound)?;
     let mut conn = state.pool.get().await?;
     match quotations::restore(&mut conn, id)
         .await?
@@ -165,10 +164,8 @@ pub async fn restore(
         quotations::Restore::Restored => Ok(HttpResponse::Ok().json(
             json!({"message": "Quotation restored successfully.", "data": {"id": id, "deleted": false}}),
         )),
-        quotations::Restore::NotFound => Err(not_found()),
-        quotations::Restore::Duplicate => Err(ApiError::conflict(
-            "An equivalent quotation is live; restoring this one would duplicate it.",
-        )),
+        quotations::Restore::NotFound => Err(Error::DeletedQuotationNotFound.into()),
+        quotations::Restore::Duplicate => Err(Error::RestoreWouldDuplicate.into()),
     }
 }
 

@@ -3,11 +3,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use tessera_http::{ApiError, ErrorCode, FieldErrors};
+use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::caller::Caller;
 use crate::db::quotations::{self, Quotation};
+use crate::error::Error;
 use crate::market::AssetType;
 use crate::providers::{Provider, Quote};
 use crate::state::AppState;
@@ -49,13 +50,10 @@ async fn fetch(
     kind: Option<AssetType>,
     provider: Option<Provider>,
 ) -> Result<Quote, ApiError> {
-    let symbol = state.market.resolve(raw, kind).map_err(|e| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidSymbol,
-            e.0,
-        )
-    })?;
+    let symbol = state
+        .market
+        .resolve(raw, kind)
+        .map_err(|e| Error::InvalidSymbol(e.0))?;
     Ok(crate::quote::current(&state.providers, &symbol, provider).await?)
 }
 

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::caller::Caller;
 use crate::db::personal_access_tokens;
 use crate::db::personal_access_tokens::TokenRead;
+use crate::error::Error;
 use crate::state::AppState;
 
 /// `{"data": [TokenRead]}`.
@@ -54,11 +55,10 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     crate::throttle::check(&state, &req, &caller).await?;
     let user = caller.user()?.user.id;
-    let not_found = || ApiError::not_found("Token not found.");
-    let id = crate::routes::path_id(&path, not_found)?;
+    let id = crate::routes::path_id(&path, Error::TokenNotFound)?;
     let mut conn = state.pool.get().await?;
     if !personal_access_tokens::revoke_own(&mut conn, user, id).await? {
-        return Err(not_found());
+        return Err(Error::TokenNotFound.into());
     }
     Ok(HttpResponse::Ok().json(json!({"message": "Token revoked successfully."})))
 }

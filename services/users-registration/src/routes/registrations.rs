@@ -18,6 +18,7 @@ use crate::db::users::Taken;
 use crate::db::{registrations, users};
 use crate::document;
 use crate::domain::UserStatus;
+use crate::error::Error;
 use crate::events::{self, Registered, UserCandidate};
 use crate::idempotency::{self, StoredResponse};
 use crate::routes::listing::{self, ListQuery, Page};
@@ -54,15 +55,6 @@ enum Refusal {
 impl From<diesel::result::Error> for Refusal {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(e)
-    }
-}
-
-fn taken(t: Taken) -> ApiError {
-    match t {
-        Taken::Email => ApiError::conflict("This e-mail is already registered.")
-            .with_reason("email_already_registered"),
-        Taken::Document => ApiError::conflict("This document is already registered.")
-            .with_reason("document_already_registered"),
     }
 }
 
@@ -132,7 +124,7 @@ pub async fn submit(
                     Ok(Some(stored)) => Refusal::Replay(stored),
                     // The live row vanished between two statements (expired and purged):
                     // answer as if still in flight; the client retries.
-                    Ok(None) => Refusal::Api(idempotency::in_flight()),
+                    Ok(None) => Refusal::Api(Error::IdempotencyKeyInFlight.into()),
                     Err(e) => Refusal::Api(e),
                 });
             }
@@ -178,10 +170,12 @@ pub async fn submit(
                 .insert_header(("Location", format!("/registrations/{registration_id}")))
                 .json(created))
         }
-        Err(Refusal::Taken(t)) => Err(taken(t)),
+        Err(Refusal::Taken(t)) => Err(Error::from(t).into()),
         Err(Refusal::Replay(stored)) => Ok(replayed(stored)),
         Err(Refusal::Api(e)) => Err(e),
-        Err(Refusal::Db(e)) if idempotency::is_lock_timeout(&e) => Err(idempotency::in_flight()),
+        Err(Refusal::Db(e)) if idempotency::is_lock_timeout(&e) => {
+            Err(Error::IdempotencyKeyInFlight.into())
+        }
         // Seed 004's validation status is 400, for text PostgreSQL cannot store as well.
         Err(Refusal::Db(e)) if tessera_http::db::is_nul_in_text(&e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -237,15 +231,14 @@ pub async fn get(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("Registration not found.");
-    let id = Uuid::parse_str(&path).map_err(|_| not_found())?;
+    let id = Uuid::parse_str(&path).map_err(|_| Error::RegistrationNotFound)?;
     let mut conn = state.pool.get().await?;
     let found = registrations::registration(&mut conn, id).await?;
     let Some((id, submitted_at, user, attachments)) = found else {
-        return Err(not_found());
+        return Err(Error::RegistrationNotFound.into());
     };
     if !who.may_read(user.id) {
-        return Err(not_found());
+        return Err(Error::RegistrationNotFound.into());
     }
     Ok(HttpResponse::Ok().json(Registration {
         id,

@@ -4,7 +4,6 @@
 //! each refresh rotates the token, and presenting a rotated one again revokes its whole
 //! session (RFC 9700 §4.14.2, refresh token rotation with reuse detection).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
 use diesel_async::AsyncConnection;
@@ -12,14 +11,15 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_db::attempts::{Policy, SignIn};
+use tessera_http::ApiError;
 use tessera_http::extract::NO_STORE;
-use tessera_http::{ApiError, ErrorCode};
 use uuid::Uuid;
 
 use crate::auth::{self, Principal};
 use crate::db::refresh_tokens::Rotation;
 use crate::db::{refresh_tokens, sessions, users};
 use crate::domain::UserStatus;
+use crate::error::Error;
 use crate::state::AppState;
 use crate::validation::{LOGIN, REFRESH};
 use crate::view::AuthToken;
@@ -54,14 +54,6 @@ fn tokens(access_token: String, refresh_token: String, expires_in: u64) -> HttpR
             expires_in,
             token_type: "Bearer",
         })
-}
-
-fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidCredentials,
-        "The e-mail or password is incorrect.",
-    )
 }
 
 /// The keys a login attempt for `email` from this request counts under (issue #17).
@@ -140,7 +132,7 @@ async fn sign_in_with(
         if let Some(wait) = keys.failed(&mut conn, state.now()).await? {
             return Err(locked_out(wait));
         }
-        return Err(invalid_credentials());
+        return Err(Error::InvalidCredentials.into());
     };
     {
         let mut conn = state.pool.get().await?;

@@ -13,22 +13,15 @@ use crate::db::users;
 use crate::db::users::ProfileChange;
 use crate::db::users::StatusChange;
 use crate::domain::UserStatus;
+use crate::error::Error;
 use crate::operations;
 use crate::routes::listing::{self, ListQuery, Page};
 use crate::state::AppState;
 use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
 
-fn not_found() -> ApiError {
-    ApiError::not_found("User not found.")
-}
-
-fn user_id(path: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(path).map_err(|_| not_found())
-}
-
-fn not_owner() -> ApiError {
-    ApiError::forbidden("not_owner", "You may only access your own user.")
+fn user_id(path: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(path).map_err(|_| Error::UserNotFound)
 }
 
 /// Lists users for analysts and auditors, newest first, filtered by `status`, `role`, creation
@@ -76,10 +69,12 @@ pub async fn get(
     who.require(USERS_READ)?;
     let id = user_id(&path)?;
     if !who.may_read(id) {
-        return Err(not_owner());
+        return Err(Error::NotOwner.into());
     }
     let mut conn = state.pool.get().await?;
-    let row = users::user(&mut conn, id).await?.ok_or_else(not_found)?;
+    let row = users::user(&mut conn, id)
+        .await?
+        .ok_or(Error::UserNotFound)?;
     Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
 }
 
@@ -116,7 +111,7 @@ pub async fn update(
     who.require(USERS_WRITE)?;
     let id = user_id(&path)?;
     if id != who.user_id && who.role != Role::Analyst {
-        return Err(not_owner());
+        return Err(Error::NotOwner.into());
     }
     let u: UserUpdate = state.schemas.check(USER_UPDATE, body.into_inner())?;
     let change = ProfileChange {
@@ -134,7 +129,7 @@ pub async fn update(
             Ok(row)
         })
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(Error::UserNotFound)?;
     Ok(HttpResponse::Ok().json(User::of(row, &who, &state.documents)?))
 }
 
@@ -181,10 +176,7 @@ pub async fn change_status(
             state.relay_wake.notify_one();
             Ok(HttpResponse::Ok().json(User::of(*row, &who, &state.documents)?))
         }
-        StatusChange::NotPending(current) => Err(ApiError::conflict(format!(
-            "Only a PENDING user can be approved or rejected; this one is {current}."
-        ))
-        .with_reason("invalid_status_transition")),
-        StatusChange::NotFound => Err(not_found()),
+        StatusChange::NotPending(current) => Err(Error::NotPending(current).into()),
+        StatusChange::NotFound => Err(Error::UserNotFound.into()),
     }
 }
