@@ -218,6 +218,34 @@ pub fn unique_document() -> String {
     format!("{}.{}.{}-{}", &d[0..3], &d[3..6], &d[6..9], &d[9..11])
 }
 
+/// One peer token from `base` (a control-plane or the gateway): `POST /wls/{importer}/peer-token`
+/// for `target` with the `offers:sync` scope, authenticated by `key`. Returns `(status, jti)`;
+/// status 0 when no response arrived (the load tests count those as failures).
+pub async fn issue_peer_token(
+    http: &reqwest::Client,
+    base: &str,
+    importer: &str,
+    target: &str,
+    key: &str,
+) -> (u16, Option<String>) {
+    let r = http
+        .post(format!("{base}/wls/{importer}/peer-token"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"targetWlId": target, "scopes": ["offers:sync"]}))
+        .send()
+        .await;
+    let Ok(r) = r else { return (0, None) };
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    let jti = body["accessToken"].as_str().map(|t| {
+        tessera_testkit::jwt_segment(t, 1)["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    });
+    (status, jti)
+}
+
 /// `prefix-<random>`.
 pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -69,26 +69,9 @@ fn started(id: &str) -> String {
     ])
 }
 
-/// One peer token through the gateway: `(status, jti)`, status 0 without an answer.
+/// One peer token of the demo's wl-a for wl-b through the gateway: `(status, jti)`.
 async fn issue(http: &reqwest::Client, gateway: &str, key: &str) -> (u16, Option<String>) {
-    let Ok(r) = http
-        .post(format!("{gateway}/wls/wl-a/peer-token"))
-        .bearer_auth(key)
-        .json(&json!({"targetWlId": "wl-b", "scopes": ["offers:sync"]}))
-        .send()
-        .await
-    else {
-        return (0, None);
-    };
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    let jti = body["accessToken"].as_str().map(|t| {
-        tessera_testkit::jwt_segment(t, 1)["jti"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    });
-    (status, jti)
+    tessera_e2e::issue_peer_token(http, gateway, "wl-a", "wl-b", key).await
 }
 
 /// A durable queue bound to the peer-token events: unlike a test's usual exclusive tap, it

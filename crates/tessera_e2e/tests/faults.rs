@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tessera_e2e::issue_peer_token;
 use tessera_events::testing::TcpProxy;
 use tessera_testkit::EventTap;
 
@@ -151,32 +152,6 @@ impl Drop for Service {
     }
 }
 
-/// One peer-token request: `(status, jti)`; status 0 when no response arrived.
-async fn issue(
-    http: &reqwest::Client,
-    base: &str,
-    importer: &str,
-    target: &str,
-    key: &str,
-) -> (u16, Option<String>) {
-    let r = http
-        .post(format!("{base}/wls/{importer}/peer-token"))
-        .bearer_auth(key)
-        .json(&json!({"targetWlId": target, "scopes": ["offers:sync"]}))
-        .send()
-        .await;
-    let Ok(r) = r else { return (0, None) };
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    let jti = body["accessToken"].as_str().map(|t| {
-        tessera_testkit::jwt_segment(t, 1)["jti"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    });
-    (status, jti)
-}
-
 /// Load: `workers` clients issuing tokens until `stop`; every outcome.
 fn load(
     base: &str,
@@ -206,7 +181,7 @@ fn load(
                     let http = reqwest::Client::new();
                     let mut out = Vec::new();
                     while !stop.load(Ordering::SeqCst) {
-                        out.push(issue(&http, &base, &importer, &target, &key).await);
+                        out.push(issue_peer_token(&http, &base, &importer, &target, &key).await);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                     out
@@ -324,7 +299,9 @@ async fn postgresql_cut_turns_readiness_503_and_the_service_recovers_without_a_r
     let svc = Service::start(&proxied, &tessera_events::testing::amqp_url()).await;
     let http = reqwest::Client::new();
     assert_eq!(
-        issue(&http, &svc.base, &importer, &target, &key).await.0,
+        issue_peer_token(&http, &svc.base, &importer, &target, &key)
+            .await
+            .0,
         201
     );
 
@@ -346,7 +323,9 @@ async fn postgresql_cut_turns_readiness_503_and_the_service_recovers_without_a_r
     proxy.restore();
     svc.wait_readyz(200, 60).await;
     assert_eq!(
-        issue(&http, &svc.base, &importer, &target, &key).await.0,
+        issue_peer_token(&http, &svc.base, &importer, &target, &key)
+            .await
+            .0,
         201
     );
     drop(svc);
