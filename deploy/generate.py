@@ -464,6 +464,36 @@ def expand_local_defaults(p, value):
 # ---------------------------------------------------------------------------- k8s
 
 
+def k8s_dev_secrets(p):
+    """The dev overlay's Secrets, key by key, for k8s/overlays/dev/generate-secrets.sh."""
+    lines = [f"# {GENERATED}",
+             "# The keys of each service's Secret `<service>-secrets` in the dev overlay and how",
+             "# generate-secrets.sh fills them: database / migration-database (the service's own role,",
+             "# through the pooler / straight to the -rw service), amqp, gateway-secret (one for all),",
+             "# token, key32, =<fixed value>; `<service> - signing-keys`: an ES256 key Secret.",
+             ]
+    for svc in p.services:
+        name = svc["name"]
+        rows = []
+        if svc.get("database"):
+            rows += [("DATABASE_URL", "database"), ("MIGRATION_DATABASE_URL", "migration-database")]
+        rows.append(("AMQP_URL", "amqp"))
+        for s in [{"variable": "GATEWAY_SECRET"}] * bool(svc.get("database")) + svc.get("secrets", []):
+            if "k8s" not in s.get("deployments", p.deployments):
+                continue
+            var = s["variable"]
+            if var == "GATEWAY_SECRET":
+                rows.append((var, "gateway-secret"))
+            elif "dev" in s:
+                rows.append((var, "=" + s["dev"]))
+            else:
+                rows.append((var, s.get("kind", "token")))
+        lines += [f"{name} {var} {source}" for var, source in rows]
+        if svc.get("signing_keys"):
+            lines.append(f"{name} - signing-keys")
+    return {"k8s/overlays/dev/secrets.list": "\n".join(lines) + "\n"}
+
+
 def k8s_files(p, root):
     spec = importlib.util.spec_from_file_location("k8s_render", root / "k8s" / "render.py")
     render = importlib.util.module_from_spec(spec)
@@ -483,6 +513,7 @@ def generate(root):
     files.update(gateway_files(p, root))
     files.update(env_example_files(p, root))
     files.update(k8s_files(p, root))
+    files.update(k8s_dev_secrets(p))
     return files
 
 
