@@ -290,7 +290,8 @@ def compose_files(p):
 # host's network so every connection stays on loopback, each port moved by this offset (the
 # machine's own PostgreSQL, RabbitMQ and make up's processes hold the usual ones), PostgreSQL and
 # RabbitMQ built from Debian's packages, traces to the test suite's OTLP receiver.
-CI_PORT_OFFSET = 30000
+# Below Linux's ephemeral range (32768 up): a port there can be taken by any client connection.
+CI_PORT_OFFSET = 21000
 CI_POSTGRES_PORT = 5432 + CI_PORT_OFFSET
 CI_AMQP_PORT = 5672 + CI_PORT_OFFSET
 CI_OTLP_PORT = 8088 + CI_PORT_OFFSET
@@ -338,7 +339,7 @@ def compose_ci_file(p):
         "rabbitmq": {"build": {"context": "./compose/ci", "dockerfile": "rabbitmq.Dockerfile", **build},
                      "image": "tessera-ci/rabbitmq", "network_mode": "host",
                      "environment": {"AMQP_PORT": str(CI_AMQP_PORT), "ERL_EPMD_PORT": str(4369 + CI_PORT_OFFSET),
-                                     "RABBITMQ_DIST_PORT": str(25672 + CI_PORT_OFFSET + 1)},
+                                     "RABBITMQ_DIST_PORT": str(CI_AMQP_PORT + 1)},
                      "healthcheck": {"test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{CI_AMQP_PORT}"],
                                      "interval": "2s", "retries": 90}},
         # Not started in CI: the suite's own OTLP receiver listens on CI_OTLP_PORT instead.

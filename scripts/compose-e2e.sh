@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make compose-e2e: the compose deployment (deploy/docker-compose.yml) run for real, as CI runs it
-# (deploy/compose/ci.yml over it: host networking, ports moved by 30000, Debian-built PostgreSQL and
+# (deploy/compose/ci.yml over it: host networking, ports moved by 21000, Debian-built PostgreSQL and
 # RabbitMQ, images from this machine's binaries). It installs and starts a Docker engine when none
 # runs (root, Debian's docker.io), makes the Debian bookworm base image with debootstrap when it is
 # missing (no registry is reachable), builds the images, starts the stack and waits for every

@@ -168,8 +168,8 @@ fn a_port_and_a_route_changed_in_the_definition_reach_every_consumer() {
         );
     }
     // make compose-e2e's stack moves it by the CI offset.
-    assert!(copy.read("deploy/compose/ci.yml").contains("38093"));
-    assert!(!copy.read("deploy/compose/ci.yml").contains("38083"));
+    assert!(copy.read("deploy/compose/ci.yml").contains("29093"));
+    assert!(!copy.read("deploy/compose/ci.yml").contains("29083"));
     // The new route, in the nginx gateway and the Ingress.
     assert!(
         copy.read("deploy/gateway/tessera.conf.template")
