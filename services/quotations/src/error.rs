@@ -34,16 +34,15 @@ pub enum Error {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let message = e.to_string();
         match e {
             Error::QuotationNotFound | Error::DeletedQuotationNotFound | Error::TokenNotFound => {
-                ApiError::not_found(message)
+                ApiError::not_found(e.to_string())
             }
-            Error::RestoreWouldDuplicate => ApiError::conflict(message),
+            Error::RestoreWouldDuplicate => ApiError::conflict(e.to_string()),
             Error::InvalidSymbol(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::InvalidSymbol,
-                message,
+                e.to_string(),
             ),
             Error::Database(e) => e.into(),
             Error::Pool(e) => e.into(),

@@ -60,31 +60,30 @@ impl From<Taken> for Error {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let message = e.to_string();
         match e {
-            Error::UserNotFound | Error::RegistrationNotFound => ApiError::not_found(message),
-            Error::NotOwner => ApiError::forbidden("not_owner", message),
+            Error::UserNotFound | Error::RegistrationNotFound => ApiError::not_found(e.to_string()),
+            Error::NotOwner => ApiError::forbidden("not_owner", e.to_string()),
             Error::EmailTaken => {
-                ApiError::conflict(message).with_reason("email_already_registered")
+                ApiError::conflict(e.to_string()).with_reason("email_already_registered")
             }
             Error::DocumentTaken => {
-                ApiError::conflict(message).with_reason("document_already_registered")
+                ApiError::conflict(e.to_string()).with_reason("document_already_registered")
             }
             Error::NotPending(_) => {
-                ApiError::conflict(message).with_reason("invalid_status_transition")
+                ApiError::conflict(e.to_string()).with_reason("invalid_status_transition")
             }
             Error::IdempotencyKeyReused => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::IdempotencyKeyReused,
-                message,
+                e.to_string(),
             ),
             Error::IdempotencyKeyInFlight => {
-                ApiError::conflict(message).with_reason("idempotency_key_in_flight")
+                ApiError::conflict(e.to_string()).with_reason("idempotency_key_in_flight")
             }
             Error::InvalidCredentials => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidCredentials,
-                message,
+                e.to_string(),
             ),
             Error::Database(e) => e.into(),
             Error::Pool(e) => e.into(),
