@@ -116,6 +116,7 @@ def local_files(p):
              "# make up's defaults (scripts/up.sh): a variable already set in the environment wins",
              "# (make e2e moves every port).",
              f"TESSERA_SERVICES={' '.join(s['name'] for s in p.with_database())}",
+             f"TESSERA_BINARIES={' '.join(s['name'] for s in p.services)}",
              f"TESSERA_SECRETS={' '.join(sorted({f'{n}:{k}' for s in p.services for _, n, k in p.secrets(s, 'local') if k}))}",
              f"GW_PORT={p.settings['gateway_port']}"]
     lines += [f"{s['port_variable']}={s['port']}" for s in p.services]

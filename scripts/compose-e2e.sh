@@ -51,15 +51,9 @@ fi
 stage "engine and base image ready"
 
 # ---------------------------------------------------------------- binaries, secrets, images
-build=()
-for name in control-plane quotations identity credential-broker users-registration gateway-auth; do
-  build+=(-p "tessera_${name//-/_}" --bin "$name")
-done
-cargo build --locked --profile "$PROFILE" "${build[@]}"
+build_binaries "$PROFILE"
 rm -rf "$ROOT/target/docker" && mkdir -p "$ROOT/target/docker"
-for name in control-plane quotations identity credential-broker users-registration gateway-auth; do
-  cp "$BIN/$name" "$ROOT/target/docker/"
-done
+for name in $(platform_binaries); do cp "$BIN/$name" "$ROOT/target/docker/"; done
 stage "binaries built ($PROFILE)"
 
 # A fresh state each run: the stack's secrets, its demo passwords, the sink's mailbox, the logs.

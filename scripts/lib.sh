@@ -52,3 +52,12 @@ wait_ready() { # url timeout_seconds
     sleep 0.3
   done
 }
+
+# The platform's binaries, one per service (deploy/local/platform.env, generated from
+# deploy/platform.toml), and their build in one cargo invocation.
+platform_binaries() { sed -n 's/^TESSERA_BINARIES=//p' "$ROOT/deploy/local/platform.env"; }
+build_binaries() { # cargo profile
+  local args=() name
+  for name in $(platform_binaries); do args+=(-p "tessera_${name//-/_}" --bin "$name"); done
+  cargo build --locked --profile "$1" "${args[@]}"
+}

@@ -29,9 +29,7 @@ fi
 export LOG_FORMAT
 
 say "building ($PROFILE)"
-build=()
-for name in $TESSERA_SERVICES gateway-auth; do build+=(-p "tessera_${name//-/_}" --bin "$name"); done
-cargo build --locked --profile "$PROFILE" "${build[@]}"
+build_binaries "$PROFILE"
 
 # Secrets are generated here, once, and kept out of the repository (.tessera is git-ignored).
 SECRETS="$STATE/secrets.env"
@@ -77,13 +75,16 @@ with_env() { # name command...
   env_lines "$1"; shift
   env "${ENV_LINES[@]}" "$@"
 }
-port_of() { env_lines "$1"; printf '%s\n' "${ENV_LINES[@]}" | sed -n 's/^APP_PORT=//p'; }
+env_value() { # name variable: one variable of a service's environment
+  env_lines "$1"; printf '%s\n' "${ENV_LINES[@]}" | sed -n "s/^$2=//p"
+}
+port_of() { env_value "$1" APP_PORT; }
 
 # Every service: its database and migrations, and the signing keys of those that sign JWTs.
 for name in $TESSERA_SERVICES; do
   say "$name: database and migrations"
   with_env "$name" "$BIN/$name" migrate --create-database
-  keys="$(service_env "$name" | sed -n 's/^JWT_SIGNING_KEYS_DIR=//p')"
+  keys="$(env_value "$name" JWT_SIGNING_KEYS_DIR)"
   if [ -n "$keys" ] && ! ls "$keys"/*.pem >/dev/null 2>&1; then
     say "$name: generating the signing key (ES256) in $keys"
     with_env "$name" "$BIN/$name" keys generate --dir "$keys" >/dev/null
@@ -97,8 +98,7 @@ cli() {
   while [[ "${1:-}" =~ ^[A-Z_][A-Z0-9_]*= ]]; do extra+=("$1"); shift; done
   with_env "$name" env "${extra[@]}" "$BIN/$name" "$@"
 }
-env_lines quotations
-QT_DATABASE_URL="$(printf '%s\n' "${ENV_LINES[@]}" | sed -n 's/^DATABASE_URL=//p')"
+QT_DATABASE_URL="$(env_value quotations DATABASE_URL)"
 source "$ROOT/scripts/demo.sh"
 demo_seed
 
