@@ -74,14 +74,14 @@ class Platform:
         return re.sub(r"\{([a-z_]+(?::[a-z-]+)?)\}", one, value)
 
     def secrets(self, svc, deployment):
-        """[(variable, name in the secrets file, kind)] of a service in a deployment; every
-        service with a database also gets GATEWAY_SECRET (ARCHITECTURE.md §3)."""
+        """[(variable, name in the secrets file, kind, dev value or None)] of a service in a
+        deployment; every service with a database also gets GATEWAY_SECRET (ARCHITECTURE.md §3)."""
         out = []
         if svc.get("database"):
-            out.append(("GATEWAY_SECRET", "GATEWAY_SECRET", "token"))
+            out.append(("GATEWAY_SECRET", "GATEWAY_SECRET", "token", None))
         for s in svc.get("secrets", []):
             if deployment in s.get("deployments", self.deployments):
-                out.append((s["variable"], s.get("from", s["variable"]), s.get("kind")))
+                out.append((s["variable"], s.get("from", s["variable"]), s.get("kind"), s.get("dev")))
         return out
 
     def env(self, svc, deployment, keys_dir=None):
@@ -107,6 +107,11 @@ class Platform:
         return env
 
 
+def addr_variable(svc):
+    """The nginx template's upstream variable of a service: control-plane → CONTROL_PLANE_ADDR."""
+    return f"{svc['name'].upper().replace('-', '_')}_ADDR"
+
+
 # ---------------------------------------------------------------------------- make up
 
 
@@ -117,13 +122,13 @@ def local_files(p):
              "# (make e2e moves every port).",
              f"TESSERA_SERVICES={' '.join(s['name'] for s in p.with_database())}",
              f"TESSERA_BINARIES={' '.join(s['name'] for s in p.services)}",
-             f"TESSERA_SECRETS={' '.join(sorted({f'{n}:{k}' for s in p.services for _, n, k in p.secrets(s, 'local') if k}))}",
+             f"TESSERA_SECRETS={' '.join(sorted({f'{n}:{k}' for s in p.services for _, n, k, _ in p.secrets(s, 'local') if k}))}",
              f"GW_PORT={p.settings['gateway_port']}"]
     lines += [f"{s['port_variable']}={s['port']}" for s in p.services]
     files["deploy/local/platform.env"] = "\n".join(lines) + "\n"
     for svc in p.services:
         env = p.env(svc, "local", keys_dir=f"${{STATE}}/keys/{svc['name']}")
-        env.update({var: f"${{{name}}}" for var, name, _ in p.secrets(svc, "local")})
+        env.update({var: f"${{{name}}}" for var, name, _, _ in p.secrets(svc, "local")})
         body = [f"# {GENERATED}",
                 f"# {svc['name']} under make up: the ${{…}} are filled from scripts/up.sh's variables."]
         body += [f"{k}={v}" for k, v in env.items()]
@@ -131,7 +136,7 @@ def local_files(p):
     gateway = [f"# {GENERATED}",
                "# The nginx gateway under make up: deploy/gateway/tessera.conf.template's ${…}.",
                "GATEWAY_LISTEN=127.0.0.1:${GW_PORT}", "GATEWAY_SECRET=${GATEWAY_SECRET}"]
-    gateway += [f"{s['name'].upper().replace('-', '_')}_ADDR=127.0.0.1:${{{s['port_variable']}}}"
+    gateway += [f"{addr_variable(s)}=127.0.0.1:${{{s['port_variable']}}}"
                 for s in p.services]
     files["deploy/local/nginx.env"] = "\n".join(gateway) + "\n"
     return files
@@ -144,7 +149,7 @@ def compose_files(p):
     image = p.settings["image"]
     secret_names = {}  # name in .env -> kind
     for svc in p.services:
-        for _, name, kind in p.secrets(svc, "compose"):
+        for _, name, kind, _ in p.secrets(svc, "compose"):
             secret_names[name] = kind
     infra_secrets = {"POSTGRES_PASSWORD": "token", "RABBITMQ_PASSWORD": "token"}
     hint = "run deploy/compose/generate-env.sh"
@@ -155,7 +160,7 @@ def compose_files(p):
     def service_block(svc):
         env = p.env(svc, "compose", keys_dir=f"/keys/{svc['name']}")
         env = {k: re.sub(r"\$\{([A-Z_]+)\}", lambda m: secret_ref(m.group(1)), v) for k, v in env.items()}
-        env.update({var: secret_ref(name) for var, name, _ in p.secrets(svc, "compose")})
+        env.update({var: secret_ref(name) for var, name, _, _ in p.secrets(svc, "compose")})
         block = {
             "build": {"context": "..", "dockerfile": "deploy/Dockerfile", "target": svc["name"]},
             "image": f"{image}/{svc['name']}",
@@ -228,7 +233,7 @@ def compose_files(p):
     }
     gw_env = {"GATEWAY_LISTEN": str(p.settings["gateway_port"]),
               "GATEWAY_SECRET": secret_ref("GATEWAY_SECRET")}
-    gw_env.update({f"{s['name'].upper().replace('-', '_')}_ADDR": f"{s['name']}:{s['port']}" for s in p.services})
+    gw_env.update({addr_variable(s): f"{s['name']}:{s['port']}" for s in p.services})
     services["gateway"] = {
         "build": {"context": "./gateway"},
         "image": f"{image}/gateway",
@@ -373,7 +378,7 @@ def compose_ci_file(p):
         "volumes": ["${TESSERA_STATE:?make compose-e2e sets it}/mailbox:/mailbox"],
     }
     gw_env = {"GATEWAY_LISTEN": f"127.0.0.1:{gw}"}
-    gw_env.update({f"{s['name'].upper().replace('-', '_')}_ADDR": f"127.0.0.1:{port(s)}" for s in p.services})
+    gw_env.update({addr_variable(s): f"127.0.0.1:{port(s)}" for s in p.services})
     services["gateway"] = {
         "build": build, "network_mode": "host", "environment": gw_env,
         "healthcheck": {"test": ["CMD-SHELL", f"curl -fsS http://127.0.0.1:{gw}/healthz >/dev/null"]},
@@ -401,7 +406,7 @@ def nginx_locations(p):
         if not routes:
             continue
         out.append(f"    # {svc['name']}")
-        upstream = f"http://${{{svc['name'].upper().replace('-', '_')}_ADDR}}"
+        upstream = f"http://${{{addr_variable(svc)}}}"
         for r in routes:
             body = ("auth_request off; " if r.get("public") else "") + f"proxy_pass {upstream};"
             path = r["path"].rstrip("/")
@@ -480,16 +485,13 @@ def k8s_dev_secrets(p):
         if svc.get("database"):
             rows += [("DATABASE_URL", "database"), ("MIGRATION_DATABASE_URL", "migration-database")]
         rows.append(("AMQP_URL", "amqp"))
-        for s in [{"variable": "GATEWAY_SECRET"}] * bool(svc.get("database")) + svc.get("secrets", []):
-            if "k8s" not in s.get("deployments", p.deployments):
-                continue
-            var = s["variable"]
+        for var, _, kind, dev in p.secrets(svc, "k8s"):
             if var == "GATEWAY_SECRET":
                 rows.append((var, "gateway-secret"))
-            elif "dev" in s:
-                rows.append((var, "=" + s["dev"]))
+            elif dev is not None:
+                rows.append((var, "=" + dev))
             else:
-                rows.append((var, s.get("kind", "token")))
+                rows.append((var, kind or "token"))
         lines += [f"{name} {var} {source}" for var, source in rows]
         if svc.get("signing_keys"):
             lines.append(f"{name} - signing-keys")

@@ -54,7 +54,7 @@ def load(platform):
             "keys": bool(svc.get("signing_keys")), "no_db": not svc.get("database"),
             "config": config,
             "secrets": (["DATABASE_URL"] if svc.get("database") else []) + ["AMQP_URL"]
-                       + [var for var, _, _ in platform.secrets(svc, "k8s")],
+                       + [var for var, _, _, _ in platform.secrets(svc, "k8s")],
         }
         if "k8s_metrics_port" in svc:
             entry["metrics_port"] = svc["k8s_metrics_port"]
