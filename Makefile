@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export DATABASE_URL ?=
 PROFILE ?= release
 
-.PHONY: help up down ps logs e2e compose-e2e generate fuzz k8s-validate test monitoring-check browser-test lint fmt check-services migrate openapi bench clean-state doc
+.PHONY: help up down ps logs e2e compose-e2e generate fuzz k8s-validate test monitoring-check browser-test assets assets-check lint fmt check-services migrate openapi bench clean-state doc
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -54,11 +54,24 @@ monitoring-check: ## promtool on the shipped Prometheus configuration and alert 
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts.test.yml
 
-browser-test: ## Headless Chromium drives the quotations web flow; screenshots in target/browser-artifacts
+browser-test: assets-check ## Headless Chromium drives the quotations web flow; screenshots in target/browser-artifacts
 	cargo build --locked --workspace --all-features --bin quotations  # the features nextest built with: no rebuild
 	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium (.ci/run installs it)"; exit 1; }
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	node tests/browser/quotations-flow.mjs
+
+QT_ASSETS := services/quotations/assets
+# What the dashboards serve from /assets/vendor, and where npm puts it (uPlot: MIT, LICENSE kept).
+VENDORED := uplot/dist/uPlot.iife.min.js=uPlot.iife.min.js uplot/dist/uPlot.min.css=uPlot.min.css uplot/LICENSE=uPlot.LICENSE
+
+assets: ## Copy the pinned third-party browser code (services/quotations/assets/package-lock.json) into assets/vendor
+	cd $(QT_ASSETS) && npm ci --no-audit --no-fund --silent
+	for f in $(VENDORED); do cp $(QT_ASSETS)/node_modules/$${f%=*} $(QT_ASSETS)/vendor/$${f#*=}; done
+
+assets-check: ## Fail when assets/vendor differs from what the lockfile pins
+	cd $(QT_ASSETS) && npm ci --no-audit --no-fund --silent
+	for f in $(VENDORED); do cmp $(QT_ASSETS)/node_modules/$${f%=*} $(QT_ASSETS)/vendor/$${f#*=} \
+	  || { echo "$(QT_ASSETS)/vendor differs from package-lock.json: run make assets"; exit 1; }; done
 
 lint: ## fmt check and clippy with warnings denied
 	cargo fmt --all -- --check

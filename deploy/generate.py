@@ -43,6 +43,20 @@ class Platform:
             for key in ("name", "port", "port_variable"):
                 if key not in svc:
                     sys.exit(f"deploy/platform.toml: service {svc.get('name', '?')} has no {key}")
+        self.check_routes()
+
+    def check_routes(self):
+        """No two routes overlap: a path is routed once, and nothing lives under a prefix route
+        but that route's own service (so /docs, /docs/<service> and the APIs never collide)."""
+        routes = [(r["path"].rstrip("/"), r["match"], s["name"])
+                  for s in self.services for r in s.get("routes", [])]
+
+        def covers(a, b):
+            return a[0] == b[0] or (a[1] == "prefix" and b[0].startswith(a[0] + "/"))
+        for i, a in enumerate(routes):
+            for b in routes[i + 1:]:
+                if covers(a, b) or covers(b, a):
+                    sys.exit(f"deploy/platform.toml: route {b[0]} ({b[2]}) overlaps {a[0]} ({a[2]})")
 
     def with_database(self):
         return [s for s in self.services if s.get("database")]
@@ -68,6 +82,9 @@ class Platform:
                 return ",".join(self.settings["roles"])
             if key == "database":
                 return svc["database"]
+            if key == "docs":
+                return ",".join(o["name"] for o in self.services
+                                if any(r["path"] == f"/docs/{o['name']}" for r in o.get("routes", [])))
             if key in dep:
                 return self.expand(dep[key], svc, deployment)
             sys.exit(f"deploy/platform.toml: unknown placeholder {{{key}}} ({svc['name']})")

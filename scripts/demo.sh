@@ -99,13 +99,13 @@ demo_finish() {
     --arg qt_password "$QUOTATIONS_DEMO_PASSWORD" --arg qt_token "$QT_TOKEN" --arg ur_password "$USERS_DEMO_PASSWORD" '
   {
     services: {
-      gateway: {url: $gw, ready: ($gw + "/healthz")},
+      gateway: {url: $gw, ready: ($gw + "/healthz"), docs: ($gw + "/docs")},
       "gateway-auth": {url: $ga, trusted_issuer_prefix: $id_issuer_prefix},
-      "control-plane": {url: $cp, openapi: ($cp + "/openapi.json")},
-      quotations: {url: $qt, app_url: $qt_app_url, openapi: ($qt + "/openapi.json"), dashboard: ($qt + "/dashboard"), providers: $providers},
-      identity: {url: $id, openapi: ($id + "/openapi.json"), issuer: ($id_issuer_prefix + "demo")},
-      "credential-broker": {url: $cb, openapi: ($cb + "/openapi.json")},
-      "users-registration": {url: $ur, openapi: ($ur + "/openapi.json")},
+      "control-plane": {url: $cp, docs: ($gw + "/docs/control-plane/"), openapi: ($cp + "/openapi.json")},
+      quotations: {url: $qt, docs: ($gw + "/docs/quotations/"), app_url: $qt_app_url, openapi: ($qt + "/openapi.json"), dashboard: ($qt + "/dashboard"), providers: $providers},
+      identity: {url: $id, docs: ($gw + "/docs/identity/"), openapi: ($id + "/openapi.json"), issuer: ($id_issuer_prefix + "demo")},
+      "credential-broker": {url: $cb, docs: ($gw + "/docs/credential-broker/"), openapi: ($cb + "/openapi.json")},
+      "users-registration": {url: $ur, docs: ($gw + "/docs/users-registration/"), openapi: ($ur + "/openapi.json")},
       "notification-sink": {url: $sink}
     },
     credentials: {

@@ -202,6 +202,7 @@ cat <<TXT
 
   service          URL
   gateway          http://127.0.0.1:$GW_PORT   (every route below, one host: ARCHITECTURE.md §3; bearer JWTs from identity verified here)
+  API reference    http://127.0.0.1:$GW_PORT/docs   (each service's at /docs/<service>/; directly: <service URL>/docs/)
   control-plane    http://127.0.0.1:$CP_PORT   (JWKS: /.well-known/jwks.json, OpenAPI: /openapi.json)
   quotations       http://127.0.0.1:$QT_PORT   (GET /api/quotation/USD-BRL, /api/quotations; providers: $QUOTATIONS_PROVIDERS)
                    http://127.0.0.1:$QT_PORT/dashboard   (log in as the quotations admin; mails go to .tessera/logs/quotations.log)

@@ -1,7 +1,10 @@
 // Headless Chromium drives the quotations web flow (issue #7): register → the verification link
-// from the service's log (MAIL_MAILER=log) → log in → /dashboard/quotations shows a chart →
-// /dashboard/operations: change the auto-collect settings and run a dry run. Screenshots go to
-// $ARTIFACTS (default target/browser-artifacts). Exit code 0 when every step passed.
+// from the service's log (MAIL_MAILER=log) → log in → /dashboard/quotations draws the charts
+// (uPlot, issue #20: axes, a hovered and a keyboard-read value checked against
+// GET /api/quotations, the range selector) → /dashboard/operations: change the auto-collect
+// settings and run a dry run → /docs, the API reference (Swagger UI). Any console error — a
+// Content-Security-Policy violation included — fails the run. Screenshots go to $ARTIFACTS
+// (default target/browser-artifacts). Exit code 0 when every step passed.
 //
 // Runs the real `quotations` binary ($QUOTATIONS_BIN, default target/debug/quotations) on a
 // fresh database of the local PostgreSQL, with scripts/provider-stub.mjs as the providers.
@@ -85,8 +88,11 @@ try {
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems = [];
-  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`${page.url()}: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(String(e)));
+  // Which element or file broke the Content-Security-Policy, not only that something did.
+  await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) =>
+    console.error(`CSP ${e.violatedDirective}: ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`)));
   const shot = (name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
   const email = `browser-${process.pid}@example.com`;
@@ -114,12 +120,59 @@ try {
   await page.fill("input[name=email]", email);
   await page.fill("input[name=password]", password);
   await Promise.all([page.waitForURL("**/dashboard/quotations"), page.click("#login button[type=submit]")]);
-  await page.waitForSelector("figure.chart svg polyline");
   const points = await page.getAttribute("figure.chart svg polyline", "points");
-  if (!points || points.trim().split(" ").length < 2) throw new Error(`the chart has no line: ${points}`);
+  if (!points || points.trim().split(" ").length < 2) throw new Error(`the server's sparkline has no line: ${points}`);
   const rows = await page.locator("#latest tbody tr").count();
   if (rows < 1) throw new Error("no latest quotes");
+
+  step("charts: uPlot with two axes per chart, one per demo symbol");
+  const btc = 'figure.chart[data-symbol="BTC"]';
+  await page.waitForSelector(`${btc}[data-loaded="7d"] .plot canvas`);
+  const axes = await page.locator(`${btc} .u-axis`).count();
+  if (axes !== 2) throw new Error(`BTC's chart has ${axes} axes`);
+  if (await page.isVisible(`${btc} svg.sparkline`)) throw new Error("the sparkline is still shown");
+
+  // The value under the pointer is a real quotation: same time and price as the history API.
+  async function checkAgainstHistory(what) {
+    const readout = page.locator(`${btc} .readout`);
+    await waitFor(async () => (await readout.getAttribute("data-price")) !== null, `${what}: a readout`);
+    const t = Number(await readout.getAttribute("data-time"));
+    const price = Number(await readout.getAttribute("data-price"));
+    const day = new Date(t * 1000).toISOString().slice(0, 10);
+    const history = await (await page.request.get(`${base}/api/quotations?symbol=BTC&date_from=${day}&date_to=${day}&per_page=100`)).json();
+    const match = history.data.find((q) => Date.parse(q.quoted_at) / 1000 === t);
+    if (!match) throw new Error(`${what}: no quotation of BTC at ${t} in GET /api/quotations`);
+    if (Number(match.price) !== price) throw new Error(`${what}: the chart says ${price}, the API ${match.price}`);
+    if (!(await readout.textContent()).includes(String(price))) throw new Error(`${what}: the readout does not show ${price}`);
+    return t;
+  }
+  const over = await page.locator(`${btc} .u-over`).boundingBox();
+  await page.mouse.move(over.x + over.width * 0.6, over.y + over.height / 2);
+  await checkAgainstHistory("hover");
   await shot("2-dashboard-quotations.png");
+
+  step("charts: keyboard — End reads the newest point, ← the one before");
+  await page.mouse.move(0, 0);
+  await page.focus(`${btc} .plot`);
+  await page.keyboard.press("End");
+  const newest = await checkAgainstHistory("End");
+  await page.keyboard.press("ArrowLeft");
+  const before = await checkAgainstHistory("ArrowLeft");
+  if (!(before < newest)) throw new Error(`ArrowLeft did not move back: ${before} vs ${newest}`);
+
+  step("charts: the range selector");
+  const spans = {};
+  for (const range of ["24h", "30d", "all"]) {
+    await page.click(`.ranges button[data-range="${range}"]`);
+    await page.waitForSelector(`${btc}[data-loaded="${range}"] .plot canvas`);
+    const series = await (await page.request.get(`${base}/dashboard/quotations/series?symbol=BTC&range=${range}`)).json();
+    spans[range] = series.points.length;
+    if (await page.getAttribute(`.ranges button[data-range="${range}"]`, "aria-pressed") !== "true") throw new Error(`${range} is not pressed`);
+  }
+  if (!(spans["24h"] < spans["30d"] && spans["30d"] <= spans["all"])) throw new Error(`ranges: ${JSON.stringify(spans)}`);
+  await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2);
+  await checkAgainstHistory("hover on all");
+  await shot("2b-dashboard-quotations-all.png");
 
   step("operations: save settings, run a dry run");
   await page.goto(`${base}/dashboard/operations`);
@@ -140,6 +193,14 @@ try {
   const output = await page.textContent("#run-output");
   if (!output.includes("dry run: nothing stored") || !output.includes("BTC: fetched")) throw new Error(`unexpected run output: ${output}`);
   await shot("3-dashboard-operations.png");
+
+  step("the API reference at /docs: Swagger UI from the service's own assets");
+  await page.goto(`${base}/docs`);
+  await page.waitForURL("**/docs/");
+  await page.waitForSelector(".opblock", { timeout: 20000 });
+  const operations = await page.locator(".opblock").count();
+  if (operations < 10) throw new Error(`the reference shows ${operations} operations`);
+  await shot("4-docs.png");
 
   if (problems.length) throw new Error(`browser console errors: ${problems.join(" | ")}`);
   step(`passed; screenshots in ${artifacts}`);

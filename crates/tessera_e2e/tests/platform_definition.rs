@@ -184,3 +184,34 @@ fn a_port_and_a_route_changed_in_the_definition_reach_every_consumer() {
     copy.write("deploy/platform.toml", &definition);
     assert!(!generate(&copy.0, true).status.success());
 }
+
+#[test]
+fn a_route_overlapping_another_services_route_is_refused() {
+    let copy = Checkout::new();
+    let definition = copy.read("deploy/platform.toml");
+    // Beneath identity's API reference, and the index's own path: both taken.
+    for (route, taken) in [
+        (
+            r#"{ path = "/docs/identity/x", match = "exact" }"#,
+            "/docs/identity",
+        ),
+        (r#"{ path = "/docs", match = "prefix" }"#, "/docs"),
+    ] {
+        let changed = definition.replacen(
+            r#"  { path = "/api/token", match = "exact" },"#,
+            &format!("  {{ path = \"/api/token\", match = \"exact\" }},\n  {route},"),
+            1,
+        );
+        assert_ne!(changed, definition);
+        copy.write("deploy/platform.toml", &changed);
+        let out = generate(&copy.0, false);
+        assert!(!out.status.success(), "{route} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("overlaps") && stderr.contains(taken),
+            "{stderr}"
+        );
+    }
+    copy.write("deploy/platform.toml", &definition);
+    assert!(generate(&copy.0, false).status.success());
+}

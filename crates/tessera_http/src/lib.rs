@@ -6,6 +6,7 @@ pub mod client_addr;
 pub mod config;
 #[cfg(feature = "db")]
 pub mod db;
+pub mod docs;
 pub mod email;
 pub mod error;
 pub mod extract;

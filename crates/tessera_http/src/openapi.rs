@@ -217,10 +217,12 @@ pub fn route_table<D: Operations>() -> BTreeMap<String, Vec<(Method, RouteFactor
 }
 
 /// Registers every operation of `D` (one `web::resource` per path, so a wrong method is a 405
-/// envelope) and `GET /openapi.json` serving `D`'s document.
-pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig) {
+/// envelope), `GET /openapi.json` serving `D`'s document, and its API reference page at
+/// `/docs` and `/docs/<service>` ([`crate::docs`]).
+pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig, service: &'static str) {
     register_operations::<D>(cfg);
-    serve_document(cfg, &D::openapi());
+    let json = serve_document(cfg, &D::openapi());
+    crate::docs::configure(cfg, service, json);
 }
 
 /// Registers every operation of `D`, one `web::resource` per path ([`route_table`]).
@@ -234,17 +236,19 @@ pub fn register_operations<D: Operations>(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// `GET /openapi.json`: `doc` as JSON, serialised once, here.
-pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize) {
+/// `GET /openapi.json`: `doc` as JSON, serialised once, here; returns those bytes.
+pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize) -> web::Bytes {
     let json = web::Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
+    let served = json.clone();
     cfg.service(web::resource("/openapi.json").route(web::get().to(move || {
-        let json = json.clone();
+        let json = served.clone();
         async move {
             HttpResponse::Ok()
                 .content_type(actix_web::http::header::ContentType::json())
                 .body(json)
         }
     })));
+    json
 }
 
 /// Declares a service's OpenAPI document and its operations at once (module docs).

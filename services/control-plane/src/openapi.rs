@@ -84,8 +84,8 @@ pub fn yaml() -> anyhow::Result<String> {
     Ok(ApiDoc::openapi().to_yaml()?)
 }
 
-/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
+/// Registers every route of the service: the operations of [`ApiDoc`], `/openapi.json` and `/docs`
 /// (health, readiness and metrics are added by startup).
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    tessera_http::openapi::configure::<ApiDoc>(cfg);
+    tessera_http::openapi::configure::<ApiDoc>(cfg, "control-plane");
 }

@@ -82,6 +82,10 @@ pub struct Config {
     /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub gateway_secret: Option<SecretString>,
+    /// `GATEWAY_DOCS`: comma-separated names of the services whose API reference the gateway
+    /// forwards at `/docs/<name>/`; `GET /docs` links each (default none: an empty index).
+    #[serde(default)]
+    pub gateway_docs: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -120,7 +124,26 @@ impl Config {
                 bad.issuer_prefix
             );
         }
+        if let Some(bad) = cfg
+            .docs()
+            .into_iter()
+            .find(|s| !tessera_http::docs::is_service_name(s))
+        {
+            anyhow::bail!(
+                "invalid environment variable GATEWAY_DOCS: {bad:?} is not a service name (a-z, 0-9, -)"
+            );
+        }
         Ok(cfg)
+    }
+
+    /// `GATEWAY_DOCS`, parsed.
+    pub fn docs(&self) -> Vec<String> {
+        self.gateway_docs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// `GATEWAY_TRUSTED_ISSUERS`, parsed.

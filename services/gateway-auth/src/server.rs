@@ -78,9 +78,13 @@ pub(super) fn reason(e: &Refusal) -> &'static str {
     }
 }
 
-/// The routes: `/verify`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/verify", web::route().to(verify));
+/// The routes: `/verify`, and `GET /docs`, the index of the services' API references
+/// (`GATEWAY_DOCS`, [`tessera_http::docs::index`]).
+pub fn configure(cfg: &mut web::ServiceConfig, docs: Vec<String>) {
+    cfg.route("/verify", web::route().to(verify)).service(
+        web::resource("/docs")
+            .route(web::get().to(move || std::future::ready(tessera_http::docs::index(&docs)))),
+    );
 }
 
 /// Runs the service on `listener` until SIGTERM/SIGINT (actix drains in-flight requests for
@@ -153,6 +157,7 @@ pub fn serve_with(
     }
     let authenticator = Arc::new(Authenticator::new(config, revocations));
     let auth = web::Data::from(Arc::clone(&authenticator));
+    let docs = config.docs();
     let prometheus =
         tessera_http::metrics::prometheus_metrics("gateway-auth").map_err(anyhow::Error::msg)?;
     if let Some(port) = config.gateway_metrics_port {
@@ -161,9 +166,10 @@ pub fn serve_with(
     }
     let mut server = actix_web::HttpServer::new(move || {
         let auth = auth.clone();
+        let docs = docs.clone();
         tessera_http::platform_app(
             move |c| {
-                c.app_data(auth).configure(configure);
+                c.app_data(auth).configure(|c| configure(c, docs));
             },
             tessera_http::ExtractorOptions::default(),
             prometheus.clone(),

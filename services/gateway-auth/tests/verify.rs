@@ -55,6 +55,7 @@ fn test_config(identity: &MockServer) -> Config {
         gateway_revocation_feed: true,
         gateway_metrics_port: None,
         gateway_secret: Some("s3cret-for-the-ingress".to_owned().into()),
+        gateway_docs: String::new(),
     }
 }
 

@@ -58,6 +58,6 @@ pub fn yaml() -> anyhow::Result<String> {
 /// Registers every route of the service: the operations of [`ApiDoc`], `/openapi.json`
 /// and the web pages (health, readiness and metrics are added by startup).
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    tessera_http::openapi::configure::<ApiDoc>(cfg);
+    tessera_http::openapi::configure::<ApiDoc>(cfg, "quotations");
     cfg.configure(crate::web::configure);
 }

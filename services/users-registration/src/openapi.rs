@@ -110,10 +110,11 @@ pub fn yaml() -> anyhow::Result<String> {
     Ok(yaml_serde::to_string(&document())?)
 }
 
-/// Registers every route of the service: the operations of [`ApiDoc`] and `/openapi.json`
-/// (health, readiness and metrics are added by startup).
+/// Registers every route of the service: the operations of [`ApiDoc`], `/openapi.json` and the
+/// API reference at `/docs` (health, readiness and metrics are added by startup).
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     tessera_http::openapi::register_operations::<ApiDoc>(cfg);
     // The document merges the committed JSON Schemas of the bodies (`crate::openapi::document`).
-    tessera_http::openapi::serve_document(cfg, &document());
+    let json = tessera_http::openapi::serve_document(cfg, &document());
+    tessera_http::docs::configure(cfg, "users-registration", json);
 }

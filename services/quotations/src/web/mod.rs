@@ -11,6 +11,7 @@
 //! "Dashboard de operacoes").
 
 pub mod auth;
+pub mod charts;
 pub mod dashboard;
 pub mod operations;
 pub mod session;
@@ -138,6 +139,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").route(web::get().to(|| async { redirect("/dashboard") })))
         .service(resource("/assets/app.js").route(web::get().to(asset_js)))
         .service(resource("/assets/app.css").route(web::get().to(asset_css)))
+        .service(resource("/assets/charts.js").route(web::get().to(asset_charts)))
+        .service(resource("/assets/vendor/uPlot.iife.min.js").route(web::get().to(asset_uplot_js)))
+        .service(resource("/assets/vendor/uPlot.min.css").route(web::get().to(asset_uplot_css)))
         .service(
             resource("/register")
                 .route(web::get().to(auth::register_page))
@@ -164,6 +168,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(|| async { redirect("/dashboard/quotations") })),
         )
         .service(resource("/dashboard/quotations").route(web::get().to(dashboard::quotations)))
+        .service(resource("/dashboard/quotations/series").route(web::get().to(charts::series)))
         .service(resource("/dashboard/operations").route(web::get().to(operations::page)))
         .service(
             resource("/dashboard/operations/auto-collect")
@@ -180,18 +185,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn asset_js() -> HttpResponse {
+/// A file of `assets/` (compiled in), cached for 5 minutes.
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
+        .content_type(content_type)
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(include_str!("../../assets/app.js"))
+        .body(body)
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+async fn asset_js() -> HttpResponse {
+    asset(JS, include_str!("../../assets/app.js"))
 }
 
 async fn asset_css() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .body(include_str!("../../assets/app.css"))
+    asset(CSS, include_str!("../../assets/app.css"))
+}
+
+async fn asset_charts() -> HttpResponse {
+    asset(JS, include_str!("../../assets/charts.js"))
+}
+
+/// uPlot (MIT), pinned by `assets/package-lock.json`, copied by `make assets`.
+async fn asset_uplot_js() -> HttpResponse {
+    asset(JS, include_str!("../../assets/vendor/uPlot.iife.min.js"))
+}
+
+async fn asset_uplot_css() -> HttpResponse {
+    asset(CSS, include_str!("../../assets/vendor/uPlot.min.css"))
 }
 
 /// The session lifetime.

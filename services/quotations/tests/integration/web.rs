@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, awesome_pair, link, mails, mount_btc, mount_json};
+use crate::helpers::{
+    PASSWORD, TestApp, WebReply, awesome_pair, link, mails, mount_btc, mount_json,
+};
 
 #[tokio::test]
 async fn pages_set_a_secure_session_cookie_and_carry_a_csrf_token() {
@@ -838,4 +840,91 @@ async fn an_unreachable_smtp_server_does_not_fail_the_registration() {
     let r = w.post("/email/verification-notification", json!({})).await;
     assert_eq!(r.status, 503);
     assert!(!r.text.contains("verify-email"), "{}", r.text);
+}
+
+/// Issue #20: the charts' series — each range holds the quotations of its span, a long range is
+/// thinned to real quotations (the newest kept), the newest point is the history's newest, the
+/// demo symbols do not share a shape, and bad input names its field.
+#[tokio::test]
+async fn the_chart_series_follows_the_range_and_matches_the_history() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.web()
+            .get("/dashboard/quotations/series?symbol=BTC")
+            .await
+            .status,
+        401
+    );
+    app.exec(include_str!("../../../../scripts/quotations-demo.sql"))
+        .await;
+    let mut w = app.verified_user("fay@example.com").await;
+
+    let mut counts = Vec::new();
+    for range in ["24h", "7d", "30d"] {
+        let r = w
+            .get(&format!(
+                "/dashboard/quotations/series?symbol=BTC&range={range}"
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["range"], range);
+        assert_eq!(r.json["thinned"], false);
+        counts.push(r.json["points"].as_array().unwrap().len());
+    }
+    // One an hour: a day, a week, thirty days (the hour in progress may not be there yet).
+    assert!((23..=24).contains(&counts[0]), "{counts:?}");
+    assert!((167..=168).contains(&counts[1]), "{counts:?}");
+    assert!((719..=720).contains(&counts[2]), "{counts:?}");
+
+    let all = w
+        .get("/dashboard/quotations/series?symbol=BTC&range=all")
+        .await;
+    assert_eq!(all.json["thinned"], true, "2160 quotations over 1000");
+    let points = all.json["points"].as_array().unwrap();
+    assert!(
+        points.len() <= 1000 && points.len() >= 700,
+        "{}",
+        points.len()
+    );
+    let times: Vec<i64> = points.iter().map(|p| p[0].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "oldest first");
+
+    // The newest point is the history's newest quotation, price and time.
+    let newest = app.get("/api/quotations?symbol=BTC&per_page=1").await;
+    let q = &newest.body["data"][0];
+    let last = points.last().unwrap();
+    assert_eq!(last[1].as_f64(), q["price"].as_f64(), "{q}");
+    let quoted_at = chrono::DateTime::parse_from_rfc3339(q["quoted_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert_eq!(last[0].as_i64(), Some(quoted_at));
+
+    // Distinct demo data: BTC and ETH move in different directions in many hours.
+    let direction = |r: &WebReply| -> Vec<bool> {
+        let p = r.json["points"].as_array().unwrap();
+        p.windows(2)
+            .map(|w| w[1][1].as_f64() > w[0][1].as_f64())
+            .collect()
+    };
+    let btc = w
+        .get("/dashboard/quotations/series?symbol=BTC&range=7d")
+        .await;
+    let eth = w
+        .get("/dashboard/quotations/series?symbol=ETH&range=7d")
+        .await;
+    let (a, b) = (direction(&btc), direction(&eth));
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(differ * 4 > a.len(), "{differ} of {} hours differ", a.len());
+
+    for (query, field) in [
+        ("symbol=BTC&range=1y", "range"),
+        ("range=7d", "symbol"),
+        ("symbol=%20&range=7d", "symbol"),
+    ] {
+        let r = w
+            .get(&format!("/dashboard/quotations/series?{query}"))
+            .await;
+        assert_eq!(r.status, 422, "{query}: {}", r.text);
+        assert!(r.json["errors"][field].is_array(), "{query}: {}", r.text);
+    }
 }

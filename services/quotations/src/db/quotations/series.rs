@@ -66,3 +66,47 @@ pub async fn series(
     .load(conn)
     .await
 }
+
+/// One point of [`series_since`], with how many the range held before thinning.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RangePoint {
+    /// Price (as float8: for drawing only).
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub price: f64,
+    /// When quoted.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub quoted_at: DateTime<Utc>,
+    /// Quotations in the range (the same on every row).
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub total: i64,
+}
+
+/// One symbol's live, valid prices quoted at or after `since` (all of them when `None`), oldest
+/// first, thinned to at most `max_points` by keeping every k-th quotation counted from the
+/// newest (so the newest is always there and every point is a real quotation, never an average).
+///
+/// # Errors
+/// Database errors.
+pub async fn series_since(
+    conn: &mut AsyncPgConnection,
+    symbol: &str,
+    since: Option<DateTime<Utc>>,
+    max_points: i64,
+) -> Result<Vec<RangePoint>, diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT price::float8 AS price, quoted_at, total FROM ( \
+           SELECT q.symbol, q.price, q.quoted_at, \
+                  row_number() OVER (ORDER BY q.quoted_at DESC, q.id DESC) - 1 AS n, \
+                  count(*) OVER () AS total \
+           FROM quotations q \
+           WHERE q.deleted_at IS NULL AND q.status = 'valid' AND q.symbol = $1 \
+             AND ($2::timestamptz IS NULL OR q.quoted_at >= $2)) t \
+         WHERE n % GREATEST(1, ceil(total::float8 / $3)::int8) = 0 \
+         ORDER BY quoted_at, price",
+    )
+    .bind::<Text, _>(symbol)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(since)
+    .bind::<diesel::sql_types::Int8, _>(max_points.max(1))
+    .load(conn)
+    .await
+}
