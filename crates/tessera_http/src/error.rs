@@ -68,6 +68,10 @@ pub struct ErrorEnvelope {
 /// the response is rendered and never serialised.
 pub struct ApiError(Box<Inner>);
 
+/// `Retry-After` (seconds) of a 503 that does not set its own: a dependency that is down is
+/// usually back, or failed over, within seconds (the pools retry connecting at once).
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 struct Inner {
     status: StatusCode,
     code: ErrorCode,
@@ -160,6 +164,7 @@ impl ApiError {
     }
 
     /// 503 `service_unavailable` (a dependency is down); the cause is logged, not returned.
+    /// Answered with `Retry-After:` [`UNAVAILABLE_RETRY_AFTER`] unless one is set.
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -283,7 +288,13 @@ impl ResponseError for ApiError {
             tracing::error!(error.code = %self.0.code, error.cause = ?self, "request failed");
         }
         let mut builder = HttpResponse::build(self.0.status);
-        if let Some(secs) = self.0.retry_after_seconds {
+        // Every 503 says when to come back: its own figure, else UNAVAILABLE_RETRY_AFTER.
+        let retry_after = self
+            .0
+            .retry_after_seconds
+            .or((self.0.status == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(UNAVAILABLE_RETRY_AFTER));
+        if let Some(secs) = retry_after {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if let Some(scheme) = self.0.www_authenticate {
@@ -358,6 +369,21 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("7")
         );
+    }
+
+    #[actix_web::test]
+    async fn every_503_says_when_to_retry() {
+        let retry = |e: ApiError| {
+            e.error_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+        };
+        let down = ApiError::unavailable(std::io::Error::other("db down"));
+        assert_eq!(retry(down), Some(UNAVAILABLE_RETRY_AFTER.to_string()));
+        let own = ApiError::unavailable(std::io::Error::other("x")).with_retry_after(30);
+        assert_eq!(retry(own), Some("30".to_owned()));
+        assert_eq!(retry(ApiError::not_found("no")), None);
     }
 
     #[test]

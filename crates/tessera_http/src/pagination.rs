@@ -82,9 +82,87 @@ pub struct PageMeta {
     pub total: i64,
 }
 
+impl PageMeta {
+    /// The last page (1 when there is nothing).
+    pub fn last_page(&self) -> u32 {
+        let per_page = i64::from(self.per_page.max(1));
+        u32::try_from((self.total.max(0) + per_page - 1) / per_page)
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+
+    /// The RFC 8288 `Link` header value of this page of a list at `path` with the request's
+    /// `query` string: `first` and `last` always, `prev` and `next` where they exist, each the
+    /// same query (filters kept) with its own `page` and this `per_page`, e.g.
+    /// `</wls?page=1&per_page=20>; rel="first", </wls?page=3&per_page=20>; rel="next", …`.
+    pub fn link(&self, path: &str, query: &str) -> String {
+        let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| k != "page" && k != "per_page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let url = |page: u32| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.extend_pairs(&kept);
+            q.append_pair("page", &page.to_string());
+            q.append_pair("per_page", &self.per_page.to_string());
+            format!("<{path}?{}>", q.finish())
+        };
+        let last = self.last_page();
+        let mut links = vec![format!("{}; rel=\"first\"", url(1))];
+        if self.page > 1 {
+            links.push(format!("{}; rel=\"prev\"", url((self.page - 1).min(last))));
+        }
+        if self.page < last {
+            links.push(format!("{}; rel=\"next\"", url(self.page + 1)));
+        }
+        links.push(format!("{}; rel=\"last\"", url(last)));
+        links.join(", ")
+    }
+}
+
+/// `200 OK` for a page of a list, with its `Link` header ([`PageMeta::link`]); add the body with
+/// `.json(…)`.
+pub fn page_response(
+    req: &actix_web::HttpRequest,
+    meta: &PageMeta,
+) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::Ok();
+    response.insert_header((
+        actix_web::http::header::LINK,
+        meta.link(req.path(), req.query_string()),
+    ));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_names_first_prev_next_last_and_keeps_the_filters() {
+        let meta = PageMeta {
+            page: 2,
+            per_page: 10,
+            total: 35,
+        };
+        assert_eq!(meta.last_page(), 4);
+        assert_eq!(
+            meta.link("/wls", "status=active&page=2&per_page=10"),
+            "</wls?status=active&page=1&per_page=10>; rel=\"first\", \
+             </wls?status=active&page=1&per_page=10>; rel=\"prev\", \
+             </wls?status=active&page=3&per_page=10>; rel=\"next\", \
+             </wls?status=active&page=4&per_page=10>; rel=\"last\""
+        );
+        let only = PageMeta {
+            page: 1,
+            per_page: 20,
+            total: 0,
+        };
+        assert_eq!(
+            only.link("/x", "q=a%20b"),
+            "</x?q=a+b&page=1&per_page=20>; rel=\"first\", </x?q=a+b&page=1&per_page=20>; rel=\"last\""
+        );
+    }
 
     #[test]
     fn bounds_per_page_and_page() {

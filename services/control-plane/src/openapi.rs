@@ -9,6 +9,13 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{api_keys, jwks, peer_token, relationships, white_labels};
 
+/// The `error_code`s this service answers with besides the framework's
+/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
+    tessera_http::ErrorCode::UnknownScope,
+    tessera_http::ErrorCode::Conflict,
+]);
+
 tessera_http::api! {
 /// The document.
 #[openapi(
@@ -19,7 +26,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &Security, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &Security, &UNPROCESSABLE),
     tags(
         (name = "peer tokens", description = "Short-lived JWTs one WL presents to another"),
         (name = "operator", description = "Registry management (bearer CP_ADMIN_TOKEN)")

@@ -19,6 +19,14 @@ const BEARER: BearerSchemes = BearerSchemes(&[
     },
 ]);
 
+/// The `error_code`s this service answers with besides the framework's
+/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
+    tessera_http::ErrorCode::Conflict,
+    tessera_http::ErrorCode::UpstreamError,
+    tessera_http::ErrorCode::TooManyRequests,
+]);
+
 tessera_http::api! {
 /// The document.
 #[openapi(
@@ -30,7 +38,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(tessera_http::ErrorCode)),
-    modifiers(&BEARER, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE),
     tags(
         (name = "tokens", description = "The token endpoint the auth proxy calls"),
         (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")

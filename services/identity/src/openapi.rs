@@ -14,6 +14,17 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     format: Some("JWT"),
 }]);
 
+/// The `error_code`s this service answers with besides the framework's
+/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
+    tessera_http::ErrorCode::MfaRequired,
+    tessera_http::ErrorCode::InvalidCredentials,
+    tessera_http::ErrorCode::Conflict,
+    tessera_http::ErrorCode::TooManyRequests,
+    tessera_http::ErrorCode::InvalidToken,
+    tessera_http::ErrorCode::Gone,
+]);
+
 tessera_http::api! {
 /// The document.
 #[openapi(
@@ -26,7 +37,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE),
     tags(
         (name = "sessions", description = "Login, second factor, logout, token keys"),
         (name = "mfa", description = "TOTP enrollment"),

@@ -15,6 +15,18 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     format: None,
 }]);
 
+/// The `error_code`s this service answers with besides the framework's
+/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
+    tessera_http::ErrorCode::InvalidSymbol,
+    tessera_http::ErrorCode::QuoteNotFound,
+    tessera_http::ErrorCode::ProviderUnavailable,
+    tessera_http::ErrorCode::ProviderRateLimited,
+    tessera_http::ErrorCode::CsrfMismatch,
+    tessera_http::ErrorCode::Conflict,
+    tessera_http::ErrorCode::TooManyRequests,
+]);
+
 tessera_http::api! {
 /// The document.
 #[openapi(
@@ -25,7 +37,7 @@ tessera_http::api! {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&BEARER, &UNPROCESSABLE_THROTTLED),
+    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE_THROTTLED),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),
          (name = "auth", description = "Personal access tokens"))

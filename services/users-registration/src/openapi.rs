@@ -18,6 +18,17 @@ const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
     format: Some("JWT"),
 }]);
 
+/// The `error_code`s this service answers with besides the framework's
+/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
+    tessera_http::ErrorCode::Conflict,
+    tessera_http::ErrorCode::InvalidCredentials,
+    tessera_http::ErrorCode::IdempotencyKeyReused,
+    tessera_http::ErrorCode::TooManyRequests,
+    tessera_http::ErrorCode::InvalidToken,
+    tessera_http::ErrorCode::Gone,
+]);
+
 tessera_http::api! {
 /// The generated part of the document.
 #[openapi(
@@ -29,7 +40,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &BAD_REQUEST),
+    modifiers(&BEARER, &ERROR_CODES, &BAD_REQUEST),
     tags(
         (name = "registrations", description = "Producer sign-up"),
         (name = "auth", description = "Login, token refresh, logout, setting a first password"),

@@ -101,14 +101,18 @@ pub async fn list_relationships(
     state: web::Data<AppState>,
     importer: web::Path<String>,
     page: web::Query<PageParams>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = page.limit_offset()?;
     let mut conn = state.registry.pool().get().await?;
     let (rows, total) = relationships::list(&mut conn, &importer, limit, offset).await?;
-    Ok(HttpResponse::Ok().json(RelationshipListResponse {
-        relationships: rows,
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(
+        tessera_http::pagination::page_response(&req, &meta).json(RelationshipListResponse {
+            relationships: rows,
+            meta,
+        }),
+    )
 }
 
 /// Deletes a relationship.

@@ -137,14 +137,18 @@ pub async fn list_wls(
     _: Admin,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = page.limit_offset()?;
     let mut conn = state.registry.pool().get().await?;
     let (rows, total) = white_labels::list(&mut conn, limit, offset).await?;
-    Ok(HttpResponse::Ok().json(WlListResponse {
-        white_labels: rows,
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(
+        tessera_http::pagination::page_response(&req, &meta).json(WlListResponse {
+            white_labels: rows,
+            meta,
+        }),
+    )
 }
 
 /// One white label.

@@ -235,3 +235,46 @@ async fn text_postgresql_cannot_store_is_a_422_not_a_500() {
     let r = app.admin(Method::GET, "/wls/wl-nul", None).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+/// Issue #20: a page of a list says where the others are in an RFC 8288 `Link` header.
+#[tokio::test]
+async fn a_list_page_links_first_prev_next_and_last() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        let r = app
+            .admin(
+                Method::POST,
+                "/wls",
+                Some(json!({"id": format!("wl-link-{i}"), "name": "n"})),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let r = app.admin(Method::GET, "/wls?per_page=2&page=2", None).await;
+    assert_eq!(r.status, 200);
+    let total = r.body["meta"]["total"].as_i64().unwrap();
+    assert!(total >= 5, "{total}");
+    let last = (total + 1) / 2;
+    let link = r.headers["link"].to_str().unwrap();
+    assert!(
+        link.contains("</wls?page=1&per_page=2>; rel=\"first\""),
+        "{link}"
+    );
+    assert!(
+        link.contains("</wls?page=1&per_page=2>; rel=\"prev\""),
+        "{link}"
+    );
+    assert!(
+        link.contains("</wls?page=3&per_page=2>; rel=\"next\""),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("</wls?page={last}&per_page=2>; rel=\"last\"")),
+        "{link}"
+    );
+    let last_page = app
+        .admin(Method::GET, &format!("/wls?per_page=2&page={last}"), None)
+        .await;
+    let link = last_page.headers["link"].to_str().unwrap();
+    assert!(!link.contains("rel=\"next\""), "{link}");
+}

@@ -307,10 +307,8 @@ pub async fn list_bindings(
     };
     let mut conn = state.pool.get().await?;
     let (data, total) = bindings::list_bindings(&mut conn, &filter, limit, offset).await?;
-    Ok(HttpResponse::Ok().json(BindingList {
-        data,
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(tessera_http::pagination::page_response(&req, &meta).json(BindingList { data, meta }))
 }
 
 /// Deletes a binding: its sandbox gets no more tokens.
@@ -378,8 +376,6 @@ pub async fn list_audit(
     let mut conn = state.pool.get().await?;
     let (data, total) =
         audit_log::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
-    Ok(HttpResponse::Ok().json(AuditList {
-        data,
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(tessera_http::pagination::page_response(&req, &meta).json(AuditList { data, meta }))
 }

@@ -119,6 +119,7 @@ pub async fn list_agents(
     state: web::Data<AppState>,
     Admin(who): Admin,
     query: web::Query<AgentQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageParams {
         page: query.page,
@@ -144,10 +145,13 @@ pub async fn list_agents(
         offset,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(AgentList {
-        data: rows.into_iter().map(AgentRead::from).collect(),
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(
+        tessera_http::pagination::page_response(&req, &meta).json(AgentList {
+            data: rows.into_iter().map(AgentRead::from).collect(),
+            meta,
+        }),
+    )
 }
 
 /// Unlocks an agent locked by too many failed passwords or codes (`identity.agent.unlocked`).
@@ -309,6 +313,7 @@ pub async fn list_sessions(
     Admin(who): Admin,
     path: web::Path<(String, String)>,
     page: web::Query<PageParams>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = agent_id(&path.1)?;
     let (limit, offset) = page.limit_offset()?;
@@ -318,18 +323,21 @@ pub async fn list_sessions(
     }
     let (rows, total) =
         crate::db::sessions::list_live(&mut conn, id, state.now(), limit, offset).await?;
-    Ok(HttpResponse::Ok().json(SessionList {
-        data: rows
-            .into_iter()
-            .map(|s| SessionRead {
-                session_id: s.id,
-                aal: s.aal,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-        meta: page.meta(total),
-    }))
+    let meta = page.meta(total);
+    Ok(
+        tessera_http::pagination::page_response(&req, &meta).json(SessionList {
+            data: rows
+                .into_iter()
+                .map(|s| SessionRead {
+                    session_id: s.id,
+                    aal: s.aal,
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+            meta,
+        }),
+    )
 }
 
 /// New recovery codes for an agent with a second factor, shown once (`Cache-Control:

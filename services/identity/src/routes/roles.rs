@@ -2,7 +2,7 @@
 //! authenticated `admin` of the same tenant. Changes publish `identity.role.assigned` /
 //! `identity.role.revoked` through the outbox in the same transaction.
 
-use actix_web::http::header::{HeaderName, HeaderValue, LINK};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -83,7 +83,7 @@ pub fn agent_id(raw: &str) -> Result<Uuid, ApiError> {
 
 /// Lists the tenant's role assignments, oldest first: a JSON array (seed 002's shape), paged
 /// with `?page=&per_page=` (default 20, at most 100); `X-Total-Count` gives the total and
-/// `Link` (RFC 8288) the `next`/`prev` pages.
+/// `Link` (RFC 8288) the `first`/`prev`/`next`/`last` pages.
 #[utoipa::path(
     get,
     path = "/tenants/{tenant_slug}/roles",
@@ -92,7 +92,7 @@ pub fn agent_id(raw: &str) -> Result<Uuid, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of assignments", body = [RoleAssignmentRead],
-         headers(("X-Total-Count" = i64, description = "Total assignments"), ("Link" = String, description = "RFC 8288 next/prev"))),
+         headers(("X-Total-Count" = i64, description = "Total assignments"), ("Link" = String, description = "RFC 8288 first, prev, next and last pages"))),
         (status = 401, description = "Missing, invalid, expired or MFA-pending credentials", body = tessera_http::ErrorEnvelope),
         (status = 403, description = "Not an admin of this tenant", body = tessera_http::ErrorEnvelope),
         (status = 404, description = "Unknown tenant, or a token of another tenant", body = tessera_http::ErrorEnvelope),
@@ -110,31 +110,11 @@ pub async fn list_roles(
     let (rows, total) =
         role_assignments::list_roles(&mut conn, who.tenant.id, limit, offset).await?;
     let items: Vec<RoleAssignmentRead> = rows.into_iter().map(Into::into).collect();
-    let current = offset / limit.max(1) + 1;
-    let base = req.path();
-    let mut links = Vec::new();
-    if offset + limit < total {
-        links.push(format!(
-            "<{base}?page={}&per_page={limit}>; rel=\"next\"",
-            current + 1
-        ));
-    }
-    if current > 1 {
-        links.push(format!(
-            "<{base}?page={}&per_page={limit}>; rel=\"prev\"",
-            current - 1
-        ));
-    }
-    let mut resp = HttpResponse::Ok();
+    let mut resp = tessera_http::pagination::page_response(&req, &page.meta(total));
     resp.insert_header((
         HeaderName::from_static("x-total-count"),
         HeaderValue::from(total),
     ));
-    if !links.is_empty()
-        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
-    {
-        resp.insert_header((LINK, v));
-    }
     Ok(resp.json(items))
 }
 

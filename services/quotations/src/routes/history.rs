@@ -63,6 +63,23 @@ pub struct Links {
     pub next: Option<String>,
 }
 
+impl Links {
+    /// The same links as an RFC 8288 `Link` header: `<url>; rel="first", …` (first, prev,
+    /// next, last; the absent ones left out).
+    pub fn header(&self) -> String {
+        [
+            (Some(&self.first), "first"),
+            (self.prev.as_ref(), "prev"),
+            (self.next.as_ref(), "next"),
+            (Some(&self.last), "last"),
+        ]
+        .into_iter()
+        .filter_map(|(url, rel)| url.map(|u| format!("<{u}>; rel=\"{rel}\"")))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
 /// `meta` of a Laravel paginator.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Meta {
@@ -386,11 +403,13 @@ pub async fn index(
         format!("{path}?{}", q.finish())
     };
     let (links, meta) = paginate(&path, page, per_page, total, rows.len(), &url_for);
-    Ok(HttpResponse::Ok().json(QuotationPage {
-        data: rows,
-        links,
-        meta,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::LINK, links.header()))
+        .json(QuotationPage {
+            data: rows,
+            links,
+            meta,
+        }))
 }
 
 #[cfg(test)]

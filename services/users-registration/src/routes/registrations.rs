@@ -214,10 +214,8 @@ pub async fn list(
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(HttpResponse::Ok().json(Page {
-        data,
-        meta: r.meta(total),
-    }))
+    let meta = r.meta(total);
+    Ok(tessera_http::pagination::page_response(&req, &meta).json(Page { data, meta }))
 }
 
 /// A registration with its user and attachments: to its owner, analysts and auditors

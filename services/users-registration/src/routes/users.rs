@@ -47,10 +47,8 @@ pub async fn list(
         .into_iter()
         .map(|row| User::of(row, &who, &state.documents))
         .collect::<Result<_, _>>()?;
-    Ok(HttpResponse::Ok().json(Page {
-        data,
-        meta: r.meta(total),
-    }))
+    let meta = r.meta(total);
+    Ok(tessera_http::pagination::page_response(&req, &meta).json(Page { data, meta }))
 }
 
 /// A user's profile: producers read their own; analysts and auditors anyone's. The document
