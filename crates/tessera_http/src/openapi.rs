@@ -12,7 +12,9 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use utoipa::Modify;
 
+pub mod examples;
 mod responses;
+pub use examples::Examples;
 pub use responses::{
     BAD_REQUEST, ErrorCodes, FRAMEWORK_ERROR_CODES, FrameworkResponses, UNPROCESSABLE,
     UNPROCESSABLE_THROTTLED, document_headers,

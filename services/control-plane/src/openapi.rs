@@ -3,7 +3,7 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/control-plane.yaml`
 //! (`control-plane openapi > docs/openapi/control-plane.yaml`); a test fails when they drift.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
+use tessera_http::openapi::{Bearer, BearerSchemes, Examples, UNPROCESSABLE};
 use utoipa::openapi::security::SecurityScheme;
 use utoipa::{Modify, OpenApi};
 
@@ -26,7 +26,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(peer_token::PeerTokenClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &ERROR_CODES, &Security, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &Examples, &Security, &UNPROCESSABLE),
     tags(
         (name = "peer tokens", description = "Short-lived JWTs one WL presents to another"),
         (name = "operator", description = "Registry management (bearer CP_ADMIN_TOKEN)")

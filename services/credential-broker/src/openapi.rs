@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations; served at
 //! `GET /openapi.json`.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
+use tessera_http::openapi::{Bearer, BearerSchemes, Examples, UNPROCESSABLE};
 use utoipa::OpenApi;
 
 use crate::routes::{admin, token};
@@ -38,7 +38,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(tessera_http::ErrorCode)),
-    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &Examples, &UNPROCESSABLE),
     tags(
         (name = "tokens", description = "The token endpoint the auth proxy calls"),
         (name = "operator", description = "Bindings, wallet credentials and the audit log (bearer BROKER_ADMIN_TOKEN)")

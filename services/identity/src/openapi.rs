@@ -3,7 +3,7 @@
 //! Served at `GET /openapi.json`; committed as `docs/openapi/identity.yaml`
 //! (`identity openapi > docs/openapi/identity.yaml`, or `make openapi`); a test fails when they drift.
 
-use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE};
+use tessera_http::openapi::{Bearer, BearerSchemes, Examples, UNPROCESSABLE};
 use utoipa::OpenApi;
 
 use crate::routes::{agent_enrollment, agents, enroll, jwks, roles, session};
@@ -37,7 +37,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE),
+    modifiers(&BEARER, &ERROR_CODES, &Examples, &UNPROCESSABLE),
     tags(
         (name = "sessions", description = "Login, second factor, logout, token keys"),
         (name = "mfa", description = "TOTP enrollment"),

@@ -5,7 +5,7 @@
 
 use utoipa::OpenApi;
 
-use tessera_http::openapi::{Bearer, BearerSchemes, UNPROCESSABLE_THROTTLED};
+use tessera_http::openapi::{Bearer, BearerSchemes, Examples, UNPROCESSABLE_THROTTLED};
 
 use crate::routes::{account, history, moderation, quote, user_tokens};
 
@@ -37,7 +37,7 @@ tessera_http::api! {
                        `error_code` catalog; every response carries `X-Request-Id`.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&BEARER, &ERROR_CODES, &UNPROCESSABLE_THROTTLED),
+    modifiers(&BEARER, &ERROR_CODES, &Examples, &UNPROCESSABLE_THROTTLED),
     components(schemas(tessera_http::ErrorCode)),
     tags((name = "quotations", description = "Current quotes and their history"),
          (name = "auth", description = "Personal access tokens"))

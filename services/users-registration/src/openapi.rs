@@ -6,7 +6,7 @@
 //! (`users-registration openapi`, or `make openapi`); a test fails when they drift.
 
 use serde_json::{Value, json};
-use tessera_http::openapi::{BAD_REQUEST, Bearer, BearerSchemes};
+use tessera_http::openapi::{BAD_REQUEST, Bearer, BearerSchemes, Examples};
 use utoipa::OpenApi;
 
 use crate::routes::{password, registrations, session, users};
@@ -40,7 +40,7 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &ERROR_CODES, &BAD_REQUEST),
+    modifiers(&BEARER, &ERROR_CODES, &Examples, &BAD_REQUEST),
     tags(
         (name = "registrations", description = "Producer sign-up"),
         (name = "auth", description = "Login, token refresh, logout, setting a first password"),
@@ -110,6 +110,7 @@ pub fn document() -> Value {
             );
         }
     }
+    tessera_http::openapi::examples::add_to_document(&mut doc);
     doc
 }
 

@@ -22,6 +22,7 @@ pub struct RelationshipRequest {
     #[schema(required = true, example = json!(["offers:sync", "trader:purchase"]))]
     pub scopes: Option<Vec<String>>,
     /// `active` (default) or `inactive`.
+    #[schema(example = "active")]
     pub status: Option<String>,
 }
 

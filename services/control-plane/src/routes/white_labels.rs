@@ -28,6 +28,7 @@ pub struct CreateWlRequest {
     #[schema(required = true, example = "White Label A")]
     pub name: Option<String>,
     /// `active` (default) or `inactive`.
+    #[schema(example = "active")]
     pub status: Option<String>,
 }
 
@@ -36,8 +37,10 @@ pub struct CreateWlRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateWlRequest {
     /// New display name.
+    #[schema(example = "White Label A (EU)")]
     pub name: Option<String>,
     /// `active` | `inactive`.
+    #[schema(example = "inactive")]
     pub status: Option<String>,
 }
 

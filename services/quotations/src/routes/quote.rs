@@ -131,9 +131,11 @@ pub struct QuotationResponse {
 pub struct CollectBody {
     /// `stock|crypto|currency`.
     #[serde(rename = "type", default)]
+    #[schema(example = "crypto")]
     pub kind: Option<String>,
     /// `awesome_api|alpha_vantage|yahoo_finance|stooq`: only this provider.
     #[serde(default)]
+    #[schema(example = "awesome_api")]
     pub provider: Option<String>,
 }
 
