@@ -97,13 +97,7 @@ fn documented(service: &str) -> BTreeSet<String> {
 fn each_document_lists_the_codes_its_service_constructs_and_no_other() {
     let framework: BTreeSet<String> = tessera_http_framework_codes();
     let catalog = documented_catalog();
-    for service in [
-        "control-plane",
-        "quotations",
-        "identity",
-        "credential-broker",
-        "users-registration",
-    ] {
+    for service in tessera_e2e::SERVICES {
         let listed = documented(service);
         let built = constructed(service);
         let missing: Vec<_> = built.difference(&listed).collect();

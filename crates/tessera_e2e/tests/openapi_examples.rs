@@ -46,13 +46,7 @@ fn bodies(doc: &Value) -> Vec<(String, Value, Option<Value>)> {
 
 #[test]
 fn every_operation_has_examples_valid_against_their_schemas() {
-    for service in [
-        "control-plane",
-        "quotations",
-        "identity",
-        "credential-broker",
-        "users-registration",
-    ] {
+    for service in tessera_e2e::SERVICES {
         let doc = document(service);
         let found = bodies(&doc);
         assert!(found.len() > 5, "{service}: {} bodies", found.len());
