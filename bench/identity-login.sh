@@ -51,9 +51,7 @@ node bench/health-probe.mjs http://127.0.0.1:18383/healthz "$PROBE_SECONDS" 10 >
 PROBE_PID=$!
 # CPU accounting over the measured run (clock ticks): the service, PostgreSQL (every postgres
 # process), the whole machine (user+nice+system+irq+softirq+steal) and its capacity.
-proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(proc_ticks "$p"))); done; echo "$t"; }
-sys_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+# (proc_ticks, pg_ticks, sys_ticks: bench/lib.sh)
 ID0="$(proc_ticks $ID_PID)"; PG0="$(pg_ticks)"; read -r BUSY0 ALL0 <<<"$(sys_ticks)"
 # Where identity's CPU goes: a cpu-clock profile of 10 s in the middle of the run, when perf works.
 PERF_PID=
@@ -96,12 +94,11 @@ PCT_ALL="$(awk -v l="$LOGIN_RPS" -v a="$ALLC" 'BEGIN {printf "%.0f", 100*l/a}')"
 # Shares of the machine's capacity over the run, and the service's own efficiency: logins per
 # core-second the service got, against the single-thread hash rate (what one core can verify).
 SECS="${DURATION%s}"
-HZ="$(getconf CLK_TCK)"
 share() { awk -v d="$1" -v a="$((ALL1 - ALL0))" 'BEGIN {printf "%.0f", 100*d/a}'; }
 ID_SHARE="$(share $((ID1 - ID0)))"; PG_SHARE="$(share $((PG1 - PG0)))"
 REST_SHARE="$(share $(( (BUSY1 - BUSY0) - (ID1 - ID0) - (PG1 - PG0) )))"
 IDLE_SHARE="$(share $(( (ALL1 - ALL0) - (BUSY1 - BUSY0) )))"
-ID_CORES="$(awk -v t="$((ID1 - ID0))" -v hz="$HZ" -v s="$SECS" 'BEGIN {printf "%.2f", t/hz/s}')"
+ID_CORES="$(cores_used $((ID1 - ID0)) "$SECS")"
 ARGON_SHARE="n/a (perf unavailable)"
 if [ -s "$WORK/perf.data" ]; then
   # Percent of identity's samples in the argon2 crate (its compression function, segment filling

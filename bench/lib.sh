@@ -51,6 +51,14 @@ run_wrk() {
 rps() { awk '/Requests\/sec/ {printf "%.1f", $2}' "$WORK/$1.txt"; }
 p99() { awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.2f", v}' "$WORK/$1.txt"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# CPU accounting in clock ticks: one process (user+system), every PostgreSQL process, RabbitMQ's
+# Erlang VM, and the machine (busy, all) from /proc/stat.
+proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { local t=0 p; for p in $(pgrep -x postgres); do t=$((t + $(proc_ticks "$p"))); done; echo "$t"; }
+mq_ticks() { local t=0 p; for p in $(pgrep -f beam.smp); do t=$((t + $(proc_ticks "$p"))); done; echo "$t"; }
+sys_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+# cores_used TICKS SECONDS: how many cores' worth of CPU TICKS is over SECONDS.
+cores_used() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v s="$2" 'BEGIN {printf "%.2f", t/hz/s}'; }
 wait_http() { wait_ready "$1" 30 || die "$1 did not answer"; }
 
 # fresh_db name: drop and recreate a benchmark database (psql ships with PostgreSQL).

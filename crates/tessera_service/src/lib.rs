@@ -172,6 +172,22 @@ pub async fn enqueue_event<T: serde::Serialize>(
     data: T,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
+    let message = outbox_message(source, kind, data, now)?;
+    tessera_events::outbox::enqueue(conn, &[message]).await?;
+    Ok(())
+}
+
+/// The outbox row [`enqueue_event`] writes, for a caller that writes it in its own statement:
+/// the envelope with the current request id, and the current span's trace headers.
+///
+/// # Errors
+/// `data` that does not serialise (as a diesel serialisation error, to fail the transaction).
+pub fn outbox_message<T: serde::Serialize>(
+    source: &str,
+    kind: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Result<tessera_events::outbox::OutboxMessage, diesel::result::Error> {
     let envelope = tessera_events::EventEnvelope::new(
         source,
         kind,
@@ -179,9 +195,6 @@ pub async fn enqueue_event<T: serde::Serialize>(
         tessera_http::request_id::current(),
         now,
     );
-    let message =
-        tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    tessera_events::outbox::enqueue(conn, &[message]).await?;
-    Ok(())
+    tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }

@@ -62,6 +62,19 @@ pub struct StatusChanged {
     pub timestamp: DateTime<Utc>,
 }
 
+/// An event of this service as its outbox row, for a caller that writes it in its own statement
+/// ([`crate::db::registrations::submit`]).
+///
+/// # Errors
+/// A serialisation error (the transaction then rolls back).
+pub fn message<T: Serialize>(
+    kind: &str,
+    data: T,
+    now: DateTime<Utc>,
+) -> Result<tessera_events::outbox::OutboxMessage, diesel::result::Error> {
+    tessera_service::outbox_message(SOURCE, kind, data, now)
+}
+
 /// Writes one event to the outbox on `conn` (inside the caller's transaction).
 ///
 /// # Errors

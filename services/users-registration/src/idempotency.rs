@@ -155,7 +155,7 @@ pub fn is_lock_timeout(e: &diesel::result::Error) -> bool {
 }
 
 /// Claims `key` inside the caller's transaction, waiting at most `wait_seconds` for a request
-/// in flight with the same key. `Ok(true)`: claimed (the caller must [`complete`] it in the
+/// in flight with the same key. `Ok(true)`: claimed (the caller must store its response in the
 /// same transaction); `Ok(false)`: a live row exists, read it with [`replay`].
 ///
 /// # Errors
@@ -174,7 +174,7 @@ pub async fn claim(
     ))
     .execute(conn)
     .await?;
-    // The placeholder response is replaced by `complete` before the transaction commits.
+    // The placeholder response is replaced (`db::registrations::submit`) before the commit.
     let upsert = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::key.eq(key),
@@ -200,25 +200,6 @@ pub async fn claim(
         .execute(conn)
         .await?;
     Ok(claimed == 1)
-}
-
-/// Stores the response of the request that claimed `key`.
-///
-/// # Errors
-/// Database errors.
-pub async fn complete(
-    conn: &mut AsyncPgConnection,
-    key: &str,
-    response: &StoredResponse,
-) -> Result<(), diesel::result::Error> {
-    diesel::update(idempotency_keys::table.find(key))
-        .set((
-            idempotency_keys::response_status.eq(i16::try_from(response.status).unwrap_or(500)),
-            idempotency_keys::response_body.eq(&response.body),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Deletes expired keys; returns how many.

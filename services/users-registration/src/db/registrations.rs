@@ -6,8 +6,10 @@ use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use tessera_events::outbox::OutboxMessage;
+
 use crate::db::schema::{registrations, user_attachments, users};
-use crate::db::users::UserRow;
+use crate::db::users::{NewUser, Taken, UserRow};
 
 /// An attachment of a registration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -17,46 +19,6 @@ pub struct Attachment {
     pub kind: String,
     /// `https://` link to it.
     pub url: String,
-}
-
-/// Inserts the registration of `user_id` with its attachments, and the `registered` history row.
-///
-/// # Errors
-/// Database errors.
-pub async fn insert_registration(
-    conn: &mut AsyncPgConnection,
-    registration_id: Uuid,
-    user_id: Uuid,
-    attachments: &[Attachment],
-    submitted_at: DateTime<Utc>,
-) -> Result<(), DbError> {
-    diesel::insert_into(registrations::table)
-        .values((
-            registrations::id.eq(registration_id),
-            registrations::user_id.eq(user_id),
-            registrations::submitted_at.eq(submitted_at),
-        ))
-        .execute(conn)
-        .await?;
-    let rows: Vec<_> = attachments
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            (
-                user_attachments::registration_id.eq(registration_id),
-                user_attachments::position.eq(i16::try_from(i).unwrap_or(i16::MAX)),
-                user_attachments::kind.eq(&a.kind),
-                user_attachments::url.eq(&a.url),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        diesel::insert_into(user_attachments::table)
-            .values(rows)
-            .execute(conn)
-            .await?;
-    }
-    crate::db::users::record_history(conn, user_id, "registered", None, None, submitted_at).await
 }
 
 /// A registration with its user and attachments (in order).
@@ -135,4 +97,116 @@ pub async fn list(
         .load(conn)
         .await?;
     Ok((rows, total))
+}
+
+/// Everything a sign-up writes ([`submit`]).
+#[derive(Debug)]
+pub struct Submission<'a> {
+    /// The user, `PENDING`.
+    pub user: &'a NewUser<'a>,
+    /// The registration's id.
+    pub registration_id: Uuid,
+    /// Its attachments, in order.
+    pub attachments: &'a [Attachment],
+    /// `users.user.registered`, for the outbox.
+    pub event: &'a OutboxMessage,
+    /// The claimed `Idempotency-Key` and the response to store under it (status, body).
+    pub idempotency: Option<(&'a str, i16, &'a serde_json::Value)>,
+}
+
+#[derive(QueryableByName)]
+struct Submitted {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    inserted: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    legacy: i64,
+}
+
+/// A sign-up in one statement (one round trip, issue #20's password-less target): the user
+/// unless its e-mail or document is taken (`ON CONFLICT DO NOTHING` on both unique indexes, and
+/// no row still holding that document in plaintext), then — only if it was inserted — the
+/// registration, its attachments, the `registered` history row, the outbox event and the stored
+/// idempotent response. Nothing is written when the user is not. Run inside the transaction
+/// that claimed the key.
+///
+/// # Errors
+/// Database errors.
+pub async fn submit(
+    conn: &mut AsyncPgConnection,
+    s: &Submission<'_>,
+) -> Result<Result<(), Taken>, DbError> {
+    use diesel::sql_types::{Array, Bytea, Int2, Jsonb, Nullable, Text, Timestamptz};
+    let u = s.user;
+    let (kinds, urls): (Vec<&str>, Vec<&str>) = s
+        .attachments
+        .iter()
+        .map(|a| (a.kind.as_str(), a.url.as_str()))
+        .unzip();
+    let (key, status, body) = match s.idempotency {
+        Some((k, status, body)) => (Some(k), status, Some(body)),
+        None => (None, 0, None),
+    };
+    let done: Submitted = diesel::sql_query(
+        "WITH legacy AS ( \
+           SELECT 1 FROM users WHERE document_id IS NOT NULL \
+             AND regexp_replace(upper(document_id), '[^0-9A-Z]', '', 'g') = $5 \
+         ), u AS ( \
+           INSERT INTO users (id, name, email, role, document_id_sealed, document_id_index, \
+                              password_hash, status, scopes, farm_data, created_at, updated_at) \
+           SELECT $1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $12, $12 \
+           WHERE NOT EXISTS (SELECT 1 FROM legacy) \
+           ON CONFLICT DO NOTHING RETURNING id \
+         ), r AS ( \
+           INSERT INTO registrations (id, user_id, submitted_at) \
+           SELECT $13, id, $12 FROM u RETURNING id \
+         ), a AS ( \
+           INSERT INTO user_attachments (registration_id, position, type, url) \
+           SELECT r.id, (x.n - 1)::int2, x.kind, x.url \
+           FROM r, unnest($14::text[], $15::text[]) WITH ORDINALITY AS x(kind, url, n) \
+           RETURNING 1 \
+         ), h AS ( \
+           INSERT INTO user_events (user_id, kind, occurred_at) \
+           SELECT id, 'registered', $12 FROM u RETURNING 1 \
+         ), o AS ( \
+           SELECT outbox_enqueue(ARRAY[$16]::uuid[], ARRAY[$17]::text[], ARRAY[$18]::text[], \
+                                 ARRAY[$19]::jsonb[]) AS n FROM u \
+         ), k AS ( \
+           UPDATE idempotency_keys SET response_status = $20, response_body = $21 \
+           WHERE key = $22 AND EXISTS (SELECT 1 FROM u) RETURNING 1 \
+         ) \
+         SELECT (SELECT count(*) FROM u) AS inserted, (SELECT count(*) FROM legacy) AS legacy, \
+                (SELECT count(*) FROM o) + (SELECT count(*) FROM a) + (SELECT count(*) FROM h) \
+                + (SELECT count(*) FROM k) AS written",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(u.id)
+    .bind::<Text, _>(u.name)
+    .bind::<Text, _>(u.email)
+    .bind::<Text, _>(u.role)
+    .bind::<Text, _>(u.document_normalised)
+    .bind::<Bytea, _>(&u.document.sealed)
+    .bind::<Bytea, _>(&u.document.index)
+    .bind::<Nullable<Text>, _>(u.password_hash)
+    .bind::<Text, _>(u.status)
+    .bind::<Nullable<Array<Text>>, _>(u.scopes)
+    .bind::<Nullable<Jsonb>, _>(u.farm_data)
+    .bind::<Timestamptz, _>(u.now)
+    .bind::<diesel::sql_types::Uuid, _>(s.registration_id)
+    .bind::<Array<Text>, _>(&kinds)
+    .bind::<Array<Text>, _>(&urls)
+    .bind::<diesel::sql_types::Uuid, _>(s.event.id)
+    .bind::<Text, _>(&s.event.routing_key)
+    .bind::<Text, _>(&s.event.body)
+    .bind::<Jsonb, _>(&s.event.headers)
+    .bind::<Int2, _>(status)
+    .bind::<Nullable<Jsonb>, _>(body)
+    .bind::<Nullable<Text>, _>(key)
+    .get_result(conn)
+    .await?;
+    if done.inserted == 1 {
+        return Ok(Ok(()));
+    }
+    if done.legacy > 0 {
+        return Ok(Err(Taken::Document));
+    }
+    crate::db::users::which_taken(conn, u.email).await.map(Err)
 }

@@ -145,16 +145,25 @@ pub async fn insert_user(
     if inserted == 1 {
         return Ok(Ok(()));
     }
+    which_taken(conn, u.email).await.map(Err)
+}
+
+/// After an insert of a user with `email` did nothing: whether the e-mail or the document
+/// (the other unique index) was taken.
+///
+/// # Errors
+/// Database errors.
+pub async fn which_taken(conn: &mut AsyncPgConnection, email: &str) -> Result<Taken, DbError> {
     let email_taken: i64 = users::table
-        .filter(users::email.eq(u.email))
+        .filter(users::email.eq(email))
         .count()
         .get_result(conn)
         .await?;
-    Ok(Err(if email_taken > 0 {
+    Ok(if email_taken > 0 {
         Taken::Email
     } else {
         Taken::Document
-    }))
+    })
 }
 
 /// Appends to `user_events`, the user's lifecycle history.

@@ -12,10 +12,10 @@ use tessera_http::ApiError;
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
+use crate::db::registrations;
 use crate::db::registrations::Attachment;
 use crate::db::users::NewUser;
 use crate::db::users::Taken;
-use crate::db::{registrations, users};
 use crate::document;
 use crate::domain::UserStatus;
 use crate::error::Error;
@@ -85,8 +85,10 @@ pub async fn submit(
     let r: RegistrationRequest = state.schemas.check(REGISTRATION, body)?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    // A retry of a finished request is answered before any hashing.
-    if let Some(k) = &key
+    // A retry of a finished request is answered before any hashing. Without a password there
+    // is none to spare: the claim below answers the retry in the same round trips.
+    if r.password.is_some()
+        && let Some(k) = &key
         && let Some(stored) = idempotency::replay(&mut conn, k, &fingerprint, now).await?
     {
         return Ok(replayed(stored));
@@ -141,11 +143,6 @@ pub async fn submit(
                 farm_data: r.farm_data.as_ref(),
                 now,
             };
-            users::insert_user(c, &new_user)
-                .await?
-                .map_err(Refusal::Taken)?;
-            registrations::insert_registration(c, registration_id, user_id, &r.attachments, now)
-                .await?;
             let data = Registered {
                 registration_id,
                 user_candidate: UserCandidate {
@@ -156,10 +153,20 @@ pub async fn submit(
                 },
                 submitted_at: now,
             };
-            events::enqueue(c, events::REGISTERED, data, now).await?;
-            if let Some(k) = &key {
-                idempotency::complete(c, k, &response).await?;
-            }
+            let event = events::message(events::REGISTERED, data, now)?;
+            let stored_status = i16::try_from(response.status).unwrap_or(500);
+            registrations::submit(
+                c,
+                &registrations::Submission {
+                    user: &new_user,
+                    registration_id,
+                    attachments: &r.attachments,
+                    event: &event,
+                    idempotency: key.as_deref().map(|k| (k, stored_status, &response.body)),
+                },
+            )
+            .await?
+            .map_err(Refusal::Taken)?;
             Ok(())
         })
         .await;

@@ -173,3 +173,56 @@ async fn an_expired_key_can_be_claimed_again() {
     assert_eq!(second.status, 201, "{}", second.body);
     assert_ne!(second.body["registrationId"], first.body["registrationId"]);
 }
+
+/// Issue #20: seed 004's own payload (no password) goes through the one-statement sign-up — a
+/// retry is the stored answer, another body under the key is 422, a taken e-mail and a taken
+/// document are 409 with nothing written, and the attachments, history row and event are there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_less_sign_up_is_idempotent_and_writes_everything_or_nothing() {
+    let mut tap = EventTap::bind("users.user.registered").await.unwrap();
+    let app = TestApp::spawn().await;
+    let (email, doc) = unique();
+    let mut body = registration(&email, &doc);
+    body.as_object_mut().unwrap().remove("password");
+    body["attachments"] = serde_json::json!([
+        {"type": "car", "url": "https://files.example.com/car.pdf"},
+        {"type": "ccir", "url": "https://files.example.com/ccir.pdf"}
+    ]);
+    let key = format!("seed-{}", uuid::Uuid::new_v4());
+    let first = app.register(body.clone(), Some(&key)).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = app.register(body.clone(), Some(&key)).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let mut other = body.clone();
+    other["name"] = "Someone Else".into();
+    let reused = app.register(other, Some(&key)).await;
+    assert_eq!(reused.status, 422, "{}", reused.body);
+    assert_eq!(reused.body["error_code"], "idempotency_key_reused");
+
+    let (other_email, other_doc) = unique();
+    let mut same_email = body.clone();
+    same_email["documentId"] = other_doc.clone().into();
+    let taken = app.register(same_email, None).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert_eq!(taken.body["reason"], "email_already_registered");
+    let mut same_doc = body.clone();
+    same_doc["email"] = other_email.into();
+    let taken = app.register(same_doc, None).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert_eq!(taken.body["reason"], "document_already_registered");
+
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("registrations").await, 1);
+    assert_eq!(app.count("user_attachments").await, 2);
+    assert_eq!(app.count("user_events").await, 1);
+    let id = first.body["registrationId"].as_str().unwrap().to_owned();
+    let events = collect(&mut tap, Duration::from_secs(3), |e| {
+        e["data"]["registrationId"] == id
+    })
+    .await;
+    assert_eq!(events.len(), 1, "one event: {events:?}");
+    assert_eq!(events[0]["data"]["userCandidate"]["email"], email.as_str());
+}
