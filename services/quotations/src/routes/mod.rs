@@ -4,6 +4,7 @@
 pub mod account;
 pub mod history;
 pub mod moderation;
+pub mod pager;
 pub mod quote;
 pub mod user_tokens;
 
