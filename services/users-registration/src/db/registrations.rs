@@ -9,7 +9,7 @@ use uuid::Uuid;
 use tessera_events::outbox::OutboxMessage;
 
 use crate::db::schema::{registrations, user_attachments, users};
-use crate::db::users::{NewUser, Taken, UserRow};
+use crate::db::users::{LEGACY_DOCUMENT_IS, NewUser, Taken, UserRow};
 
 /// An attachment of a registration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -122,34 +122,11 @@ struct Submitted {
     legacy: i64,
 }
 
-/// A sign-up in one statement (one round trip, issue #20's password-less target): the user
-/// unless its e-mail or document is taken (`ON CONFLICT DO NOTHING` on both unique indexes, and
-/// no row still holding that document in plaintext), then — only if it was inserted — the
-/// registration, its attachments, the `registered` history row, the outbox event and the stored
-/// idempotent response. Nothing is written when the user is not. Run inside the transaction
-/// that claimed the key.
-///
-/// # Errors
-/// Database errors.
-pub async fn submit(
-    conn: &mut AsyncPgConnection,
-    s: &Submission<'_>,
-) -> Result<Result<(), Taken>, DbError> {
-    use diesel::sql_types::{Array, Bytea, Int2, Jsonb, Nullable, Text, Timestamptz};
-    let u = s.user;
-    let (kinds, urls): (Vec<&str>, Vec<&str>) = s
-        .attachments
-        .iter()
-        .map(|a| (a.kind.as_str(), a.url.as_str()))
-        .unzip();
-    let (key, status, body) = match s.idempotency {
-        Some((k, status, body)) => (Some(k), status, Some(body)),
-        None => (None, 0, None),
-    };
-    let done: Submitted = diesel::sql_query(
+/// [`submit`]'s statement (module docs of [`submit`]); `$5` is the normalised document.
+static SUBMIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "WITH legacy AS ( \
-           SELECT 1 FROM users WHERE document_id IS NOT NULL \
-             AND regexp_replace(upper(document_id), '[^0-9A-Z]', '', 'g') = $5 \
+           SELECT 1 FROM users WHERE {LEGACY_DOCUMENT_IS} $5 \
          ), u AS ( \
            INSERT INTO users (id, name, email, role, document_id_sealed, document_id_index, \
                               password_hash, status, scopes, farm_data, created_at, updated_at) \
@@ -178,30 +155,57 @@ pub async fn submit(
                 (SELECT count(*) FROM o) + (SELECT count(*) FROM a) + (SELECT count(*) FROM h) \
                 + (SELECT count(*) FROM k) AS written",
     )
-    .bind::<diesel::sql_types::Uuid, _>(u.id)
-    .bind::<Text, _>(u.name)
-    .bind::<Text, _>(u.email)
-    .bind::<Text, _>(u.role)
-    .bind::<Text, _>(u.document_normalised)
-    .bind::<Bytea, _>(&u.document.sealed)
-    .bind::<Bytea, _>(&u.document.index)
-    .bind::<Nullable<Text>, _>(u.password_hash)
-    .bind::<Text, _>(u.status)
-    .bind::<Nullable<Array<Text>>, _>(u.scopes)
-    .bind::<Nullable<Jsonb>, _>(u.farm_data)
-    .bind::<Timestamptz, _>(u.now)
-    .bind::<diesel::sql_types::Uuid, _>(s.registration_id)
-    .bind::<Array<Text>, _>(&kinds)
-    .bind::<Array<Text>, _>(&urls)
-    .bind::<diesel::sql_types::Uuid, _>(s.event.id)
-    .bind::<Text, _>(&s.event.routing_key)
-    .bind::<Text, _>(&s.event.body)
-    .bind::<Jsonb, _>(&s.event.headers)
-    .bind::<Int2, _>(status)
-    .bind::<Nullable<Jsonb>, _>(body)
-    .bind::<Nullable<Text>, _>(key)
-    .get_result(conn)
-    .await?;
+});
+
+/// A sign-up in one statement (one round trip, issue #20's password-less target): the user
+/// unless its e-mail or document is taken (`ON CONFLICT DO NOTHING` on both unique indexes, and
+/// no row still holding that document in plaintext), then — only if it was inserted — the
+/// registration, its attachments, the `registered` history row, the outbox event and the stored
+/// idempotent response. Nothing is written when the user is not. Run inside the transaction
+/// that claimed the key.
+///
+/// # Errors
+/// Database errors.
+pub async fn submit(
+    conn: &mut AsyncPgConnection,
+    s: &Submission<'_>,
+) -> Result<Result<(), Taken>, DbError> {
+    use diesel::sql_types::{Array, Bytea, Int2, Jsonb, Nullable, Text, Timestamptz};
+    let u = s.user;
+    let (kinds, urls): (Vec<&str>, Vec<&str>) = s
+        .attachments
+        .iter()
+        .map(|a| (a.kind.as_str(), a.url.as_str()))
+        .unzip();
+    let (key, status, body) = match s.idempotency {
+        Some((k, status, body)) => (Some(k), status, Some(body)),
+        None => (None, 0, None),
+    };
+    let done: Submitted = diesel::sql_query(SUBMIT.as_str())
+        .bind::<diesel::sql_types::Uuid, _>(u.id)
+        .bind::<Text, _>(u.name)
+        .bind::<Text, _>(u.email)
+        .bind::<Text, _>(u.role)
+        .bind::<Text, _>(u.document_normalised)
+        .bind::<Bytea, _>(&u.document.sealed)
+        .bind::<Bytea, _>(&u.document.index)
+        .bind::<Nullable<Text>, _>(u.password_hash)
+        .bind::<Text, _>(u.status)
+        .bind::<Nullable<Array<Text>>, _>(u.scopes)
+        .bind::<Nullable<Jsonb>, _>(u.farm_data)
+        .bind::<Timestamptz, _>(u.now)
+        .bind::<diesel::sql_types::Uuid, _>(s.registration_id)
+        .bind::<Array<Text>, _>(&kinds)
+        .bind::<Array<Text>, _>(&urls)
+        .bind::<diesel::sql_types::Uuid, _>(s.event.id)
+        .bind::<Text, _>(&s.event.routing_key)
+        .bind::<Text, _>(&s.event.body)
+        .bind::<Jsonb, _>(&s.event.headers)
+        .bind::<Int2, _>(status)
+        .bind::<Nullable<Jsonb>, _>(body)
+        .bind::<Nullable<Text>, _>(key)
+        .get_result(conn)
+        .await?;
     if done.inserted == 1 {
         return Ok(Ok(()));
     }

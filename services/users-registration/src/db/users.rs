@@ -93,6 +93,12 @@ pub struct NewUser<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The condition "this row still holds, in plaintext, the normalised document that follows"
+/// (rows written before encryption; `users_document_id_legacy_key` indexes the expression): the
+/// SQL before the bound document.
+pub const LEGACY_DOCUMENT_IS: &str =
+    "document_id IS NOT NULL AND regexp_replace(upper(document_id), '[^0-9A-Z]', '', 'g') = ";
+
 /// Why a user could not be inserted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Taken {
@@ -113,10 +119,8 @@ pub async fn insert_user(
 ) -> Result<Result<(), Taken>, DbError> {
     let legacy: i64 = users::table
         .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "document_id IS NOT NULL AND regexp_replace(upper(document_id), '[^0-9A-Z]', '', 'g') = ",
-            )
-            .bind::<diesel::sql_types::Text, _>(u.document_normalised),
+            diesel::dsl::sql::<diesel::sql_types::Bool>(LEGACY_DOCUMENT_IS)
+                .bind::<diesel::sql_types::Text, _>(u.document_normalised),
         )
         .count()
         .get_result(conn)
