@@ -82,18 +82,39 @@ pub struct PageMeta {
     pub total: i64,
 }
 
+/// The last page of `total` items at `per_page` a page (1 when there is nothing).
+pub fn last_page(total: i64, per_page: u32) -> u32 {
+    let per_page = i64::from(per_page.max(1));
+    u32::try_from((total.max(0) + per_page - 1) / per_page)
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// An RFC 8288 `Link` header value of a page of a list from its pages' URLs:
+/// `<first>; rel="first", <prev>; rel="prev", <next>; rel="next", <last>; rel="last"`, the
+/// absent ones left out.
+pub fn link_header(first: &str, prev: Option<&str>, next: Option<&str>, last: &str) -> String {
+    [
+        (Some(first), "first"),
+        (prev, "prev"),
+        (next, "next"),
+        (Some(last), "last"),
+    ]
+    .into_iter()
+    .filter_map(|(url, rel)| url.map(|u| format!("<{u}>; rel=\"{rel}\"")))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 impl PageMeta {
     /// The last page (1 when there is nothing).
     pub fn last_page(&self) -> u32 {
-        let per_page = i64::from(self.per_page.max(1));
-        u32::try_from((self.total.max(0) + per_page - 1) / per_page)
-            .unwrap_or(u32::MAX)
-            .max(1)
+        last_page(self.total, self.per_page)
     }
 
-    /// The RFC 8288 `Link` header value of this page of a list at `path` with the request's
-    /// `query` string: `first` and `last` always, `prev` and `next` where they exist, each the
-    /// same query (filters kept) with its own `page` and this `per_page`, e.g.
+    /// The [`link_header`] of this page of a list at `path` with the request's `query` string:
+    /// `first` and `last` always, `prev` and `next` where they exist, each the same query
+    /// (filters kept) with its own `page` and this `per_page`, e.g.
     /// `</wls?page=1&per_page=20>; rel="first", </wls?page=3&per_page=20>; rel="next", …`.
     pub fn link(&self, path: &str, query: &str) -> String {
         let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
@@ -105,18 +126,12 @@ impl PageMeta {
             q.extend_pairs(&kept);
             q.append_pair("page", &page.to_string());
             q.append_pair("per_page", &self.per_page.to_string());
-            format!("<{path}?{}>", q.finish())
+            format!("{path}?{}", q.finish())
         };
         let last = self.last_page();
-        let mut links = vec![format!("{}; rel=\"first\"", url(1))];
-        if self.page > 1 {
-            links.push(format!("{}; rel=\"prev\"", url((self.page - 1).min(last))));
-        }
-        if self.page < last {
-            links.push(format!("{}; rel=\"next\"", url(self.page + 1)));
-        }
-        links.push(format!("{}; rel=\"last\"", url(last)));
-        links.join(", ")
+        let prev = (self.page > 1).then(|| url((self.page - 1).min(last)));
+        let next = (self.page < last).then(|| url(self.page + 1));
+        link_header(&url(1), prev.as_deref(), next.as_deref(), &url(last))
     }
 }
 

@@ -30,19 +30,14 @@ pub struct Links {
 }
 
 impl Links {
-    /// The same links as an RFC 8288 `Link` header: `<url>; rel="first", …` (first, prev,
-    /// next, last; the absent ones left out).
+    /// The same links as an RFC 8288 `Link` header ([`tessera_http::pagination::link_header`]).
     pub fn header(&self) -> String {
-        [
-            (Some(&self.first), "first"),
-            (self.prev.as_ref(), "prev"),
-            (self.next.as_ref(), "next"),
-            (Some(&self.last), "last"),
-        ]
-        .into_iter()
-        .filter_map(|(url, rel)| url.map(|u| format!("<{u}>; rel=\"{rel}\"")))
-        .collect::<Vec<_>>()
-        .join(", ")
+        tessera_http::pagination::link_header(
+            &self.first,
+            self.prev.as_deref(),
+            self.next.as_deref(),
+            &self.last,
+        )
     }
 }
 
@@ -115,9 +110,7 @@ pub(super) fn paginate(
     shown: usize,
     url_for: &dyn Fn(u32) -> String,
 ) -> (Links, Meta) {
-    let last_page = u32::try_from((total.max(0) + i64::from(per_page) - 1) / i64::from(per_page))
-        .unwrap_or(u32::MAX)
-        .max(1);
+    let last_page = tessera_http::pagination::last_page(total, per_page);
     let first_item = i64::from(page - 1) * i64::from(per_page) + 1;
     let (from, to) = if shown == 0 {
         (None, None)
