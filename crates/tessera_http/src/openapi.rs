@@ -4,23 +4,25 @@
 //! A service declares its API once, with [`api!`](crate::api): every handler is named once in
 //! `operations = [...]` and its path and method are written once, in its `#[utoipa::path]`.
 //! The document lists those operations, and [`configure`] registers exactly them (plus
-//! `GET /openapi.json`), so a route cannot be served undocumented or documented unserved.
+//! `GET /openapi.json` and its reference page at `/docs`), so a route cannot be served
+//! undocumented or documented unserved.
 
 use std::collections::BTreeMap;
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use utoipa::Modify;
+use utoipa::openapi::path::PathItem;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 pub mod examples;
 mod responses;
+
 pub use examples::Examples;
 pub use responses::{
     BAD_REQUEST, ErrorCodes, FRAMEWORK_ERROR_CODES, FrameworkResponses, UNPROCESSABLE,
     UNPROCESSABLE_THROTTLED, document_headers,
 };
-use utoipa::openapi::path::PathItem;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 /// One HTTP bearer security scheme (RFC 6750).
 #[derive(Debug, Clone, Copy)]
@@ -99,8 +101,7 @@ pub fn route_table<D: Operations>() -> BTreeMap<String, Vec<(Method, RouteFactor
 /// `/docs` and `/docs/<service>` ([`crate::docs`]).
 pub fn configure<D: Operations>(cfg: &mut web::ServiceConfig, service: &'static str) {
     register_operations::<D>(cfg);
-    let json = serve_document(cfg, &D::openapi());
-    crate::docs::configure(cfg, service, json);
+    serve_document(cfg, service, &D::openapi());
 }
 
 /// Registers every operation of `D`, one `web::resource` per path ([`route_table`]).
@@ -114,8 +115,13 @@ pub fn register_operations<D: Operations>(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// `GET /openapi.json`: `doc` as JSON, serialised once, here; returns those bytes.
-pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize) -> web::Bytes {
+/// `GET /openapi.json`: `doc` as JSON, serialised once, here; and the API reference of it at
+/// `/docs` and `/docs/<service>` ([`crate::docs`]).
+pub fn serve_document(
+    cfg: &mut web::ServiceConfig,
+    service: &'static str,
+    doc: &impl serde::Serialize,
+) {
     let json = web::Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
     let served = json.clone();
     cfg.service(web::resource("/openapi.json").route(web::get().to(move || {
@@ -126,7 +132,7 @@ pub fn serve_document(cfg: &mut web::ServiceConfig, doc: &impl serde::Serialize)
                 .body(json)
         }
     })));
-    json
+    crate::docs::configure(cfg, service, json);
 }
 
 /// Declares a service's OpenAPI document and its operations at once (module docs).

@@ -127,6 +127,5 @@ pub fn yaml() -> anyhow::Result<String> {
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     tessera_http::openapi::register_operations::<ApiDoc>(cfg);
     // The document merges the committed JSON Schemas of the bodies (`crate::openapi::document`).
-    let json = tessera_http::openapi::serve_document(cfg, &document());
-    tessera_http::docs::configure(cfg, "users-registration", json);
+    tessera_http::openapi::serve_document(cfg, "users-registration", &document());
 }
