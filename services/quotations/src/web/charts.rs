@@ -24,7 +24,7 @@ use crate::state::AppState;
 pub const MAX_POINTS: i64 = 1000;
 
 /// The range selector's choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Range {
     /// The last 24 hours.
     #[serde(rename = "24h")]
@@ -41,6 +41,17 @@ pub enum Range {
 }
 
 impl Range {
+    /// `24h`, `7d`, `30d` or `all`; anything else `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "24h" => Some(Self::Day),
+            "7d" => Some(Self::Week),
+            "30d" => Some(Self::Month),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
     /// How far back the range reaches (`None`: all).
     pub fn span(self) -> Option<TimeDelta> {
         match self {
@@ -80,11 +91,9 @@ pub async fn series(
     let q = q.into_inner();
     let range = match q.range.as_deref().filter(|r| !r.is_empty()) {
         None => Range::Week,
-        Some(r) => {
-            serde_json::from_value(serde_json::Value::String(r.to_owned())).map_err(|_| {
-                ApiError::invalid_field("range", "The range must be one of 24h, 7d, 30d, all.")
-            })?
-        }
+        Some(r) => Range::parse(r).ok_or_else(|| {
+            ApiError::invalid_field("range", "The range must be one of 24h, 7d, 30d, all.")
+        })?,
     };
     let symbol = q
         .symbol

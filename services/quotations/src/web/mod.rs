@@ -136,12 +136,13 @@ fn resource(
 
 /// Registers the web routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for &(path, content_type, body) in ASSETS {
+        cfg.service(
+            resource(path)
+                .route(web::get().to(move || std::future::ready(asset(content_type, body)))),
+        );
+    }
     cfg.service(resource("/").route(web::get().to(|| async { redirect("/dashboard") })))
-        .service(resource("/assets/app.js").route(web::get().to(asset_js)))
-        .service(resource("/assets/app.css").route(web::get().to(asset_css)))
-        .service(resource("/assets/charts.js").route(web::get().to(asset_charts)))
-        .service(resource("/assets/vendor/uPlot.iife.min.js").route(web::get().to(asset_uplot_js)))
-        .service(resource("/assets/vendor/uPlot.min.css").route(web::get().to(asset_uplot_css)))
         .service(
             resource("/register")
                 .route(web::get().to(auth::register_page))
@@ -196,26 +197,27 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-async fn asset_js() -> HttpResponse {
-    asset(JS, include_str!("../../assets/app.js"))
-}
-
-async fn asset_css() -> HttpResponse {
-    asset(CSS, include_str!("../../assets/app.css"))
-}
-
-async fn asset_charts() -> HttpResponse {
-    asset(JS, include_str!("../../assets/charts.js"))
-}
-
-/// uPlot (MIT), pinned by `assets/package-lock.json`, copied by `make assets`.
-async fn asset_uplot_js() -> HttpResponse {
-    asset(JS, include_str!("../../assets/vendor/uPlot.iife.min.js"))
-}
-
-async fn asset_uplot_css() -> HttpResponse {
-    asset(CSS, include_str!("../../assets/vendor/uPlot.min.css"))
-}
+/// The files under `/assets`: `(path, content type, body)`. uPlot (MIT) is pinned by
+/// `assets/package-lock.json` and copied into `assets/vendor` by `make assets`.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("/assets/app.js", JS, include_str!("../../assets/app.js")),
+    ("/assets/app.css", CSS, include_str!("../../assets/app.css")),
+    (
+        "/assets/charts.js",
+        JS,
+        include_str!("../../assets/charts.js"),
+    ),
+    (
+        "/assets/vendor/uPlot.iife.min.js",
+        JS,
+        include_str!("../../assets/vendor/uPlot.iife.min.js"),
+    ),
+    (
+        "/assets/vendor/uPlot.min.css",
+        CSS,
+        include_str!("../../assets/vendor/uPlot.min.css"),
+    ),
+];
 
 /// The session lifetime.
 pub fn lifetime(state: &AppState) -> TimeDelta {

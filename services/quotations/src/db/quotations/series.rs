@@ -95,7 +95,7 @@ pub async fn series_since(
 ) -> Result<Vec<RangePoint>, diesel::result::Error> {
     diesel::sql_query(
         "SELECT price::float8 AS price, quoted_at, total FROM ( \
-           SELECT q.symbol, q.price, q.quoted_at, \
+           SELECT q.price, q.quoted_at, \
                   row_number() OVER (ORDER BY q.quoted_at DESC, q.id DESC) - 1 AS n, \
                   count(*) OVER () AS total \
            FROM quotations q \
