@@ -59,6 +59,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, service: &'static str, document: 
         .service(web::resource("/docs/{tail:.*}").route(web::get().to(serve)));
 }
 
+/// A 200 with the docs' security headers: [`CSP`], `nosniff`, no referrer.
+fn ok() -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    response
+}
+
 /// `GET /docs` and `GET /docs/<service>`: 308 to the path with a trailing slash, so the page's
 /// relative URLs resolve beneath it.
 async fn add_slash(req: HttpRequest) -> HttpResponse {
@@ -72,11 +82,7 @@ async fn serve(docs: web::Data<Docs>, tail: web::Path<String>) -> Result<HttpRes
     let tail = tail.into_inner();
     let prefix = format!("{}/", docs.service);
     let file = tail.strip_prefix(&prefix).unwrap_or(&tail);
-    let mut response = HttpResponse::Ok();
-    response
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    let mut response = ok();
     if file == "openapi.json" {
         return Ok(response
             .content_type(header::ContentType::json())
@@ -122,9 +128,5 @@ pub fn index(services: &[String]) -> HttpResponse {
          <body>\n<h1>Tessera API reference</h1>\n<p>Each service's operations, request and response \
          shapes and error codes.</p>\n<ul>\n{items}</ul>\n</body>\n</html>\n"
     );
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .content_type(header::ContentType::html())
-        .body(html)
+    ok().content_type(header::ContentType::html()).body(html)
 }
