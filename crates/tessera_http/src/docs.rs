@@ -95,7 +95,7 @@ async fn serve(docs: web::Data<Docs>, tail: web::Path<String>) -> Result<HttpRes
         response.insert_header((header::CONTENT_ENCODING, "gzip"));
     }
     // The assets are compiled in: served from the binary, not copied per request (the bundle
-    // is 1.4 MB). Only the initializer, which carries the configuration, is built.
+    // is 1.5 MB). Only the initializer, which carries the configuration, is built.
     let body = match asset.bytes {
         std::borrow::Cow::Borrowed(bytes) => web::Bytes::from_static(bytes),
         std::borrow::Cow::Owned(bytes) => web::Bytes::from(bytes),
