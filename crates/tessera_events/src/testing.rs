@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -109,4 +109,96 @@ pub async fn tap(
     routing_key: &str,
 ) -> Result<(lapin::Connection, lapin::Consumer), crate::broker::BrokerError> {
     crate::broker::private_consumer(amqp_url, "test-tap", routing_key).await
+}
+
+/// Deletes a test consumer's durable queues from the broker at [`amqp_url`]: `queue`,
+/// `queue.dlq` and `queue.retry.1` to `queue.retry.<retries>` (the names of
+/// [`crate::ConsumerConfig::dead_letter_queue`] and [`crate::ConsumerConfig::retry_queue`]).
+/// Best effort: a queue already gone is not an error.
+///
+/// # Panics
+/// When the broker is unreachable.
+pub async fn delete_queues(queue: &str, retries: u32) {
+    #[expect(clippy::expect_used, reason = "test helper")]
+    let conn = crate::broker::connect(&amqp_url(), "test-cleanup")
+        .await
+        .expect("RabbitMQ reachable to delete the test's queues");
+    #[expect(clippy::expect_used, reason = "test helper")]
+    let ch = conn.create_channel().await.expect("a channel");
+    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
+    names.extend((1..=retries).map(|n| format!("{queue}.retry.{n}")));
+    for name in names {
+        let _ = ch
+            .queue_delete(
+                lapin::types::ShortString::from(name),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await;
+    }
+    let _ = conn
+        .close(200, lapin::types::ShortString::from("done"))
+        .await;
+}
+
+/// An [`crate::EventHandler`] for tests: counts its calls, fails the first `fail_first` of them
+/// (so the consumer retries or dead-letters) and records every event it handled successfully.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    fail_first: u32,
+    calls: AtomicU32,
+    handled: std::sync::Mutex<Vec<crate::EventEnvelope>>,
+}
+
+impl Recorder {
+    /// A recorder whose first `fail_first` calls fail (`u32::MAX`: every call).
+    pub fn failing_first(fail_first: u32) -> Self {
+        Self {
+            fail_first,
+            ..Self::default()
+        }
+    }
+
+    /// How many times the consumer called the handler (failures included).
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The events handled successfully, in the order they were handled.
+    pub fn handled(&self) -> Vec<crate::EventEnvelope> {
+        self.handled
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Waits until the handler was called `n` times or `within` passed; whether it was.
+    pub async fn wait_for_calls(&self, n: u32, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.calls() < n {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        true
+    }
+}
+
+impl crate::EventHandler for Recorder {
+    fn handle<'a>(
+        &'a self,
+        _conn: &'a mut diesel_async::AsyncPgConnection,
+        event: &'a crate::EventEnvelope,
+    ) -> futures_util::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if n <= self.fail_first {
+                anyhow::bail!("failure {n}")
+            }
+            if let Ok(mut handled) = self.handled.lock() {
+                handled.push(event.clone());
+            }
+            Ok(())
+        })
+    }
 }

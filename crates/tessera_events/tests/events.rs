@@ -5,19 +5,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
-use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeleteOptions};
+use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::{FieldTable, ShortString};
 use tessera_db::testing::TestDatabase;
 use tessera_db::{DbPool, PoolSettings, build_pool};
 use tessera_events::broker::{Publisher, connect};
 use tessera_events::relay::pending_count;
-use tessera_events::testing::{TcpProxy, amqp_url};
+use tessera_events::testing::{Recorder, TcpProxy, amqp_url};
 use tessera_events::{
     Consumer, ConsumerConfig, EXCHANGE, EventEnvelope, EventHandler, MIGRATIONS, OutboxMessage,
     OutboxWriter, Relay, RelayConfig, outbox,
@@ -299,37 +297,9 @@ async fn autovacuum_enabled_reads_the_servers_setting() {
     );
 }
 
-struct Flaky {
-    calls: Arc<AtomicU32>,
-    fail_first: u32,
-}
-
-impl EventHandler for Flaky {
-    fn handle<'a>(
-        &'a self,
-        _conn: &'a mut AsyncPgConnection,
-        _event: &'a EventEnvelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            if n <= self.fail_first {
-                anyhow::bail!("failure {n}")
-            }
-            Ok(())
-        })
-    }
-}
-
+/// Deletes `cfg`'s queues: the queue, its retries and its dead letters.
 async fn delete_queues(cfg: &ConsumerConfig) {
-    let conn = connect(&amqp_url(), "cleanup").await.unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut names = vec![cfg.queue.clone(), cfg.dead_letter_queue()];
-    names.extend((1..cfg.max_attempts).map(|a| cfg.retry_queue(a)));
-    for n in names {
-        let _ = ch
-            .queue_delete(ShortString::from(n), QueueDeleteOptions::default())
-            .await;
-    }
+    tessera_events::testing::delete_queues(&cfg.queue, cfg.max_attempts.saturating_sub(1)).await;
 }
 
 fn consumer_config(key: &str, max_attempts: u32) -> ConsumerConfig {
@@ -367,31 +337,17 @@ async fn flaky_consumer(
     TestDatabase,
     String,
     ConsumerConfig,
-    Arc<AtomicU32>,
+    Arc<Recorder>,
     tokio::sync::watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
 ) {
     let (db, pool) = db().await;
     let key = format!("test.{}.happened", uuid::Uuid::new_v4().simple());
     let cfg = consumer_config(&key, max_attempts);
-    let calls = Arc::new(AtomicU32::new(0));
-    let handler = Arc::new(Flaky {
-        calls: Arc::clone(&calls),
-        fail_first,
-    });
+    let calls = Arc::new(Recorder::failing_first(fail_first));
+    let handler = Arc::clone(&calls) as Arc<dyn EventHandler>;
     let (stop, task) = Consumer::new(pool, cfg.clone(), handler).spawn();
     (db, key, cfg, calls, stop, task)
-}
-
-async fn wait_for(calls: &AtomicU32, n: u32, within: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if calls.load(Ordering::SeqCst) >= n {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -401,13 +357,13 @@ async fn consumer_processes_each_event_id_once_and_retries_failures() {
     let ev = event(&key, 1);
     publish(&ev).await;
     assert!(
-        wait_for(&calls, 3, Duration::from_secs(10)).await,
+        calls.wait_for_calls(3, Duration::from_secs(10)).await,
         "two failures, then success"
     );
     // The same event again (at-least-once delivery): acknowledged without a new call.
     publish(&ev).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(calls.calls(), 3);
     let _ = stop.send(true);
     let _ = task.await;
     delete_queues(&cfg).await;
@@ -419,9 +375,9 @@ async fn consumer_dead_letters_after_max_attempts() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ev = event(&key, 9);
     publish(&ev).await;
-    assert!(wait_for(&calls, 3, Duration::from_secs(10)).await);
+    assert!(calls.wait_for_calls(3, Duration::from_secs(10)).await);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(calls.load(Ordering::SeqCst), 3, "no fourth attempt");
+    assert_eq!(calls.calls(), 3, "no fourth attempt");
     let conn = connect(&amqp_url(), "dlq-reader").await.unwrap();
     let ch = conn.create_channel().await.unwrap();
     let got = ch
@@ -473,7 +429,7 @@ async fn a_message_that_is_not_an_event_goes_straight_to_the_dead_letter_queue()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(found.expect("dead-lettered").delivery.data, b"not json");
-    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(calls.calls(), 0);
     let _ = stop.send(true);
     let _ = task.await;
     delete_queues(&cfg).await;
@@ -490,7 +446,7 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
     publish(&first).await;
     publish(&second).await;
     assert!(
-        wait_for(&calls, 4, Duration::from_secs(10)).await,
+        calls.wait_for_calls(4, Duration::from_secs(10)).await,
         "two attempts each"
     );
     let listed = loop {
@@ -529,7 +485,7 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
     .unwrap();
     assert_eq!(moved, vec![first.id.to_string()]);
     assert!(
-        wait_for(&calls, 5, Duration::from_secs(10)).await,
+        calls.wait_for_calls(5, Duration::from_secs(10)).await,
         "processed on replay"
     );
     let left = dead_letters::list(&amqp_url(), &cfg.queue, 10)
@@ -542,13 +498,9 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
         .await
         .unwrap();
     assert_eq!(moved, vec![second.id.to_string()]);
-    assert!(wait_for(&calls, 6, Duration::from_secs(10)).await);
+    assert!(calls.wait_for_calls(6, Duration::from_secs(10)).await);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        6,
-        "each replayed event handled once"
-    );
+    assert_eq!(calls.calls(), 6, "each replayed event handled once");
     assert!(
         dead_letters::list(&amqp_url(), &cfg.queue, 10)
             .await

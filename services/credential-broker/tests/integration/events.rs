@@ -118,6 +118,6 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
     let text = text.as_str();
     tessera_testkit::metrics::assert_catalogued("credential-broker", text);
     // Tidy the broker: this test's queues.
-    crate::helpers::delete_queues(&queue).await;
+    tessera_events::testing::delete_queues(&queue, 5).await;
     publisher.close().await;
 }

@@ -138,22 +138,3 @@ pub async fn put_binding(app: &TestApp, sandbox: &str, agent: Uuid) {
     .await
     .unwrap();
 }
-
-/// Deletes a test consumer's queues from the real broker (its queue, retries and dead letters).
-pub async fn delete_queues(queue: &str) {
-    let conn =
-        tessera_events::broker::connect(&tessera_events::testing::amqp_url(), "test-cleanup")
-            .await
-            .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
-    names.extend((1..=5).map(|n| format!("{queue}.retry.{n}")));
-    for q in names {
-        let _ = ch
-            .queue_delete(
-                q.as_str().into(),
-                lapin::options::QueueDeleteOptions::default(),
-            )
-            .await;
-    }
-}

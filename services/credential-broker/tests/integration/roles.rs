@@ -194,6 +194,6 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
     assert_eq!(r.body["status"], "active");
     assert!(r.body.get("suspended_by").is_none(), "{}", r.body);
 
-    crate::helpers::delete_queues(&queue).await;
+    tessera_events::testing::delete_queues(&queue, 5).await;
     publisher.close().await;
 }

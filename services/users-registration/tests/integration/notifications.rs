@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lapin::options::{BasicGetOptions, QueueDeleteOptions};
+use lapin::options::BasicGetOptions;
 use lapin::types::{AMQPValue, ShortString};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -82,20 +82,6 @@ async fn with_rabbitmq_down_requests_succeed_and_every_event_arrives_once_afterw
     assert_eq!(kinds("users.user.registered"), 6);
     assert_eq!(kinds("users.user.approved"), 3);
     assert_eq!(kinds("users.user.rejected"), 3);
-}
-
-async fn delete_queues(queue: &str, attempts: u32) {
-    let conn = tessera_events::broker::connect(&tessera_events::testing::amqp_url(), "cleanup")
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
-    names.extend((1..=attempts).map(|n| format!("{queue}.retry.{n}")));
-    for n in names {
-        let _ = ch
-            .queue_delete(ShortString::from(n.as_str()), QueueDeleteOptions::default())
-            .await;
-    }
 }
 
 /// Calls to the stub whose body has `registrationId` = `id`.
@@ -203,7 +189,7 @@ async fn a_failing_notification_endpoint_is_retried_then_dead_lettered() {
     assert_eq!(series(&text, "processed"), 0.0);
     let text = text.as_str();
     tessera_testkit::metrics::assert_catalogued("users-registration", text);
-    delete_queues(&queue, 3).await;
+    tessera_events::testing::delete_queues(&queue, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -250,5 +236,5 @@ async fn a_notification_endpoint_that_recovers_gets_the_notification_once() {
         3,
         "two failures, one success, then nothing"
     );
-    delete_queues(&queue, 5).await;
+    tessera_events::testing::delete_queues(&queue, 5).await;
 }
