@@ -201,6 +201,29 @@ pub fn load<C: ServiceConfig>() -> Result<C, String> {
     Ok(config)
 }
 
+/// A service's configuration for tests: read from `vars` alone (the process environment left
+/// out), so every other field takes its documented default, with
+/// [`ServiceSettings::for_tests`] as its shared settings. [`ServiceConfig::finish`] is not run:
+/// prefixed groups (`ARGON2_*`, the signing keys) keep their `Default` until the caller sets
+/// their test values.
+///
+/// ```text
+/// let config: Config = tessera_http::config::for_tests(db, amqp, &[("APP_PORT", "0")])?;
+/// ```
+///
+/// # Errors
+/// A variable of `vars` that does not parse, or a required variable not among them (named).
+pub fn for_tests<C: ServiceConfig>(
+    database_url: &str,
+    amqp_url: &str,
+    vars: &[(&str, &str)],
+) -> Result<C, String> {
+    let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    let mut config: C = from_vars(vars, "")?;
+    *config.base_mut() = ServiceSettings::for_tests(database_url, amqp_url);
+    Ok(config)
+}
+
 /// A comma-separated setting as a list: each entry trimmed, empty ones dropped
 /// (`"a, b,,c"` → `["a", "b", "c"]`).
 pub fn csv_list(raw: &str) -> Vec<String> {

@@ -55,10 +55,8 @@ impl KeySettings {
     /// For tests: an ephemeral key, no lead, the default reload and cache times.
     pub fn for_tests() -> Self {
         Self {
-            jwt_signing_keys_dir: None,
             jwt_key_publish_lead_seconds: 0,
-            jwt_keys_reload_seconds: default_reload(),
-            jwks_max_age_seconds: default_jwks_max_age(),
+            ..Self::default()
         }
     }
 

@@ -65,7 +65,7 @@ macro_rules! service {
                 Ok(<crate::config::Config as $crate::ServiceConfig>::from_environment()?)
             }
 
-            fn config_for_tests(database_url: &str, amqp_url: &str) -> Self::Config {
+            fn config_for_tests(database_url: &str, amqp_url: &str) -> ::std::result::Result<Self::Config, ::std::string::String> {
                 crate::config::Config::for_tests(database_url, amqp_url)
             }
 

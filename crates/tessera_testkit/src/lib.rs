@@ -42,7 +42,8 @@ impl<S: Service> Spawned<S> {
         let db = TestDatabase::new(S::NAME, S::MIGRATIONS)
             .await
             .unwrap_or_else(|e| panic!("test database for {}: {e}", S::NAME));
-        let mut config = S::config_for_tests(db.url(), &tessera_events::testing::amqp_url());
+        let mut config = S::config_for_tests(db.url(), &tessera_events::testing::amqp_url())
+            .unwrap_or_else(|e| panic!("test configuration of {}: {e}", S::NAME));
         prepare(&mut config, &db);
         let (api, pool) = start::<S>(&config).await;
         Self {

@@ -8,38 +8,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 
-fn default_port() -> u16 {
-    8081
-}
-fn default_issuer() -> String {
-    "http://localhost:8081".to_owned()
-}
-fn default_ttl() -> u64 {
-    300
-}
-fn default_max_ttl() -> u64 {
-    900
-}
-fn default_scopes() -> String {
-    "offers:sync,trader:purchase".to_owned()
-}
-fn default_cache_ms() -> u64 {
-    1000
-}
-fn default_trust_domain() -> String {
-    "tessera".to_owned()
-}
-fn default_outbox_batch() -> usize {
-    256
-}
-fn default_outbox_writers() -> usize {
-    1
-}
-
 /// The control plane's settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
@@ -48,32 +22,32 @@ pub struct Config {
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// `APP_PORT` (default 8081; 0 picks a free port).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8081)]
     pub app_port: u16,
     /// `CP_ISSUER`: the `iss` of peer tokens, this service's public base URL (default `http://localhost:8081`).
-    #[serde(default = "default_issuer")]
+    #[serde_inline_default("http://localhost:8081".to_owned())]
     pub cp_issuer: String,
     /// `CP_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub cp_admin_token: Option<String>,
     /// `PEER_TOKEN_TTL_SECONDS`: default token lifetime (default 300).
-    #[serde(default = "default_ttl")]
+    #[serde_inline_default(300)]
     pub peer_token_ttl_seconds: u64,
     /// `PEER_TOKEN_MAX_TTL_SECONDS`: largest `ttlSeconds` a caller may ask for (default 900).
-    #[serde(default = "default_max_ttl")]
+    #[serde_inline_default(900)]
     pub peer_token_max_ttl_seconds: u64,
     /// `PEER_TOKEN_SCOPES`: the known scopes, comma-separated (default `offers:sync,trader:purchase`).
-    #[serde(default = "default_scopes")]
+    #[serde_inline_default("offers:sync,trader:purchase".to_owned())]
     pub peer_token_scopes: String,
     /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
     /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
     #[serde(skip_deserializing, flatten)]
     pub keys: tessera_jwt::KeySettings,
     /// `REGISTRY_CACHE_TTL_MS`: how long a replica caches registry look-ups (default 1000; 0 disables).
-    #[serde(default = "default_cache_ms")]
+    #[serde_inline_default(1000)]
     pub registry_cache_ttl_ms: u64,
     /// `MTLS_TRUST_DOMAIN`: SPIFFE trust domain of WL certificates (default `tessera`).
-    #[serde(default = "default_trust_domain")]
+    #[serde_inline_default("tessera".to_owned())]
     pub mtls_trust_domain: String,
     /// `CP_TRUST_FORWARDED_CLIENT_CERT`: the gateway in front terminates mTLS and sets
     /// `X-Forwarded-Client-Cert` itself from the certificate it verified (default false: the
@@ -91,10 +65,10 @@ pub struct Config {
     #[serde(default)]
     pub tls_client_ca_file: Option<PathBuf>,
     /// `OUTBOX_BATCH_SIZE`: most events per group-committed insert (default 256).
-    #[serde(default = "default_outbox_batch")]
+    #[serde_inline_default(256)]
     pub outbox_batch_size: usize,
     /// `OUTBOX_WRITERS`: concurrent group-commit inserts per HTTP worker (default 1: fewer, larger batches measured fastest; each writer has its own connection).
-    #[serde(default = "default_outbox_writers")]
+    #[serde_inline_default(1)]
     pub outbox_writers: usize,
 }
 
@@ -167,25 +141,23 @@ impl Config {
         Duration::from_millis(self.registry_cache_ttl_ms)
     }
 
-    /// A configuration for tests: the given database, everything else default.
-    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
-        Self {
-            base: ServiceSettings::for_tests(database_url, amqp_url),
-            app_port: 0,
-            cp_issuer: default_issuer(),
-            cp_admin_token: Some("test-admin-token".to_owned()),
-            peer_token_ttl_seconds: default_ttl(),
-            peer_token_max_ttl_seconds: default_max_ttl(),
-            peer_token_scopes: default_scopes(),
-            keys: tessera_jwt::KeySettings::for_tests(),
-            registry_cache_ttl_ms: 0,
-            mtls_trust_domain: default_trust_domain(),
-            cp_trust_forwarded_client_cert: false,
-            tls_cert_file: None,
-            tls_key_file: None,
-            tls_client_ca_file: None,
-            outbox_batch_size: default_outbox_batch(),
-            outbox_writers: 2,
-        }
+    /// A configuration for tests: the given database and broker, an operator token, no
+    /// registry cache, two outbox writers; everything else its documented default.
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
+        let mut config: Self = tessera_http::config::for_tests(
+            database_url,
+            amqp_url,
+            &[
+                ("APP_PORT", "0"),
+                ("CP_ADMIN_TOKEN", "test-admin-token"),
+                ("REGISTRY_CACHE_TTL_MS", "0"),
+                ("OUTBOX_WRITERS", "2"),
+            ],
+        )?;
+        config.keys = tessera_jwt::KeySettings::for_tests();
+        Ok(config)
     }
 }

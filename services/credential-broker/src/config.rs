@@ -6,23 +6,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
-
-fn default_port() -> u16 {
-    8084
-}
-fn default_rate() -> u32 {
-    60
-}
-fn default_static_ttl() -> u64 {
-    3600
-}
-fn default_queue() -> String {
-    crate::consumer::QUEUE.to_owned()
-}
-fn default_memory_cache() -> u64 {
-    30
-}
 
 /// `WALLET_BACKEND`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -36,6 +21,7 @@ pub enum WalletBackend {
 }
 
 /// The credential broker's settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
@@ -44,7 +30,7 @@ pub struct Config {
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// `APP_PORT` (default 8084; 0 picks a free port).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8084)]
     pub app_port: u16,
     /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
     /// presents as `Authorization: Bearer …` on `POST /api/token`.
@@ -59,7 +45,7 @@ pub struct Config {
     pub broker_audit_hmac_key: SecretString,
     /// `TOKEN_RATE_LIMIT_PER_MINUTE`: token requests per sandbox per minute, across replicas
     /// (default 60).
-    #[serde(default = "default_rate")]
+    #[serde_inline_default(60)]
     pub token_rate_limit_per_minute: u32,
     /// `WALLET_BACKEND`: `static` (default) or `oauth`.
     #[serde(default)]
@@ -74,18 +60,18 @@ pub struct Config {
     pub broker_wallet_encryption_key: Option<SecretString>,
     /// `WALLET_MEMORY_CACHE_SECONDS`: how long each replica serves an oauth access token it
     /// already holds from memory before re-reading the wallet row (default 30; 0 disables).
-    #[serde(default = "default_memory_cache")]
+    #[serde_inline_default(30)]
     pub wallet_memory_cache_seconds: u64,
     /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
     /// `host=token,host=token` (local use; seed 003 milestone 2).
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub wallet_static_tokens: Option<SecretString>,
     /// `WALLET_STATIC_TTL_SECONDS`: lifetime reported for static tokens (default 3600).
-    #[serde(default = "default_static_ttl")]
+    #[serde_inline_default(3600)]
     pub wallet_static_ttl_seconds: u64,
     /// `BROKER_IDENTITY_QUEUE`: durable queue of the identity-event consumer (default
     /// `credential-broker.identity`; empty disables the consumer).
-    #[serde(default = "default_queue")]
+    #[serde_inline_default(crate::consumer::QUEUE.to_owned())]
     pub broker_identity_queue: String,
     /// Not a variable: tests set it so their throw-away queues vanish once unused
     /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
@@ -214,23 +200,29 @@ impl Config {
         Duration::from_secs(self.wallet_static_ttl_seconds)
     }
 
-    /// A configuration for tests.
-    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
-        Self {
-            base: ServiceSettings::for_tests(database_url, amqp_url),
-            app_port: 0,
-            broker_caller_token: SecretString::from("test-caller-token-0123456789"),
-            broker_admin_token: Some(SecretString::from("test-admin-token-0123456789")),
-            broker_audit_hmac_key: SecretString::from("test-audit-hmac-key-0123456789abcdef"),
-            token_rate_limit_per_minute: default_rate(),
-            wallet_backend: WalletBackend::Static,
-            wallet_oauth_upstreams: None,
-            broker_wallet_encryption_key: None,
-            wallet_memory_cache_seconds: 0,
-            wallet_static_tokens: None,
-            wallet_static_ttl_seconds: default_static_ttl(),
-            broker_identity_queue: String::new(),
-            consumer_queue_expires: Some(Duration::from_secs(300)),
-        }
+    /// A configuration for tests: the given database and broker, fixed caller, operator and
+    /// audit keys, no wallet cache, no identity consumer (a test starts its own), queues that
+    /// expire once unused; everything else its documented default.
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
+        let mut config: Self = tessera_http::config::for_tests(
+            database_url,
+            amqp_url,
+            &[
+                ("APP_PORT", "0"),
+                ("BROKER_CALLER_TOKEN", "test-caller-token-0123456789"),
+                ("BROKER_ADMIN_TOKEN", "test-admin-token-0123456789"),
+                (
+                    "BROKER_AUDIT_HMAC_KEY",
+                    "test-audit-hmac-key-0123456789abcdef",
+                ),
+                ("WALLET_MEMORY_CACHE_SECONDS", "0"),
+                ("BROKER_IDENTITY_QUEUE", ""),
+            ],
+        )?;
+        config.consumer_queue_expires = Some(Duration::from_secs(300));
+        Ok(config)
     }
 }

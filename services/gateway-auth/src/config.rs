@@ -2,27 +2,10 @@
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 
-fn default_host() -> String {
-    "127.0.0.1".to_owned()
-}
-fn default_port() -> u16 {
-    8079
-}
-fn default_audience() -> String {
-    "tessera".to_owned()
-}
-fn default_max_tenants() -> usize {
-    1024
-}
-fn default_negative_cache() -> u64 {
-    30
-}
 fn default_amqp() -> String {
     tessera_http::config::DEFAULT_AMQP_URL.to_owned()
-}
-fn default_true() -> bool {
-    true
 }
 
 /// One trusted issuer family: identity's tenants.
@@ -36,13 +19,14 @@ pub struct TrustedIssuer {
 }
 
 /// The settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// `APP_HOST` (default 127.0.0.1).
-    #[serde(default = "default_host")]
+    #[serde_inline_default("127.0.0.1".to_owned())]
     pub app_host: String,
     /// `APP_PORT` (default 8079).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8079)]
     pub app_port: u16,
     /// `GATEWAY_TRUSTED_ISSUERS` (required): comma-separated `issuer_prefix` or
     /// `issuer_prefix=jwks_prefix` (the JWKS prefix defaults to the issuer prefix), e.g.
@@ -50,16 +34,16 @@ pub struct Config {
     pub gateway_trusted_issuers: String,
     /// `GATEWAY_AUDIENCE`: the `aud` required of identity's access tokens (default `tessera`,
     /// identity's `ACCESS_TOKEN_AUDIENCE` default).
-    #[serde(default = "default_audience")]
+    #[serde_inline_default("tessera".to_owned())]
     pub gateway_audience: String,
     /// `GATEWAY_MAX_TENANTS`: most tenants whose key sets are cached (default 1024); a tenant
     /// enters the cache only once its key set was fetched and valid, and the least valuable
     /// entry is evicted when it is full (moka's TinyLFU), so strangers cannot fill it.
-    #[serde(default = "default_max_tenants")]
+    #[serde_inline_default(1024)]
     pub gateway_max_tenants: usize,
     /// `GATEWAY_NEGATIVE_CACHE_SECONDS`: how long an issuer whose key set answered 404 (an
     /// unknown tenant) is refused without asking identity again (default 30).
-    #[serde(default = "default_negative_cache")]
+    #[serde_inline_default(30)]
     pub gateway_negative_cache_seconds: u64,
     /// `AMQP_URL`: the broker carrying `identity.session.revoked` (default the local RabbitMQ).
     #[serde(
@@ -70,7 +54,7 @@ pub struct Config {
     /// `GATEWAY_REVOCATION_FEED`: consume revocations from `AMQP_URL` (default true). Off, every
     /// identity token is checked with identity (`GET /tenants/{slug}/session`), its answer kept
     /// 5 s: correct, but one call to identity per token every 5 s.
-    #[serde(default = "default_true")]
+    #[serde_inline_default(true)]
     pub gateway_revocation_feed: bool,
     /// `GATEWAY_METRICS_PORT`: when set, `/metrics` is also served on this port of `APP_HOST`,
     /// so a scraper can be let in on it (Kubernetes NetworkPolicy) without reaching `/verify`,

@@ -8,44 +8,12 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
-fn default_port() -> u16 {
-    8083
-}
-fn default_issuer_base() -> String {
-    "http://localhost:8083".to_owned()
-}
-fn default_audience() -> String {
-    "tessera".to_owned()
-}
-fn default_session_timeout() -> u64 {
-    3600
-}
-fn default_max_failed() -> u32 {
-    5
-}
-fn default_address_max_failed() -> u32 {
-    20
-}
-fn default_lockout() -> u64 {
-    900
-}
-fn default_roles() -> String {
-    "admin,supervisor,agent,viewer,moderator".to_owned()
-}
-fn default_enrollment_url() -> String {
-    "http://localhost:8080/enroll".to_owned()
-}
-fn default_enrollment_ttl() -> u64 {
-    72 * 3600
-}
-fn default_totp_issuer() -> String {
-    "Tessera".to_owned()
-}
-
 /// The identity service's settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
@@ -59,53 +27,53 @@ pub struct Config {
     #[serde(skip_deserializing, flatten)]
     pub argon2: HashSettings,
     /// `APP_PORT` (default 8083; 0 picks a free port).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8083)]
     pub app_port: u16,
     /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
     /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
-    #[serde(default = "default_issuer_base")]
+    #[serde_inline_default("http://localhost:8083".to_owned())]
     pub identity_issuer_base_url: String,
     /// `ACCESS_TOKEN_AUDIENCE`: the `aud` of access tokens, the platform's APIs behind the
     /// gateway (default `tessera`).
-    #[serde(default = "default_audience")]
+    #[serde_inline_default("tessera".to_owned())]
     pub access_token_audience: String,
     /// `AUTH_SESSION_TIMEOUT_SECONDS`: session lifetime, returned as `session_timeout_seconds`
     /// (default 3600, seed 002).
-    #[serde(default = "default_session_timeout")]
+    #[serde_inline_default(3600)]
     pub auth_session_timeout_seconds: u64,
     /// `AUTH_MAX_FAILED_ATTEMPTS`: failed passwords (and, separately, failed codes) that lock
     /// an agent (default 5).
-    #[serde(default = "default_max_failed")]
+    #[serde_inline_default(5)]
     pub auth_max_failed_attempts: u32,
     /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
-    #[serde(default = "default_lockout")]
+    #[serde_inline_default(900)]
     pub auth_lockout_seconds: u64,
     /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any agent,
     /// any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
     /// `AUTH_LOCKOUT_SECONDS` (429 with `Retry-After`; default 20; `tessera_db::attempts`,
     /// shared with users-registration; issue #17).
-    #[serde(default = "default_address_max_failed")]
+    #[serde_inline_default(20)]
     pub auth_address_max_failed_attempts: u32,
     /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
     /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
-    #[serde(default = "default_roles")]
+    #[serde_inline_default("admin,supervisor,agent,viewer,moderator".to_owned())]
     pub identity_roles: String,
     /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets
     /// at rest (AES-256-GCM). `make up` generates one.
     #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub identity_mfa_encryption_key: SecretString,
     /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
-    #[serde(default = "default_totp_issuer")]
+    #[serde_inline_default("Tessera".to_owned())]
     pub totp_issuer: String,
     /// `IDENTITY_ENROLLMENT_URL`: the page an agent created through the API opens to set its
     /// first password; its link is `<url>?tenant=<slug>#token=<token>` (the token in the
     /// fragment, so it stays out of web servers' access logs) and the page posts the token to
     /// `POST /tenants/{slug}/password` (default `http://localhost:8080/enroll`).
-    #[serde(default = "default_enrollment_url")]
+    #[serde_inline_default("http://localhost:8080/enroll".to_owned())]
     pub identity_enrollment_url: String,
     /// `IDENTITY_ENROLLMENT_TTL_SECONDS`: how long an enrollment link works (default 259200 =
     /// 72 h; at most 30 days).
-    #[serde(default = "default_enrollment_ttl")]
+    #[serde_inline_default(72 * 3600)]
     pub identity_enrollment_ttl_seconds: u64,
     /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
     /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
@@ -216,27 +184,20 @@ impl Config {
     }
 
     /// A configuration for tests: the given database and broker, a fresh MFA key, cheap
-    /// Argon2 parameters (the real ones are measured by `make bench`), everything else default.
-    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
-        let key = tessera_db::sealed::SealingKey::generate()
-            .map(|(_, b64)| b64)
-            .unwrap_or_default();
-        Self {
-            base: ServiceSettings::for_tests(database_url, amqp_url),
-            app_port: 0,
-            identity_issuer_base_url: default_issuer_base(),
-            access_token_audience: default_audience(),
-            auth_session_timeout_seconds: default_session_timeout(),
-            auth_max_failed_attempts: default_max_failed(),
-            auth_address_max_failed_attempts: default_address_max_failed(),
-            auth_lockout_seconds: default_lockout(),
-            identity_roles: default_roles(),
-            identity_mfa_encryption_key: SecretString::from(key),
-            totp_issuer: default_totp_issuer(),
-            identity_enrollment_url: default_enrollment_url(),
-            identity_enrollment_ttl_seconds: default_enrollment_ttl(),
-            argon2: HashSettings::for_tests(),
-            keys: tessera_jwt::KeySettings::for_tests(),
-        }
+    /// Argon2 parameters (the real ones are measured by `make bench`), an ephemeral signing
+    /// key; everything else its documented default.
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
+        let (_, key) = tessera_db::sealed::SealingKey::generate().map_err(|e| e.to_string())?;
+        let mut config: Self = tessera_http::config::for_tests(
+            database_url,
+            amqp_url,
+            &[("APP_PORT", "0"), ("IDENTITY_MFA_ENCRYPTION_KEY", &key)],
+        )?;
+        config.argon2 = HashSettings::for_tests();
+        config.keys = tessera_jwt::KeySettings::for_tests();
+        Ok(config)
     }
 }

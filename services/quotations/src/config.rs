@@ -5,58 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 
 use crate::market::{DEFAULT_MARKET_DATA, MarketData};
 use crate::providers::ProviderSettings;
 
-fn default_port() -> u16 {
-    8082
-}
-fn default_awesome() -> String {
-    "https://economia.awesomeapi.com.br".to_owned()
-}
-fn default_alpha() -> String {
-    "https://www.alphavantage.co".to_owned()
-}
-fn default_yahoo() -> String {
-    "https://query1.finance.yahoo.com".to_owned()
-}
-fn default_stooq() -> String {
-    "https://stooq.com".to_owned()
-}
-fn default_count_cache() -> u64 {
-    30
-}
-fn default_rate() -> u32 {
-    60
-}
-fn default_timeout() -> u64 {
-    5
-}
-fn default_interval() -> u32 {
-    15
-}
-fn default_symbols() -> String {
-    "BTC,ETH,USD-BRL".to_owned()
-}
-fn default_tick() -> u64 {
-    20
-}
-fn default_app_url() -> String {
-    "http://127.0.0.1:8082".to_owned()
-}
-fn default_session_minutes() -> u64 {
-    120
-}
-fn default_login_attempts() -> u32 {
-    5
-}
-fn default_user_agent() -> String {
-    concat!("tessera-quotations/", env!("CARGO_PKG_VERSION")).to_owned()
-}
-
 /// The quotations service's settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `DATABASE_URL`, `AMQP_URL`, `GATEWAY_*`, …):
@@ -72,39 +28,39 @@ pub struct Config {
     pub quotations_require_auth: bool,
     /// `QUOTATIONS_API_RATE_LIMIT_PER_MINUTE`: API requests per token (else per client) per
     /// minute, across replicas (default 60); 0 disables the throttle.
-    #[serde(default = "default_rate")]
+    #[serde_inline_default(60)]
     pub quotations_api_rate_limit_per_minute: u32,
     /// `QUOTATIONS_LIST_COUNT_CACHE_SECONDS`: how long a replica reuses the `meta.total` of a
     /// filter set on `GET /api/quotations` (default 30; 0 counts on every request).
-    #[serde(default = "default_count_cache")]
+    #[serde_inline_default(30)]
     pub quotations_list_count_cache_seconds: u64,
     /// `APP_PORT` (default 8082; 0 picks a free port).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8082)]
     pub app_port: u16,
     /// `QUOTATIONS_MARKET_DATA_FILE`: the market-data lists (default: the committed
     /// `services/quotations/config/market-data.json`, built in).
     #[serde(default)]
     pub quotations_market_data_file: Option<PathBuf>,
     /// `AWESOME_API_BASE_URL` (default `https://economia.awesomeapi.com.br`).
-    #[serde(default = "default_awesome")]
+    #[serde_inline_default("https://economia.awesomeapi.com.br".to_owned())]
     pub awesome_api_base_url: String,
     /// `ALPHA_VANTAGE_BASE_URL` (default `https://www.alphavantage.co`).
-    #[serde(default = "default_alpha")]
+    #[serde_inline_default("https://www.alphavantage.co".to_owned())]
     pub alpha_vantage_base_url: String,
     /// `ALPHA_VANTAGE_API_KEY`: without it Alpha Vantage is skipped in fallback chains.
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub alpha_vantage_api_key: Option<String>,
     /// `YAHOO_FINANCE_BASE_URL` (default `https://query1.finance.yahoo.com`).
-    #[serde(default = "default_yahoo")]
+    #[serde_inline_default("https://query1.finance.yahoo.com".to_owned())]
     pub yahoo_finance_base_url: String,
     /// `STOOQ_BASE_URL` (default `https://stooq.com`).
-    #[serde(default = "default_stooq")]
+    #[serde_inline_default("https://stooq.com".to_owned())]
     pub stooq_base_url: String,
     /// `QUOTATIONS_PROVIDER_TIMEOUT_SECONDS`: per provider request (default 5).
-    #[serde(default = "default_timeout")]
+    #[serde_inline_default(5)]
     pub quotations_provider_timeout_seconds: u64,
     /// `QUOTATIONS_USER_AGENT` sent to providers (default `tessera-quotations/<version>`).
-    #[serde(default = "default_user_agent")]
+    #[serde_inline_default(concat!("tessera-quotations/", env!("CARGO_PKG_VERSION")).to_owned())]
     pub quotations_user_agent: String,
     /// `QUOTATIONS_AUTO_COLLECT_ENABLED`: the scheduler collects (default false). The dashboard's
     /// settings, once saved, take precedence over this and the next three variables.
@@ -112,11 +68,11 @@ pub struct Config {
     pub quotations_auto_collect_enabled: bool,
     /// `QUOTATIONS_AUTO_COLLECT_INTERVAL_MINUTES`: minutes between collections, clamped to 1..59
     /// (seed 001), as the cron expression `*/N * * * *` (default 15).
-    #[serde(default = "default_interval")]
+    #[serde_inline_default(15)]
     pub quotations_auto_collect_interval_minutes: u32,
     /// `QUOTATIONS_AUTO_COLLECT_SYMBOLS`: comma-separated symbols collected when none are given
     /// (default `BTC,ETH,USD-BRL`).
-    #[serde(default = "default_symbols")]
+    #[serde_inline_default("BTC,ETH,USD-BRL".to_owned())]
     pub quotations_auto_collect_symbols: String,
     /// `QUOTATIONS_AUTO_COLLECT_PROVIDER`: the provider auto-collect asks (default none: each
     /// symbol's fallback chain).
@@ -124,22 +80,22 @@ pub struct Config {
     pub quotations_auto_collect_provider: Option<String>,
     /// `QUOTATIONS_SCHEDULER_TICK_SECONDS`: how often each replica's scheduler looks for a due
     /// collection (default 20; under 60 so no minute is missed).
-    #[serde(default = "default_tick")]
+    #[serde_inline_default(20)]
     pub quotations_scheduler_tick_seconds: u64,
     /// `APP_URL`: the public base URL, used in the links of e-mails (default
     /// `http://127.0.0.1:8082`).
-    #[serde(default = "default_app_url")]
+    #[serde_inline_default("http://127.0.0.1:8082".to_owned())]
     pub app_url: String,
     /// `APP_KEY`: the secret that signs e-mail verification links (at least 32 characters).
     /// Required outside `local`/`testing`; there, a random key is made at start-up when unset.
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub app_key: Option<secrecy::SecretString>,
     /// `SESSION_LIFETIME_MINUTES`: idle lifetime of a web session (default 120).
-    #[serde(default = "default_session_minutes")]
+    #[serde_inline_default(120)]
     pub session_lifetime_minutes: u64,
     /// `QUOTATIONS_LOGIN_MAX_ATTEMPTS`: failed web logins per e-mail and client address per
     /// minute before 429 (default 5, Laravel's).
-    #[serde(default = "default_login_attempts")]
+    #[serde_inline_default(5)]
     pub quotations_login_max_attempts: u32,
     /// `QUOTATIONS_MODERATOR_TENANTS`: comma-separated identity tenant slugs whose `moderator`
     /// role (vouched for by the gateway in `X-Auth-Roles` + `X-Auth-Tenant`) may delete
@@ -271,45 +227,42 @@ impl Config {
 
     /// A configuration for tests: the given database and broker, every provider at
     /// `127.0.0.1:9` (discard: refused at once) until a test points them at its own stub.
-    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
         Self::for_tests_with_providers(database_url, amqp_url, "http://127.0.0.1:9")
     }
 
     /// [`Config::for_tests`] with every provider at `providers_url` (a local stub), Alpha
-    /// Vantage keyed.
+    /// Vantage keyed, no rate limit, no count cache, a 2 s provider timeout, a 1 s scheduler
+    /// tick, an `APP_KEY`, cheap Argon2 parameters; everything else its documented default.
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
     pub fn for_tests_with_providers(
         database_url: &str,
         amqp_url: &str,
         providers_url: &str,
-    ) -> Self {
-        Self {
-            base: ServiceSettings::for_tests(database_url, amqp_url),
-            argon2: tessera_password::HashSettings::for_tests(),
-            quotations_require_auth: false,
-            quotations_api_rate_limit_per_minute: 0,
-            quotations_list_count_cache_seconds: 0,
-            app_port: 0,
-            quotations_market_data_file: None,
-            awesome_api_base_url: providers_url.to_owned(),
-            alpha_vantage_base_url: providers_url.to_owned(),
-            alpha_vantage_api_key: Some("test-key".to_owned()),
-            yahoo_finance_base_url: providers_url.to_owned(),
-            stooq_base_url: providers_url.to_owned(),
-            quotations_provider_timeout_seconds: 2,
-            quotations_user_agent: default_user_agent(),
-            quotations_auto_collect_enabled: false,
-            quotations_auto_collect_interval_minutes: default_interval(),
-            quotations_auto_collect_symbols: default_symbols(),
-            quotations_auto_collect_provider: None,
-            quotations_scheduler_tick_seconds: 1,
-            app_url: default_app_url(),
-            app_key: Some(secrecy::SecretString::from(
-                "test-app-key-test-app-key-test-app-key",
-            )),
-            session_lifetime_minutes: default_session_minutes(),
-            quotations_login_max_attempts: default_login_attempts(),
-            quotations_moderator_tenants: String::new(),
-            mail: crate::mail::MailSettings::default(),
-        }
+    ) -> Result<Self, String> {
+        let mut config: Self = tessera_http::config::for_tests(
+            database_url,
+            amqp_url,
+            &[
+                ("APP_PORT", "0"),
+                ("QUOTATIONS_API_RATE_LIMIT_PER_MINUTE", "0"),
+                ("QUOTATIONS_LIST_COUNT_CACHE_SECONDS", "0"),
+                ("AWESOME_API_BASE_URL", providers_url),
+                ("ALPHA_VANTAGE_BASE_URL", providers_url),
+                ("ALPHA_VANTAGE_API_KEY", "test-key"),
+                ("YAHOO_FINANCE_BASE_URL", providers_url),
+                ("STOOQ_BASE_URL", providers_url),
+                ("QUOTATIONS_PROVIDER_TIMEOUT_SECONDS", "2"),
+                ("QUOTATIONS_SCHEDULER_TICK_SECONDS", "1"),
+                ("APP_KEY", "test-app-key-test-app-key-test-app-key"),
+            ],
+        )?;
+        config.argon2 = tessera_password::HashSettings::for_tests();
+        Ok(config)
     }
 }

@@ -8,59 +8,15 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
 /// `NOTIFY_QUEUE`'s default: the notification dispatcher's durable queue.
 pub const DEFAULT_NOTIFY_QUEUE: &str = "users-registration.notifications";
 
-fn default_port() -> u16 {
-    8085
-}
-fn default_max_failed() -> u32 {
-    5
-}
-fn default_lockout() -> u64 {
-    900
-}
-fn default_address_max_failed() -> u32 {
-    20
-}
-fn default_issuer() -> String {
-    "users-registration".to_owned()
-}
-fn default_access_ttl() -> u64 {
-    900
-}
-fn default_refresh_ttl() -> u64 {
-    30 * 24 * 3600
-}
-fn default_idempotency_ttl() -> u64 {
-    24 * 3600
-}
-fn default_idempotency_wait() -> u64 {
-    10
-}
-fn default_notify_queue() -> String {
-    DEFAULT_NOTIFY_QUEUE.to_owned()
-}
-fn default_notify_timeout() -> u64 {
-    5
-}
-fn default_notify_attempts() -> u32 {
-    5
-}
-fn default_notify_backoff() -> u64 {
-    1000
-}
-fn default_password_setup_url() -> String {
-    "http://localhost:8080/set-password".to_owned()
-}
-fn default_password_setup_ttl() -> u64 {
-    72 * 3600
-}
-
 /// The users-registration service's settings. Variable names are the field names upper-cased.
+#[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
     /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
@@ -74,7 +30,7 @@ pub struct Config {
     #[serde(skip_deserializing, flatten)]
     pub argon2: HashSettings,
     /// `APP_PORT` (default 8085; 0 picks a free port).
-    #[serde(default = "default_port")]
+    #[serde_inline_default(8085)]
     pub app_port: u16,
     /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
     #[serde(serialize_with = "tessera_http::config::show::secret")]
@@ -84,25 +40,25 @@ pub struct Config {
     #[serde(default)]
     pub jwt_key_id: Option<String>,
     /// `JWT_ISSUER`: the `iss` of access tokens (default `users-registration`).
-    #[serde(default = "default_issuer")]
+    #[serde_inline_default("users-registration".to_owned())]
     pub jwt_issuer: String,
     /// `ACCESS_TOKEN_TTL_SECONDS`: access-token lifetime, returned as `expiresIn` (default 900).
-    #[serde(default = "default_access_ttl")]
+    #[serde_inline_default(900)]
     pub access_token_ttl_seconds: u64,
     /// `REFRESH_TOKEN_TTL_SECONDS`: refresh-token (and session) lifetime (default 30 days).
-    #[serde(default = "default_refresh_ttl")]
+    #[serde_inline_default(30 * 24 * 3600)]
     pub refresh_token_ttl_seconds: u64,
     /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one e-mail within
     /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5; identity's
     /// rule). Unknown e-mails are counted alike, so a lock says nothing about existence.
-    #[serde(default = "default_max_failed")]
+    #[serde_inline_default(5)]
     pub auth_max_failed_attempts: u32,
     /// `AUTH_LOCKOUT_SECONDS`: the lock, and the window failures are counted in (default 900).
-    #[serde(default = "default_lockout")]
+    #[serde_inline_default(900)]
     pub auth_lockout_seconds: u64,
     /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any e-mail)
     /// within `AUTH_LOCKOUT_SECONDS` that lock that address (default 20).
-    #[serde(default = "default_address_max_failed")]
+    #[serde_inline_default(20)]
     pub auth_address_max_failed_attempts: u32,
     /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
     /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
@@ -110,11 +66,11 @@ pub struct Config {
     pub document_encryption_key: SecretString,
     /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored `Idempotency-Key` response is replayed
     /// (default 86400 = 24 h).
-    #[serde(default = "default_idempotency_ttl")]
+    #[serde_inline_default(24 * 3600)]
     pub idempotency_ttl_seconds: u64,
     /// `IDEMPOTENCY_WAIT_SECONDS`: how long a request waits for another request with the same
     /// key still in flight before answering 409 (default 10).
-    #[serde(default = "default_idempotency_wait")]
+    #[serde_inline_default(10)]
     pub idempotency_wait_seconds: u64,
     /// `NOTIFY_ENDPOINT`: the notification service's URL (`POST`ed one JSON message per
     /// event). Empty or unset: the dispatcher does not run.
@@ -124,26 +80,26 @@ pub struct Config {
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
     pub notify_token: Option<SecretString>,
     /// `NOTIFY_QUEUE`: the dispatcher's durable queue (default `users-registration.notifications`).
-    #[serde(default = "default_notify_queue")]
+    #[serde_inline_default(DEFAULT_NOTIFY_QUEUE.to_owned())]
     pub notify_queue: String,
     /// `NOTIFY_TIMEOUT_SECONDS`: timeout of one call to `NOTIFY_ENDPOINT` (default 5).
-    #[serde(default = "default_notify_timeout")]
+    #[serde_inline_default(5)]
     pub notify_timeout_seconds: u64,
     /// `NOTIFY_MAX_ATTEMPTS`: calls before a notification is dead-lettered (default 5).
-    #[serde(default = "default_notify_attempts")]
+    #[serde_inline_default(5)]
     pub notify_max_attempts: u32,
     /// `NOTIFY_BACKOFF_MS`: delay before the first retry, doubled per attempt (default 1000).
-    #[serde(default = "default_notify_backoff")]
+    #[serde_inline_default(1000)]
     pub notify_backoff_ms: u64,
     /// `PASSWORD_SETUP_URL`: the page a user without a password opens from their approval
     /// notification; the link is `<url>#token=<token>` (a fragment, so the token stays out of
     /// web servers' access logs) and the page posts the token to `POST /auth/password`
     /// (default `http://localhost:8080/set-password`).
-    #[serde(default = "default_password_setup_url")]
+    #[serde_inline_default("http://localhost:8080/set-password".to_owned())]
     pub password_setup_url: String,
     /// `PASSWORD_SETUP_TTL_SECONDS`: how long a set-password link works (default 259200 =
     /// 72 h).
-    #[serde(default = "default_password_setup_ttl")]
+    #[serde_inline_default(72 * 3600)]
     pub password_setup_ttl_seconds: u64,
     /// Not a variable: tests set it so their throw-away dispatcher queues vanish once unused
     /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
@@ -242,42 +198,36 @@ impl Config {
         Duration::from_secs(self.refresh_token_ttl_seconds)
     }
 
-    /// A configuration for tests: the given database and broker, fresh secrets, cheap Argon2
-    /// parameters (the real ones are measured by `make bench`), no dispatcher.
-    pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
-        let key = tessera_db::sealed::SealingKey::generate()
-            .map(|(_, b64)| b64)
-            .unwrap_or_default();
-        Self {
-            base: ServiceSettings {
-                db_pool_size: 10,
-                ..ServiceSettings::for_tests(database_url, amqp_url)
-            },
-            app_port: 0,
-            jwt_secret: SecretString::from(format!("test-jwt-secret-{}", uuid::Uuid::new_v4())),
-            jwt_key_id: None,
-            auth_max_failed_attempts: default_max_failed(),
-            auth_lockout_seconds: default_lockout(),
-            auth_address_max_failed_attempts: default_address_max_failed(),
-            jwt_issuer: default_issuer(),
-            access_token_ttl_seconds: default_access_ttl(),
-            refresh_token_ttl_seconds: default_refresh_ttl(),
-            document_encryption_key: SecretString::from(key),
-            idempotency_ttl_seconds: default_idempotency_ttl(),
-            idempotency_wait_seconds: default_idempotency_wait(),
-            notify_endpoint: None,
-            notify_token: None,
-            notify_queue: format!(
-                "users-registration.notifications.test-{}",
-                uuid::Uuid::new_v4()
-            ),
-            notify_timeout_seconds: 2,
-            notify_max_attempts: 3,
-            notify_backoff_ms: 100,
-            password_setup_url: default_password_setup_url(),
-            password_setup_ttl_seconds: default_password_setup_ttl(),
-            notify_queue_expires: Some(Duration::from_secs(300)),
-            argon2: HashSettings::for_tests(),
-        }
+    /// A configuration for tests: the given database and broker, a fresh JWT secret and
+    /// document key, a pool of 10, a notification queue of its own that expires once unused, quick
+    /// notification retries (2 s timeout, 3 attempts, 100 ms back-off), cheap Argon2
+    /// parameters; everything else its documented default.
+    ///
+    /// # Errors
+    /// As [`tessera_http::config::for_tests`].
+    pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
+        let (_, key) = tessera_db::sealed::SealingKey::generate().map_err(|e| e.to_string())?;
+        let secret = format!("test-jwt-secret-{}", uuid::Uuid::new_v4());
+        let queue = format!(
+            "users-registration.notifications.test-{}",
+            uuid::Uuid::new_v4()
+        );
+        let mut config: Self = tessera_http::config::for_tests(
+            database_url,
+            amqp_url,
+            &[
+                ("APP_PORT", "0"),
+                ("JWT_SECRET", &secret),
+                ("DOCUMENT_ENCRYPTION_KEY", &key),
+                ("NOTIFY_QUEUE", &queue),
+                ("NOTIFY_TIMEOUT_SECONDS", "2"),
+                ("NOTIFY_MAX_ATTEMPTS", "3"),
+                ("NOTIFY_BACKOFF_MS", "100"),
+            ],
+        )?;
+        config.base.db_pool_size = 10;
+        config.notify_queue_expires = Some(Duration::from_secs(300));
+        config.argon2 = HashSettings::for_tests();
+        Ok(config)
     }
 }

@@ -47,7 +47,10 @@ pub trait Service {
     fn config() -> anyhow::Result<Self::Config>;
 
     /// A configuration for tests over the given database and broker, everything else default.
-    fn config_for_tests(database_url: &str, amqp_url: &str) -> Self::Config;
+    ///
+    /// # Errors
+    /// A test setting that does not parse (named).
+    fn config_for_tests(database_url: &str, amqp_url: &str) -> Result<Self::Config, String>;
 
     /// Connects, starts the background tasks and binds the listener.
     ///

@@ -61,7 +61,8 @@ async fn a_client_certificate_authenticates_the_wl_and_binds_the_token() {
     // Seed over plain HTTP, then serve the same database over HTTPS with client CAs.
     let seeding = TestApp::spawn().await;
     seeding.seed().await;
-    let mut config = Config::for_tests(seeding._db.url(), &tessera_events::testing::amqp_url());
+    let mut config =
+        Config::for_tests(seeding._db.url(), &tessera_events::testing::amqp_url()).unwrap();
     config.tls_cert_file = Some(pki.write("server.pem", &server_cert));
     config.tls_key_file = Some(pki.write("server.key", &server_key));
     config.tls_client_ca_file = Some(pki.write("ca.pem", &pki.ca_pem));

@@ -40,7 +40,7 @@ impl TestApp {
         let stub = MockServer::start().await;
         let mail_dir = tempfile::tempdir().expect("mail dir");
         let s = Spawned::<Quotations>::spawn(|config, db| {
-            *config = Config::for_tests_with_providers(db.url(), &amqp_url(), &stub.uri());
+            *config = Config::for_tests_with_providers(db.url(), &amqp_url(), &stub.uri()).unwrap();
             config.mail.mailer = Some(tessera_quotations::mail::MailerKind::File);
             config.mail.file_dir = Some(mail_dir.path().to_owned());
             configure(config);
