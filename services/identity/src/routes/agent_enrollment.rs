@@ -227,14 +227,15 @@ pub async fn enroll(
     let tenant = auth::tenant(&state, &path).await?;
     let token = body.token.expose_secret();
     let now = state.now();
-    let mut conn = state.pool.get().await?;
     // Before hashing, so a made-up token costs no Argon2 run; checked again, locked, below.
-    operations::check_enrollment(&mut conn, token, now).await?;
+    operations::check_enrollment(&mut *state.pool.get().await?, token, now).await?;
     let password_hash = state
         .hasher
         .hash(body.password)
         .await
         .map_err(ApiError::internal)?;
+    // Taken after the hash: a request queued for the hasher holds no pooled connection.
+    let mut conn = state.pool.get().await?;
     let agent_id = operations::enroll_agent(&mut conn, &tenant, token, &password_hash, now).await?;
     state.relay_wake.notify_one();
     tracing::info!(agent_id = %agent_id, tenant = %tenant.slug, "agent enrolled: first password set");

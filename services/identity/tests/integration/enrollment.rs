@@ -50,6 +50,14 @@ async fn enroll(app: &TestApp, tenant: &str, token: &str, password: &str) -> cra
     .await
 }
 
+/// Tenant `acme` with an admin, `ana@acme.test`; the admin's access token.
+async fn acme_admin(app: &TestApp) -> String {
+    app.tenant("acme").await;
+    app.agent("acme", "ana@acme.test", false, Some("admin"))
+        .await;
+    app.token("acme", "ana@acme.test").await
+}
+
 /// The token of an `enrollment_url` (`…?tenant=<slug>#token=<token>`).
 fn token_of(created: &Value, tenant: &str) -> String {
     let url = created["enrollment_url"].as_str().unwrap();
@@ -62,11 +70,8 @@ fn token_of(created: &Value, tenant: &str) -> String {
 async fn an_admin_creates_an_agent_that_enrolls_from_its_link_once() {
     let mut tap = EventTap::bind("identity.agent.#").await.unwrap();
     let app = TestApp::spawn().await;
-    app.tenant("acme").await;
+    let admin = acme_admin(&app).await;
     app.tenant("globex").await;
-    app.agent("acme", "ana@acme.test", false, Some("admin"))
-        .await;
-    let admin = app.token("acme", "ana@acme.test").await;
 
     let r = create(
         &app,
@@ -204,10 +209,7 @@ async fn creating_agents_is_refused_to_non_admins_and_for_bad_input() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_and_expired_enrollment_links_are_refused_and_set_nothing() {
     let app = TestApp::spawn().await;
-    app.tenant("acme").await;
-    app.agent("acme", "ana@acme.test", false, Some("admin"))
-        .await;
-    let admin = app.token("acme", "ana@acme.test").await;
+    let admin = acme_admin(&app).await;
     let r = create(&app, &admin, json!({"email": "eve@acme.test"})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["role"], Value::Null);
@@ -266,4 +268,55 @@ async fn unknown_and_expired_enrollment_links_are_refused_and_set_nothing() {
         )
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.body);
+}
+
+/// Redeeming an enrollment link waits for its Argon2id hash holding no pooled connection: with a
+/// pool of one and OWASP's cost on one hashing thread, an admin's agent list sent while the link
+/// is being redeemed is answered before it. (Holding the connection across the hash would make
+/// every other request wait for it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn redeeming_a_link_holds_no_database_connection_while_it_hashes() {
+    let app = TestApp::spawn_with(|c| {
+        c.base.db_pool_size = 1;
+        c.argon2 = tessera_password::HashSettings {
+            max_concurrent: Some(1),
+            ..tessera_password::HashSettings::default()
+        };
+    })
+    .await;
+    let admin = acme_admin(&app).await;
+    let r = create(
+        &app,
+        &admin,
+        json!({"email": "dee@acme.test", "role": "agent"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = token_of(&r.body, "acme");
+
+    let (client, url) = (
+        app.client.clone(),
+        format!("{}/tenants/acme/password", app.address),
+    );
+    let hashing = tokio::spawn(async move {
+        client
+            .post(url)
+            .json(&json!({"token": token, "password": NEW_PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    // Let the redemption reach the hasher (its token check is done by then).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let listed = app
+        .call(Method::GET, "/tenants/acme/agents", Some(&admin), None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(
+        !hashing.is_finished(),
+        "the agent list was answered only once the redemption had finished"
+    );
+    assert_eq!(hashing.await.unwrap(), 204);
 }

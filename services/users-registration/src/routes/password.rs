@@ -35,11 +35,15 @@ pub async fn set_password(
     let r: PasswordSetupRequest = state.schemas.check(PASSWORD_SETUP, body.into_inner())?;
     let token = r.token.expose_secret();
     let now = state.now();
-    let mut conn = state.pool.get().await?;
     // Checked before hashing, so a made-up token costs no Argon2 run; checked again, locked,
     // in the transaction that spends it.
-    if let lookup @ (Lookup::Unknown | Lookup::Used | Lookup::Expired) =
-        one_time::lock(&mut conn, Purpose::PASSWORD_SETUP, token, now).await?
+    if let lookup @ (Lookup::Unknown | Lookup::Used | Lookup::Expired) = one_time::lock(
+        &mut *state.pool.get().await?,
+        Purpose::PASSWORD_SETUP,
+        token,
+        now,
+    )
+    .await?
     {
         return Err(refused(lookup));
     }
@@ -48,6 +52,8 @@ pub async fn set_password(
         .hash(r.password)
         .await
         .map_err(ApiError::internal)?;
+    // Taken after the hash: a request queued for the hasher holds no pooled connection.
+    let mut conn = state.pool.get().await?;
     let user_id = conn
         .transaction::<_, ApiError, _>(async |c| {
             let user_id = one_time::redeem(c, Purpose::PASSWORD_SETUP, token, now)

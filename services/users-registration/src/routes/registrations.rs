@@ -84,12 +84,12 @@ pub async fn submit(
     let fingerprint = idempotency::fingerprint(&body);
     let r: RegistrationRequest = state.schemas.check(REGISTRATION, body)?;
     let now = state.now();
-    let mut conn = state.pool.get().await?;
     // A retry of a finished request is answered before any hashing. Without a password there
     // is none to spare: the claim below answers the retry in the same round trips.
     if r.password.is_some()
         && let Some(k) = &key
-        && let Some(stored) = idempotency::replay(&mut conn, k, &fingerprint, now).await?
+        && let Some(stored) =
+            idempotency::replay(&mut *state.pool.get().await?, k, &fingerprint, now).await?
     {
         return Ok(replayed(stored));
     }
@@ -117,6 +117,8 @@ pub async fn submit(
     let ttl =
         TimeDelta::seconds(i64::try_from(state.config.idempotency_ttl_seconds).unwrap_or(i64::MAX));
     let wait = state.config.idempotency_wait_seconds;
+    // Taken after the hash: a sign-up queued for the hasher holds no pooled connection.
+    let mut conn = state.pool.get().await?;
     let outcome = conn
         .transaction::<(), Refusal, _>(async |c| {
             if let Some(k) = &key

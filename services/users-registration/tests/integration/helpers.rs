@@ -244,3 +244,49 @@ pub async fn app_with_notifications(server: &MockServer) -> TestApp {
     let url = format!("{}/notify", server.uri());
     TestApp::spawn_with(move |c| c.notify_endpoint = Some(url)).await
 }
+
+/// A pool of one connection and OWASP's Argon2id cost on one hashing thread: in a debug build a
+/// request that hashes a password takes long enough for another to be sent meanwhile.
+pub async fn app_with_one_connection_and_slow_hashes() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.base.db_pool_size = 1;
+        c.argon2 = tessera_password::HashSettings {
+            max_concurrent: Some(1),
+            ..tessera_password::HashSettings::default()
+        };
+    })
+    .await
+}
+
+/// Sends `POST path` with `body` and `headers` (a request that hashes a password) and, once
+/// it is under way, a password-less sign-up; asserts the sign-up is answered 201 before the
+/// first finishes, and the first with `status`: it held no pooled connection while it waited
+/// for its hash.
+pub async fn answered_while_hashing(
+    app: &TestApp,
+    path: &'static str,
+    body: Value,
+    headers: &'static [(&'static str, &'static str)],
+    status: u16,
+) {
+    let api = app.api.clone();
+    let hashing = tokio::spawn(async move {
+        api.call(Method::POST, path, None, Some(body), headers)
+            .await
+    });
+    // Let the first request reach the hasher (its checks before the hash are done by then).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (email, document) = unique();
+    let mut password_less = registration(&email, &document);
+    password_less.as_object_mut().unwrap().remove("password");
+    let probe = app
+        .call(Method::POST, "/registrations", None, Some(password_less))
+        .await;
+    assert_eq!(probe.status, 201, "{}", probe.body);
+    assert!(
+        !hashing.is_finished(),
+        "the password-less sign-up was answered only once the hashing request had finished"
+    );
+    let r = hashing.await.unwrap();
+    assert_eq!(r.status, status, "{}", r.body);
+}

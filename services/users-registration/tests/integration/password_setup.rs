@@ -12,7 +12,8 @@ use tessera_users_registration::auth::Role;
 use uuid::Uuid;
 
 use crate::helpers::{
-    PASSWORD, TestApp, app_with_notifications, notification_stub, received, registration, unique,
+    PASSWORD, TestApp, answered_while_hashing, app_with_notifications,
+    app_with_one_connection_and_slow_hashes, notification_stub, received, registration, unique,
 };
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -67,6 +68,17 @@ async fn issue(app: &TestApp, user: Uuid, expires_in: chrono::TimeDelta) -> Stri
     )
     .await
     .unwrap()
+}
+
+/// A password-less sign-up and a usable set-password token for it.
+async fn signed_up_with_a_link(app: &TestApp) -> String {
+    let (email, doc) = unique();
+    assert_eq!(
+        app.register(seed_payload(&email, &doc), None).await.status,
+        201
+    );
+    let user = app.user_id_of(&email).await;
+    issue(app, user, chrono::TimeDelta::hours(72)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,13 +245,7 @@ async fn unknown_expired_and_spent_links_are_refused_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_link_redeemed_twice_at_once_sets_one_password() {
     let app = TestApp::spawn().await;
-    let (email, doc) = unique();
-    assert_eq!(
-        app.register(seed_payload(&email, &doc), None).await.status,
-        201
-    );
-    let user = app.user_id_of(&email).await;
-    let token = issue(&app, user, chrono::TimeDelta::hours(72)).await;
+    let token = signed_up_with_a_link(&app).await;
     let (a, b) = tokio::join!(
         set_password(&app, &token, "first concurrent passphrase"),
         set_password(&app, &token, "second concurrent passphrase"),
@@ -251,4 +257,14 @@ async fn the_same_link_redeemed_twice_at_once_sets_one_password() {
         count(&app, "user_events WHERE kind = $1", "password_set").await,
         1
     );
+}
+
+/// Setting a password waits for its Argon2id hash holding no pooled connection (the token is
+/// checked before, and spent after, each on a connection of its own).
+#[tokio::test(flavor = "multi_thread")]
+async fn setting_a_password_holds_no_database_connection_while_it_hashes() {
+    let app = app_with_one_connection_and_slow_hashes().await;
+    let token = signed_up_with_a_link(&app).await;
+    let body = json!({"token": token, "password": NEW_PASSWORD});
+    answered_while_hashing(&app, "/auth/password", body, &[], 204).await;
 }

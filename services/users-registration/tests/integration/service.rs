@@ -5,7 +5,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_users_registration::validation;
 
-use crate::helpers::{TestApp, registration, unique};
+use crate::helpers::{
+    TestApp, answered_while_hashing, app_with_one_connection_and_slow_hashes, registration, unique,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_envelopes_and_request_ids() {
@@ -99,4 +101,22 @@ async fn a_nul_character_in_farm_data_is_a_validation_error_and_nothing_is_writt
     assert_eq!(app.count("users").await, 0);
     let ok = app.register(registration(&email, &doc), None).await;
     assert_eq!(ok.status, 201, "{}", ok.body);
+}
+
+/// A sign-up with a password waits for its Argon2id hash holding no pooled connection: with a
+/// pool of one, a password-less sign-up sent while the first is hashing is answered before it.
+/// (Holding the connection across the hash would make it wait for the first to finish: a burst
+/// of password sign-ups would starve every other request of the pool.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_up_waiting_for_its_hash_holds_no_database_connection() {
+    let app = app_with_one_connection_and_slow_hashes().await;
+    let (email, document) = unique();
+    answered_while_hashing(
+        &app,
+        "/registrations",
+        registration(&email, &document),
+        &[("idempotency-key", "hash-holds-no-connection")],
+        201,
+    )
+    .await;
 }
