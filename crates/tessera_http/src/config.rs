@@ -154,6 +154,9 @@ pub mod show {
 /// A service's `Config`, as [`load`] reads it: its own variables (the fields, upper-cased),
 /// the shared [`ServiceSettings`] beside them, then what it completes and checks itself.
 pub trait ServiceConfig: DeserializeOwned + Serialize {
+    /// The service's listen port when `APP_PORT` is unset (ARCHITECTURE.md's port table).
+    const DEFAULT_PORT: u16;
+
     /// Where the shared settings go (envy cannot flatten typed fields, so they are read apart).
     fn base_mut(&mut self) -> &mut ServiceSettings;
 
@@ -196,7 +199,7 @@ pub struct ConfigError(pub String);
 /// One line naming the missing or invalid variable.
 pub fn load<C: ServiceConfig>() -> Result<C, String> {
     let mut config: C = from_env()?;
-    *config.base_mut() = ServiceSettings::from_environment()?;
+    *config.base_mut() = ServiceSettings::from_environment(C::DEFAULT_PORT)?;
     config.finish()?;
     Ok(config)
 }
@@ -208,7 +211,7 @@ pub fn load<C: ServiceConfig>() -> Result<C, String> {
 /// their test values.
 ///
 /// ```text
-/// let config: Config = tessera_http::config::for_tests(db, amqp, &[("APP_PORT", "0")])?;
+/// let config: Config = tessera_http::config::for_tests(db, amqp, &[("CP_ADMIN_TOKEN", "t")])?;
 /// ```
 ///
 /// # Errors
@@ -261,6 +264,10 @@ pub struct ServiceSettings {
     /// `APP_HOST`, the listen address (default `0.0.0.0`).
     #[serde(default = "default_host")]
     pub app_host: String,
+    /// `APP_PORT`, the listen port (default: the service's own, [`ServiceConfig::DEFAULT_PORT`];
+    /// 0 picks a free port). Read apart, with that default: [`ServiceSettings::from_environment`].
+    #[serde(skip_deserializing)]
+    pub app_port: u16,
     /// `APP_DEBUG`: include `details` in error envelopes (default false).
     #[serde(default)]
     pub app_debug: bool,
@@ -300,6 +307,7 @@ impl std::fmt::Debug for ServiceSettings {
         f.debug_struct("ServiceSettings")
             .field("app_env", &self.app_env)
             .field("app_host", &self.app_host)
+            .field("app_port", &self.app_port)
             .field("app_workers", &self.app_workers)
             .field("db_pool_size", &self.db_pool_size)
             .field("gateway_enforce_source", &self.gateway_enforce_source)
@@ -315,6 +323,7 @@ impl Default for ServiceSettings {
         Self {
             app_env: AppEnv::Local,
             app_host: default_host(),
+            app_port: 0,
             app_debug: false,
             app_workers: None,
             database_url: String::new(),
@@ -330,12 +339,30 @@ impl Default for ServiceSettings {
 }
 
 impl ServiceSettings {
-    /// Reads them from the environment.
+    /// Reads the shared settings from the process environment, `APP_PORT` defaulting to
+    /// `default_port`.
     ///
     /// # Errors
     /// One line naming the missing or invalid variable.
-    pub fn from_environment() -> Result<Self, String> {
-        from_env()
+    pub fn from_environment(default_port: u16) -> Result<Self, String> {
+        Self::from_vars(std::env::vars().collect(), default_port)
+    }
+
+    /// [`Self::from_environment`] over the given variables.
+    ///
+    /// # Errors
+    /// One line naming the missing or invalid variable.
+    pub fn from_vars(vars: Vec<(String, String)>, default_port: u16) -> Result<Self, String> {
+        /// `APP_PORT` alone (envy reads it by name, so an invalid value is named too).
+        #[derive(Deserialize)]
+        struct Port {
+            #[serde(default)]
+            app_port: Option<u16>,
+        }
+        let port: Port = from_vars(vars.iter().cloned(), "")?;
+        let mut settings: Self = from_vars(vars, "")?;
+        settings.app_port = port.app_port.unwrap_or(default_port);
+        Ok(settings)
     }
 
     /// Whether to migrate at start-up: `RUN_MIGRATIONS`, else only when `APP_ENV=local`.
@@ -343,12 +370,13 @@ impl ServiceSettings {
         self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
     }
 
-    /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, two workers, five connections, no
+    /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, a free port, two workers, five connections, no
     /// migrations at start-up (the test database is migrated), a 5 s shutdown.
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
         Self {
             app_env: AppEnv::Testing,
             app_host: "127.0.0.1".to_owned(),
+            app_port: 0,
             app_workers: Some(2),
             database_url: database_url.to_owned(),
             db_pool_size: 5,
@@ -406,6 +434,20 @@ mod tests {
         .unwrap_err();
         assert!(
             e.starts_with("invalid environment variable TRUSTED_PROXIES: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn app_port_defaults_to_the_service_s_own_and_an_invalid_one_is_named() {
+        let db = ("DATABASE_URL", "postgres://x");
+        let unset = ServiceSettings::from_vars(vars(&[db]), 8083).unwrap();
+        assert_eq!(unset.app_port, 8083);
+        let set = ServiceSettings::from_vars(vars(&[db, ("APP_PORT", "0")]), 8083).unwrap();
+        assert_eq!(set.app_port, 0, "0 picks a free port");
+        let e = ServiceSettings::from_vars(vars(&[db, ("APP_PORT", "70000")]), 8083).unwrap_err();
+        assert!(
+            e.starts_with("invalid environment variable APP_PORT: "),
             "{e}"
         );
     }

@@ -164,14 +164,12 @@ impl Foundation {
     pub fn serve_state<T: Send + Sync + 'static>(
         self,
         base: &ServiceSettings,
-        port: u16,
         state: web::Data<T>,
         routes: fn(&mut web::ServiceConfig),
         background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     ) -> anyhow::Result<Running> {
         self.serve(
             base,
-            port,
             move |c| {
                 c.app_data(state.clone()).configure(routes);
             },
@@ -179,7 +177,7 @@ impl Foundation {
         )
     }
 
-    /// Binds `(APP_HOST, port)` and serves the platform app ([`tessera_http::platform_app`],
+    /// Binds `(APP_HOST, APP_PORT)` and serves the platform app ([`tessera_http::platform_app`],
     /// default extractor options, gateway trust from `base`): on every HTTP worker, readiness
     /// and whatever `configure` registers (called once per worker, so per-worker state can be
     /// built there). `SHUTDOWN_TIMEOUT_SECONDS` and `APP_WORKERS` come from `base`; `background`
@@ -190,14 +188,13 @@ impl Foundation {
     pub fn serve<F>(
         self,
         base: &ServiceSettings,
-        port: u16,
         configure: F,
         background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
     ) -> anyhow::Result<Running>
     where
         F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let listener = TcpListener::bind((base.app_host.as_str(), port))?;
+        let listener = TcpListener::bind((base.app_host.as_str(), base.app_port))?;
         let port = listener.local_addr()?.port();
         let readiness = web::Data::new(self.readiness());
         let prometheus = self.prometheus.clone();

@@ -16,14 +16,12 @@ pub use tessera_http::config::{AppEnv, ServiceSettings};
 #[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
-    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
-    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
+    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
+    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
-    /// `APP_PORT` (default 8081; 0 picks a free port).
-    #[serde_inline_default(8081)]
-    pub app_port: u16,
     /// `CP_ISSUER`: the `iss` of peer tokens, this service's public base URL (default `http://localhost:8081`).
     #[serde_inline_default("http://localhost:8081".to_owned())]
     pub cp_issuer: String,
@@ -76,7 +74,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("app_env", &self.base.app_env)
-            .field("app_port", &self.app_port)
+            .field("app_port", &self.base.app_port)
             .field("cp_issuer", &self.cp_issuer)
             .field(
                 "cp_admin_token",
@@ -91,6 +89,8 @@ impl std::fmt::Debug for Config {
 }
 
 impl tessera_http::config::ServiceConfig for Config {
+    const DEFAULT_PORT: u16 = 8081;
+
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
     }
@@ -151,7 +151,6 @@ impl Config {
             database_url,
             amqp_url,
             &[
-                ("APP_PORT", "0"),
                 ("CP_ADMIN_TOKEN", "test-admin-token"),
                 ("REGISTRY_CACHE_TTL_MS", "0"),
                 ("OUTBOX_WRITERS", "2"),

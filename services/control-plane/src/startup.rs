@@ -36,7 +36,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         config: Arc::new(config.clone()),
     });
     let readiness = web::Data::new(foundation.readiness());
-    let listener = TcpListener::bind((config.base.app_host.as_str(), config.app_port))?;
+    let listener = TcpListener::bind((config.base.app_host.as_str(), config.base.app_port))?;
     let port = listener.local_addr()?.port();
     let (secret, enforce) = (
         config.base.gateway_secret.clone(),

@@ -24,14 +24,12 @@ pub enum WalletBackend {
 #[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
-    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
-    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
+    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
+    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
-    /// `APP_PORT` (default 8084; 0 picks a free port).
-    #[serde_inline_default(8084)]
-    pub app_port: u16,
     /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
     /// presents as `Authorization: Bearer …` on `POST /api/token`.
     #[serde(serialize_with = "tessera_http::config::show::secret")]
@@ -83,7 +81,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("app_env", &self.base.app_env)
-            .field("app_port", &self.app_port)
+            .field("app_port", &self.base.app_port)
             .field(
                 "token_rate_limit_per_minute",
                 &self.token_rate_limit_per_minute,
@@ -93,6 +91,8 @@ impl std::fmt::Debug for Config {
 }
 
 impl tessera_http::config::ServiceConfig for Config {
+    const DEFAULT_PORT: u16 = 8084;
+
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
     }
@@ -211,7 +211,6 @@ impl Config {
             database_url,
             amqp_url,
             &[
-                ("APP_PORT", "0"),
                 ("BROKER_CALLER_TOKEN", "test-caller-token-0123456789"),
                 ("BROKER_ADMIN_TOKEN", "test-admin-token-0123456789"),
                 (

@@ -93,7 +93,6 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
     });
     let app = foundation.serve(
         &config.base,
-        config.app_port,
         move |c| {
             // Runs once per worker, on the worker's thread: its own pools and wallet.
             c.app_data(web::Data::new(factory.build()))

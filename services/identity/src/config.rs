@@ -16,9 +16,10 @@ use tessera_password::HashSettings;
 #[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
-    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
-    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
+    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
+    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
@@ -26,9 +27,6 @@ pub struct Config {
     /// CPU): OWASP's recommendation.
     #[serde(skip_deserializing, flatten)]
     pub argon2: HashSettings,
-    /// `APP_PORT` (default 8083; 0 picks a free port).
-    #[serde_inline_default(8083)]
-    pub app_port: u16,
     /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
     /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
     #[serde_inline_default("http://localhost:8083".to_owned())]
@@ -85,7 +83,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("app_env", &self.base.app_env)
-            .field("app_port", &self.app_port)
+            .field("app_port", &self.base.app_port)
             .field("identity_issuer_base_url", &self.identity_issuer_base_url)
             .field("identity_mfa_encryption_key", &"<redacted>")
             .finish_non_exhaustive()
@@ -93,6 +91,8 @@ impl std::fmt::Debug for Config {
 }
 
 impl tessera_http::config::ServiceConfig for Config {
+    const DEFAULT_PORT: u16 = 8083;
+
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
     }
@@ -194,7 +194,7 @@ impl Config {
         let mut config: Self = tessera_http::config::for_tests(
             database_url,
             amqp_url,
-            &[("APP_PORT", "0"), ("IDENTITY_MFA_ENCRYPTION_KEY", &key)],
+            &[("IDENTITY_MFA_ENCRYPTION_KEY", &key)],
         )?;
         config.argon2 = HashSettings::for_tests();
         config.keys = tessera_jwt::KeySettings::for_tests();

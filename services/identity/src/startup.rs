@@ -54,13 +54,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         logins,
         config: Arc::new(config.clone()),
     });
-    let app = foundation.serve_state(
-        &config.base,
-        config.app_port,
-        state,
-        crate::openapi::configure,
-        None,
-    )?;
+    let app = foundation.serve_state(&config.base, state, crate::openapi::configure, None)?;
     tracing::info!(port = app.port(), issuer_base = %config.identity_issuer_base_url, "identity listening");
     Ok(app)
 }

@@ -34,9 +34,6 @@ pub struct Config {
     /// filter set on `GET /api/quotations` (default 30; 0 counts on every request).
     #[serde_inline_default(30)]
     pub quotations_list_count_cache_seconds: u64,
-    /// `APP_PORT` (default 8082; 0 picks a free port).
-    #[serde_inline_default(8082)]
-    pub app_port: u16,
     /// `QUOTATIONS_MARKET_DATA_FILE`: the market-data lists (default: the committed
     /// `services/quotations/config/market-data.json`, built in).
     #[serde(default)]
@@ -111,7 +108,6 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("base", &self.base)
-            .field("app_port", &self.app_port)
             .field(
                 "alpha_vantage_api_key",
                 &self.alpha_vantage_api_key.as_ref().map(|_| "<redacted>"),
@@ -121,6 +117,8 @@ impl std::fmt::Debug for Config {
 }
 
 impl tessera_http::config::ServiceConfig for Config {
+    const DEFAULT_PORT: u16 = 8082;
+
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
     }
@@ -249,7 +247,6 @@ impl Config {
             database_url,
             amqp_url,
             &[
-                ("APP_PORT", "0"),
                 ("QUOTATIONS_API_RATE_LIMIT_PER_MINUTE", "0"),
                 ("QUOTATIONS_LIST_COUNT_CACHE_SECONDS", "0"),
                 ("AWESOME_API_BASE_URL", providers_url),

@@ -64,13 +64,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         relay_wake: foundation.relay.notifier(),
         config: config_arc,
     });
-    let app = foundation.serve_state(
-        &config.base,
-        config.app_port,
-        state,
-        crate::openapi::configure,
-        None,
-    )?;
+    let app = foundation.serve_state(&config.base, state, crate::openapi::configure, None)?;
     tracing::info!(port = app.port(), "quotations listening");
     Ok(app)
 }

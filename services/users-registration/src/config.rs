@@ -19,9 +19,10 @@ pub const DEFAULT_NOTIFY_QUEUE: &str = "users-registration.notifications";
 #[serde_inline_default]
 #[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_DEBUG`, `APP_WORKERS`,
-    /// `DATABASE_URL`, `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
-    /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
+    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
+    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
+    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
     #[serde(skip_deserializing, flatten)]
     pub base: ServiceSettings,
     /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
@@ -29,9 +30,6 @@ pub struct Config {
     /// CPU): OWASP's recommendation.
     #[serde(skip_deserializing, flatten)]
     pub argon2: HashSettings,
-    /// `APP_PORT` (default 8085; 0 picks a free port).
-    #[serde_inline_default(8085)]
-    pub app_port: u16,
     /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
     #[serde(serialize_with = "tessera_http::config::show::secret")]
     pub jwt_secret: SecretString,
@@ -111,7 +109,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("app_env", &self.base.app_env)
-            .field("app_port", &self.app_port)
+            .field("app_port", &self.base.app_port)
             .field("jwt_secret", &"<redacted>")
             .field("document_encryption_key", &"<redacted>")
             .field("notify_endpoint", &self.notify_endpoint)
@@ -120,6 +118,8 @@ impl std::fmt::Debug for Config {
 }
 
 impl tessera_http::config::ServiceConfig for Config {
+    const DEFAULT_PORT: u16 = 8085;
+
     fn base_mut(&mut self) -> &mut ServiceSettings {
         &mut self.base
     }
@@ -216,7 +216,6 @@ impl Config {
             database_url,
             amqp_url,
             &[
-                ("APP_PORT", "0"),
                 ("JWT_SECRET", &secret),
                 ("DOCUMENT_ENCRYPTION_KEY", &key),
                 ("NOTIFY_QUEUE", &queue),

@@ -91,13 +91,7 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         logins,
         config: Arc::new(config.clone()),
     });
-    let app = foundation.serve_state(
-        &config.base,
-        config.app_port,
-        state,
-        crate::openapi::configure,
-        dispatcher,
-    )?;
+    let app = foundation.serve_state(&config.base, state, crate::openapi::configure, dispatcher)?;
     tracing::info!(
         port = app.port(),
         notify = config.notify_url().is_some(),
