@@ -268,11 +268,13 @@ async fn idempotent_consumer(
         .await
         .unwrap();
     let pool = build_pool(db.url(), PoolSettings::default()).unwrap();
-    let cfg = ConsumerConfig::new(
+    let mut cfg = ConsumerConfig::new(
         tessera_events::testing::amqp_url(),
         format!("e2e-fault-{}", uuid::Uuid::new_v4().simple()),
         vec![routing_key.to_owned()],
     );
+    // Should the test fail before it deletes them, its queues vanish once unused.
+    cfg.expires = Some(Duration::from_secs(300));
     let handled = Arc::new(Recorder::default());
     let consumer = Consumer::new(
         pool,
@@ -353,11 +355,7 @@ async fn rabbitmq_cut_under_load_loses_no_event_and_a_consumer_handles_each_once
     let once: HashSet<String> = seen.iter().cloned().collect();
     assert_eq!(seen.len(), once.len(), "no event handled twice");
     assert_eq!(once, issued, "every issued token's event handled");
-    tessera_events::testing::delete_queues(
-        &consumer_cfg.queue,
-        consumer_cfg.max_attempts.saturating_sub(1),
-    )
-    .await;
+    tessera_events::testing::delete_consumer_queues(&consumer_cfg).await;
     drop(consumer_db);
     drop(svc);
     drop_database(&db);

@@ -140,6 +140,11 @@ pub async fn delete_queues(queue: &str, retries: u32) {
         .await;
 }
 
+/// [`delete_queues`] for the queues of `config`: its queue, its retry queues and its dead letters.
+pub async fn delete_consumer_queues(config: &crate::ConsumerConfig) {
+    delete_queues(&config.queue, config.max_attempts.saturating_sub(1)).await;
+}
+
 /// An [`crate::EventHandler`] for tests: counts its calls, fails the first `fail_first` of them
 /// (so the consumer retries or dead-letters) and records every event it handled successfully.
 #[derive(Debug, Default)]

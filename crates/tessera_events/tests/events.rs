@@ -297,11 +297,6 @@ async fn autovacuum_enabled_reads_the_servers_setting() {
     );
 }
 
-/// Deletes `cfg`'s queues: the queue, its retries and its dead letters.
-async fn delete_queues(cfg: &ConsumerConfig) {
-    tessera_events::testing::delete_queues(&cfg.queue, cfg.max_attempts.saturating_sub(1)).await;
-}
-
 fn consumer_config(key: &str, max_attempts: u32) -> ConsumerConfig {
     let mut cfg = ConsumerConfig::new(
         amqp_url(),
@@ -366,7 +361,7 @@ async fn consumer_processes_each_event_id_once_and_retries_failures() {
     assert_eq!(calls.calls(), 3);
     let _ = stop.send(true);
     let _ = task.await;
-    delete_queues(&cfg).await;
+    tessera_events::testing::delete_consumer_queues(&cfg).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -398,7 +393,7 @@ async fn consumer_dead_letters_after_max_attempts() {
     assert!(last_error.contains("failure 3"), "{last_error}");
     let _ = stop.send(true);
     let _ = task.await;
-    delete_queues(&cfg).await;
+    tessera_events::testing::delete_consumer_queues(&cfg).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -432,7 +427,7 @@ async fn a_message_that_is_not_an_event_goes_straight_to_the_dead_letter_queue()
     assert_eq!(calls.calls(), 0);
     let _ = stop.send(true);
     let _ = task.await;
-    delete_queues(&cfg).await;
+    tessera_events::testing::delete_consumer_queues(&cfg).await;
 }
 
 /// `dlq list` shows dead letters without removing them; `dlq replay --id` moves one back and it
@@ -531,5 +526,5 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
     assert_eq!(n.n, 2);
     let _ = stop.send(true);
     let _ = task.await;
-    delete_queues(&cfg).await;
+    tessera_events::testing::delete_consumer_queues(&cfg).await;
 }

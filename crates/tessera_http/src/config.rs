@@ -370,8 +370,8 @@ impl ServiceSettings {
         self.run_migrations.unwrap_or(self.app_env == AppEnv::Local)
     }
 
-    /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, a free port, two workers, five connections, no
-    /// migrations at start-up (the test database is migrated), a 5 s shutdown.
+    /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, a free port, two workers, five
+    /// connections, no migrations at start-up (the test database is migrated), a 5 s shutdown.
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
         Self {
             app_env: AppEnv::Testing,

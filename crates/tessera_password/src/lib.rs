@@ -82,6 +82,15 @@ impl HashSettings {
         })
     }
 
+    /// OWASP's cost on one hashing thread: for a test that needs a hash to take a while (about
+    /// a second in a debug build) and requests to queue for the hasher.
+    pub fn owasp_on_one_thread() -> Self {
+        Self {
+            max_concurrent: Some(1),
+            ..Self::default()
+        }
+    }
+
     /// Cheap parameters for tests (1 MiB, t = 1, two threads); `make bench` measures the real ones.
     pub fn for_tests() -> Self {
         Self {

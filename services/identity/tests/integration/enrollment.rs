@@ -278,10 +278,7 @@ async fn unknown_and_expired_enrollment_links_are_refused_and_set_nothing() {
 async fn redeeming_a_link_holds_no_database_connection_while_it_hashes() {
     let app = TestApp::spawn_with(|c| {
         c.base.db_pool_size = 1;
-        c.argon2 = tessera_password::HashSettings {
-            max_concurrent: Some(1),
-            ..tessera_password::HashSettings::default()
-        };
+        c.argon2 = tessera_password::HashSettings::owasp_on_one_thread();
     })
     .await;
     let admin = acme_admin(&app).await;

@@ -250,10 +250,7 @@ pub async fn app_with_notifications(server: &MockServer) -> TestApp {
 pub async fn app_with_one_connection_and_slow_hashes() -> TestApp {
     TestApp::spawn_with(|c| {
         c.base.db_pool_size = 1;
-        c.argon2 = tessera_password::HashSettings {
-            max_concurrent: Some(1),
-            ..tessera_password::HashSettings::default()
-        };
+        c.argon2 = tessera_password::HashSettings::owasp_on_one_thread();
     })
     .await
 }
