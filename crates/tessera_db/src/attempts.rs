@@ -72,12 +72,14 @@ pub async fn locked(
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, diesel::result::Error> {
     let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-    let rows: Vec<LockedUntil> = diesel::sql_query(
-        "SELECT max(locked_until) AS locked_until FROM login_attempts \
+    let rows: Vec<LockedUntil> = crate::prepared(
+        diesel::sql_query(
+            "SELECT max(locked_until) AS locked_until FROM login_attempts \
          WHERE key = ANY($1) AND locked_until > $2",
+        )
+        .bind::<Array<Text>, _>(keys)
+        .bind::<Timestamptz, _>(now),
     )
-    .bind::<Array<Text>, _>(keys)
-    .bind::<Timestamptz, _>(now)
     .load(conn)
     .await?;
     Ok(rows
@@ -248,14 +250,16 @@ impl SignIn {
             account_seen: bool,
         }
         let keys: Vec<String> = self.keys.iter().map(|(k, _)| k.clone()).collect();
-        let gate: Gate = diesel::sql_query(
-            "SELECT max(locked_until) FILTER (WHERE locked_until > $2) AS locked_until, \
+        let gate: Gate = crate::prepared(
+            diesel::sql_query(
+                "SELECT max(locked_until) FILTER (WHERE locked_until > $2) AS locked_until, \
                     coalesce(bool_or(key = $3), false) AS account_seen \
              FROM login_attempts WHERE key = ANY($1)",
+            )
+            .bind::<Array<Text>, _>(keys)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Text, _>(self.account.clone().unwrap_or_default()),
         )
-        .bind::<Array<Text>, _>(keys)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Text, _>(self.account.clone().unwrap_or_default())
         .get_result(conn)
         .await?;
         self.account_seen = gate.account_seen;

@@ -14,12 +14,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub mod attempts;
 pub mod one_time;
+pub mod prepared;
 pub mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text_enum;
 
 pub use diesel_async::pooled_connection::deadpool::PoolError;
+pub use prepared::{Prepared, prepared};
 
 /// The connection pool every service uses.
 pub type DbPool = Pool<AsyncPgConnection>;

@@ -255,7 +255,7 @@ impl Relay {
                 // Deleting published rows need not wait for the WAL flush: if a crash loses the
                 // delete, the row is published again, which at-least-once delivery allows. The
                 // business transaction that wrote the row stays fully synchronous.
-                diesel::sql_query("SET LOCAL synchronous_commit TO OFF")
+                tessera_db::prepared(diesel::sql_query("SET LOCAL synchronous_commit TO OFF"))
                     .execute(c)
                     .await?;
                 // One relay round at a time across replicas. A transaction-level advisory lock

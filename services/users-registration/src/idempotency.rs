@@ -168,10 +168,11 @@ pub async fn claim(
     ttl: TimeDelta,
     wait_seconds: u64,
 ) -> Result<bool, diesel::result::Error> {
-    diesel::sql_query(format!(
+    // Prepared once per connection: `wait_seconds` is the service's one configured value.
+    tessera_db::prepared(diesel::sql_query(format!(
         "SET LOCAL lock_timeout = '{}s'",
         wait_seconds.max(1)
-    ))
+    )))
     .execute(conn)
     .await?;
     // The placeholder response is replaced (`db::registrations::submit`) before the commit.
@@ -196,7 +197,7 @@ pub async fn claim(
         diesel::query_dsl::methods::FilterDsl::filter(upsert, idempotency_keys::expires_at.le(now))
             .execute(conn)
             .await?;
-    diesel::sql_query("SET LOCAL lock_timeout = 0")
+    tessera_db::prepared(diesel::sql_query("SET LOCAL lock_timeout = 0"))
         .execute(conn)
         .await?;
     Ok(claimed == 1)

@@ -136,16 +136,18 @@ pub async fn resolve_pair(
     importer: &str,
     target: &str,
 ) -> QueryResult<PairView> {
-    diesel::sql_query(
-        "SELECT i.status AS importer_status, t.status AS target_status, \
+    tessera_db::prepared(
+        diesel::sql_query(
+            "SELECT i.status AS importer_status, t.status AS target_status, \
                 r.status AS relationship_status, r.scopes AS relationship_scopes \
          FROM (SELECT 1) AS one \
          LEFT JOIN white_labels i ON i.id = $1 \
          LEFT JOIN white_labels t ON t.id = $2 \
          LEFT JOIN wl_relationships r ON r.importer_id = $1 AND r.target_id = $2",
+        )
+        .bind::<Text, _>(importer)
+        .bind::<Text, _>(target),
     )
-    .bind::<Text, _>(importer)
-    .bind::<Text, _>(target)
     .get_result(conn)
     .await
 }

@@ -94,13 +94,15 @@ async fn record_failure(
                                THEN $3 + make_interval(secs => $4) ELSE locked_until END \
          WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3)"
     );
-    diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(agent_id)
-        .bind::<Integer, _>(i32::try_from(max).unwrap_or(i32::MAX))
-        .bind::<Timestamptz, _>(now)
-        .bind::<BigInt, _>(i64::try_from(lockout_seconds).unwrap_or(i64::MAX))
-        .execute(conn)
-        .await?;
+    tessera_db::prepared(
+        diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(agent_id)
+            .bind::<Integer, _>(i32::try_from(max).unwrap_or(i32::MAX))
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(i64::try_from(lockout_seconds).unwrap_or(i64::MAX)),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

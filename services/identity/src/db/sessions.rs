@@ -52,8 +52,9 @@ pub async fn open_session(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<Option<Session>> {
-    diesel::sql_query(
-        "WITH ok AS ( \
+    tessera_db::prepared(
+        diesel::sql_query(
+            "WITH ok AS ( \
            SELECT id, tenant_id, failed_password_count FROM agents \
            WHERE id = $1 AND status = 'active' AND (locked_until IS NULL OR locked_until <= $2) \
            FOR SHARE \
@@ -64,12 +65,13 @@ pub async fn open_session(
          INSERT INTO sessions (id, tenant_id, agent_id, aal, mfa_pending, expires_at) \
          SELECT $3, tenant_id, id, 1, $4, $5 FROM ok \
          RETURNING id, tenant_id, agent_id, aal, mfa_pending, expires_at, revoked_at",
+        )
+        .bind::<SqlUuid, _>(agent_id)
+        .bind::<Timestamptz, _>(now)
+        .bind::<SqlUuid, _>(Uuid::new_v4())
+        .bind::<diesel::sql_types::Bool, _>(mfa_pending)
+        .bind::<Timestamptz, _>(expires_at),
     )
-    .bind::<SqlUuid, _>(agent_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<SqlUuid, _>(Uuid::new_v4())
-    .bind::<diesel::sql_types::Bool, _>(mfa_pending)
-    .bind::<Timestamptz, _>(expires_at)
     .get_result(conn)
     .await
     .optional()

@@ -104,19 +104,21 @@ pub async fn insert_dedup(
     quote: &Quote,
 ) -> Result<(Quotation, bool), diesel::result::Error> {
     let price = quote.price.to_string();
-    let inserted: Option<i64> = diesel::sql_query(
-        "INSERT INTO quotations (symbol, type, source, price, currency, quoted_at, raw) \
+    let inserted: Option<i64> = tessera_db::prepared(
+        diesel::sql_query(
+            "INSERT INTO quotations (symbol, type, source, price, currency, quoted_at, raw) \
          VALUES ($1, $2, $3, $4::numeric, $5, $6, $7) \
          ON CONFLICT (symbol, source, quoted_at, price) WHERE deleted_at IS NULL DO NOTHING \
          RETURNING id",
+        )
+        .bind::<Text, _>(&quote.symbol)
+        .bind::<Text, _>(quote.kind.as_str())
+        .bind::<Text, _>(quote.source.as_str())
+        .bind::<Text, _>(&price)
+        .bind::<Nullable<Text>, _>(quote.currency.as_deref())
+        .bind::<diesel::sql_types::Timestamptz, _>(quote.quoted_at)
+        .bind::<diesel::sql_types::Jsonb, _>(&quote.raw),
     )
-    .bind::<Text, _>(&quote.symbol)
-    .bind::<Text, _>(quote.kind.as_str())
-    .bind::<Text, _>(quote.source.as_str())
-    .bind::<Text, _>(&price)
-    .bind::<Nullable<Text>, _>(quote.currency.as_deref())
-    .bind::<diesel::sql_types::Timestamptz, _>(quote.quoted_at)
-    .bind::<diesel::sql_types::Jsonb, _>(&quote.raw)
     .get_result::<InsertedId>(conn)
     .await
     .optional()?

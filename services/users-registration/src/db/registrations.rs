@@ -182,31 +182,33 @@ pub async fn submit(
         Some((k, status, body)) => (Some(k), status, Some(body)),
         None => (None, 0, None),
     };
-    let done: Submitted = diesel::sql_query(SUBMIT.as_str())
-        .bind::<diesel::sql_types::Uuid, _>(u.id)
-        .bind::<Text, _>(u.name)
-        .bind::<Text, _>(u.email)
-        .bind::<Text, _>(u.role)
-        .bind::<Text, _>(u.document_normalised)
-        .bind::<Bytea, _>(&u.document.sealed)
-        .bind::<Bytea, _>(&u.document.index)
-        .bind::<Nullable<Text>, _>(u.password_hash)
-        .bind::<Text, _>(u.status)
-        .bind::<Nullable<Array<Text>>, _>(u.scopes)
-        .bind::<Nullable<Jsonb>, _>(u.farm_data)
-        .bind::<Timestamptz, _>(u.now)
-        .bind::<diesel::sql_types::Uuid, _>(s.registration_id)
-        .bind::<Array<Text>, _>(&kinds)
-        .bind::<Array<Text>, _>(&urls)
-        .bind::<diesel::sql_types::Uuid, _>(s.event.id)
-        .bind::<Text, _>(&s.event.routing_key)
-        .bind::<Text, _>(&s.event.body)
-        .bind::<Jsonb, _>(&s.event.headers)
-        .bind::<Int2, _>(status)
-        .bind::<Nullable<Jsonb>, _>(body)
-        .bind::<Nullable<Text>, _>(key)
-        .get_result(conn)
-        .await?;
+    let done: Submitted = tessera_db::prepared(
+        diesel::sql_query(SUBMIT.as_str())
+            .bind::<diesel::sql_types::Uuid, _>(u.id)
+            .bind::<Text, _>(u.name)
+            .bind::<Text, _>(u.email)
+            .bind::<Text, _>(u.role)
+            .bind::<Text, _>(u.document_normalised)
+            .bind::<Bytea, _>(&u.document.sealed)
+            .bind::<Bytea, _>(&u.document.index)
+            .bind::<Nullable<Text>, _>(u.password_hash)
+            .bind::<Text, _>(u.status)
+            .bind::<Nullable<Array<Text>>, _>(u.scopes)
+            .bind::<Nullable<Jsonb>, _>(u.farm_data)
+            .bind::<Timestamptz, _>(u.now)
+            .bind::<diesel::sql_types::Uuid, _>(s.registration_id)
+            .bind::<Array<Text>, _>(&kinds)
+            .bind::<Array<Text>, _>(&urls)
+            .bind::<diesel::sql_types::Uuid, _>(s.event.id)
+            .bind::<Text, _>(&s.event.routing_key)
+            .bind::<Text, _>(&s.event.body)
+            .bind::<Jsonb, _>(&s.event.headers)
+            .bind::<Int2, _>(status)
+            .bind::<Nullable<Jsonb>, _>(body)
+            .bind::<Nullable<Text>, _>(key),
+    )
+    .get_result(conn)
+    .await?;
     if done.inserted == 1 {
         return Ok(Ok(()));
     }
