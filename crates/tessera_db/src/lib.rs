@@ -273,6 +273,39 @@ async fn with_migration_lock<T: Send + 'static>(
     .context("migration task")?
 }
 
+/// The future a [`spawn_purge`] job returns: the rows it removed.
+pub type PurgeFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = diesel::QueryResult<usize>> + Send + 'c>>;
+
+/// Runs `purge` on a pooled connection every `period` (the first run at once), in the background
+/// for the life of the runtime: the housekeeping deletes of expired rows (idempotency keys, web
+/// sessions, rate-limit windows). Rows removed are logged at debug; a failure (or no connection)
+/// is logged as a warning naming `what` and tried again a period later.
+///
+/// ```text
+/// tessera_db::spawn_purge(pool, Duration::from_secs(3600), "idempotency keys",
+///     |c| Box::pin(idempotency::purge_expired(c, now())));
+/// ```
+pub fn spawn_purge<F>(pool: DbPool, period: Duration, what: &'static str, purge: F)
+where
+    F: for<'c> Fn(&'c mut AsyncPgConnection) -> PurgeFuture<'c> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            let result = match pool.get().await {
+                Ok(mut conn) => purge(&mut conn).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(removed) => tracing::debug!(removed, what, "purged"),
+                Err(error) => tracing::warn!(%error, what, "purge failed"),
+            }
+        }
+    });
+}
+
 /// Readiness probe: a pooled connection answers `SELECT 1`.
 ///
 /// # Errors

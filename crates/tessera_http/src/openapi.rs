@@ -139,39 +139,89 @@ pub fn serve_document(
 ///
 /// ```text
 /// tessera_http::api! {
+///     service = "control-plane";                  // optional: also `yaml()` and `configure()`
+///     bearer = [("adminToken", "CP_ADMIN_TOKEN", None)];   // (name, description, format)
+///     error_codes = [UnknownScope, Conflict];     // besides the framework's
+///     modifiers = [&UNPROCESSABLE];               // after BEARER, ERROR_CODES, Examples
 ///     /// The document.
-///     #[openapi(info(title = "…"), components(schemas(…)), modifiers(&…), tags(…))]
+///     #[openapi(info(title = "…"), components(schemas(…)), tags(…))]
 ///     pub struct ApiDoc;
-///     operations = [white_labels::create_wl, white_labels::list_wls];
+///     operations = [white_labels::{create_wl, list_wls}, jwks::{jwks}];
 /// }
-/// // routes/mod.rs: cfg.configure(tessera_http::openapi::configure::<ApiDoc>);
 /// ```
 ///
-/// Each operation is `module::handler` (the handler carries `#[utoipa::path]`); the macro
-/// adds `paths(…)` to the `#[openapi(…)]` attributes and implements [`Operations`].
+/// Each operation is `module::{handler, …}` (each handler carries `#[utoipa::path]`). The macro
+/// declares `BEARER` ([`BearerSchemes`]), `EXAMPLES` ([`Examples`]) and `ERROR_CODES` ([`ErrorCodes`], the
+/// [`crate::ErrorCode`] variants this service answers with besides
+/// [`FRAMEWORK_ERROR_CODES`]), adds `paths(…)` and `modifiers(&BEARER, &ERROR_CODES,
+/// &Examples, …)` to the `#[openapi(…)]` attributes, and implements [`Operations`]. With
+/// `service = "<name>"` it also declares `pub fn yaml() -> anyhow::Result<String>` (the document
+/// as committed in `docs/openapi/<name>.yaml`) and `pub fn configure(&mut ServiceConfig)` (every
+/// operation, `/openapi.json` and `/docs`, by [`configure`]); a service whose document is more
+/// than the generated one writes those two itself.
 #[macro_export]
 macro_rules! api {
     (
+        service = $service:literal;
+        $($rest:tt)*
+    ) => {
+        $crate::api! { $($rest)* }
+
+        #[doc = concat!("The document as YAML (what `docs/openapi/", $service, ".yaml` holds).")]
+        ///
+        /// # Errors
+        /// Serialisation failures.
+        pub fn yaml() -> ::anyhow::Result<::std::string::String> {
+            Ok(<ApiDoc as ::utoipa::OpenApi>::openapi().to_yaml()?)
+        }
+
+        /// Registers every route of the service: the operations of [`ApiDoc`], `/openapi.json`
+        /// and `/docs` (health, readiness and metrics are added by startup).
+        pub fn configure(cfg: &mut ::actix_web::web::ServiceConfig) {
+            $crate::openapi::configure::<ApiDoc>(cfg, $service);
+        }
+    };
+    (
+        bearer = [$(($bearer:literal, $bearer_description:literal, $bearer_format:expr)),* $(,)?];
+        error_codes = [$($code:ident),* $(,)?];
+        modifiers = [$(&$modifier:ident),* $(,)?];
         $(#[doc = $doc:literal])*
         #[openapi($($args:tt)*)]
         $vis:vis struct $name:ident;
-        operations = [$($module:ident :: $handler:ident),+ $(,)?];
+        operations = [$($module:ident :: {$($handler:ident),+ $(,)?}),+ $(,)?];
     ) => {
+        /// The security schemes of the document.
+        const BEARER: $crate::openapi::BearerSchemes = $crate::openapi::BearerSchemes(&[$(
+            $crate::openapi::Bearer { name: $bearer, description: $bearer_description, format: $bearer_format }
+        ),*]);
+
+        /// The `error_code`s this service answers with besides the framework's
+        /// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
+        const ERROR_CODES: $crate::openapi::ErrorCodes =
+            $crate::openapi::ErrorCodes(&[$($crate::ErrorCode::$code),*]);
+
+        /// Each operation's request and response examples.
+        const EXAMPLES: $crate::openapi::Examples = $crate::openapi::Examples;
+
         $(#[doc = $doc])*
         #[derive(::utoipa::OpenApi)]
-        #[openapi(paths($($module::$handler),+), $($args)*)]
+        #[openapi(
+            paths($($($module::$handler),+),+),
+            modifiers(&BEARER, &ERROR_CODES, &EXAMPLES $(, &$modifier)*),
+            $($args)*
+        )]
         $vis struct $name;
 
         impl $crate::openapi::Operations for $name {
             fn operations() -> ::std::vec::Vec<(::utoipa::openapi::OpenApi, $crate::openapi::RouteFactory)> {
-                ::std::vec![$({
+                ::std::vec![$($({
                     #[derive(::utoipa::OpenApi)]
                     #[openapi(paths($module::$handler))]
                     struct Operation;
                     let route: $crate::openapi::RouteFactory =
                         || ::actix_web::web::route().to($module::$handler);
                     (<Operation as ::utoipa::OpenApi>::openapi(), route)
-                }),+]
+                }),+),+]
             }
         }
     };

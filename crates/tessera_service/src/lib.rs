@@ -89,6 +89,28 @@ macro_rules! service {
     };
 }
 
+/// Prints `value` on stdout as one pretty JSON document and a newline: what the admin
+/// subcommands (`user create`, `wl list`, …) print, for a terminal or for `jq`.
+///
+/// # Errors
+/// Serialisation or a closed stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// One database connection, outside any pool, for an admin subcommand.
+///
+/// # Errors
+/// The database is unreachable or refuses the connection.
+pub async fn connect(database_url: &str) -> anyhow::Result<diesel_async::AsyncPgConnection> {
+    use diesel_async::AsyncConnection;
+    Ok(diesel_async::AsyncPgConnection::establish(database_url).await?)
+}
+
 /// Reads `.env` in the working directory (not its parents) into the environment, as Laravel
 /// does; a variable already set in the environment keeps its value. Call it first in `main`,
 /// before anything reads the environment. Returns whether a file was read.

@@ -2,10 +2,8 @@
 //!
 //! Registry commands need only `DATABASE_URL` and share their queries with the operator API.
 
-use std::io::Write;
-
 use clap::{Subcommand, ValueEnum};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 
 use crate::db::white_labels::{self, NewWhiteLabel, WhiteLabelChange};
 use crate::db::{api_keys, relationships};
@@ -96,17 +94,9 @@ pub enum WlCommand {
     List,
 }
 
+/// A connection to `DATABASE_URL` (the only variable the registry commands read).
 async fn connect() -> anyhow::Result<AsyncPgConnection> {
-    let url = std::env::var("DATABASE_URL")
-        .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
-    Ok(AsyncPgConnection::establish(&url).await?)
-}
-
-fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
+    tessera_service::connect(&tessera_db::database_url_from_env()?).await
 }
 
 /// Runs the command.
@@ -134,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?
                 }
             };
-            print_json(&serde_json::to_value(wl)?)
+            tessera_service::print_json(&serde_json::to_value(wl)?)
         }
         Command::Wl(WlCommand::SetStatus { id, status }) => {
             let mut conn = connect().await?;
@@ -143,12 +133,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 status: Some(status.status()),
             };
             let wl = white_labels::update(&mut conn, &id, &change, tessera_service::now()).await?;
-            print_json(&serde_json::to_value(wl)?)
+            tessera_service::print_json(&serde_json::to_value(wl)?)
         }
         Command::Wl(WlCommand::List) => {
             let mut conn = connect().await?;
             let (wls, total) = white_labels::list(&mut conn, 100, 0).await?;
-            print_json(&serde_json::json!({ "whiteLabels": wls, "total": total }))
+            tessera_service::print_json(&serde_json::json!({ "whiteLabels": wls, "total": total }))
         }
         Command::Relationship {
             importer,
@@ -161,12 +151,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (rel, _) =
                 relationships::upsert(&mut conn, &importer, &target, &scopes, status.status())
                     .await?;
-            print_json(&serde_json::to_value(rel)?)
+            tessera_service::print_json(&serde_json::to_value(rel)?)
         }
         Command::ApiKey { wl } => {
             let mut conn = connect().await?;
             let key = api_keys::issue(&mut conn, &wl).await?;
-            print_json(&serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }))
+            tessera_service::print_json(
+                &serde_json::json!({ "apiKey": key.info, "secret": key.plaintext }),
+            )
         }
         Command::Keys(cmd) => tessera_jwt::cli::run(cmd),
     }

@@ -70,39 +70,16 @@ pub struct Config {
     pub outbox_writers: usize,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app_env", &self.base.app_env)
-            .field("app_port", &self.base.app_port)
-            .field("cp_issuer", &self.cp_issuer)
-            .field(
-                "cp_admin_token",
-                &self.cp_admin_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "gateway_secret",
-                &self.base.gateway_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .finish_non_exhaustive()
-    }
-}
+tessera_http::service_config!(Config, default_port = 8081, finish = Config::complete);
 
-impl tessera_http::config::ServiceConfig for Config {
-    const DEFAULT_PORT: u16 = 8081;
-
-    fn base_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.base
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
+impl Config {
+    /// Reads the signing-key settings (`JWT_*`), then [`Self::validate`]s.
+    fn complete(&mut self) -> Result<(), String> {
         self.keys = tessera_http::config::from_env()?;
         self.keys.check(self.base.app_env == AppEnv::Production)?;
         self.validate().map_err(|e| e.to_string())
     }
-}
 
-impl Config {
     /// Checks relations between variables.
     ///
     /// # Errors

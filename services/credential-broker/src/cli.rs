@@ -1,7 +1,7 @@
 //! The command line: `serve` (default), `migrate`, `binding put`, `openapi`.
 
 use clap::Subcommand;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncConnection;
 
 use crate::db::bindings;
 use crate::hosts;
@@ -63,7 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let url = std::env::var("DATABASE_URL")
                 .map_err(|_| anyhow::anyhow!("missing environment variable DATABASE_URL"))?;
-            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let mut conn = tessera_service::connect(&url).await?;
             conn.transaction::<(), diesel::result::Error, _>(async |c| {
                 bindings::put_binding(c, &sandbox, &tenant, agent, None, &parsed).await
             })

@@ -77,30 +77,7 @@ pub struct Config {
     pub consumer_queue_expires: Option<Duration>,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app_env", &self.base.app_env)
-            .field("app_port", &self.base.app_port)
-            .field(
-                "token_rate_limit_per_minute",
-                &self.token_rate_limit_per_minute,
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-impl tessera_http::config::ServiceConfig for Config {
-    const DEFAULT_PORT: u16 = 8084;
-
-    fn base_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.base
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
-        self.validate().map_err(|e| e.to_string())
-    }
-}
+tessera_http::service_config!(Config, default_port = 8084, finish = Config::validate);
 
 impl Config {
     /// Checks values.

@@ -55,7 +55,13 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         )
         .spawn()
     });
-    spawn_window_cleanup(pool.clone());
+    // The rate limit reads only the current and the previous window.
+    tessera_db::spawn_purge(
+        pool.clone(),
+        Duration::from_secs(60),
+        "rate-limit windows",
+        |c| Box::pin(crate::db::rate_windows::purge_windows(c)),
+    );
     // Each HTTP worker gets its own pools (a tokio-postgres connection is driven by the
     // runtime that opened it: sharing one pool across workers costs cross-thread wake-ups).
     let workers = config
@@ -102,28 +108,6 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
     )?;
     tracing::info!(port = app.port(), "credential-broker listening");
     Ok(app)
-}
-
-/// Deletes rate-limit windows older than two minutes, once a minute (the limit reads only the
-/// current and the previous window).
-fn spawn_window_cleanup(pool: DbPool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Ok(mut conn) = pool.get().await {
-                use diesel_async::RunQueryDsl;
-                if let Err(e) = diesel::sql_query(
-                    "DELETE FROM rate_windows WHERE window_start < now() - interval '2 minutes'",
-                )
-                .execute(&mut conn)
-                .await
-                {
-                    tracing::warn!(error = %e, "rate-window clean-up failed");
-                }
-            }
-        }
-    });
 }
 
 /// Builds one worker's [`AppState`] (its own pools and wallet).

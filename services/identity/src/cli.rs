@@ -3,10 +3,8 @@
 //! Tenant and agent commands read `DATABASE_URL`, `IDENTITY_MFA_ENCRYPTION_KEY` and the
 //! `ARGON2_*` settings (same variables as `serve`); they print JSON.
 
-use std::io::Write;
-
 use clap::Subcommand;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use secrecy::SecretString;
 use tessera_http::config::ServiceConfig as _;
 
@@ -89,17 +87,6 @@ pub enum AgentCommand {
     },
 }
 
-fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-async fn connect(config: &Config) -> anyhow::Result<AsyncPgConnection> {
-    Ok(AsyncPgConnection::establish(&config.base.database_url).await?)
-}
-
 async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<tenants::Tenant> {
     provision::tenant(conn, slug).await
 }
@@ -111,14 +98,14 @@ fn random_password() -> anyhow::Result<String> {
 
 async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Result<()> {
     let config = Config::from_environment()?;
-    let mut conn = connect(&config).await?;
+    let mut conn = tessera_service::connect(&config.base.database_url).await?;
     let tenant = tenant(&mut conn, slug).await?;
     let agent = agents::agent_by_email(&mut conn, tenant.id, email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no agent {email:?} in {}", tenant.slug))?;
     let changed =
         change_agent_status(&mut conn, &tenant, agent.id, status, tessera_service::now()).await?;
-    print_json(&serde_json::json!({
+    tessera_service::print_json(&serde_json::json!({
         "agent_id": agent.id, "status": status.as_str(), "changed": changed,
     }))
 }
@@ -135,12 +122,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Service(c) => c.run::<Identity>().await,
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let config = Config::from_environment()?;
-            let mut conn = connect(&config).await?;
+            let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let tenant = match tenants::active_tenant(&mut conn, &slug).await? {
                 Some(t) => t,
                 None => tenants::create_tenant(&mut conn, &slug, &name).await?,
             };
-            print_json(&serde_json::json!({
+            tessera_service::print_json(&serde_json::json!({
                 "tenant_id": tenant.id, "slug": tenant.slug, "name": tenant.name,
                 "issuer": config.issuer(&tenant.slug),
             }))
@@ -156,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (random_password()?, true),
             };
-            let mut conn = connect(&config).await?;
+            let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let created = provision::create_agent(
                 &config,
                 &mut conn,
@@ -171,7 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated && let Some(map) = out.as_object_mut() {
                 map.insert("password".to_owned(), password.into());
             }
-            print_json(&out)
+            tessera_service::print_json(&out)
         }
         Command::Agent(AgentCommand::Disable { tenant, email }) => {
             set_status(&tenant, &email, AgentStatus::Disabled).await

@@ -79,34 +79,19 @@ pub struct Config {
     pub keys: tessera_jwt::KeySettings,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app_env", &self.base.app_env)
-            .field("app_port", &self.base.app_port)
-            .field("identity_issuer_base_url", &self.identity_issuer_base_url)
-            .field("identity_mfa_encryption_key", &"<redacted>")
-            .finish_non_exhaustive()
-    }
-}
+tessera_http::service_config!(Config, default_port = 8083, finish = Config::complete);
 
-impl tessera_http::config::ServiceConfig for Config {
-    const DEFAULT_PORT: u16 = 8083;
-
-    fn base_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.base
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
+impl Config {
+    /// Reads the signing-key settings (`JWT_*`) and the Argon2id costs (`ARGON2_*`), then
+    /// [`Self::validate`]s.
+    fn complete(&mut self) -> Result<(), String> {
         self.keys = tessera_http::config::from_env()?;
         self.keys.check(self.base.app_env == AppEnv::Production)?;
         self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
         self.argon2.check()?;
         self.validate().map_err(|e| e.to_string())
     }
-}
 
-impl Config {
     /// Checks values and relations between variables.
     ///
     /// # Errors

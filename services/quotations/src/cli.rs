@@ -81,19 +81,6 @@ pub enum UserCommand {
     },
 }
 
-fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-async fn connect(config: &Config) -> anyhow::Result<diesel_async::AsyncPgConnection> {
-    use diesel_async::AsyncConnection;
-    Ok(diesel_async::AsyncPgConnection::establish(&config.base.database_url).await?)
-}
-
 /// Runs the command; returns the process exit code.
 ///
 /// # Errors
@@ -107,9 +94,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Reconcile { dry_run } => {
             let config = Config::from_environment()?;
             let market = config.market_data()?;
-            let mut conn = connect(&config).await?;
+            let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let outcome = crate::reconcile::run(&mut conn, &market, dry_run).await?;
-            print_json(&serde_json::json!({
+            tessera_service::print_json(&serde_json::json!({
                 "dry_run": dry_run,
                 "checked": outcome.checked,
                 "invalid": outcome.invalid,
@@ -215,25 +202,25 @@ async fn create_user(email: String, name: String, admin: bool) -> anyhow::Result
     let hash = tessera_password::Hasher::new(&config.argon2)?
         .hash(secrecy::SecretString::from(password.clone()))
         .await?;
-    let mut conn = connect(&config).await?;
+    let mut conn = tessera_service::connect(&config.base.database_url).await?;
     let email = email.trim().to_lowercase();
     let id = crate::db::users::upsert_user(&mut conn, name.trim(), &email, &hash, admin).await?;
     let mut out = serde_json::json!({"id": id, "email": email, "is_admin": admin});
     if generated && let Some(map) = out.as_object_mut() {
         map.insert("password".to_owned(), password.into());
     }
-    print_json(&out)
+    tessera_service::print_json(&out)
 }
 
 async fn token(email: String, device_name: String) -> anyhow::Result<()> {
     let config = Config::from_environment()?;
-    let mut conn = connect(&config).await?;
+    let mut conn = tessera_service::connect(&config.base.database_url).await?;
     let user = crate::db::users::user_by_email(&mut conn, &email.trim().to_lowercase())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user {email:?}"))?
         .user;
     let token = crate::db::personal_access_tokens::issue(&mut conn, user.id, &device_name).await?;
-    print_json(
+    tessera_service::print_json(
         &serde_json::json!({"token": token, "token_type": "Bearer", "device_name": device_name}),
     )
 }

@@ -104,29 +104,7 @@ pub struct Config {
     pub mail: crate::mail::MailSettings,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("base", &self.base)
-            .field(
-                "alpha_vantage_api_key",
-                &self.alpha_vantage_api_key.as_ref().map(|_| "<redacted>"),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-impl tessera_http::config::ServiceConfig for Config {
-    const DEFAULT_PORT: u16 = 8082;
-
-    fn base_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.base
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
-        self.complete().map_err(|e| e.to_string())
-    }
-}
+tessera_http::service_config!(Config, default_port = 8082, finish = Config::complete);
 
 impl Config {
     /// Completes and checks what `from_env` read ([`tessera_http::config::ServiceConfig`]).

@@ -23,8 +23,13 @@ pub const MIGRATIONS: &[EmbeddedMigrations] = &[
 /// Invalid settings, a failed migration, or a port that cannot be bound.
 pub async fn build(config: Config) -> anyhow::Result<Running> {
     let foundation = Foundation::start_for::<crate::cli::Quotations>(&config.base).await?;
-    crate::throttle::spawn_cleanup(foundation.pool.clone());
-    spawn_session_purge(foundation.pool.clone());
+    let minute = std::time::Duration::from_secs(60);
+    tessera_db::spawn_purge(foundation.pool.clone(), minute, "throttle windows", |c| {
+        Box::pin(crate::throttle::purge_windows(c))
+    });
+    tessera_db::spawn_purge(foundation.pool.clone(), 10 * minute, "web sessions", |c| {
+        Box::pin(crate::web::session::purge_expired(c))
+    });
     let local = matches!(
         config.base.app_env,
         crate::config::AppEnv::Local | crate::config::AppEnv::Testing
@@ -64,22 +69,14 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         relay_wake: foundation.relay.notifier(),
         config: config_arc,
     });
-    let app = foundation.serve_state(&config.base, state, crate::openapi::configure, None)?;
+    let app = foundation.serve_state(&config.base, state, routes, None)?;
     tracing::info!(port = app.port(), "quotations listening");
     Ok(app)
 }
 
-/// Deletes expired web sessions every ten minutes.
-fn spawn_session_purge(pool: tessera_db::DbPool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            if let Ok(mut conn) = pool.get().await
-                && let Err(e) = crate::web::session::purge_expired(&mut conn).await
-            {
-                tracing::warn!(error = %e, "session purge failed");
-            }
-        }
-    });
+/// Every route: the API's operations, `/openapi.json` and `/docs`, then the web pages (health,
+/// readiness and metrics are added by the foundation).
+fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    crate::openapi::configure(cfg);
+    cfg.configure(crate::web::configure);
 }

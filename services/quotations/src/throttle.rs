@@ -115,23 +115,14 @@ pub async fn check(state: &AppState, req: &HttpRequest, caller: &Caller) -> Resu
     Ok(())
 }
 
-/// Deletes windows older than two minutes, once a minute.
-pub fn spawn_cleanup(pool: tessera_db::DbPool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            if let Ok(mut conn) = pool.get().await {
-                let cutoff = tessera_service::now() - TimeDelta::minutes(2);
-                if let Err(e) = diesel::delete(
-                    api_throttle::table.filter(api_throttle::window_start.lt(cutoff)),
-                )
-                .execute(&mut conn)
-                .await
-                {
-                    tracing::warn!(error = %e, "throttle clean-up failed");
-                }
-            }
-        }
-    });
+/// Deletes windows older than two minutes (a limit reads only the current and the previous
+/// one); returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_windows(conn: &mut AsyncPgConnection) -> Result<usize, diesel::result::Error> {
+    let cutoff = tessera_service::now() - TimeDelta::minutes(2);
+    diesel::delete(api_throttle::table.filter(api_throttle::window_start.lt(cutoff)))
+        .execute(conn)
+        .await
 }

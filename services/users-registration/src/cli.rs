@@ -4,11 +4,8 @@
 //! `user create` and `backfill` read `DATABASE_URL`, `DOCUMENT_ENCRYPTION_KEY`, `JWT_SECRET` and
 //! the `ARGON2_*` settings (the same variables as `serve`); they print JSON.
 
-use std::io::Write;
-
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Subcommand;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use tessera_http::config::ServiceConfig as _;
 
@@ -85,13 +82,6 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (analyst, auditor, producer)"))
 }
 
-fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 fn random_password() -> anyhow::Result<String> {
     use aws_lc_rs::rand::{SecureRandom, SystemRandom};
     use base64::Engine;
@@ -164,7 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (random_password()?, true),
             };
-            let mut conn = AsyncPgConnection::establish(&config.base.database_url).await?;
+            let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let spec = UserSpec {
                 name: &name,
                 email: &email,
@@ -178,14 +168,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated && let Some(map) = out.as_object_mut() {
                 map.insert("password".to_owned(), password.into());
             }
-            print_json(&out)
+            tessera_service::print_json(&out)
         }
         Command::Backfill { batch } => {
             let config = Config::from_environment()?;
             let keys = DocumentKeys::from_base64(config.document_encryption_key.expose_secret())?;
-            let mut conn = AsyncPgConnection::establish(&config.base.database_url).await?;
+            let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let report = provision::backfill(&keys, &mut conn, batch).await?;
-            print_json(&report)
+            tessera_service::print_json(&report)
         }
         Command::NotificationSink {
             port,

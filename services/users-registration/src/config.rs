@@ -105,33 +105,16 @@ pub struct Config {
     pub notify_queue_expires: Option<Duration>,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app_env", &self.base.app_env)
-            .field("app_port", &self.base.app_port)
-            .field("jwt_secret", &"<redacted>")
-            .field("document_encryption_key", &"<redacted>")
-            .field("notify_endpoint", &self.notify_endpoint)
-            .finish_non_exhaustive()
-    }
-}
+tessera_http::service_config!(Config, default_port = 8085, finish = Config::complete);
 
-impl tessera_http::config::ServiceConfig for Config {
-    const DEFAULT_PORT: u16 = 8085;
-
-    fn base_mut(&mut self) -> &mut ServiceSettings {
-        &mut self.base
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
+impl Config {
+    /// Reads the Argon2id costs (`ARGON2_*`), then [`Self::validate`]s.
+    fn complete(&mut self) -> Result<(), String> {
         self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
         self.argon2.check()?;
         self.validate().map_err(|e| e.to_string())
     }
-}
 
-impl Config {
     /// Checks values and relations between variables.
     ///
     /// # Errors

@@ -6,30 +6,16 @@
 //! (`users-registration openapi`, or `make openapi`); a test fails when they drift.
 
 use serde_json::{Value, json};
-use tessera_http::openapi::{BAD_REQUEST, Bearer, BearerSchemes, Examples};
+use tessera_http::openapi::BAD_REQUEST;
 use utoipa::OpenApi;
 
 use crate::routes::{password, registrations, session, users};
 use crate::validation::{self, SchemaDoc};
 
-const BEARER: BearerSchemes = BearerSchemes(&[Bearer {
-    name: "bearer",
-    description: "An accessToken from POST /auth/login or /auth/refresh (HS256 JWT)",
-    format: Some("JWT"),
-}]);
-
-/// The `error_code`s this service answers with besides the framework's
-/// ([`tessera_http::openapi::FRAMEWORK_ERROR_CODES`]).
-const ERROR_CODES: tessera_http::openapi::ErrorCodes = tessera_http::openapi::ErrorCodes(&[
-    tessera_http::ErrorCode::Conflict,
-    tessera_http::ErrorCode::InvalidCredentials,
-    tessera_http::ErrorCode::IdempotencyKeyReused,
-    tessera_http::ErrorCode::TooManyRequests,
-    tessera_http::ErrorCode::InvalidToken,
-    tessera_http::ErrorCode::Gone,
-]);
-
 tessera_http::api! {
+bearer = [("bearer", "An accessToken from POST /auth/login or /auth/refresh (HS256 JWT)", Some("JWT"))];
+error_codes = [Conflict, InvalidCredentials, IdempotencyKeyReused, TooManyRequests, InvalidToken, Gone];
+modifiers = [&BAD_REQUEST];
 /// The generated part of the document.
 #[openapi(
     info(
@@ -40,7 +26,6 @@ tessera_http::api! {
         license(name = "Apache-2.0")
     ),
     components(schemas(crate::auth::AccessClaims, tessera_http::ErrorCode)),
-    modifiers(&BEARER, &ERROR_CODES, &Examples, &BAD_REQUEST),
     tags(
         (name = "registrations", description = "Producer sign-up"),
         (name = "auth", description = "Login, token refresh, logout, setting a first password"),
@@ -49,17 +34,10 @@ tessera_http::api! {
 )]
 pub struct ApiDoc;
 operations = [
-    registrations::submit,
-    registrations::list,
-    registrations::get,
-    session::login,
-    session::refresh,
-    session::logout,
-    password::set_password,
-    users::list,
-    users::get,
-    users::update,
-    users::change_status,
+    registrations::{submit, list, get},
+    session::{login, refresh, logout},
+    password::{set_password},
+    users::{list, get, update, change_status},
 ];
 }
 

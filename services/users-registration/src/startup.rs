@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::web;
 use diesel_migrations::EmbeddedMigrations;
 use secrecy::ExposeSecret;
-use tessera_db::{DbPool, PoolSettings, build_pool};
+use tessera_db::{PoolSettings, build_pool};
 use tessera_events::Consumer;
 use tessera_jwt::{KeySet, SigningKey};
 use tessera_password::Hasher;
@@ -78,7 +78,13 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         }
         None => None,
     };
-    spawn_key_purge(foundation.pool.clone());
+    let hour = Duration::from_secs(3600);
+    tessera_db::spawn_purge(
+        foundation.pool.clone(),
+        hour,
+        "expired Idempotency-Key rows",
+        |c| Box::pin(crate::idempotency::purge_expired(c, tessera_service::now())),
+    );
     tessera_db::attempts::spawn_purge(foundation.pool.clone());
     let state = web::Data::new(AppState {
         pool: foundation.pool.clone(),
@@ -98,23 +104,4 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         "users-registration listening"
     );
     Ok(app)
-}
-
-/// Deletes expired `Idempotency-Key` rows once an hour.
-fn spawn_key_purge(pool: DbPool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            if let Ok(mut conn) = pool.get().await {
-                match crate::idempotency::purge_expired(&mut conn, tessera_service::now()).await {
-                    Ok(n) if n > 0 => {
-                        tracing::info!(purged = n, "expired idempotency keys deleted")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "idempotency-key purge failed"),
-                }
-            }
-        }
-    });
 }

@@ -81,3 +81,14 @@ pub fn rate_estimate((current, previous): (i32, i32), now: DateTime<Utc>) -> (f6
         .max(1);
     (estimate, left)
 }
+
+/// Deletes windows older than two minutes (the limit reads only the current and the previous
+/// one, by the database's clock); returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_windows(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM rate_windows WHERE window_start < now() - interval '2 minutes'")
+        .execute(conn)
+        .await
+}
