@@ -371,6 +371,53 @@ mod tests {
             .collect()
     }
 
+    /// A service configuration as the services declare theirs.
+    #[derive(Clone, serde::Deserialize, serde::Serialize)]
+    struct Demo {
+        #[serde(skip_deserializing, flatten)]
+        base: ServiceSettings,
+        #[serde(serialize_with = "show::secret")]
+        demo_api_key: String,
+        demo_limit: u32,
+    }
+
+    crate::service_config!(Demo, default_port = 8099, finish = Demo::check);
+
+    impl Demo {
+        fn check(&self) -> Result<(), String> {
+            if self.demo_limit == 0 {
+                return Err("invalid environment variable DEMO_LIMIT: must be at least 1".into());
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_declared_config_debug_prints_its_variables_with_secrets_and_url_passwords_redacted() {
+        let mut demo: Demo = for_tests(
+            "postgres://app:db-password-123@127.0.0.1/demo",
+            "amqp://guest:guest@127.0.0.1:5672/%2f",
+            &[("DEMO_API_KEY", "key-value-456"), ("DEMO_LIMIT", "7")],
+        )
+        .unwrap();
+        let shown = format!("{demo:?}");
+        assert!(!shown.contains("key-value-456"), "{shown}");
+        assert!(!shown.contains("db-password-123"), "{shown}");
+        assert!(
+            shown.contains(r#""DEMO_API_KEY": String("[redacted]")"#),
+            "{shown}"
+        );
+        assert!(shown.contains(r#""DEMO_LIMIT": Number(7)"#), "{shown}");
+        assert!(shown.contains(r#""DATABASE_URL""#), "{shown}");
+        assert_eq!(Demo::DEFAULT_PORT, 8099);
+        assert!(demo.finish().is_ok());
+        demo.demo_limit = 0;
+        assert_eq!(
+            demo.finish().unwrap_err(),
+            "invalid environment variable DEMO_LIMIT: must be at least 1"
+        );
+    }
+
     #[test]
     fn an_invalid_value_names_its_variable() {
         let e = from_vars::<ServiceSettings>(
