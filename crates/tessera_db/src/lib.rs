@@ -21,7 +21,7 @@ pub mod testing;
 pub mod text_enum;
 
 pub use diesel_async::pooled_connection::deadpool::PoolError;
-pub use prepared::{Prepared, prepared};
+pub use prepared::{Prepared, prepared, set_local};
 
 /// The connection pool every service uses.
 pub type DbPool = Pool<AsyncPgConnection>;

@@ -49,6 +49,33 @@ impl<Q: Query> Query for Prepared<Q> {
     type SqlType = Q::SqlType;
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL's `set_config(setting_name, new_value, is_local)`.
+    fn set_config(
+        name: diesel::sql_types::Text,
+        value: diesel::sql_types::Text,
+        is_local: diesel::sql_types::Bool,
+    ) -> diesel::sql_types::Text;
+}
+
+/// `SET LOCAL <name> = <value>` for the rest of the caller's transaction, as one statement of
+/// fixed text (`SELECT set_config($1, $2, true)`) that stays prepared for every setting and value:
+/// a `SET` cannot take parameters, so its text would change with the value.
+///
+/// # Errors
+/// Database errors (an unknown setting or an invalid value included).
+pub async fn set_local(
+    conn: &mut diesel_async::AsyncPgConnection,
+    name: &str,
+    value: &str,
+) -> QueryResult<()> {
+    use diesel_async::RunQueryDsl;
+    diesel::select(set_config(name, value, true))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::QueryableByName;
@@ -95,5 +122,36 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(held(&mut conn).await, before + 1);
+    }
+
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+
+    async fn lock_timeout(conn: &mut AsyncPgConnection) -> String {
+        diesel::sql_query("SELECT current_setting('lock_timeout') AS value")
+            .get_result::<Setting>(conn)
+            .await
+            .unwrap()
+            .value
+    }
+
+    #[tokio::test]
+    async fn set_local_lasts_until_the_transaction_ends() {
+        let db = TestDatabase::new("tessera_db_set_local", &[])
+            .await
+            .unwrap();
+        let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
+        let inside = conn
+            .transaction::<_, diesel::result::Error, _>(async |c| {
+                set_local(c, "lock_timeout", "7s").await?;
+                Ok(lock_timeout(c).await)
+            })
+            .await
+            .unwrap();
+        assert_eq!(inside, "7s");
+        assert_eq!(lock_timeout(&mut conn).await, "0");
     }
 }

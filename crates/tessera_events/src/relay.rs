@@ -255,9 +255,7 @@ impl Relay {
                 // Deleting published rows need not wait for the WAL flush: if a crash loses the
                 // delete, the row is published again, which at-least-once delivery allows. The
                 // business transaction that wrote the row stays fully synchronous.
-                tessera_db::prepared(diesel::sql_query("SET LOCAL synchronous_commit TO OFF"))
-                    .execute(c)
-                    .await?;
+                tessera_db::set_local(c, "synchronous_commit", "off").await?;
                 // One relay round at a time across replicas. A transaction-level advisory lock
                 // instead of `FOR UPDATE` row locks: locking a row writes it, and the delete
                 // below writes it again. A replica that finds the lock taken leaves this round to the

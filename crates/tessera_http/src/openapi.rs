@@ -154,7 +154,7 @@ pub fn serve_document(
 /// declares `BEARER` ([`BearerSchemes`]), `EXAMPLES` ([`Examples`]) and `ERROR_CODES` ([`ErrorCodes`], the
 /// [`crate::ErrorCode`] variants this service answers with besides
 /// [`FRAMEWORK_ERROR_CODES`]), adds `paths(…)` and `modifiers(&BEARER, &ERROR_CODES,
-/// &Examples, …)` to the `#[openapi(…)]` attributes, and implements [`Operations`]. With
+/// &EXAMPLES, …)` to the `#[openapi(…)]` attributes, and implements [`Operations`]. With
 /// `service = "<name>"` it also declares `pub fn yaml() -> anyhow::Result<String>` (the document
 /// as committed in `docs/openapi/<name>.yaml`) and `pub fn configure(&mut ServiceConfig)` (every
 /// operation, `/openapi.json` and `/docs`, by [`configure`]); a service whose document is more
@@ -162,26 +162,7 @@ pub fn serve_document(
 #[macro_export]
 macro_rules! api {
     (
-        service = $service:literal;
-        $($rest:tt)*
-    ) => {
-        $crate::api! { $($rest)* }
-
-        #[doc = concat!("The document as YAML (what `docs/openapi/", $service, ".yaml` holds).")]
-        ///
-        /// # Errors
-        /// Serialisation failures.
-        pub fn yaml() -> ::anyhow::Result<::std::string::String> {
-            Ok(<ApiDoc as ::utoipa::OpenApi>::openapi().to_yaml()?)
-        }
-
-        /// Registers every route of the service: the operations of [`ApiDoc`], `/openapi.json`
-        /// and `/docs` (health, readiness and metrics are added by startup).
-        pub fn configure(cfg: &mut ::actix_web::web::ServiceConfig) {
-            $crate::openapi::configure::<ApiDoc>(cfg, $service);
-        }
-    };
-    (
+        $(service = $service:literal;)?
         bearer = [$(($bearer:literal, $bearer_description:literal, $bearer_format:expr)),* $(,)?];
         error_codes = [$($code:ident),* $(,)?];
         modifiers = [$(&$modifier:ident),* $(,)?];
@@ -224,5 +205,21 @@ macro_rules! api {
                 }),+),+]
             }
         }
+
+        $(
+            #[doc = concat!("The document as YAML (what `docs/openapi/", $service, ".yaml` holds).")]
+            ///
+            /// # Errors
+            /// Serialisation failures.
+            pub fn yaml() -> ::anyhow::Result<::std::string::String> {
+                Ok(<$name as ::utoipa::OpenApi>::openapi().to_yaml()?)
+            }
+
+            #[doc = concat!("Registers every route of the service: the operations of [`", stringify!($name), "`], `/openapi.json`")]
+            /// and `/docs` (health, readiness and metrics are added by startup).
+            pub fn configure(cfg: &mut ::actix_web::web::ServiceConfig) {
+                $crate::openapi::configure::<$name>(cfg, $service);
+            }
+        )?
     };
 }

@@ -168,13 +168,7 @@ pub async fn claim(
     ttl: TimeDelta,
     wait_seconds: u64,
 ) -> Result<bool, diesel::result::Error> {
-    // Prepared once per connection: `wait_seconds` is the service's one configured value.
-    tessera_db::prepared(diesel::sql_query(format!(
-        "SET LOCAL lock_timeout = '{}s'",
-        wait_seconds.max(1)
-    )))
-    .execute(conn)
-    .await?;
+    tessera_db::set_local(conn, "lock_timeout", &format!("{}s", wait_seconds.max(1))).await?;
     // The placeholder response is replaced (`db::registrations::submit`) before the commit.
     let upsert = diesel::insert_into(idempotency_keys::table)
         .values((
@@ -197,9 +191,7 @@ pub async fn claim(
         diesel::query_dsl::methods::FilterDsl::filter(upsert, idempotency_keys::expires_at.le(now))
             .execute(conn)
             .await?;
-    tessera_db::prepared(diesel::sql_query("SET LOCAL lock_timeout = 0"))
-        .execute(conn)
-        .await?;
+    tessera_db::set_local(conn, "lock_timeout", "0").await?;
     Ok(claimed == 1)
 }
 
