@@ -15,7 +15,6 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
@@ -39,13 +38,16 @@ pub const ATTEMPT_HEADER: &str = "x-attempt";
 pub const LAST_ERROR_HEADER: &str = "x-last-error";
 
 /// A handler of events; runs inside the transaction that records the event as processed.
+/// Implementations are `#[async_trait::async_trait]` impls (the consumer holds the handler as
+/// `Arc<dyn EventHandler>`).
+#[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
     /// Handles `event`. An `Err` rolls back everything it wrote and schedules a retry.
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AsyncPgConnection,
-        event: &'a EventEnvelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>>;
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> anyhow::Result<()>;
 }
 
 /// Runs a consumer until stopped; reconnects on broker failures.

@@ -189,21 +189,20 @@ impl Recorder {
     }
 }
 
+#[async_trait::async_trait]
 impl crate::EventHandler for Recorder {
-    fn handle<'a>(
-        &'a self,
-        _conn: &'a mut diesel_async::AsyncPgConnection,
-        event: &'a crate::EventEnvelope,
-    ) -> futures_util::future::BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            if n <= self.fail_first {
-                anyhow::bail!("failure {n}")
-            }
-            if let Ok(mut handled) = self.handled.lock() {
-                handled.push(event.clone());
-            }
-            Ok(())
-        })
+    async fn handle(
+        &self,
+        _conn: &mut diesel_async::AsyncPgConnection,
+        event: &crate::EventEnvelope,
+    ) -> anyhow::Result<()> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n <= self.fail_first {
+            anyhow::bail!("failure {n}")
+        }
+        if let Ok(mut handled) = self.handled.lock() {
+            handled.push(event.clone());
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,15 @@ use actix_web::http::header::AUTHORIZATION;
 use aws_lc_rs::digest::{SHA256, digest};
 use subtle::ConstantTimeEq;
 
+use crate::ApiError;
+
+/// 401 `unauthenticated` for a bearer access token that is missing, malformed, badly signed or
+/// expired: one message for all of them (RFC 6750 §3.1 `invalid_token`), so a caller learns
+/// nothing about which check failed.
+pub fn invalid_token() -> ApiError {
+    ApiError::unauthenticated("The access token is missing, invalid or expired.")
+}
+
 /// Whether two shared secrets are equal, in constant time: their SHA-256 digests are compared,
 /// so neither the content nor the length of the expected secret leaks through timing.
 pub fn secrets_equal(expected: &[u8], presented: &[u8]) -> bool {

@@ -121,19 +121,55 @@ pub trait ServiceConfig: DeserializeOwned + Serialize {
     }
 }
 
-/// Implements [`ServiceConfig`] for a service's `Config`, whose shared settings are its `base`
-/// field, and `Debug` for it as its effective configuration (every variable, secrets redacted:
-/// what `config show` prints, [`ServiceConfig::effective`]).
+/// Declares a service's `Config` and implements [`ServiceConfig`] for it, and `Debug` as its
+/// effective configuration (every variable, secrets redacted: what `config show` prints,
+/// [`ServiceConfig::effective`]).
 ///
 /// ```text
-/// tessera_http::service_config!(Config, default_port = 8084, finish = Config::validate);
+/// tessera_http::service_config! {
+///     /// The credential broker's settings. Variable names are the field names upper-cased.
+///     pub struct Config {
+///         /// `BROKER_ISSUER`: …
+///         #[serde_inline_default("…".to_owned())]
+///         pub broker_issuer: String,
+///     }
+///     default_port = 8084, finish = Config::validate
+/// }
 /// ```
+///
+/// The struct gets the shared settings as its first field, `pub base: ServiceSettings` (read
+/// apart by [`load`], shown flattened beside the rest), and the service's fields as written:
+/// their variable is the field's name upper-cased, their default a `#[serde_inline_default(…)]`
+/// or `#[serde(default)]` (the caller depends on `serde` and `serde_inline_default`). The
+/// second form, `service_config!(Config, default_port = …, finish = …)`, writes the impls for
+/// a struct declared elsewhere with such a `base` field.
 ///
 /// `finish` is called by [`ServiceConfig::finish`] after the variables were read: a function of
 /// `&Config` or `&mut Config` returning `Result<(), E>` with `E: Display`; leave it out when
 /// there is nothing to complete or check.
 #[macro_export]
 macro_rules! service_config {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($fields:tt)* }
+        default_port = $port:expr $(, finish = $finish:path)? $(,)?
+    ) => {
+        #[::serde_inline_default::serde_inline_default]
+        #[derive(Clone, ::serde::Deserialize, ::serde::Serialize)]
+        $(#[$meta])*
+        pub struct $name {
+            /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default
+            /// the service's `DEFAULT_PORT` —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`,
+            /// `DB_POOL_SIZE`, `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`,
+            /// `GATEWAY_ENFORCE_SOURCE`, `SHUTDOWN_TIMEOUT_SECONDS`): see
+            /// [`ServiceSettings`](tessera_http::config::ServiceSettings).
+            #[serde(skip_deserializing, flatten)]
+            pub base: $crate::config::ServiceSettings,
+            $($fields)*
+        }
+
+        $crate::service_config!($name, default_port = $port $(, finish = $finish)?);
+    };
     ($config:ty, default_port = $port:expr $(, finish = $finish:path)? $(,)?) => {
         impl ::std::fmt::Debug for $config {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

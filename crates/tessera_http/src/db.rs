@@ -14,7 +14,8 @@
 //! | text PostgreSQL cannot store (NUL, U+0000: valid JSON, not valid `text` or `jsonb`) | 422 | `validation_error` |
 //! | anything else | 500 | `internal_error` (cause logged once, never sent) |
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::DatabaseErrorKind;
+pub use diesel::result::Error as DieselError;
 pub use diesel_async::pooled_connection::deadpool::PoolError;
 
 use crate::{ApiError, ErrorCode, StatusCode};
@@ -43,6 +44,52 @@ impl From<PoolError> for ApiError {
     fn from(e: PoolError) -> Self {
         ApiError::unavailable(e)
     }
+}
+
+/// A storage failure: the one variant a service's error enum keeps for the database
+/// (`Store(StoreError)`), whose `From` conversions [`store_error!`](crate::store_error) writes,
+/// so that `?` works on diesel and pool results inside operations. Mapped as the table above
+/// says (503 when the database is unreachable, else 500, …).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DieselError),
+    /// No connection could be had.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(e) => e.into(),
+            StoreError::Pool(e) => e.into(),
+        }
+    }
+}
+
+/// Writes `From<DieselError>` and `From<PoolError>` for a service's error enum, through its
+/// [`StoreError`] variant: `store_error!(Error::Store)`. A service that reads some database
+/// errors as its own failures (control-plane's foreign-key violation) writes
+/// `From<DieselError>` itself and asks for the pool's only: `store_error!(Error::Store, pool)`.
+#[macro_export]
+macro_rules! store_error {
+    ($error:ident :: $variant:ident) => {
+        impl ::std::convert::From<$crate::db::DieselError> for $error {
+            fn from(e: $crate::db::DieselError) -> Self {
+                Self::$variant(e.into())
+            }
+        }
+        $crate::store_error!($error::$variant, pool);
+    };
+    ($error:ident :: $variant:ident, pool) => {
+        impl ::std::convert::From<$crate::db::PoolError> for $error {
+            fn from(e: $crate::db::PoolError) -> Self {
+                Self::$variant(e.into())
+            }
+        }
+    };
 }
 
 /// Whether `e` is PostgreSQL's refusal of a NUL character (U+0000): in `text` ("invalid byte sequence for

@@ -11,9 +11,20 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{ResponseError, web};
+use actix_web::{HttpRequest, ResponseError, web};
 
 use crate::error::{ApiError, ErrorCode, FieldErrors};
+
+/// The application data of type `T` (`web::Data<T>`, the service's `AppState`) for an
+/// extractor that runs before the handler.
+///
+/// # Errors
+/// 500 `internal_error` when the app was built without it (a wiring bug, never the client's).
+pub fn app_data<T: 'static>(req: &HttpRequest) -> Result<web::Data<T>, ApiError> {
+    req.app_data::<web::Data<T>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
 
 /// How a service wants extractor failures reported.
 #[derive(Debug, Clone, Copy)]

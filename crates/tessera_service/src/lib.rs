@@ -35,14 +35,20 @@ pub use dlq::DlqCommand;
 pub use tessera_http::config::ServiceConfig;
 
 /// Declares a service binary in its crate's `cli.rs`: the marker type implementing
-/// [`Service`] and the `Cli` parser whose subcommand is the crate's own `Command` enum (which
-/// flattens [`ServiceCommand`] in). The crate follows the one service shape:
-/// `crate::config::Config` implementing [`ServiceConfig`] with `for_tests(database_url, amqp_url)`,
+/// [`Service`], the `Command` enum of its subcommands — the shared ones ([`ServiceCommand`],
+/// flattened in) followed by the service's own variants, written after the name — and the
+/// `Cli` parser. The crate follows the one service shape: `crate::config::Config`
+/// implementing [`ServiceConfig`] with `for_tests(database_url, amqp_url)`,
 /// `crate::startup::{MIGRATIONS, build}`, `crate::openapi::yaml()`; `version` and `about` come
 /// from the crate's `Cargo.toml`.
 ///
 /// ```text
-/// tessera_service::service! { ControlPlane = "control-plane" }
+/// tessera_service::service! {
+///     ControlPlane = "control-plane";
+///     /// Manage white labels.
+///     #[command(subcommand)]
+///     Wl(WlCommand),
+/// }
 /// ```
 #[macro_export]
 #[expect(
@@ -50,7 +56,7 @@ pub use tessera_http::config::ServiceConfig;
     reason = "`crate::` is the calling service's crate: the macro wires that crate's modules"
 )]
 macro_rules! service {
-    ($name:ident = $binary:literal) => {
+    ($name:ident = $binary:literal $(; $($commands:tt)*)?) => {
         #[doc = concat!("The `", $binary, "` binary, as its shared subcommands and the integration tests see it.")]
         #[derive(Debug, Clone, Copy)]
         pub struct $name;
@@ -76,6 +82,16 @@ macro_rules! service {
             fn openapi() -> ::anyhow::Result<String> {
                 crate::openapi::yaml()
             }
+        }
+
+        #[doc = concat!("The `", $binary, "` subcommands: the shared ones, then the service's own.")]
+        #[derive(Debug, ::clap::Subcommand)]
+        pub enum Command {
+            /// The shared subcommands: `serve` (the default), `migrate`, `openapi`, `config`,
+            /// `completions`.
+            #[command(flatten)]
+            Service($crate::ServiceCommand),
+            $($($commands)*)?
         }
 
         #[doc = concat!("The `", $binary, "` command line (`", $binary, " --help`).")]
@@ -178,45 +194,56 @@ pub fn exit(binary: &str, result: anyhow::Result<impl Outcome>) -> std::process:
     }
 }
 
-/// Writes one event to the outbox on `conn`, inside the caller's transaction (ARCHITECTURE.md
-/// §2 "Events"): the envelope `{id (UUID v7), type: kind, source, time: now, requestId, data}`
-/// carries the current request's id ([`tessera_http::request_id::current`]) and the message
-/// the current span's W3C trace context ([`tessera_telemetry::trace_headers`]). The relay
-/// publishes it after the commit.
-///
-/// # Errors
-/// Database errors, or `data` that cannot be serialised (as
-/// `diesel::result::Error::SerializationError`, so the transaction rolls back).
-pub async fn enqueue_event<T: serde::Serialize>(
-    conn: &mut diesel_async::AsyncPgConnection,
-    source: &str,
-    kind: &str,
-    data: T,
-    now: DateTime<Utc>,
-) -> Result<(), diesel::result::Error> {
-    let message = outbox_message(source, kind, data, now)?;
-    tessera_events::outbox::enqueue(conn, &[message]).await?;
-    Ok(())
-}
+/// A service as the `source` of the events it writes to its outbox (ARCHITECTURE.md §2
+/// "Events"). Each service declares one, `pub const OUTBOX: EventSource =
+/// EventSource("identity");`, and writes its events with [`EventSource::enqueue`] inside the
+/// transaction of the change that causes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSource(pub &'static str);
 
-/// The outbox row [`enqueue_event`] writes, for a caller that writes it in its own statement:
-/// the envelope with the current request id, and the current span's trace headers.
-///
-/// # Errors
-/// `data` that does not serialise (as a diesel serialisation error, to fail the transaction).
-pub fn outbox_message<T: serde::Serialize>(
-    source: &str,
-    kind: &str,
-    data: T,
-    now: DateTime<Utc>,
-) -> Result<tessera_events::outbox::OutboxMessage, diesel::result::Error> {
-    let envelope = tessera_events::EventEnvelope::new(
-        source,
-        kind,
-        data,
-        tessera_http::request_id::current(),
-        now,
-    );
-    tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+impl EventSource {
+    /// Writes one event to the outbox on `conn`, inside the caller's transaction: the envelope
+    /// `{id (UUID v7), type: kind, source, time: now, requestId, data}` carries the current
+    /// request's id ([`tessera_http::request_id::current`]) and the message the current span's
+    /// W3C trace context ([`tessera_telemetry::trace_headers`]). The relay publishes it after
+    /// the commit.
+    ///
+    /// # Errors
+    /// Database errors, or `data` that cannot be serialised (as
+    /// `diesel::result::Error::SerializationError`, so the transaction rolls back).
+    pub async fn enqueue<T: serde::Serialize>(
+        self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        kind: &str,
+        data: T,
+        now: DateTime<Utc>,
+    ) -> Result<(), diesel::result::Error> {
+        let message = self.message(kind, data, now)?;
+        tessera_events::outbox::enqueue(conn, &[message]).await?;
+        Ok(())
+    }
+
+    /// The outbox row [`EventSource::enqueue`] writes, for a caller that writes it in its own
+    /// statement: the envelope with the current request id, and the current span's trace
+    /// headers.
+    ///
+    /// # Errors
+    /// `data` that does not serialise (as a diesel serialisation error, to fail the
+    /// transaction).
+    pub fn message<T: serde::Serialize>(
+        self,
+        kind: &str,
+        data: T,
+        now: DateTime<Utc>,
+    ) -> Result<tessera_events::outbox::OutboxMessage, diesel::result::Error> {
+        let envelope = tessera_events::EventEnvelope::new(
+            self.0,
+            kind,
+            data,
+            tessera_http::request_id::current(),
+            now,
+        );
+        tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    }
 }

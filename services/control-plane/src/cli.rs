@@ -9,14 +9,8 @@ use crate::db::white_labels::{self, NewWhiteLabel, WhiteLabelChange};
 use crate::db::{api_keys, relationships};
 use crate::domain::{Status, WlId};
 
-tessera_service::service! { ControlPlane = "control-plane" }
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// `serve` (the default) and `migrate [--create-database]`.
-    #[command(flatten)]
-    Service(tessera_service::ServiceCommand),
+tessera_service::service! {
+    ControlPlane = "control-plane";
     /// Manage white labels.
     #[command(subcommand)]
     Wl(WlCommand),

@@ -6,7 +6,7 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tessera_http::ApiError;
-use tessera_http::db::PoolError;
+use tessera_http::db::StoreError;
 
 /// An operation's failure.
 #[derive(Debug, thiserror::Error)]
@@ -23,13 +23,13 @@ pub enum Error {
     /// No such unrevoked API key of this white label: 404.
     #[error("API key not found.")]
     ApiKeyNotFound,
-    /// The database failed (mapped by [`tessera_http::db`]: 503 when unreachable, else 500).
+    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
+    /// else 500).
     #[error(transparent)]
-    Database(DieselError),
-    /// No connection could be had: 503.
-    #[error(transparent)]
-    Pool(#[from] PoolError),
+    Store(StoreError),
 }
+
+tessera_http::store_error!(Error::Store, pool);
 
 impl From<DieselError> for Error {
     /// A foreign-key violation means a white label the row points to is not there: every
@@ -39,7 +39,7 @@ impl From<DieselError> for Error {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 Self::WhiteLabelNotFound
             }
-            other => Self::Database(other),
+            other => Self::Store(other.into()),
         }
     }
 }
@@ -51,8 +51,7 @@ impl From<Error> for ApiError {
                 ApiError::not_found(e.to_string())
             }
             Error::WhiteLabelExists => ApiError::conflict(e.to_string()),
-            Error::Database(e) => e.into(),
-            Error::Pool(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }
@@ -71,7 +70,7 @@ mod tests {
             (Error::ApiKeyNotFound, StatusCode::NOT_FOUND),
             (Error::WhiteLabelExists, StatusCode::CONFLICT),
             (
-                Error::Database(DieselError::RollbackTransaction),
+                Error::from(DieselError::RollbackTransaction),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
         ];

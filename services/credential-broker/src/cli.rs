@@ -1,19 +1,12 @@
 //! The command line: `serve` (default), `migrate`, `binding put`, `openapi`.
 
-use clap::Subcommand;
 use diesel_async::AsyncConnection;
 
 use crate::db::bindings;
 use crate::hosts;
 
-tessera_service::service! { CredentialBroker = "credential-broker" }
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// `serve` (the default) and `migrate [--create-database]`.
-    #[command(flatten)]
-    Service(tessera_service::ServiceCommand),
+tessera_service::service! {
+    CredentialBroker = "credential-broker";
     /// The identity-event consumer's dead letters (`AMQP_URL`, `BROKER_IDENTITY_QUEUE`): list, replay.
     #[command(subcommand)]
     Dlq(tessera_service::DlqCommand),

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 
 /// `WALLET_BACKEND`.
@@ -20,64 +19,57 @@ pub enum WalletBackend {
     Oauth,
 }
 
-/// The credential broker's settings. Variable names are the field names upper-cased.
-#[serde_inline_default]
-#[derive(Clone, Deserialize, serde::Serialize)]
-pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
-    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
-    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip_deserializing, flatten)]
-    pub base: ServiceSettings,
-    /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
-    /// presents as `Authorization: Bearer …` on `POST /api/token`.
-    #[serde(serialize_with = "tessera_http::config::show::secret")]
-    pub broker_caller_token: SecretString,
-    /// `BROKER_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
-    pub broker_admin_token: Option<SecretString>,
-    /// `BROKER_AUDIT_HMAC_KEY` (required): key of the HMAC-SHA256 of issued tokens kept in the
-    /// audit log for correlation (at least 32 bytes).
-    #[serde(serialize_with = "tessera_http::config::show::secret")]
-    pub broker_audit_hmac_key: SecretString,
-    /// `TOKEN_RATE_LIMIT_PER_MINUTE`: token requests per sandbox per minute, across replicas
-    /// (default 60).
-    #[serde_inline_default(60)]
-    pub token_rate_limit_per_minute: u32,
-    /// `WALLET_BACKEND`: `static` (default) or `oauth`.
-    #[serde(default)]
-    pub wallet_backend: WalletBackend,
-    /// `WALLET_OAUTH_UPSTREAMS`: the `oauth` backend's clients, JSON
-    /// `{"<host>": {"token_endpoint": "https://…", "client_id": "…", "client_secret": "…"}}`.
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
-    pub wallet_oauth_upstreams: Option<SecretString>,
-    /// `BROKER_WALLET_ENCRYPTION_KEY`: 32 random bytes, base64; seals the oauth wallet's
-    /// tokens at rest (required with `WALLET_BACKEND=oauth`).
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
-    pub broker_wallet_encryption_key: Option<SecretString>,
-    /// `WALLET_MEMORY_CACHE_SECONDS`: how long each replica serves an oauth access token it
-    /// already holds from memory before re-reading the wallet row (default 30; 0 disables).
-    #[serde_inline_default(30)]
-    pub wallet_memory_cache_seconds: u64,
-    /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
-    /// `host=token,host=token` (local use; seed 003 milestone 2).
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
-    pub wallet_static_tokens: Option<SecretString>,
-    /// `WALLET_STATIC_TTL_SECONDS`: lifetime reported for static tokens (default 3600).
-    #[serde_inline_default(3600)]
-    pub wallet_static_ttl_seconds: u64,
-    /// `BROKER_IDENTITY_QUEUE`: durable queue of the identity-event consumer (default
-    /// `credential-broker.identity`; empty disables the consumer).
-    #[serde_inline_default(crate::consumer::QUEUE.to_owned())]
-    pub broker_identity_queue: String,
-    /// Not a variable: tests set it so their throw-away queues vanish once unused
-    /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
-    #[serde(skip)]
-    pub consumer_queue_expires: Option<Duration>,
+tessera_http::service_config! {
+    /// The credential broker's settings. Variable names are the field names upper-cased.
+    pub struct Config {
+        /// `BROKER_CALLER_TOKEN` (required): the service credential the sandboxes' auth proxy
+        /// presents as `Authorization: Bearer …` on `POST /api/token`.
+        #[serde(serialize_with = "tessera_http::config::show::secret")]
+        pub broker_caller_token: SecretString,
+        /// `BROKER_ADMIN_TOKEN`: bearer credential of the operator API; unset disables it.
+        #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+        pub broker_admin_token: Option<SecretString>,
+        /// `BROKER_AUDIT_HMAC_KEY` (required): key of the HMAC-SHA256 of issued tokens kept in the
+        /// audit log for correlation (at least 32 bytes).
+        #[serde(serialize_with = "tessera_http::config::show::secret")]
+        pub broker_audit_hmac_key: SecretString,
+        /// `TOKEN_RATE_LIMIT_PER_MINUTE`: token requests per sandbox per minute, across replicas
+        /// (default 60).
+        #[serde_inline_default(60)]
+        pub token_rate_limit_per_minute: u32,
+        /// `WALLET_BACKEND`: `static` (default) or `oauth`.
+        #[serde(default)]
+        pub wallet_backend: WalletBackend,
+        /// `WALLET_OAUTH_UPSTREAMS`: the `oauth` backend's clients, JSON
+        /// `{"<host>": {"token_endpoint": "https://…", "client_id": "…", "client_secret": "…"}}`.
+        #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+        pub wallet_oauth_upstreams: Option<SecretString>,
+        /// `BROKER_WALLET_ENCRYPTION_KEY`: 32 random bytes, base64; seals the oauth wallet's
+        /// tokens at rest (required with `WALLET_BACKEND=oauth`).
+        #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+        pub broker_wallet_encryption_key: Option<SecretString>,
+        /// `WALLET_MEMORY_CACHE_SECONDS`: how long each replica serves an oauth access token it
+        /// already holds from memory before re-reading the wallet row (default 30; 0 disables).
+        #[serde_inline_default(30)]
+        pub wallet_memory_cache_seconds: u64,
+        /// `WALLET_STATIC_TOKENS`: the `static` wallet backend's token per upstream host,
+        /// `host=token,host=token` (local use; seed 003 milestone 2).
+        #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+        pub wallet_static_tokens: Option<SecretString>,
+        /// `WALLET_STATIC_TTL_SECONDS`: lifetime reported for static tokens (default 3600).
+        #[serde_inline_default(3600)]
+        pub wallet_static_ttl_seconds: u64,
+        /// `BROKER_IDENTITY_QUEUE`: durable queue of the identity-event consumer (default
+        /// `credential-broker.identity`; empty disables the consumer).
+        #[serde_inline_default(crate::consumer::QUEUE.to_owned())]
+        pub broker_identity_queue: String,
+        /// Not a variable: tests set it so their throw-away queues vanish once unused
+        /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
+        #[serde(skip)]
+        pub consumer_queue_expires: Option<Duration>,
+    }
+    default_port = 8084, finish = Config::validate
 }
-
-tessera_http::service_config!(Config, default_port = 8084, finish = Config::validate);
 
 impl Config {
     /// Checks values.

@@ -11,7 +11,6 @@
 //!   again. Bindings an operator suspended never come back this way (issue #20).
 
 use diesel_async::AsyncPgConnection;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
 use uuid::Uuid;
@@ -36,44 +35,40 @@ struct AgentEvent {
 #[derive(Debug, Default)]
 pub struct FollowIdentity;
 
+#[async_trait::async_trait]
 impl EventHandler for FollowIdentity {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AsyncPgConnection,
-        event: &'a EventEnvelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let data: AgentEvent = serde_json::from_value(event.data.clone())?;
-            let reason = format!("{} (event {})", event.kind, event.id);
-            let (tenant, agent) = (data.tenant.as_str(), data.agent_id);
-            let role = || {
-                data.role
-                    .as_deref()
-                    .ok_or_else(|| anyhow::anyhow!("{} without a role", event.kind))
-            };
-            match event.kind.as_str() {
-                AGENT_DISABLED => {
-                    let n =
-                        bindings::suspend_for_disabled_agent(conn, tenant, agent, &reason).await?;
-                    tracing::info!(tenant, agent_id = %agent, suspended = n, kind = %event.kind, "bindings suspended");
-                }
-                ROLE_REVOKED => {
-                    let n =
-                        bindings::suspend_for_revoked_role(conn, tenant, agent, role()?, &reason)
-                            .await?;
-                    tracing::info!(tenant, agent_id = %agent, suspended = n, kind = %event.kind, "bindings suspended");
-                }
-                ROLE_ASSIGNED => {
-                    let n =
-                        bindings::restore_for_assigned_role(conn, tenant, agent, role()?).await?;
-                    if n > 0 {
-                        tracing::info!(tenant, agent_id = %agent, reactivated = n, kind = %event.kind, "bindings reactivated");
-                    }
-                }
-                _ => {}
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> anyhow::Result<()> {
+        let data: AgentEvent = serde_json::from_value(event.data.clone())?;
+        let reason = format!("{} (event {})", event.kind, event.id);
+        let (tenant, agent) = (data.tenant.as_str(), data.agent_id);
+        let role = || {
+            data.role
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("{} without a role", event.kind))
+        };
+        match event.kind.as_str() {
+            AGENT_DISABLED => {
+                let n = bindings::suspend_for_disabled_agent(conn, tenant, agent, &reason).await?;
+                tracing::info!(tenant, agent_id = %agent, suspended = n, kind = %event.kind, "bindings suspended");
             }
-            Ok(())
-        })
+            ROLE_REVOKED => {
+                let n = bindings::suspend_for_revoked_role(conn, tenant, agent, role()?, &reason)
+                    .await?;
+                tracing::info!(tenant, agent_id = %agent, suspended = n, kind = %event.kind, "bindings suspended");
+            }
+            ROLE_ASSIGNED => {
+                let n = bindings::restore_for_assigned_role(conn, tenant, agent, role()?).await?;
+                if n > 0 {
+                    tracing::info!(tenant, agent_id = %agent, reactivated = n, kind = %event.kind, "bindings reactivated");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

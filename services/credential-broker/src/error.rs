@@ -3,7 +3,7 @@
 //! the rest; request validation (bad fields) stays [`ApiError::invalid_field`] at the edge.
 
 use tessera_http::ApiError;
-use tessera_http::db::PoolError;
+use tessera_http::db::StoreError;
 
 /// An operator action's failure.
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +20,13 @@ pub enum Error {
     /// The operator credential is missing or wrong: 401.
     #[error("The operator credential is missing or invalid.")]
     NotOperator,
-    /// The database failed (mapped by [`tessera_http::db`]: 503 when unreachable, else 500).
+    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
+    /// else 500).
     #[error(transparent)]
-    Database(#[from] diesel::result::Error),
-    /// No connection could be had: 503.
-    #[error(transparent)]
-    Pool(#[from] PoolError),
+    Store(StoreError),
 }
+
+tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -37,8 +37,7 @@ impl From<Error> for ApiError {
             }
             Error::StaticWallet => ApiError::conflict(e.to_string()),
             Error::NotOperator => ApiError::unauthenticated(e.to_string()),
-            Error::Database(e) => e.into(),
-            Error::Pool(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }
@@ -73,7 +72,7 @@ mod tests {
                 ErrorCode::Unauthenticated,
             ),
             (
-                Error::Database(diesel::result::Error::RollbackTransaction),
+                Error::from(diesel::result::Error::RollbackTransaction),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::InternalError,
             ),

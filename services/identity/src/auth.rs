@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -124,15 +124,8 @@ pub struct Authenticated {
 #[derive(Debug, Clone)]
 pub struct Admin(pub Authenticated);
 
-fn unauthenticated() -> ApiError {
-    ApiError::unauthenticated("The access token is missing, invalid or expired.")
-}
-
 async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("AppState missing"))?
-        .clone();
+    let state = tessera_http::extract::app_data::<AppState>(&req)?;
     let slug = req.match_info().get("tenant_slug").unwrap_or_default();
     let now = state.now();
     let claims = match bearer_token(&req) {
@@ -153,14 +146,14 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     let Some(claims) = claims else {
         // An unknown tenant is a 404 whatever the credentials.
         tenant(&state, slug).await?;
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     };
     if claims.tenant != slug || claims.iss != state.config.issuer(slug) {
         return Err(tenant_not_found());
     }
     let (Ok(agent_id), Ok(sid)) = (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid))
     else {
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     };
     // One round trip: the session in the active tenant `slug`, its agent's status and role.
     let found = {
@@ -169,10 +162,10 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     };
     let Some((tenant, session, agent_status, role)) = found else {
         tenant(&state, slug).await?;
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     };
     if session.agent_id != agent_id || !session.live_at(now) {
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     }
     if session.mfa_pending {
         return Err(ApiError::new(
@@ -182,7 +175,7 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
         ));
     }
     if agent_status != AgentStatus::Active {
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     }
     Ok(Authenticated {
         tenant,

@@ -14,14 +14,8 @@ use crate::domain::AgentStatus;
 use crate::operations::change_agent_status;
 use crate::{mfa, provision};
 
-tessera_service::service! { Identity = "identity" }
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// `serve` (the default) and `migrate [--create-database]`.
-    #[command(flatten)]
-    Service(tessera_service::ServiceCommand),
+tessera_service::service! {
+    Identity = "identity";
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),

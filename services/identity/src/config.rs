@@ -7,79 +7,70 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
-/// The identity service's settings. Variable names are the field names upper-cased.
-#[serde_inline_default]
-#[derive(Clone, Deserialize, serde::Serialize)]
-pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
-    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
-    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip_deserializing, flatten)]
-    pub base: ServiceSettings,
-    /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
-    /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
-    /// CPU): OWASP's recommendation.
-    #[serde(skip_deserializing, flatten)]
-    pub argon2: HashSettings,
-    /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
-    /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
-    #[serde_inline_default("http://localhost:8083".to_owned())]
-    pub identity_issuer_base_url: String,
-    /// `ACCESS_TOKEN_AUDIENCE`: the `aud` of access tokens, the platform's APIs behind the
-    /// gateway (default `tessera`).
-    #[serde_inline_default("tessera".to_owned())]
-    pub access_token_audience: String,
-    /// `AUTH_SESSION_TIMEOUT_SECONDS`: session lifetime, returned as `session_timeout_seconds`
-    /// (default 3600, seed 002).
-    #[serde_inline_default(3600)]
-    pub auth_session_timeout_seconds: u64,
-    /// `AUTH_MAX_FAILED_ATTEMPTS`: failed passwords (and, separately, failed codes) that lock
-    /// an agent (default 5).
-    #[serde_inline_default(5)]
-    pub auth_max_failed_attempts: u32,
-    /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
-    #[serde_inline_default(900)]
-    pub auth_lockout_seconds: u64,
-    /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any agent,
-    /// any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
-    /// `AUTH_LOCKOUT_SECONDS` (429 with `Retry-After`; default 20; `tessera_db::attempts`,
-    /// shared with users-registration; issue #17).
-    #[serde_inline_default(20)]
-    pub auth_address_max_failed_attempts: u32,
-    /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
-    /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
-    #[serde_inline_default("admin,supervisor,agent,viewer,moderator".to_owned())]
-    pub identity_roles: String,
-    /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets
-    /// at rest (AES-256-GCM). `make up` generates one.
-    #[serde(serialize_with = "tessera_http::config::show::secret")]
-    pub identity_mfa_encryption_key: SecretString,
-    /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
-    #[serde_inline_default("Tessera".to_owned())]
-    pub totp_issuer: String,
-    /// `IDENTITY_ENROLLMENT_URL`: the page an agent created through the API opens to set its
-    /// first password; its link is `<url>?tenant=<slug>#token=<token>` (the token in the
-    /// fragment, so it stays out of web servers' access logs) and the page posts the token to
-    /// `POST /tenants/{slug}/password` (default `http://localhost:8080/enroll`).
-    #[serde_inline_default("http://localhost:8080/enroll".to_owned())]
-    pub identity_enrollment_url: String,
-    /// `IDENTITY_ENROLLMENT_TTL_SECONDS`: how long an enrollment link works (default 259200 =
-    /// 72 h; at most 30 days).
-    #[serde_inline_default(72 * 3600)]
-    pub identity_enrollment_ttl_seconds: u64,
-    /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
-    /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
-    #[serde(skip_deserializing, flatten)]
-    pub keys: tessera_jwt::KeySettings,
+tessera_http::service_config! {
+    /// The identity service's settings. Variable names are the field names upper-cased.
+    pub struct Config {
+        /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
+        /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
+        /// CPU): OWASP's recommendation.
+        #[serde(skip_deserializing, flatten)]
+        pub argon2: HashSettings,
+        /// `IDENTITY_ISSUER_BASE_URL`: this service's public base URL; a tenant's issuer (`iss`)
+        /// is `<base>/tenants/<slug>` (default `http://localhost:8083`).
+        #[serde_inline_default("http://localhost:8083".to_owned())]
+        pub identity_issuer_base_url: String,
+        /// `ACCESS_TOKEN_AUDIENCE`: the `aud` of access tokens, the platform's APIs behind the
+        /// gateway (default `tessera`).
+        #[serde_inline_default("tessera".to_owned())]
+        pub access_token_audience: String,
+        /// `AUTH_SESSION_TIMEOUT_SECONDS`: session lifetime, returned as `session_timeout_seconds`
+        /// (default 3600, seed 002).
+        #[serde_inline_default(3600)]
+        pub auth_session_timeout_seconds: u64,
+        /// `AUTH_MAX_FAILED_ATTEMPTS`: failed passwords (and, separately, failed codes) that lock
+        /// an agent (default 5).
+        #[serde_inline_default(5)]
+        pub auth_max_failed_attempts: u32,
+        /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
+        #[serde_inline_default(900)]
+        pub auth_lockout_seconds: u64,
+        /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any agent,
+        /// any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
+        /// `AUTH_LOCKOUT_SECONDS` (429 with `Retry-After`; default 20; `tessera_db::attempts`,
+        /// shared with users-registration; issue #17).
+        #[serde_inline_default(20)]
+        pub auth_address_max_failed_attempts: u32,
+        /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
+        /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
+        #[serde_inline_default("admin,supervisor,agent,viewer,moderator".to_owned())]
+        pub identity_roles: String,
+        /// `IDENTITY_MFA_ENCRYPTION_KEY` (required): 32 random bytes, base64; seals TOTP secrets
+        /// at rest (AES-256-GCM). `make up` generates one.
+        #[serde(serialize_with = "tessera_http::config::show::secret")]
+        pub identity_mfa_encryption_key: SecretString,
+        /// `TOTP_ISSUER`: the issuer label in `otpauth://` URIs (default `Tessera`).
+        #[serde_inline_default("Tessera".to_owned())]
+        pub totp_issuer: String,
+        /// `IDENTITY_ENROLLMENT_URL`: the page an agent created through the API opens to set its
+        /// first password; its link is `<url>?tenant=<slug>#token=<token>` (the token in the
+        /// fragment, so it stays out of web servers' access logs) and the page posts the token to
+        /// `POST /tenants/{slug}/password` (default `http://localhost:8080/enroll`).
+        #[serde_inline_default("http://localhost:8080/enroll".to_owned())]
+        pub identity_enrollment_url: String,
+        /// `IDENTITY_ENROLLMENT_TTL_SECONDS`: how long an enrollment link works (default 259200 =
+        /// 72 h; at most 30 days).
+        #[serde_inline_default(72 * 3600)]
+        pub identity_enrollment_ttl_seconds: u64,
+        /// `JWT_SIGNING_KEYS_DIR`, `JWT_KEY_PUBLISH_LEAD_SECONDS`, `JWT_KEYS_RELOAD_SECONDS`,
+        /// `JWKS_MAX_AGE_SECONDS`: see [`tessera_jwt::KeySettings`].
+        #[serde(skip_deserializing, flatten)]
+        pub keys: tessera_jwt::KeySettings,
+    }
+    default_port = 8083, finish = Config::complete
 }
-
-tessera_http::service_config!(Config, default_port = 8083, finish = Config::complete);
 
 impl Config {
     /// Reads the signing-key settings (`JWT_*`) and the Argon2id costs (`ARGON2_*`), then

@@ -1,6 +1,7 @@
 //! What identity's operations fail with (STYLE.md §3), and the one `From` into the envelope.
 
 use tessera_http::ApiError;
+use tessera_http::db::StoreError;
 
 /// An operation's failure.
 #[derive(Debug, thiserror::Error)]
@@ -21,10 +22,13 @@ pub enum Error {
     /// The system RNG failed: 500.
     #[error("the system RNG failed")]
     Rng,
-    /// The database failed (mapped by [`tessera_http::db`]).
+    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
+    /// else 500).
     #[error(transparent)]
-    Database(#[from] diesel::result::Error),
+    Store(StoreError),
 }
+
+tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -33,7 +37,7 @@ impl From<Error> for ApiError {
             Error::EmailTaken | Error::AlreadyEnrolled => ApiError::conflict(e.to_string()),
             Error::Token(lookup) => tessera_service::one_time::refused(lookup),
             Error::Rng => ApiError::internal(e),
-            Error::Database(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }
@@ -42,7 +46,7 @@ impl From<tessera_db::one_time::IssueError> for Error {
     fn from(e: tessera_db::one_time::IssueError) -> Self {
         match e {
             tessera_db::one_time::IssueError::Rng => Error::Rng,
-            tessera_db::one_time::IssueError::Database(e) => Error::Database(e),
+            tessera_db::one_time::IssueError::Database(e) => e.into(),
         }
     }
 }

@@ -4,8 +4,11 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
+use tessera_service::EventSource;
 use uuid::Uuid;
 
+/// identity as the `source` of its events; [`EventSource::enqueue`] writes them.
+pub const OUTBOX: EventSource = EventSource("identity");
 /// `identity.role.assigned`: an agent got a role (new or changed).
 pub const ROLE_ASSIGNED: &str = "identity.role.assigned";
 /// `identity.role.revoked`: an agent's role assignment was deleted.
@@ -76,7 +79,7 @@ pub struct SessionRevoked {
 /// none), in the caller's transaction: what a role change and an agent's disabling publish.
 ///
 /// # Errors
-/// As [`enqueue`].
+/// As [`EventSource::enqueue`].
 pub async fn revoke_live_sessions(
     conn: &mut AsyncPgConnection,
     tenant: &str,
@@ -98,7 +101,7 @@ pub async fn revoke_live_sessions(
 /// Enqueues [`SESSION_REVOKED`] for `sessions` (nothing when there are none).
 ///
 /// # Errors
-/// As [`enqueue`].
+/// As [`EventSource::enqueue`].
 pub async fn enqueue_revoked(
     conn: &mut AsyncPgConnection,
     tenant: &str,
@@ -116,7 +119,7 @@ pub async fn enqueue_revoked(
         reason,
         sessions,
     };
-    enqueue(conn, SESSION_REVOKED, data, now).await
+    OUTBOX.enqueue(conn, SESSION_REVOKED, data, now).await
 }
 
 /// Payload `{tenant, agentId, role?}` (ARCHITECTURE.md §2 event table).
@@ -130,17 +133,4 @@ pub struct AgentEvent {
     /// The role assigned or revoked; absent for the `identity.agent.*` events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-}
-
-/// Writes one event to the outbox on `conn` (inside the caller's transaction).
-///
-/// # Errors
-/// Database or serialisation errors (the transaction then rolls back).
-pub async fn enqueue<T: Serialize>(
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    data: T,
-    now: DateTime<Utc>,
-) -> Result<(), diesel::result::Error> {
-    tessera_service::enqueue_event(conn, "identity", kind, data, now).await
 }

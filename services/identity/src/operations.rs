@@ -45,13 +45,14 @@ pub async fn change_agent_status(
         }
         let changed = agents::set_agent_status(c, tenant.id, agent_id, status, now).await?;
         if changed && status == AgentStatus::Disabled {
-            events::enqueue(
-                c,
-                events::AGENT_DISABLED,
-                agent_event(tenant, agent_id),
-                now,
-            )
-            .await?;
+            events::OUTBOX
+                .enqueue(
+                    c,
+                    events::AGENT_DISABLED,
+                    agent_event(tenant, agent_id),
+                    now,
+                )
+                .await?;
         }
         Ok(changed)
     })
@@ -81,13 +82,14 @@ pub async fn unlock_agent(
         if !agent_credentials::unlock(c, tenant.id, agent_id).await? {
             return Err(Error::AgentNotFound);
         }
-        events::enqueue(
-            c,
-            events::AGENT_UNLOCKED,
-            agent_event(tenant, agent_id),
-            now,
-        )
-        .await?;
+        events::OUTBOX
+            .enqueue(
+                c,
+                events::AGENT_UNLOCKED,
+                agent_event(tenant, agent_id),
+                now,
+            )
+            .await?;
         Ok(())
     })
     .await
@@ -148,13 +150,14 @@ pub async fn reset_agent_mfa(
         revoke_sessions_in(c, tenant, agent_id, events::RevocationReason::MfaReset, now).await?;
         agent_credentials::clear_mfa(c, tenant.id, agent_id).await?;
         crate::db::recovery_codes::delete_recovery_codes(c, agent_id).await?;
-        events::enqueue(
-            c,
-            events::AGENT_MFA_RESET,
-            agent_event(tenant, agent_id),
-            now,
-        )
-        .await?;
+        events::OUTBOX
+            .enqueue(
+                c,
+                events::AGENT_MFA_RESET,
+                agent_event(tenant, agent_id),
+                now,
+            )
+            .await?;
         Ok(())
     })
     .await
@@ -181,13 +184,14 @@ pub async fn regenerate_recovery_codes(
             return Ok(false);
         }
         crate::db::recovery_codes::replace_recovery_codes(c, agent_id, hashes).await?;
-        events::enqueue(
-            c,
-            events::AGENT_RECOVERY_CODES_REGENERATED,
-            agent_event(tenant, agent_id),
-            now,
-        )
-        .await?;
+        events::OUTBOX
+            .enqueue(
+                c,
+                events::AGENT_RECOVERY_CODES_REGENERATED,
+                agent_event(tenant, agent_id),
+                now,
+            )
+            .await?;
         Ok(true)
     })
     .await
@@ -227,7 +231,7 @@ pub async fn create_agent(
                 if tessera_http::db::is_unique_violation(&e) {
                     Error::EmailTaken
                 } else {
-                    Error::Database(e)
+                    Error::from(e)
                 }
             })?;
         if let Some(role) = role {
@@ -236,14 +240,18 @@ pub async fn create_agent(
                 role: Some(role.to_owned()),
                 ..agent_event(tenant, agent.id)
             };
-            events::enqueue(c, events::ROLE_ASSIGNED, data, now).await?;
+            events::OUTBOX
+                .enqueue(c, events::ROLE_ASSIGNED, data, now)
+                .await?;
         }
         let token = one_time::issue(c, Purpose::ENROLLMENT, agent.id, now, expires_at).await?;
         let data = AgentEvent {
             role: role.map(str::to_owned),
             ..agent_event(tenant, agent.id)
         };
-        events::enqueue(c, events::AGENT_CREATED, data, now).await?;
+        events::OUTBOX
+            .enqueue(c, events::AGENT_CREATED, data, now)
+            .await?;
         Ok(CreatedAgent {
             agent_id: agent.id,
             token,
@@ -302,13 +310,14 @@ pub async fn enroll_agent(
             return Err(Error::Token(Lookup::Unknown));
         }
         agent_credentials::set_password(c, agent_id, password_hash).await?;
-        events::enqueue(
-            c,
-            events::AGENT_ENROLLED,
-            agent_event(tenant, agent_id),
-            now,
-        )
-        .await?;
+        events::OUTBOX
+            .enqueue(
+                c,
+                events::AGENT_ENROLLED,
+                agent_event(tenant, agent_id),
+                now,
+            )
+            .await?;
         Ok(agent_id)
     })
     .await

@@ -7,7 +7,7 @@
 //! tenant named in `QUOTATIONS_MODERATOR_TENANTS` (`X-Auth-Tenant`; issue #17).
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use tessera_http::{ApiError, GatewayTrust, bearer_token};
 
@@ -100,10 +100,7 @@ fn header(req: &HttpRequest, name: &str) -> Option<String> {
 }
 
 async fn identify(req: HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("AppState missing"))?
-        .clone();
+    let state = tessera_http::extract::app_data::<AppState>(&req)?;
     let mut caller = Caller::default();
     if req
         .extensions()

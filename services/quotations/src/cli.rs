@@ -6,14 +6,8 @@ use tessera_http::config::ServiceConfig as _;
 
 use crate::config::Config;
 
-tessera_service::service! { Quotations = "quotations" }
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// `serve` (the default) and `migrate [--create-database]`.
-    #[command(flatten)]
-    Service(tessera_service::ServiceCommand),
+tessera_service::service! {
+    Quotations = "quotations";
     /// Manage API users.
     #[command(subcommand)]
     User(UserCommand),

@@ -3,7 +3,7 @@
 //! `?` converts it; a provider chain's failure keeps its own type ([`crate::quote::QuoteError`],
 //! with the providers' outcomes as details).
 
-use tessera_http::db::PoolError;
+use tessera_http::db::StoreError;
 use tessera_http::{ApiError, ErrorCode, StatusCode};
 
 /// An API operation's failure.
@@ -24,13 +24,13 @@ pub enum Error {
     /// The path's symbol is not one quotations knows: 422 `invalid_symbol`, with the reason.
     #[error("{0}")]
     InvalidSymbol(String),
-    /// The database failed (mapped by [`tessera_http::db`]: 503 when unreachable, else 500).
+    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
+    /// else 500).
     #[error(transparent)]
-    Database(#[from] diesel::result::Error),
-    /// No connection could be had: 503.
-    #[error(transparent)]
-    Pool(#[from] PoolError),
+    Store(StoreError),
 }
+
+tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -44,8 +44,7 @@ impl From<Error> for ApiError {
                 ErrorCode::InvalidSymbol,
                 e.to_string(),
             ),
-            Error::Database(e) => e.into(),
-            Error::Pool(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }
@@ -67,7 +66,7 @@ mod tests {
                 ErrorCode::InvalidSymbol,
             ),
             (
-                Error::Database(diesel::result::Error::RollbackTransaction),
+                Error::from(diesel::result::Error::RollbackTransaction),
                 500,
                 ErrorCode::InternalError,
             ),

@@ -4,9 +4,12 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
+use tessera_service::EventSource;
 
 use crate::db::quotations::Quotation;
 
+/// quotations as the `source` of its events; [`EventSource::enqueue`] writes them.
+pub const OUTBOX: EventSource = EventSource("quotations");
 /// The routing key.
 pub const COLLECTED: &str = "quotations.quotation.collected";
 
@@ -44,5 +47,5 @@ pub async fn collected(
         price: &q.price,
         quoted_at: q.quoted_at,
     };
-    tessera_service::enqueue_event(conn, "quotations", COLLECTED, data, now).await
+    OUTBOX.enqueue(conn, COLLECTED, data, now).await
 }

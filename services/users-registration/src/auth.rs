@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -84,25 +84,18 @@ pub fn issue_access_token(
     Ok((token, ttl))
 }
 
-fn unauthenticated() -> ApiError {
-    ApiError::unauthenticated("The access token is missing, invalid or expired.")
-}
-
 async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("AppState missing"))?
-        .clone();
+    let state = tessera_http::extract::app_data::<AppState>(&req)?;
     let now = state.now();
-    let token = bearer_token(&req).ok_or_else(unauthenticated)?;
+    let token = bearer_token(&req).ok_or_else(tessera_http::bearer::invalid_token)?;
     let claims: AccessClaims = state
         .verifier
         .verify(&token, now)
         .await
-        .map_err(|_| unauthenticated())?;
+        .map_err(|_| tessera_http::bearer::invalid_token())?;
     let (Ok(user_id), Ok(sid)) = (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid))
     else {
-        return Err(unauthenticated());
+        return Err(tessera_http::bearer::invalid_token());
     };
     let found = {
         let mut conn = state.pool.get().await?;
@@ -110,7 +103,7 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     };
     match found {
         Some(p) if p.user_id == user_id => Ok(p),
-        _ => Err(unauthenticated()),
+        _ => Err(tessera_http::bearer::invalid_token()),
     }
 }
 

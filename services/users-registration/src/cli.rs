@@ -14,15 +14,8 @@ use crate::config::Config;
 use crate::document::DocumentKeys;
 use crate::provision::{self, UserSpec};
 
-tessera_service::service! { UsersRegistration = "users-registration" }
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// `serve` (the default; for this service also the notification dispatcher) and
-    /// `migrate [--create-database]`.
-    #[command(flatten)]
-    Service(tessera_service::ServiceCommand),
+tessera_service::service! {
+    UsersRegistration = "users-registration";
     /// The notification dispatcher's dead letters (`AMQP_URL`, `NOTIFY_QUEUE`): list, replay.
     #[command(subcommand)]
     Dlq(tessera_service::DlqCommand),

@@ -7,105 +7,96 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_inline_default::serde_inline_default;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
 /// `NOTIFY_QUEUE`'s default: the notification dispatcher's durable queue.
 pub const DEFAULT_NOTIFY_QUEUE: &str = "users-registration.notifications";
 
-/// The users-registration service's settings. Variable names are the field names upper-cased.
-#[serde_inline_default]
-#[derive(Clone, Deserialize, serde::Serialize)]
-pub struct Config {
-    /// The settings every service shares (`APP_ENV`, `APP_HOST`, `APP_PORT` — default the
-    /// `DEFAULT_PORT` below —, `APP_DEBUG`, `APP_WORKERS`, `DATABASE_URL`, `DB_POOL_SIZE`,
-    /// `RUN_MIGRATIONS`, `AMQP_URL`, `GATEWAY_SECRET`, `GATEWAY_ENFORCE_SOURCE`,
-    /// `SHUTDOWN_TIMEOUT_SECONDS`): see [`ServiceSettings`].
-    #[serde(skip_deserializing, flatten)]
-    pub base: ServiceSettings,
-    /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
-    /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
-    /// CPU): OWASP's recommendation.
-    #[serde(skip_deserializing, flatten)]
-    pub argon2: HashSettings,
-    /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
-    #[serde(serialize_with = "tessera_http::config::show::secret")]
-    pub jwt_secret: SecretString,
-    /// `JWT_KEY_ID`: the `kid` header of access tokens (default: a random id chosen at start-up;
-    /// set one to keep it stable across replicas and restarts). Never derived from the secret.
-    #[serde(default)]
-    pub jwt_key_id: Option<String>,
-    /// `JWT_ISSUER`: the `iss` of access tokens (default `users-registration`).
-    #[serde_inline_default("users-registration".to_owned())]
-    pub jwt_issuer: String,
-    /// `ACCESS_TOKEN_TTL_SECONDS`: access-token lifetime, returned as `expiresIn` (default 900).
-    #[serde_inline_default(900)]
-    pub access_token_ttl_seconds: u64,
-    /// `REFRESH_TOKEN_TTL_SECONDS`: refresh-token (and session) lifetime (default 30 days).
-    #[serde_inline_default(30 * 24 * 3600)]
-    pub refresh_token_ttl_seconds: u64,
-    /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one e-mail within
-    /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5; identity's
-    /// rule). Unknown e-mails are counted alike, so a lock says nothing about existence.
-    #[serde_inline_default(5)]
-    pub auth_max_failed_attempts: u32,
-    /// `AUTH_LOCKOUT_SECONDS`: the lock, and the window failures are counted in (default 900).
-    #[serde_inline_default(900)]
-    pub auth_lockout_seconds: u64,
-    /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any e-mail)
-    /// within `AUTH_LOCKOUT_SECONDS` that lock that address (default 20).
-    #[serde_inline_default(20)]
-    pub auth_address_max_failed_attempts: u32,
-    /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
-    /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
-    #[serde(serialize_with = "tessera_http::config::show::secret")]
-    pub document_encryption_key: SecretString,
-    /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored `Idempotency-Key` response is replayed
-    /// (default 86400 = 24 h).
-    #[serde_inline_default(24 * 3600)]
-    pub idempotency_ttl_seconds: u64,
-    /// `IDEMPOTENCY_WAIT_SECONDS`: how long a request waits for another request with the same
-    /// key still in flight before answering 409 (default 10).
-    #[serde_inline_default(10)]
-    pub idempotency_wait_seconds: u64,
-    /// `NOTIFY_ENDPOINT`: the notification service's URL (`POST`ed one JSON message per
-    /// event). Empty or unset: the dispatcher does not run.
-    #[serde(default)]
-    pub notify_endpoint: Option<String>,
-    /// `NOTIFY_TOKEN`: bearer token sent to `NOTIFY_ENDPOINT`, if it needs one.
-    #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
-    pub notify_token: Option<SecretString>,
-    /// `NOTIFY_QUEUE`: the dispatcher's durable queue (default `users-registration.notifications`).
-    #[serde_inline_default(DEFAULT_NOTIFY_QUEUE.to_owned())]
-    pub notify_queue: String,
-    /// `NOTIFY_TIMEOUT_SECONDS`: timeout of one call to `NOTIFY_ENDPOINT` (default 5).
-    #[serde_inline_default(5)]
-    pub notify_timeout_seconds: u64,
-    /// `NOTIFY_MAX_ATTEMPTS`: calls before a notification is dead-lettered (default 5).
-    #[serde_inline_default(5)]
-    pub notify_max_attempts: u32,
-    /// `NOTIFY_BACKOFF_MS`: delay before the first retry, doubled per attempt (default 1000).
-    #[serde_inline_default(1000)]
-    pub notify_backoff_ms: u64,
-    /// `PASSWORD_SETUP_URL`: the page a user without a password opens from their approval
-    /// notification; the link is `<url>#token=<token>` (a fragment, so the token stays out of
-    /// web servers' access logs) and the page posts the token to `POST /auth/password`
-    /// (default `http://localhost:8080/set-password`).
-    #[serde_inline_default("http://localhost:8080/set-password".to_owned())]
-    pub password_setup_url: String,
-    /// `PASSWORD_SETUP_TTL_SECONDS`: how long a set-password link works (default 259200 =
-    /// 72 h).
-    #[serde_inline_default(72 * 3600)]
-    pub password_setup_ttl_seconds: u64,
-    /// Not a variable: tests set it so their throw-away dispatcher queues vanish once unused
-    /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
-    #[serde(skip)]
-    pub notify_queue_expires: Option<Duration>,
+tessera_http::service_config! {
+    /// The users-registration service's settings. Variable names are the field names upper-cased.
+    pub struct Config {
+        /// Argon2id costs from `ARGON2_MEMORY_KIB` (default 19456 = 19 MiB), `ARGON2_ITERATIONS`
+        /// (2), `ARGON2_PARALLELISM` (1), `ARGON2_MAX_CONCURRENT` (hashing threads; default one per
+        /// CPU): OWASP's recommendation.
+        #[serde(skip_deserializing, flatten)]
+        pub argon2: HashSettings,
+        /// `JWT_SECRET` (required, at least 32 bytes): the HS256 key of access tokens (seed 004).
+        #[serde(serialize_with = "tessera_http::config::show::secret")]
+        pub jwt_secret: SecretString,
+        /// `JWT_KEY_ID`: the `kid` header of access tokens (default: a random id chosen at start-up;
+        /// set one to keep it stable across replicas and restarts). Never derived from the secret.
+        #[serde(default)]
+        pub jwt_key_id: Option<String>,
+        /// `JWT_ISSUER`: the `iss` of access tokens (default `users-registration`).
+        #[serde_inline_default("users-registration".to_owned())]
+        pub jwt_issuer: String,
+        /// `ACCESS_TOKEN_TTL_SECONDS`: access-token lifetime, returned as `expiresIn` (default 900).
+        #[serde_inline_default(900)]
+        pub access_token_ttl_seconds: u64,
+        /// `REFRESH_TOKEN_TTL_SECONDS`: refresh-token (and session) lifetime (default 30 days).
+        #[serde_inline_default(30 * 24 * 3600)]
+        pub refresh_token_ttl_seconds: u64,
+        /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one e-mail within
+        /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5; identity's
+        /// rule). Unknown e-mails are counted alike, so a lock says nothing about existence.
+        #[serde_inline_default(5)]
+        pub auth_max_failed_attempts: u32,
+        /// `AUTH_LOCKOUT_SECONDS`: the lock, and the window failures are counted in (default 900).
+        #[serde_inline_default(900)]
+        pub auth_lockout_seconds: u64,
+        /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any e-mail)
+        /// within `AUTH_LOCKOUT_SECONDS` that lock that address (default 20).
+        #[serde_inline_default(20)]
+        pub auth_address_max_failed_attempts: u32,
+        /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
+        /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
+        #[serde(serialize_with = "tessera_http::config::show::secret")]
+        pub document_encryption_key: SecretString,
+        /// `IDEMPOTENCY_TTL_SECONDS`: how long a stored `Idempotency-Key` response is replayed
+        /// (default 86400 = 24 h).
+        #[serde_inline_default(24 * 3600)]
+        pub idempotency_ttl_seconds: u64,
+        /// `IDEMPOTENCY_WAIT_SECONDS`: how long a request waits for another request with the same
+        /// key still in flight before answering 409 (default 10).
+        #[serde_inline_default(10)]
+        pub idempotency_wait_seconds: u64,
+        /// `NOTIFY_ENDPOINT`: the notification service's URL (`POST`ed one JSON message per
+        /// event). Empty or unset: the dispatcher does not run.
+        #[serde(default)]
+        pub notify_endpoint: Option<String>,
+        /// `NOTIFY_TOKEN`: bearer token sent to `NOTIFY_ENDPOINT`, if it needs one.
+        #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+        pub notify_token: Option<SecretString>,
+        /// `NOTIFY_QUEUE`: the dispatcher's durable queue (default `users-registration.notifications`).
+        #[serde_inline_default(DEFAULT_NOTIFY_QUEUE.to_owned())]
+        pub notify_queue: String,
+        /// `NOTIFY_TIMEOUT_SECONDS`: timeout of one call to `NOTIFY_ENDPOINT` (default 5).
+        #[serde_inline_default(5)]
+        pub notify_timeout_seconds: u64,
+        /// `NOTIFY_MAX_ATTEMPTS`: calls before a notification is dead-lettered (default 5).
+        #[serde_inline_default(5)]
+        pub notify_max_attempts: u32,
+        /// `NOTIFY_BACKOFF_MS`: delay before the first retry, doubled per attempt (default 1000).
+        #[serde_inline_default(1000)]
+        pub notify_backoff_ms: u64,
+        /// `PASSWORD_SETUP_URL`: the page a user without a password opens from their approval
+        /// notification; the link is `<url>#token=<token>` (a fragment, so the token stays out of
+        /// web servers' access logs) and the page posts the token to `POST /auth/password`
+        /// (default `http://localhost:8080/set-password`).
+        #[serde_inline_default("http://localhost:8080/set-password".to_owned())]
+        pub password_setup_url: String,
+        /// `PASSWORD_SETUP_TTL_SECONDS`: how long a set-password link works (default 259200 =
+        /// 72 h).
+        #[serde_inline_default(72 * 3600)]
+        pub password_setup_ttl_seconds: u64,
+        /// Not a variable: tests set it so their throw-away dispatcher queues vanish once unused
+        /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
+        #[serde(skip)]
+        pub notify_queue_expires: Option<Duration>,
+    }
+    default_port = 8085, finish = Config::complete
 }
-
-tessera_http::service_config!(Config, default_port = 8085, finish = Config::complete);
 
 impl Config {
     /// Reads the Argon2id costs (`ARGON2_*`), then [`Self::validate`]s.

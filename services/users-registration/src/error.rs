@@ -2,7 +2,7 @@
 //! envelope (seed 004's codes and reasons). Handlers name the failure (`Error::UserNotFound`)
 //! and `?` converts it; request validation stays at the edge (`crate::validation`).
 
-use tessera_http::db::PoolError;
+use tessera_http::db::StoreError;
 use tessera_http::{ApiError, ErrorCode, StatusCode};
 
 use crate::db::users::Taken;
@@ -41,13 +41,13 @@ pub enum Error {
     /// `invalid_credentials`.
     #[error("The e-mail or password is incorrect.")]
     InvalidCredentials,
-    /// The database failed (mapped by [`tessera_http::db`]: 503 when unreachable, else 500).
+    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
+    /// else 500).
     #[error(transparent)]
-    Database(#[from] diesel::result::Error),
-    /// No connection could be had: 503.
-    #[error(transparent)]
-    Pool(#[from] PoolError),
+    Store(StoreError),
 }
+
+tessera_http::store_error!(Error::Store);
 
 impl From<Taken> for Error {
     fn from(t: Taken) -> Self {
@@ -85,8 +85,7 @@ impl From<Error> for ApiError {
                 ErrorCode::InvalidCredentials,
                 e.to_string(),
             ),
-            Error::Database(e) => e.into(),
-            Error::Pool(e) => e.into(),
+            Error::Store(e) => e.into(),
         }
     }
 }

@@ -4,12 +4,12 @@
 use crate::auth::Role;
 use crate::domain::UserStatus;
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
+use tessera_service::EventSource;
 use uuid::Uuid;
 
-/// The source name in event envelopes.
-pub const SOURCE: &str = "users-registration";
+/// users-registration as the `source` of its events; [`EventSource::enqueue`] writes them.
+pub const OUTBOX: EventSource = EventSource("users-registration");
 /// `users.user.registered`: after a successful `POST /registrations`.
 pub const REGISTERED: &str = "users.user.registered";
 /// `users.user.approved`: after `PATCH /users/{id}/status` to `APPROVED`.
@@ -60,30 +60,4 @@ pub struct StatusChanged {
     /// RFC 3339.
     #[serde(with = "tessera_events::envelope::rfc3339")]
     pub timestamp: DateTime<Utc>,
-}
-
-/// An event of this service as its outbox row, for a caller that writes it in its own statement
-/// ([`crate::db::registrations::submit`]).
-///
-/// # Errors
-/// A serialisation error (the transaction then rolls back).
-pub fn message<T: Serialize>(
-    kind: &str,
-    data: T,
-    now: DateTime<Utc>,
-) -> Result<tessera_events::outbox::OutboxMessage, diesel::result::Error> {
-    tessera_service::outbox_message(SOURCE, kind, data, now)
-}
-
-/// Writes one event to the outbox on `conn` (inside the caller's transaction).
-///
-/// # Errors
-/// Database or serialisation errors (the transaction then rolls back).
-pub async fn enqueue<T: Serialize>(
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    data: T,
-    now: DateTime<Utc>,
-) -> Result<(), diesel::result::Error> {
-    tessera_service::enqueue_event(conn, SOURCE, kind, data, now).await
 }

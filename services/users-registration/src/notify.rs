@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
-use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
@@ -245,21 +244,20 @@ impl Dispatcher {
     }
 }
 
+#[async_trait::async_trait]
 impl EventHandler for Dispatcher {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AsyncPgConnection,
-        event: &'a EventEnvelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let Some(notification) = self.notification(conn, event).await? else {
-                return Ok(());
-            };
-            self.send(&notification, event.request_id.as_deref())
-                .await?;
-            tracing::info!(event.id = %event.id, template = notification.template, "notification sent");
-            Ok(())
-        })
+    async fn handle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        event: &EventEnvelope,
+    ) -> anyhow::Result<()> {
+        let Some(notification) = self.notification(conn, event).await? else {
+            return Ok(());
+        };
+        self.send(&notification, event.request_id.as_deref())
+            .await?;
+        tracing::info!(event.id = %event.id, template = notification.template, "notification sent");
+        Ok(())
     }
 }
 

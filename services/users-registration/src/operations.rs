@@ -38,7 +38,7 @@ pub async fn decide_registration(
                 reason: reason.map(str::to_owned),
                 timestamp: now,
             };
-            events::enqueue(c, kind, data, now).await?;
+            events::OUTBOX.enqueue(c, kind, data, now).await?;
         }
         Ok(outcome)
     })

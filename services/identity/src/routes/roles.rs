@@ -171,7 +171,9 @@ pub async fn put_role(
                     agent_id: agent.id,
                     role: Some(role.clone()),
                 };
-                events::enqueue(c, events::ROLE_ASSIGNED, data, now).await?;
+                events::OUTBOX
+                    .enqueue(c, events::ROLE_ASSIGNED, data, now)
+                    .await?;
                 events::revoke_live_sessions(
                     c,
                     &tenant.slug,
@@ -228,7 +230,9 @@ pub async fn delete_role(
             agent_id,
             role: Some(role),
         };
-        events::enqueue(c, events::ROLE_REVOKED, data, now).await?;
+        events::OUTBOX
+            .enqueue(c, events::ROLE_REVOKED, data, now)
+            .await?;
         events::revoke_live_sessions(
             c,
             &tenant.slug,

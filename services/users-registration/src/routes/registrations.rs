@@ -155,7 +155,7 @@ pub async fn submit(
                 },
                 submitted_at: now,
             };
-            let event = events::message(events::REGISTERED, data, now)?;
+            let event = events::OUTBOX.message(events::REGISTERED, data, now)?;
             let stored_status = i16::try_from(response.status).unwrap_or(500);
             registrations::submit(
                 c,
