@@ -7,6 +7,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use tracing_actix_web::TracingLogger;
 
@@ -43,6 +44,6 @@ where
         .wrap(envelope_for_framework_errors())
         .wrap(prometheus)
         .wrap(TracingLogger::<RequestSpan>::new())
-        .wrap(gateway)
+        .wrap(from_fn(move |req, next| gateway.clone().check(req, next)))
         .wrap(RequestIdMiddleware)
 }

@@ -10,9 +10,9 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError};
-use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
 
@@ -68,61 +68,37 @@ fn secret_matches(expected: Option<&[u8]>, presented: Option<&[u8]>) -> bool {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for GatewayGuard
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = Error;
-    type Transform = GatewayGuardService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(GatewayGuardService {
-            service: Rc::new(service),
-            guard: self.clone(),
-        }))
-    }
-}
-
-/// The service [`GatewayGuard`] builds.
-pub struct GatewayGuardService<S> {
-    service: Rc<S>,
-    guard: GatewayGuard,
-}
-
-impl<S, B> Service<ServiceRequest> for GatewayGuardService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+impl GatewayGuard {
+    /// The middleware itself, for [`actix_web::middleware::from_fn`]:
+    /// `.wrap(from_fn(move |req, next| guard.clone().check(req, next)))`, as
+    /// [`platform_app`](crate::platform_app) does (a clone is two words). It compares the request's `X-Gateway-Secret`,
+    /// records [`GatewayTrust`] in its extensions, and answers 403 `gateway_source_required`
+    /// itself when enforcing and the request is untrusted (outside [`EXEMPT_PATHS`]).
+    ///
+    /// # Errors
+    /// What the inner service fails with.
+    pub async fn check(
+        self,
+        req: ServiceRequest,
+        next: Next<impl MessageBody + 'static>,
+    ) -> Result<ServiceResponse<BoxBody>, Error> {
         let presented = req
             .headers()
             .get(GATEWAY_SECRET_HEADER)
             .map(|v| v.as_bytes());
-        let trusted = secret_matches(self.guard.secret.as_deref(), presented);
+        let trusted = secret_matches(self.secret.as_deref(), presented);
         req.extensions_mut().insert(GatewayTrust { trusted });
         let exempt = EXEMPT_PATHS.contains(&req.path());
-        if self.guard.enforce && !trusted && !exempt {
+        if self.enforce && !trusted && !exempt {
             let response = ApiError::forbidden(
                 "gateway_source_required",
                 "Requests must come through the gateway.",
             )
             .error_response();
             let (http_req, _) = req.into_parts();
-            return Box::pin(async move { Ok(ServiceResponse::new(http_req, response)) });
+            return Ok(ServiceResponse::new(http_req, response));
         }
-        let service = Rc::clone(&self.service);
-        Box::pin(async move { Ok(service.call(req).await?.map_into_boxed_body()) })
+        Ok(next.call(req).await?.map_into_boxed_body())
     }
 }
 

@@ -46,7 +46,10 @@ macro_rules! app {
                 .route("/boom", web::get().to(boom))
                 .route("/trust", web::get().to(trust))
                 .wrap(envelope_for_framework_errors())
-                .wrap($guard)
+                .wrap({
+                    let guard: GatewayGuard = $guard;
+                    actix_web::middleware::from_fn(move |req, next| guard.clone().check(req, next))
+                })
                 .wrap(RequestIdMiddleware),
         )
         .await

@@ -45,14 +45,7 @@ pub async fn change_agent_status(
         }
         let changed = agents::set_agent_status(c, tenant.id, agent_id, status, now).await?;
         if changed && status == AgentStatus::Disabled {
-            events::OUTBOX
-                .enqueue(
-                    c,
-                    events::AGENT_DISABLED,
-                    agent_event(tenant, agent_id),
-                    now,
-                )
-                .await?;
+            publish_agent_event(c, tenant, agent_id, events::AGENT_DISABLED, now).await?;
         }
         Ok(changed)
     })
@@ -66,6 +59,20 @@ fn agent_event(tenant: &Tenant, agent_id: Uuid) -> AgentEvent {
         agent_id,
         role: None,
     }
+}
+
+/// Writes the `identity.agent.*` event `kind` (`{tenant, agentId}`) for `agent_id` of `tenant`
+/// to the outbox, in the caller's transaction `c`.
+async fn publish_agent_event(
+    c: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    agent_id: Uuid,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    events::OUTBOX
+        .enqueue(c, kind, agent_event(tenant, agent_id), now)
+        .await
 }
 
 /// Lifts the agent's lock and clears its failure counts, publishing `identity.agent.unlocked`.
@@ -82,14 +89,7 @@ pub async fn unlock_agent(
         if !agent_credentials::unlock(c, tenant.id, agent_id).await? {
             return Err(Error::AgentNotFound);
         }
-        events::OUTBOX
-            .enqueue(
-                c,
-                events::AGENT_UNLOCKED,
-                agent_event(tenant, agent_id),
-                now,
-            )
-            .await?;
+        publish_agent_event(c, tenant, agent_id, events::AGENT_UNLOCKED, now).await?;
         Ok(())
     })
     .await
@@ -150,14 +150,7 @@ pub async fn reset_agent_mfa(
         revoke_sessions_in(c, tenant, agent_id, events::RevocationReason::MfaReset, now).await?;
         agent_credentials::clear_mfa(c, tenant.id, agent_id).await?;
         crate::db::recovery_codes::delete_recovery_codes(c, agent_id).await?;
-        events::OUTBOX
-            .enqueue(
-                c,
-                events::AGENT_MFA_RESET,
-                agent_event(tenant, agent_id),
-                now,
-            )
-            .await?;
+        publish_agent_event(c, tenant, agent_id, events::AGENT_MFA_RESET, now).await?;
         Ok(())
     })
     .await
@@ -184,14 +177,14 @@ pub async fn regenerate_recovery_codes(
             return Ok(false);
         }
         crate::db::recovery_codes::replace_recovery_codes(c, agent_id, hashes).await?;
-        events::OUTBOX
-            .enqueue(
-                c,
-                events::AGENT_RECOVERY_CODES_REGENERATED,
-                agent_event(tenant, agent_id),
-                now,
-            )
-            .await?;
+        publish_agent_event(
+            c,
+            tenant,
+            agent_id,
+            events::AGENT_RECOVERY_CODES_REGENERATED,
+            now,
+        )
+        .await?;
         Ok(true)
     })
     .await
@@ -310,14 +303,7 @@ pub async fn enroll_agent(
             return Err(Error::Token(Lookup::Unknown));
         }
         agent_credentials::set_password(c, agent_id, password_hash).await?;
-        events::OUTBOX
-            .enqueue(
-                c,
-                events::AGENT_ENROLLED,
-                agent_event(tenant, agent_id),
-                now,
-            )
-            .await?;
+        publish_agent_event(c, tenant, agent_id, events::AGENT_ENROLLED, now).await?;
         Ok(agent_id)
     })
     .await
