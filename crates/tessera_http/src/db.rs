@@ -128,6 +128,42 @@ mod tests {
         assert_eq!(other.code(), ErrorCode::InternalError);
     }
 
+    #[derive(Debug, thiserror::Error)]
+    enum Failure {
+        #[error(transparent)]
+        Store(StoreError),
+    }
+
+    crate::store_error!(Failure::Store);
+
+    fn lookup(found: bool) -> Result<(), DieselError> {
+        if found {
+            Ok(())
+        } else {
+            Err(DieselError::NotFound)
+        }
+    }
+
+    fn operation(found: bool) -> Result<(), Failure> {
+        lookup(found)?;
+        Ok(())
+    }
+
+    #[test]
+    fn store_error_lets_question_mark_convert_and_maps_like_its_cause() {
+        assert!(operation(true).is_ok());
+        let Err(Failure::Store(e)) = operation(false) else {
+            panic!("a diesel error converts into the Store variant");
+        };
+        assert!(matches!(e, StoreError::Database(DieselError::NotFound)));
+        assert_eq!(ApiError::from(e).status(), StatusCode::NOT_FOUND);
+        let Failure::Store(pool) = Failure::from(PoolError::Closed);
+        assert!(matches!(pool, StoreError::Pool(PoolError::Closed)));
+        let unavailable = ApiError::from(pool);
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.code(), ErrorCode::ServiceUnavailable);
+    }
+
     #[test]
     fn a_nul_character_is_a_validation_error_in_text_and_in_jsonb() {
         for message in [
