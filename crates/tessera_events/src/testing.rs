@@ -140,6 +140,36 @@ pub async fn delete_queues(queue: &str, retries: u32) {
         .await;
 }
 
+/// A fresh exchange name, `tessera.events.test-<uuid>`, for a test whose consumer must see only
+/// the events the test itself publishes (the shared [`crate::EXCHANGE`] carries every concurrent
+/// test's events). Delete it with [`delete_exchange`].
+pub fn private_exchange() -> String {
+    format!("{}.test-{}", crate::EXCHANGE, uuid::Uuid::new_v4().simple())
+}
+
+/// Deletes the exchange `name` from the broker at [`amqp_url`] (best effort: one already gone is
+/// not an error).
+///
+/// # Panics
+/// When the broker is unreachable.
+pub async fn delete_exchange(name: &str) {
+    #[expect(clippy::expect_used, reason = "test helper")]
+    let conn = crate::broker::connect(&amqp_url(), "test-cleanup")
+        .await
+        .expect("RabbitMQ reachable to delete the test's exchange");
+    #[expect(clippy::expect_used, reason = "test helper")]
+    let ch = conn.create_channel().await.expect("a channel");
+    let _ = ch
+        .exchange_delete(
+            lapin::types::ShortString::from(name),
+            lapin::options::ExchangeDeleteOptions::default(),
+        )
+        .await;
+    let _ = conn
+        .close(200, lapin::types::ShortString::from("done"))
+        .await;
+}
+
 /// [`delete_queues`] for the queues of `config`: its queue, its retry queues and its dead letters.
 pub async fn delete_consumer_queues(config: &crate::ConsumerConfig) {
     delete_queues(&config.queue, config.max_attempts.saturating_sub(1)).await;

@@ -67,6 +67,11 @@ tessera_http::service_config! {
         /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
         #[serde(skip)]
         pub consumer_queue_expires: Option<Duration>,
+        /// Not a variable: tests point the consumer at a private exchange so that no other
+        /// test's `identity.*` events reach it; `None` (a deployment) binds to
+        /// `tessera_events::EXCHANGE`.
+        #[serde(skip)]
+        pub consumer_exchange: Option<String>,
     }
     default_port = 8084, finish = Config::validate
 }

@@ -48,6 +48,9 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         let mut consumer_config =
             crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue);
         consumer_config.expires = config.consumer_queue_expires;
+        if let Some(exchange) = &config.consumer_exchange {
+            consumer_config.exchange.clone_from(exchange);
+        }
         Consumer::new(
             consumer_pool.clone(),
             consumer_config,

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tessera_events::EventEnvelope;
 use tessera_events::broker::{Publisher, header_table};
 use tessera_events::testing::amqp_url;
-use tessera_events::{EXCHANGE, EventEnvelope};
 
 use crate::helpers::{GRAPH_SCOPE, TestApp};
 
@@ -16,7 +16,13 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
         "credential-broker.identity.test-{}",
         uuid::Uuid::new_v4().simple()
     );
-    let app = TestApp::spawn_with(|c| c.broker_identity_queue = queue.clone()).await;
+    // A private exchange: only this test's events reach its consumer.
+    let exchange = tessera_events::testing::private_exchange();
+    let app = TestApp::spawn_with(|c| {
+        c.broker_identity_queue = queue.clone();
+        c.consumer_exchange = Some(exchange.clone());
+    })
+    .await;
     let agent = app.bind("sb-of-disabled-agent").await;
     app.bind("sb-of-someone-else").await;
     assert_eq!(
@@ -30,7 +36,7 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
         200
     );
 
-    let publisher = Publisher::connect(&amqp_url(), "test-identity", EXCHANGE)
+    let publisher = Publisher::connect(&amqp_url(), "test-identity", &exchange)
         .await
         .unwrap();
     let event = EventEnvelope::new(
@@ -46,7 +52,7 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
     loop {
         publisher
             .publish_confirmed(
-                EXCHANGE,
+                &exchange,
                 "identity.agent.disabled",
                 &event.id.to_string(),
                 &body,
@@ -119,5 +125,6 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
     tessera_testkit::metrics::assert_catalogued("credential-broker", text);
     // Tidy the broker: this test's queues.
     tessera_events::testing::delete_queues(&queue, 5).await;
+    tessera_events::testing::delete_exchange(&exchange).await;
     publisher.close().await;
 }

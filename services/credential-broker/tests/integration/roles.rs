@@ -9,9 +9,9 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_credential_broker::db::schema::bindings;
+use tessera_events::EventEnvelope;
 use tessera_events::broker::{Publisher, header_table};
 use tessera_events::testing::amqp_url;
-use tessera_events::{EXCHANGE, EventEnvelope};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, put_binding};
@@ -34,7 +34,7 @@ async fn state_of(app: &TestApp, sandbox: &str) -> (String, Option<String>, Opti
 
 /// Publishes one identity event (the same id on every try: the consumer handles it once) until
 /// the consumer recorded it as processed.
-async fn deliver(app: &TestApp, publisher: &Publisher, kind: &str, data: Value) {
+async fn deliver(app: &TestApp, publisher: &Publisher, exchange: &str, kind: &str, data: Value) {
     #[expect(clippy::disallowed_methods, reason = "the test's own clock")]
     let now = chrono::Utc::now();
     let event = EventEnvelope::new("identity", kind, data, None, now);
@@ -43,7 +43,7 @@ async fn deliver(app: &TestApp, publisher: &Publisher, kind: &str, data: Value) 
     loop {
         publisher
             .publish_confirmed(
-                EXCHANGE,
+                exchange,
                 kind,
                 &event.id.to_string(),
                 &body,
@@ -81,7 +81,13 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
         "credential-broker.identity.test-{}",
         Uuid::new_v4().simple()
     );
-    let app = TestApp::spawn_with(|c| c.broker_identity_queue = queue.clone()).await;
+    // A private exchange: only this test's events reach its consumer.
+    let exchange = tessera_events::testing::private_exchange();
+    let app = TestApp::spawn_with(|c| {
+        c.broker_identity_queue = queue.clone();
+        c.consumer_exchange = Some(exchange.clone());
+    })
+    .await;
     let agent = Uuid::new_v4();
     put_binding(&app, "sb-by-role", agent).await;
     put_binding(&app, "sb-by-operator", agent).await;
@@ -96,7 +102,7 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let publisher = Publisher::connect(&amqp_url(), "test-identity-roles", EXCHANGE)
+    let publisher = Publisher::connect(&amqp_url(), "test-identity-roles", &exchange)
         .await
         .unwrap();
     let role = |kind: &str, role: &str| {
@@ -107,7 +113,7 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
     };
 
     let (k, d) = role("identity.role.revoked", "sandbox-user");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     assert_eq!(
         state_of(&app, "sb-by-role").await,
         (
@@ -128,9 +134,9 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
 
     // A second revoked role: both must come back.
     let (k, d) = role("identity.role.revoked", "billing");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     let (k, d) = role("identity.role.assigned", "sandbox-user");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     assert_eq!(
         state_of(&app, "sb-by-role").await,
         (
@@ -140,7 +146,7 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
         )
     );
     let (k, d) = role("identity.role.assigned", "billing");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     assert_eq!(
         state_of(&app, "sb-by-role").await,
         ("active".to_owned(), None, None)
@@ -161,16 +167,17 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
 
     // A disabled agent's bindings stay suspended whatever role comes back.
     let (k, d) = role("identity.role.revoked", "sandbox-user");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     deliver(
         &app,
         &publisher,
+        &exchange,
         "identity.agent.disabled",
         json!({"tenant": "acme", "agentId": agent}),
     )
     .await;
     let (k, d) = role("identity.role.assigned", "sandbox-user");
-    deliver(&app, &publisher, &k, d).await;
+    deliver(&app, &publisher, &exchange, &k, d).await;
     assert_eq!(
         state_of(&app, "sb-by-role").await,
         (
@@ -195,5 +202,6 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
     assert!(r.body.get("suspended_by").is_none(), "{}", r.body);
 
     tessera_events::testing::delete_queues(&queue, 5).await;
+    tessera_events::testing::delete_exchange(&exchange).await;
     publisher.close().await;
 }
