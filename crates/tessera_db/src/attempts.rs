@@ -44,6 +44,74 @@ impl Policy {
     }
 }
 
+/// The lockout variables both logins read (identity's and users-registration's), as
+/// `AUTH_MAX_FAILED_ATTEMPTS`, `AUTH_LOCKOUT_SECONDS` and `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`:
+/// the field names upper-cased, read by `tessera_http::config::from_env` and flattened into the
+/// service's `Config` (shown by `config show` under the same names). An unset variable takes its
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct LockoutSettings {
+    /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one account within
+    /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5, at least 1).
+    /// Identity counts them on the agent row, and wrong second-factor codes separately with the
+    /// same numbers; users-registration counts them per e-mail, known or not.
+    pub auth_max_failed_attempts: u32,
+    /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts, and the window failures are counted in
+    /// (seconds; default 900).
+    pub auth_lockout_seconds: u64,
+    /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any
+    /// account, any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
+    /// `AUTH_LOCKOUT_SECONDS`: a 429 with `Retry-After` (default 20, at least 1; issue #17).
+    pub auth_address_max_failed_attempts: u32,
+}
+
+impl Default for LockoutSettings {
+    /// 5 failures per account, 20 per client address, locked for 900 s.
+    fn default() -> Self {
+        Self {
+            auth_max_failed_attempts: 5,
+            auth_lockout_seconds: 900,
+            auth_address_max_failed_attempts: 20,
+        }
+    }
+}
+
+impl LockoutSettings {
+    /// How long a lock lasts (`AUTH_LOCKOUT_SECONDS`).
+    pub fn lockout(&self) -> Duration {
+        Duration::from_secs(self.auth_lockout_seconds)
+    }
+
+    /// The rule for an account key: `AUTH_MAX_FAILED_ATTEMPTS` within the lockout.
+    pub fn account_policy(&self) -> Policy {
+        Policy::lockout_after(self.auth_max_failed_attempts, self.lockout())
+    }
+
+    /// The rule for a client-address key: `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS` within the lockout.
+    pub fn address_policy(&self) -> Policy {
+        Policy::lockout_after(self.auth_address_max_failed_attempts, self.lockout())
+    }
+
+    /// Checks the counts: a limit of 0 would lock every key at its first failure.
+    ///
+    /// # Errors
+    /// One line naming the offending variable.
+    pub fn check(&self) -> Result<(), String> {
+        if self.auth_max_failed_attempts == 0 {
+            return Err(
+                "invalid environment variable AUTH_MAX_FAILED_ATTEMPTS: must be > 0".into(),
+            );
+        }
+        if self.auth_address_max_failed_attempts == 0 {
+            return Err(
+                "invalid environment variable AUTH_ADDRESS_MAX_FAILED_ATTEMPTS: must be > 0".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(QueryableByName)]
 struct LockedUntil {
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -315,5 +383,41 @@ mod tests {
         assert_eq!(seconds_until(now + TimeDelta::milliseconds(1500), now), 2);
         assert_eq!(seconds_until(now, now), 1);
         assert_eq!(seconds_until(now + TimeDelta::seconds(900), now), 900);
+    }
+
+    #[test]
+    fn lockout_settings_give_both_policies_and_refuse_a_zero_limit_by_name() {
+        let s = LockoutSettings {
+            auth_max_failed_attempts: 3,
+            auth_lockout_seconds: 60,
+            auth_address_max_failed_attempts: 7,
+        };
+        let minute = Duration::from_secs(60);
+        assert_eq!(s.account_policy(), Policy::lockout_after(3, minute));
+        assert_eq!(s.address_policy(), Policy::lockout_after(7, minute));
+        assert_eq!(s.check(), Ok(()));
+        let e = LockoutSettings {
+            auth_max_failed_attempts: 0,
+            ..s
+        }
+        .check()
+        .unwrap_err();
+        assert!(e.contains("AUTH_MAX_FAILED_ATTEMPTS"), "{e}");
+        let e = LockoutSettings {
+            auth_address_max_failed_attempts: 0,
+            ..s
+        }
+        .check()
+        .unwrap_err();
+        assert!(e.contains("AUTH_ADDRESS_MAX_FAILED_ATTEMPTS"), "{e}");
+        let d = LockoutSettings::default();
+        assert_eq!(
+            (
+                d.auth_max_failed_attempts,
+                d.auth_lockout_seconds,
+                d.auth_address_max_failed_attempts
+            ),
+            (5, 900, 20)
+        );
     }
 }

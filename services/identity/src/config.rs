@@ -30,19 +30,10 @@ tessera_http::service_config! {
         /// (default 3600, seed 002).
         #[serde_inline_default(3600)]
         pub auth_session_timeout_seconds: u64,
-        /// `AUTH_MAX_FAILED_ATTEMPTS`: failed passwords (and, separately, failed codes) that lock
-        /// an agent (default 5).
-        #[serde_inline_default(5)]
-        pub auth_max_failed_attempts: u32,
-        /// `AUTH_LOCKOUT_SECONDS`: how long a lock lasts (default 900).
-        #[serde_inline_default(900)]
-        pub auth_lockout_seconds: u64,
-        /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any agent,
-        /// any e-mail) within `AUTH_LOCKOUT_SECONDS` that make that address wait
-        /// `AUTH_LOCKOUT_SECONDS` (429 with `Retry-After`; default 20; `tessera_db::attempts`,
-        /// shared with users-registration; issue #17).
-        #[serde_inline_default(20)]
-        pub auth_address_max_failed_attempts: u32,
+        /// `AUTH_MAX_FAILED_ATTEMPTS`, `AUTH_LOCKOUT_SECONDS`, `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`:
+        /// see [`tessera_db::attempts::LockoutSettings`] (shared with users-registration).
+        #[serde(skip_deserializing, flatten)]
+        pub lockout: tessera_db::attempts::LockoutSettings,
         /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
         /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
         #[serde_inline_default("admin,supervisor,agent,viewer,moderator".to_owned())]
@@ -73,11 +64,13 @@ tessera_http::service_config! {
 }
 
 impl Config {
-    /// Reads the signing-key settings (`JWT_*`) and the Argon2id costs (`ARGON2_*`), then
-    /// [`Self::validate`]s.
+    /// Reads the signing-key settings (`JWT_*`), the lockout (`AUTH_*`) and the Argon2id costs
+    /// (`ARGON2_*`), then [`Self::validate`]s.
     fn complete(&mut self) -> Result<(), String> {
         self.keys = tessera_http::config::from_env()?;
         self.keys.check(self.base.app_env == AppEnv::Production)?;
+        self.lockout = tessera_http::config::from_env()?;
+        self.lockout.check()?;
         self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
         self.argon2.check()?;
         self.validate().map_err(|e| e.to_string())
@@ -90,9 +83,6 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.auth_session_timeout_seconds == 0 {
             anyhow::bail!("invalid environment variable AUTH_SESSION_TIMEOUT_SECONDS: must be > 0");
-        }
-        if self.auth_max_failed_attempts == 0 {
-            anyhow::bail!("invalid environment variable AUTH_MAX_FAILED_ATTEMPTS: must be > 0");
         }
         if !self.roles().iter().any(|r| r == "admin") {
             anyhow::bail!("invalid environment variable IDENTITY_ROLES: must include admin");

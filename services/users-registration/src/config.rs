@@ -37,18 +37,11 @@ tessera_http::service_config! {
         /// `REFRESH_TOKEN_TTL_SECONDS`: refresh-token (and session) lifetime (default 30 days).
         #[serde_inline_default(30 * 24 * 3600)]
         pub refresh_token_ttl_seconds: u64,
-        /// `AUTH_MAX_FAILED_ATTEMPTS`: wrong passwords for one e-mail within
-        /// `AUTH_LOCKOUT_SECONDS` that lock it for `AUTH_LOCKOUT_SECONDS` (default 5; identity's
-        /// rule). Unknown e-mails are counted alike, so a lock says nothing about existence.
-        #[serde_inline_default(5)]
-        pub auth_max_failed_attempts: u32,
-        /// `AUTH_LOCKOUT_SECONDS`: the lock, and the window failures are counted in (default 900).
-        #[serde_inline_default(900)]
-        pub auth_lockout_seconds: u64,
-        /// `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`: wrong passwords from one client address (any e-mail)
-        /// within `AUTH_LOCKOUT_SECONDS` that lock that address (default 20).
-        #[serde_inline_default(20)]
-        pub auth_address_max_failed_attempts: u32,
+        /// `AUTH_MAX_FAILED_ATTEMPTS`, `AUTH_LOCKOUT_SECONDS`, `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`:
+        /// see [`tessera_db::attempts::LockoutSettings`] (identity's rule; unknown e-mails are
+        /// counted alike, so a lock says nothing about existence).
+        #[serde(skip_deserializing, flatten)]
+        pub lockout: tessera_db::attempts::LockoutSettings,
         /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
         /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
         #[serde(serialize_with = "tessera_http::config::show::secret")]
@@ -99,8 +92,11 @@ tessera_http::service_config! {
 }
 
 impl Config {
-    /// Reads the Argon2id costs (`ARGON2_*`), then [`Self::validate`]s.
+    /// Reads the lockout (`AUTH_*`) and the Argon2id costs (`ARGON2_*`), then
+    /// [`Self::validate`]s.
     fn complete(&mut self) -> Result<(), String> {
+        self.lockout = tessera_http::config::from_env()?;
+        self.lockout.check()?;
         self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
         self.argon2.check()?;
         self.validate().map_err(|e| e.to_string())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use tessera_db::attempts::{Policy, SignIn};
+use tessera_db::attempts::SignIn;
 use tessera_http::{ApiError, ErrorCode, FieldErrors};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -131,11 +131,10 @@ async fn session_response(
 
 /// The client-address key a login attempt counts under (`tessera_db::attempts`).
 fn address_attempts(state: &AppState, req: &HttpRequest) -> SignIn {
-    let policy = Policy::lockout_after(
-        state.config.auth_address_max_failed_attempts,
-        std::time::Duration::from_secs(state.config.auth_lockout_seconds),
-    );
-    SignIn::new().address(state.config.base.trusted_proxies.client_ip_of(req), policy)
+    SignIn::new().address(
+        state.config.base.trusted_proxies.client_ip_of(req),
+        state.config.lockout.address_policy(),
+    )
 }
 
 /// Signs an agent in with e-mail and password.
@@ -215,8 +214,8 @@ async fn sign_in(
             agent_credentials::record_password_failure(
                 &mut conn,
                 agent.id,
-                state.config.auth_max_failed_attempts,
-                state.config.auth_lockout_seconds,
+                state.config.lockout.auth_max_failed_attempts,
+                state.config.lockout.auth_lockout_seconds,
                 now,
             )
             .await?;

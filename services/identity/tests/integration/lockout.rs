@@ -76,8 +76,8 @@ async fn lockout_holds_across_two_instances_and_answers_are_identical() {
 #[tokio::test]
 async fn lock_expires_and_a_success_resets_the_count() {
     let app = TestApp::spawn_with(|c| {
-        c.auth_max_failed_attempts = 3;
-        c.auth_lockout_seconds = 1;
+        c.lockout.auth_max_failed_attempts = 3;
+        c.lockout.auth_lockout_seconds = 1;
     })
     .await;
     app.tenant("acme").await;
@@ -162,7 +162,7 @@ async fn verifications(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn a_client_address_guessing_many_accounts_is_made_to_wait() {
     let app = TestApp::spawn_with(|c| {
-        c.auth_address_max_failed_attempts = 4;
+        c.lockout.auth_address_max_failed_attempts = 4;
         c.base.trusted_proxies = "127.0.0.1".parse().unwrap();
     })
     .await;

@@ -10,7 +10,7 @@ use diesel_async::AsyncConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
-use tessera_db::attempts::{Policy, SignIn};
+use tessera_db::attempts::SignIn;
 use tessera_http::ApiError;
 use tessera_http::extract::NO_STORE;
 use uuid::Uuid;
@@ -59,15 +59,11 @@ fn tokens(access_token: String, refresh_token: String, expires_in: u64) -> HttpR
 /// The keys a login attempt for `email` from this request counts under (issue #17).
 fn sign_in(state: &AppState, req: &HttpRequest, email: &str) -> SignIn {
     let c = &state.config;
-    let lockout = std::time::Duration::from_secs(c.auth_lockout_seconds);
     SignIn::new()
-        .account(
-            email,
-            Policy::lockout_after(c.auth_max_failed_attempts, lockout),
-        )
+        .account(email, c.lockout.account_policy())
         .address(
             c.base.trusted_proxies.client_ip_of(req),
-            Policy::lockout_after(c.auth_address_max_failed_attempts, lockout),
+            c.lockout.address_policy(),
         )
 }
 

@@ -28,8 +28,8 @@ async fn login_from(
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_locks_after_repeated_failures_on_any_replica_and_unknown_emails_alike() {
     let app = TestApp::spawn_with(|c| {
-        c.auth_max_failed_attempts = 5;
-        c.auth_address_max_failed_attempts = 1000;
+        c.lockout.auth_max_failed_attempts = 5;
+        c.lockout.auth_address_max_failed_attempts = 1000;
         c.base.trusted_proxies = "127.0.0.1".parse().unwrap();
     })
     .await;
@@ -74,8 +74,8 @@ async fn an_account_locks_after_repeated_failures_on_any_replica_and_unknown_ema
 async fn a_client_address_locks_after_failures_over_many_emails_but_a_spoofed_header_does_not_escape()
  {
     let app = TestApp::spawn_with(|c| {
-        c.auth_max_failed_attempts = 1000;
-        c.auth_address_max_failed_attempts = 6;
+        c.lockout.auth_max_failed_attempts = 1000;
+        c.lockout.auth_address_max_failed_attempts = 6;
         c.base.trusted_proxies = "127.0.0.1".parse().unwrap();
     })
     .await;
@@ -97,8 +97,8 @@ async fn a_client_address_locks_after_failures_over_many_emails_but_a_spoofed_he
 
     // Without trusted proxies the header is ignored: every direct caller is its own peer.
     let direct = TestApp::spawn_with(|c| {
-        c.auth_max_failed_attempts = 1000;
-        c.auth_address_max_failed_attempts = 3;
+        c.lockout.auth_max_failed_attempts = 1000;
+        c.lockout.auth_address_max_failed_attempts = 3;
     })
     .await;
     for i in 0..3 {

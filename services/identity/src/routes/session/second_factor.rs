@@ -137,8 +137,8 @@ pub async fn verify_mfa(
         agent_credentials::record_code_failure(
             &mut conn,
             agent.id,
-            state.config.auth_max_failed_attempts,
-            state.config.auth_lockout_seconds,
+            state.config.lockout.auth_max_failed_attempts,
+            state.config.lockout.auth_lockout_seconds,
             now,
         )
         .await?;
