@@ -232,3 +232,73 @@ fn config_show_prints_the_effective_configuration_and_no_secret() {
         "{out:?}"
     );
 }
+
+/// Both logins read the one lockout group (`tessera_db::attempts::LockoutSettings`): its three
+/// variables are shown under their names by identity and users-registration alike, a value that
+/// does not parse and a limit of 0 each stop the binary with a line naming the variable.
+#[test]
+fn both_logins_read_the_lockout_variables_and_name_a_bad_one() {
+    const KEY: &str = "c2VjcmV0LWtleS1vZi0zMi1ieXRlcy0wMTIzNDU2Nzg=";
+    let services: [(&str, Vec<(&str, &str)>); 2] = [
+        ("identity", vec![("IDENTITY_MFA_ENCRYPTION_KEY", KEY)]),
+        (
+            "users-registration",
+            vec![
+                ("JWT_SECRET", "jwt-secret-12-0123456789abcdef0123456789"),
+                ("DOCUMENT_ENCRYPTION_KEY", KEY),
+            ],
+        ),
+    ];
+    for (name, own) in &services {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let env: Vec<(&str, &str)> = [("DATABASE_URL", "postgres://db/x")]
+                .into_iter()
+                .chain(own.iter().copied())
+                .chain(extra.iter().copied())
+                .collect();
+            run_with(name, &["config", "show"], &env)
+        };
+        let out = with(&[
+            ("AUTH_MAX_FAILED_ATTEMPTS", "4"),
+            ("AUTH_LOCKOUT_SECONDS", "61"),
+            ("AUTH_ADDRESS_MAX_FAILED_ATTEMPTS", "9"),
+        ]);
+        assert!(out.status.success(), "{name}: {out:?}");
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        assert_eq!(shown["AUTH_MAX_FAILED_ATTEMPTS"], 4, "{name}: {shown}");
+        assert_eq!(shown["AUTH_LOCKOUT_SECONDS"], 61, "{name}: {shown}");
+        assert_eq!(
+            shown["AUTH_ADDRESS_MAX_FAILED_ATTEMPTS"], 9,
+            "{name}: {shown}"
+        );
+        // Unset: the documented defaults.
+        let shown: serde_json::Value =
+            serde_json::from_slice(&with(&[]).stdout).unwrap_or_default();
+        assert_eq!(
+            (
+                &shown["AUTH_MAX_FAILED_ATTEMPTS"],
+                &shown["AUTH_LOCKOUT_SECONDS"],
+                &shown["AUTH_ADDRESS_MAX_FAILED_ATTEMPTS"]
+            ),
+            (
+                &serde_json::json!(5),
+                &serde_json::json!(900),
+                &serde_json::json!(20)
+            ),
+            "{name}: {shown}"
+        );
+        for (variable, bad) in [
+            ("AUTH_LOCKOUT_SECONDS", "soon"),
+            ("AUTH_MAX_FAILED_ATTEMPTS", "0"),
+            ("AUTH_ADDRESS_MAX_FAILED_ATTEMPTS", "0"),
+        ] {
+            let out = with(&[(variable, bad)]);
+            assert!(!out.status.success(), "{name} took {variable}={bad}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(variable),
+                "{name}, {variable}={bad}: {stderr}"
+            );
+        }
+    }
+}

@@ -65,8 +65,9 @@ tessera_http::service_config! {
 impl Config {
     /// Reads the signing-key settings (`JWT_*`), then [`Self::validate`]s.
     fn complete(&mut self) -> Result<(), String> {
-        self.keys = tessera_http::config::from_env()?;
-        self.keys.check(self.base.app_env == AppEnv::Production)?;
+        let production = self.base.app_env == AppEnv::Production;
+        self.keys =
+            tessera_http::config::group("", |k: &tessera_jwt::KeySettings| k.check(production))?;
         self.validate().map_err(|e| e.to_string())
     }
 

@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use tessera_db::attempts::LockoutSettings;
+use tessera_http::config::group;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
@@ -33,7 +35,7 @@ tessera_http::service_config! {
         /// `AUTH_MAX_FAILED_ATTEMPTS`, `AUTH_LOCKOUT_SECONDS`, `AUTH_ADDRESS_MAX_FAILED_ATTEMPTS`:
         /// see [`tessera_db::attempts::LockoutSettings`] (shared with users-registration).
         #[serde(skip_deserializing, flatten)]
-        pub lockout: tessera_db::attempts::LockoutSettings,
+        pub lockout: LockoutSettings,
         /// `IDENTITY_ROLES`: the assignable roles, comma-separated (default
         /// `admin,supervisor,agent,viewer,moderator`; `admin` may manage roles; `moderator` is the role quotations trusts for soft deletes).
         #[serde_inline_default("admin,supervisor,agent,viewer,moderator".to_owned())]
@@ -67,12 +69,10 @@ impl Config {
     /// Reads the signing-key settings (`JWT_*`), the lockout (`AUTH_*`) and the Argon2id costs
     /// (`ARGON2_*`), then [`Self::validate`]s.
     fn complete(&mut self) -> Result<(), String> {
-        self.keys = tessera_http::config::from_env()?;
-        self.keys.check(self.base.app_env == AppEnv::Production)?;
-        self.lockout = tessera_http::config::from_env()?;
-        self.lockout.check()?;
-        self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
-        self.argon2.check()?;
+        let production = self.base.app_env == AppEnv::Production;
+        self.keys = group("", |k: &tessera_jwt::KeySettings| k.check(production))?;
+        self.lockout = group("", LockoutSettings::check)?;
+        self.argon2 = group("ARGON2_", HashSettings::check)?;
         self.validate().map_err(|e| e.to_string())
     }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tessera_http::config::group;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 
 use crate::market::{DEFAULT_MARKET_DATA, MarketData};
@@ -104,14 +105,12 @@ impl Config {
     fn complete(&mut self) -> anyhow::Result<()> {
         let cfg = self;
         cfg.argon2 =
-            tessera_http::config::from_env_prefixed("ARGON2_").map_err(anyhow::Error::msg)?;
-        cfg.argon2.check().map_err(anyhow::Error::msg)?;
+            group("ARGON2_", tessera_password::HashSettings::check).map_err(anyhow::Error::msg)?;
         cfg.alpha_vantage_api_key = cfg
             .alpha_vantage_api_key
             .take()
             .filter(|k| !k.trim().is_empty());
-        cfg.mail = tessera_http::config::from_env_prefixed("MAIL_").map_err(anyhow::Error::msg)?;
-        cfg.mail.check()?;
+        cfg.mail = group("MAIL_", crate::mail::MailSettings::check).map_err(anyhow::Error::msg)?;
         cfg.quotations_auto_collect_provider = cfg
             .quotations_auto_collect_provider
             .take()

@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use tessera_db::attempts::LockoutSettings;
+use tessera_http::config::group;
 pub use tessera_http::config::{AppEnv, ServiceSettings};
 use tessera_password::HashSettings;
 
@@ -41,7 +43,7 @@ tessera_http::service_config! {
         /// see [`tessera_db::attempts::LockoutSettings`] (identity's rule; unknown e-mails are
         /// counted alike, so a lock says nothing about existence).
         #[serde(skip_deserializing, flatten)]
-        pub lockout: tessera_db::attempts::LockoutSettings,
+        pub lockout: LockoutSettings,
         /// `DOCUMENT_ENCRYPTION_KEY` (required): 32 random bytes, base64. Seals `documentId` at
         /// rest (AES-256-GCM); the blind-index key is derived from it with HKDF-SHA256.
         #[serde(serialize_with = "tessera_http::config::show::secret")]
@@ -95,10 +97,8 @@ impl Config {
     /// Reads the lockout (`AUTH_*`) and the Argon2id costs (`ARGON2_*`), then
     /// [`Self::validate`]s.
     fn complete(&mut self) -> Result<(), String> {
-        self.lockout = tessera_http::config::from_env()?;
-        self.lockout.check()?;
-        self.argon2 = tessera_http::config::from_env_prefixed("ARGON2_")?;
-        self.argon2.check()?;
+        self.lockout = group("", LockoutSettings::check)?;
+        self.argon2 = group("ARGON2_", HashSettings::check)?;
         self.validate().map_err(|e| e.to_string())
     }
 
