@@ -72,11 +72,20 @@ pub enum Lookup {
 /// # Errors
 /// The system RNG failed.
 pub fn new_token() -> Result<(String, Vec<u8>), aws_lc_rs::error::Unspecified> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes)?;
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_text::<32>()?;
     let hash = hash(&token);
     Ok((token, hash))
+}
+
+/// `N` bytes from the system RNG as base64url without padding (`⌈4N/3⌉` characters): a token's
+/// text, or a generated first password (`tessera_service::InitialPassword`, 18 bytes).
+///
+/// # Errors
+/// The system RNG failed.
+pub fn random_text<const N: usize>() -> Result<String, aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The stored form of a presented token: SHA-256 of its text (32 bytes).

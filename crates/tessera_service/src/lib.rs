@@ -118,6 +118,66 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An account's first password for an admin subcommand (identity's `agent create`,
+/// users-registration's `user create`): the variable the command names, when set and not empty,
+/// else a random one — 24 characters, base64url of 18 bytes from the system RNG
+/// (`tessera_db::one_time::random_text`) — that the command prints once beside what it created
+/// ([`InitialPassword::shown`]). Only its Argon2id hash is stored. No `Debug`: it is a secret.
+pub struct InitialPassword {
+    value: secrecy::SecretString,
+    generated: bool,
+}
+
+impl InitialPassword {
+    /// The password from the variable `var`, or a generated one when it is unset or empty.
+    ///
+    /// # Errors
+    /// The system RNG failed.
+    pub fn from_env(var: &str) -> anyhow::Result<Self> {
+        Self::from_value(std::env::var(var).ok())
+    }
+
+    /// [`Self::from_env`] with the variable's value given.
+    fn from_value(set: Option<String>) -> anyhow::Result<Self> {
+        Ok(match set.filter(|p| !p.is_empty()) {
+            Some(p) => Self {
+                value: p.into(),
+                generated: false,
+            },
+            None => Self {
+                value: tessera_db::one_time::random_text::<18>()
+                    .map_err(|_| anyhow::anyhow!("the system RNG failed"))?
+                    .into(),
+                generated: true,
+            },
+        })
+    }
+
+    /// The password, to hash.
+    pub fn secret(&self) -> secrecy::SecretString {
+        self.value.clone()
+    }
+
+    /// What the command prints: `created` as JSON, with `"password"` added when it was generated
+    /// (the one time it is shown); a password the operator chose is never echoed.
+    ///
+    /// # Errors
+    /// `created` does not serialise.
+    pub fn shown(&self, created: &impl serde::Serialize) -> anyhow::Result<serde_json::Value> {
+        use secrecy::ExposeSecret;
+        let mut out = serde_json::to_value(created)?;
+        if self.generated
+            && let Some(map) = out.as_object_mut()
+        {
+            map.insert(
+                "password".to_owned(),
+                self.value.expose_secret().to_owned().into(),
+            );
+        }
+        Ok(out)
+    }
+}
+
 /// One database connection, outside any pool, for an admin subcommand.
 ///
 /// # Errors
@@ -245,5 +305,37 @@ impl EventSource {
         );
         tessera_events::outbox::OutboxMessage::new(&envelope, tessera_telemetry::trace_headers())
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::InitialPassword;
+
+    #[test]
+    fn an_initial_password_is_the_operators_or_a_fresh_one_shown_once() {
+        let created = serde_json::json!({"id": "u-1", "email": "ana@acme.test"});
+        // The operator's: used as given, never echoed.
+        let chosen = InitialPassword::from_value(Some("correct horse".into())).unwrap();
+        assert_eq!(chosen.secret().expose_secret(), "correct horse");
+        assert_eq!(chosen.shown(&created).unwrap(), created);
+        // Unset or empty: generated, 24 base64url characters, different each time, shown.
+        let a = InitialPassword::from_value(None).unwrap();
+        let b = InitialPassword::from_value(Some(String::new())).unwrap();
+        let (pa, pb) = (a.secret(), b.secret());
+        for p in [pa.expose_secret(), pb.expose_secret()] {
+            assert_eq!(p.len(), 24, "{p}");
+            assert!(
+                p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{p}"
+            );
+        }
+        assert_ne!(pa.expose_secret(), pb.expose_secret());
+        let shown = a.shown(&created).unwrap();
+        assert_eq!(shown["password"], pa.expose_secret());
+        assert_eq!(shown["id"], "u-1");
     }
 }

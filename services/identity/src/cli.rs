@@ -5,14 +5,13 @@
 
 use clap::Subcommand;
 use diesel_async::AsyncPgConnection;
-use secrecy::SecretString;
 use tessera_http::config::ServiceConfig as _;
 
 use crate::config::Config;
 use crate::db::{agents, tenants};
 use crate::domain::AgentStatus;
 use crate::operations::change_agent_status;
-use crate::{mfa, provision};
+use crate::provision;
 
 tessera_service::service! {
     Identity = "identity";
@@ -85,11 +84,6 @@ async fn tenant(conn: &mut AsyncPgConnection, slug: &str) -> anyhow::Result<tena
     provision::tenant(conn, slug).await
 }
 
-fn random_password() -> anyhow::Result<String> {
-    let codes = mfa::recovery_codes(2).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(codes.join("-"))
-}
-
 async fn set_status(slug: &str, email: &str, status: AgentStatus) -> anyhow::Result<()> {
     let config = Config::from_environment()?;
     let mut conn = tessera_service::connect(&config.base.database_url).await?;
@@ -133,26 +127,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             role,
         }) => {
             let config = Config::from_environment()?;
-            let (password, generated) = match std::env::var("IDENTITY_AGENT_PASSWORD") {
-                Ok(p) if !p.is_empty() => (p, false),
-                _ => (random_password()?, true),
-            };
+            let password = tessera_service::InitialPassword::from_env("IDENTITY_AGENT_PASSWORD")?;
             let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let created = provision::create_agent(
                 &config,
                 &mut conn,
                 &tenant,
                 &email,
-                SecretString::from(password.clone()),
+                password.secret(),
                 mfa,
                 role,
             )
             .await?;
-            let mut out = serde_json::to_value(&created)?;
-            if generated && let Some(map) = out.as_object_mut() {
-                map.insert("password".to_owned(), password.into());
-            }
-            tessera_service::print_json(&out)
+            tessera_service::print_json(&password.shown(&created)?)
         }
         Command::Agent(AgentCommand::Disable { tenant, email }) => {
             set_status(&tenant, &email, AgentStatus::Disabled).await

@@ -6,7 +6,7 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Subcommand;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tessera_http::config::ServiceConfig as _;
 
 use crate::auth::Role;
@@ -75,16 +75,6 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (analyst, auditor, producer)"))
 }
 
-fn random_password() -> anyhow::Result<String> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    use base64::Engine;
-    let mut bytes = [0u8; 18];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("system RNG failed"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// `POST /…` on the notification sink: keep the message in the mailbox (when there is one),
 /// log it with any set-password link redacted (a link is a credential: never in a log), accept.
 async fn sink(
@@ -143,10 +133,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             scopes,
         }) => {
             let config = Config::from_environment()?;
-            let (password, generated) = match std::env::var("USERS_REGISTRATION_PASSWORD") {
-                Ok(p) if !p.is_empty() => (p, false),
-                _ => (random_password()?, true),
-            };
+            let password =
+                tessera_service::InitialPassword::from_env("USERS_REGISTRATION_PASSWORD")?;
             let mut conn = tessera_service::connect(&config.base.database_url).await?;
             let spec = UserSpec {
                 name: &name,
@@ -154,14 +142,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 role,
                 document_id: &document_id,
                 scopes,
-                password: SecretString::from(password.clone()),
+                password: password.secret(),
             };
             let created = provision::create_user(&config, &mut conn, spec).await?;
-            let mut out = serde_json::to_value(&created)?;
-            if generated && let Some(map) = out.as_object_mut() {
-                map.insert("password".to_owned(), password.into());
-            }
-            tessera_service::print_json(&out)
+            tessera_service::print_json(&password.shown(&created)?)
         }
         Command::Backfill { batch } => {
             let config = Config::from_environment()?;
