@@ -119,25 +119,36 @@ pub async fn tap(
 /// # Panics
 /// When the broker is unreachable.
 pub async fn delete_queues(queue: &str, retries: u32) {
+    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
+    names.extend((1..=retries).map(|n| format!("{queue}.retry.{n}")));
+    tidy(&names, &[]).await;
+}
+
+/// Deletes `queues`, then `exchanges`, from the broker at [`amqp_url`]; one already gone is not
+/// an error.
+async fn tidy(queues: &[String], exchanges: &[&str]) {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    use lapin::types::ShortString;
     #[expect(clippy::expect_used, reason = "test helper")]
     let conn = crate::broker::connect(&amqp_url(), "test-cleanup")
         .await
-        .expect("RabbitMQ reachable to delete the test's queues");
+        .expect("RabbitMQ reachable to delete the test's queues and exchanges");
     #[expect(clippy::expect_used, reason = "test helper")]
     let ch = conn.create_channel().await.expect("a channel");
-    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
-    names.extend((1..=retries).map(|n| format!("{queue}.retry.{n}")));
-    for name in names {
+    for name in queues {
         let _ = ch
             .queue_delete(
-                lapin::types::ShortString::from(name),
-                lapin::options::QueueDeleteOptions::default(),
+                ShortString::from(name.as_str()),
+                QueueDeleteOptions::default(),
             )
             .await;
     }
-    let _ = conn
-        .close(200, lapin::types::ShortString::from("done"))
-        .await;
+    for name in exchanges {
+        let _ = ch
+            .exchange_delete(ShortString::from(*name), ExchangeDeleteOptions::default())
+            .await;
+    }
+    let _ = conn.close(200, ShortString::from("done")).await;
 }
 
 /// A fresh exchange name, `tessera.events.test-<uuid>`, for a test whose consumer must see only
@@ -153,21 +164,7 @@ pub fn private_exchange() -> String {
 /// # Panics
 /// When the broker is unreachable.
 pub async fn delete_exchange(name: &str) {
-    #[expect(clippy::expect_used, reason = "test helper")]
-    let conn = crate::broker::connect(&amqp_url(), "test-cleanup")
-        .await
-        .expect("RabbitMQ reachable to delete the test's exchange");
-    #[expect(clippy::expect_used, reason = "test helper")]
-    let ch = conn.create_channel().await.expect("a channel");
-    let _ = ch
-        .exchange_delete(
-            lapin::types::ShortString::from(name),
-            lapin::options::ExchangeDeleteOptions::default(),
-        )
-        .await;
-    let _ = conn
-        .close(200, lapin::types::ShortString::from("done"))
-        .await;
+    tidy(&[], &[name]).await;
 }
 
 /// [`delete_queues`] for the queues of `config`: its queue, its retry queues and its dead letters.
