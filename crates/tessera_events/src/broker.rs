@@ -40,7 +40,14 @@ pub async fn connect(amqp_url: &str, name: &str) -> Result<Connection, BrokerErr
         .map_err(BrokerError::from)
 }
 
-/// Declares the durable topic exchange `name`.
+/// The names of the exchanges tests make for themselves (`testing::private_exchange`):
+/// `tessera.events.test-<uuid>`.
+pub(crate) const PRIVATE_EXCHANGE_PREFIX: &str = "tessera.events.test-";
+
+/// Declares the durable topic exchange `name`. A test's private exchange
+/// (`tessera.events.test-<uuid>`) is also auto-delete: the broker removes it with its last
+/// binding, when the test's queue is deleted or expires, even if a consumer still shutting down
+/// declared it again after the test's own clean-up.
 ///
 /// # Errors
 /// When the broker refuses.
@@ -51,6 +58,7 @@ pub async fn declare_exchange(channel: &Channel, name: &str) -> Result<(), Broke
             ExchangeKind::Topic,
             ExchangeDeclareOptions {
                 durable: true,
+                auto_delete: name.starts_with(PRIVATE_EXCHANGE_PREFIX),
                 ..Default::default()
             },
             FieldTable::default(),

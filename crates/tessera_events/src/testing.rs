@@ -153,9 +153,14 @@ async fn tidy(queues: &[String], exchanges: &[&str]) {
 
 /// A fresh exchange name, `tessera.events.test-<uuid>`, for a test whose consumer must see only
 /// the events the test itself publishes (the shared [`crate::EXCHANGE`] carries every concurrent
-/// test's events). Delete it with [`delete_exchange`].
+/// test's events). Delete it with [`delete_exchange`]; it is declared auto-delete
+/// ([`crate::broker::declare_exchange`]), so the broker removes it anyway with its last binding.
 pub fn private_exchange() -> String {
-    format!("{}.test-{}", crate::EXCHANGE, uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        crate::broker::PRIVATE_EXCHANGE_PREFIX,
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// Deletes the exchange `name` from the broker at [`amqp_url`] (best effort: one already gone is

@@ -528,3 +528,63 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
     let _ = task.await;
     tessera_events::testing::delete_consumer_queues(&cfg).await;
 }
+
+/// A test's private exchange goes with its last binding (auto-delete), so a consumer that
+/// declares it again while the test tidies up leaves nothing behind; the shared exchange does
+/// not (durable, never auto-deleted).
+#[tokio::test]
+async fn a_private_exchange_goes_with_its_last_queue_and_the_shared_one_stays() {
+    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+    let exists = |name: String| async move {
+        let conn = connect(&amqp_url(), "test-exchange-probe").await.unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let passive = ch
+            .exchange_declare(
+                ShortString::from(name),
+                lapin::ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        let _ = conn.close(200, ShortString::from("done")).await;
+        passive.is_ok()
+    };
+    let exchange = tessera_events::testing::private_exchange();
+    let publisher = Publisher::connect(&amqp_url(), "test-private", &exchange)
+        .await
+        .unwrap();
+    let ch = publisher.channel();
+    let queue = ch
+        .queue_declare(
+            ShortString::from(""),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    ch.queue_bind(
+        queue.name().clone(),
+        ShortString::from(exchange.as_str()),
+        ShortString::from("identity.*"),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    assert!(exists(exchange.clone()).await, "declared and bound");
+    ch.queue_delete(queue.name().clone(), Default::default())
+        .await
+        .unwrap();
+    assert!(
+        !exists(exchange.clone()).await,
+        "{exchange} outlived its last binding"
+    );
+    assert!(exists(EXCHANGE.to_owned()).await);
+    publisher.close().await;
+}
