@@ -92,6 +92,51 @@ macro_rules! store_error {
     };
 }
 
+/// Declares a service's error enum (STYLE.md §3): the service's own variants as written, then
+/// the one storage variant every service keeps, `Store(StoreError)` (`#[error(transparent)]`),
+/// with `#[derive(Debug, thiserror::Error)]` and the `From` conversions of [`store_error!`]
+/// (crate::store_error), so `?` works on diesel and pool results. The service writes its own
+/// `From<Error> for ApiError`, whose `Error::Store(e) => e.into()` arm maps storage failures as
+/// [`StoreError`] does. A service that reads some database errors as its own failures
+/// (control-plane's foreign-key violation) adds `own_diesel_errors` after the enum and writes
+/// `From<DieselError>` itself. The calling crate depends on `thiserror`.
+///
+/// ```text
+/// tessera_http::service_error! {
+///     /// An operation's failure.
+///     pub enum Error {
+///         /// No such binding: 404.
+///         #[error("Binding not found.")]
+///         BindingNotFound,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! service_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($variants:tt)* }
+        $($own:ident)?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, ::thiserror::Error)]
+        $vis enum $name {
+            $($variants)*
+            /// The database or its pool failed (`tessera_http::db::StoreError`: 503 when
+            /// unreachable, else 500).
+            #[error(transparent)]
+            Store($crate::db::StoreError),
+        }
+        $crate::service_error!(@conversions $name $($own)?);
+    };
+    (@conversions $name:ident) => {
+        $crate::store_error!($name::Store);
+    };
+    (@conversions $name:ident own_diesel_errors) => {
+        $crate::store_error!($name::Store, pool);
+    };
+}
+
 /// Whether `e` is PostgreSQL's refusal of a NUL character (U+0000): in `text` ("invalid byte sequence for
 /// encoding \"UTF8\": 0x00") and in `jsonb` ("unsupported Unicode escape sequence", whose detail
 /// is "\u0000 cannot be converted to text"; the only escape a UTF-8 database refuses).
@@ -162,6 +207,32 @@ mod tests {
         let unavailable = ApiError::from(pool);
         assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(unavailable.code(), ErrorCode::ServiceUnavailable);
+    }
+
+    crate::service_error! {
+        /// A service's own failure, and the storage variant the macro appends.
+        enum Declared {
+            /// Its own.
+            #[error("Gone.")]
+            Gone,
+        }
+    }
+
+    #[test]
+    fn service_error_keeps_the_own_variants_and_appends_store_with_its_conversions() {
+        assert_eq!(Declared::Gone.to_string(), "Gone.");
+        let from_diesel = Declared::from(DieselError::NotFound);
+        assert!(matches!(
+            from_diesel,
+            Declared::Store(StoreError::Database(DieselError::NotFound))
+        ));
+        let from_pool = Declared::from(PoolError::Closed);
+        // Transparent: the cause's own message.
+        assert_eq!(from_pool.to_string(), PoolError::Closed.to_string());
+        assert!(matches!(
+            from_pool,
+            Declared::Store(StoreError::Pool(PoolError::Closed))
+        ));
     }
 
     #[test]

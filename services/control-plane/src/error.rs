@@ -6,30 +6,24 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tessera_http::ApiError;
-use tessera_http::db::StoreError;
 
-/// An operation's failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The white label (or one of the two a relationship names) does not exist: 404.
-    #[error("White label not found.")]
-    WhiteLabelNotFound,
-    /// `POST /wls` with an id already taken: 409.
-    #[error("A white label with this id already exists.")]
-    WhiteLabelExists,
-    /// No such relationship: 404.
-    #[error("Relationship not found.")]
-    RelationshipNotFound,
-    /// No such unrevoked API key of this white label: 404.
-    #[error("API key not found.")]
-    ApiKeyNotFound,
-    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
-    /// else 500).
-    #[error(transparent)]
-    Store(StoreError),
+tessera_http::service_error! {
+    /// An operation's failure.
+    pub enum Error {
+        /// The white label (or one of the two a relationship names) does not exist: 404.
+        #[error("White label not found.")]
+        WhiteLabelNotFound,
+        /// `POST /wls` with an id already taken: 409.
+        #[error("A white label with this id already exists.")]
+        WhiteLabelExists,
+        /// No such relationship: 404.
+        #[error("Relationship not found.")]
+        RelationshipNotFound,
+        /// No such unrevoked API key of this white label: 404.
+        #[error("API key not found.")]
+        ApiKeyNotFound,
+    } own_diesel_errors
 }
-
-tessera_http::store_error!(Error::Store, pool);
 
 impl From<DieselError> for Error {
     /// A foreign-key violation means a white label the row points to is not there: every

@@ -3,30 +3,24 @@
 //! the rest; request validation (bad fields) stays [`ApiError::invalid_field`] at the edge.
 
 use tessera_http::ApiError;
-use tessera_http::db::StoreError;
 
-/// An operator action's failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No binding for this sandbox id: 404.
-    #[error("Binding not found.")]
-    BindingNotFound,
-    /// The binding was revoked for good: 409, `reason` = `binding_revoked`.
-    #[error("The binding is revoked for good; create it again instead.")]
-    BindingRevoked,
-    /// A wallet action on the static backend: 409.
-    #[error("The wallet backend is static: credentials come from WALLET_STATIC_TOKENS.")]
-    StaticWallet,
-    /// The operator credential is missing or wrong: 401.
-    #[error("The operator credential is missing or invalid.")]
-    NotOperator,
-    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
-    /// else 500).
-    #[error(transparent)]
-    Store(StoreError),
+tessera_http::service_error! {
+    /// An operator action's failure.
+    pub enum Error {
+        /// No binding for this sandbox id: 404.
+        #[error("Binding not found.")]
+        BindingNotFound,
+        /// The binding was revoked for good: 409, `reason` = `binding_revoked`.
+        #[error("The binding is revoked for good; create it again instead.")]
+        BindingRevoked,
+        /// A wallet action on the static backend: 409.
+        #[error("The wallet backend is static: credentials come from WALLET_STATIC_TOKENS.")]
+        StaticWallet,
+        /// The operator credential is missing or wrong: 401.
+        #[error("The operator credential is missing or invalid.")]
+        NotOperator,
+    }
 }
-
-tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {

@@ -1,34 +1,28 @@
 //! What identity's operations fail with (STYLE.md §3), and the one `From` into the envelope.
 
 use tessera_http::ApiError;
-use tessera_http::db::StoreError;
 
-/// An operation's failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No such agent in the tenant (also an agent of another tenant): 404.
-    #[error("Agent not found.")]
-    AgentNotFound,
-    /// The tenant already has an agent with this e-mail: 409.
-    #[error("An agent with this e-mail already exists in the tenant.")]
-    EmailTaken,
-    /// The agent already set its password: no enrollment link to issue (409).
-    #[error("The agent has already enrolled: it has a password.")]
-    AlreadyEnrolled,
-    /// A one-time link (enrollment) that is not usable: 400 or 410
-    /// ([`tessera_service::one_time::refused`]).
-    #[error("unusable one-time token: {0:?}")]
-    Token(tessera_db::one_time::Lookup),
-    /// The system RNG failed: 500.
-    #[error("the system RNG failed")]
-    Rng,
-    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
-    /// else 500).
-    #[error(transparent)]
-    Store(StoreError),
+tessera_http::service_error! {
+    /// An operation's failure.
+    pub enum Error {
+        /// No such agent in the tenant (also an agent of another tenant): 404.
+        #[error("Agent not found.")]
+        AgentNotFound,
+        /// The tenant already has an agent with this e-mail: 409.
+        #[error("An agent with this e-mail already exists in the tenant.")]
+        EmailTaken,
+        /// The agent already set its password: no enrollment link to issue (409).
+        #[error("The agent has already enrolled: it has a password.")]
+        AlreadyEnrolled,
+        /// A one-time link (enrollment) that is not usable: 400 or 410
+        /// ([`tessera_service::one_time::refused`]).
+        #[error("unusable one-time token: {0:?}")]
+        Token(tessera_db::one_time::Lookup),
+        /// The system RNG failed: 500.
+        #[error("the system RNG failed")]
+        Rng,
+    }
 }
-
-tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {

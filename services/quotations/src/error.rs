@@ -3,34 +3,28 @@
 //! `?` converts it; a provider chain's failure keeps its own type ([`crate::quote::QuoteError`],
 //! with the providers' outcomes as details).
 
-use tessera_http::db::StoreError;
 use tessera_http::{ApiError, ErrorCode, StatusCode};
 
-/// An API operation's failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No live quotation with this id (or a malformed id): 404.
-    #[error("Quotation not found.")]
-    QuotationNotFound,
-    /// No soft-deleted quotation with this id: 404.
-    #[error("Deleted quotation not found.")]
-    DeletedQuotationNotFound,
-    /// None of the caller's personal access tokens has this id: 404.
-    #[error("Token not found.")]
-    TokenNotFound,
-    /// Restoring would duplicate a live equivalent (symbol, source, time, price): 409.
-    #[error("An equivalent quotation is live; restoring this one would duplicate it.")]
-    RestoreWouldDuplicate,
-    /// The path's symbol is not one quotations knows: 422 `invalid_symbol`, with the reason.
-    #[error("{0}")]
-    InvalidSymbol(String),
-    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
-    /// else 500).
-    #[error(transparent)]
-    Store(StoreError),
+tessera_http::service_error! {
+    /// An API operation's failure.
+    pub enum Error {
+        /// No live quotation with this id (or a malformed id): 404.
+        #[error("Quotation not found.")]
+        QuotationNotFound,
+        /// No soft-deleted quotation with this id: 404.
+        #[error("Deleted quotation not found.")]
+        DeletedQuotationNotFound,
+        /// None of the caller's personal access tokens has this id: 404.
+        #[error("Token not found.")]
+        TokenNotFound,
+        /// Restoring would duplicate a live equivalent (symbol, source, time, price): 409.
+        #[error("An equivalent quotation is live; restoring this one would duplicate it.")]
+        RestoreWouldDuplicate,
+        /// The path's symbol is not one quotations knows: 422 `invalid_symbol`, with the reason.
+        #[error("{0}")]
+        InvalidSymbol(String),
+    }
 }
-
-tessera_http::store_error!(Error::Store);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {

@@ -2,52 +2,46 @@
 //! envelope (seed 004's codes and reasons). Handlers name the failure (`Error::UserNotFound`)
 //! and `?` converts it; request validation stays at the edge (`crate::validation`).
 
-use tessera_http::db::StoreError;
 use tessera_http::{ApiError, ErrorCode, StatusCode};
 
 use crate::db::users::Taken;
 use crate::domain::UserStatus;
 
-/// An operation's failure.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No such user, or one the caller may not see: 404.
-    #[error("User not found.")]
-    UserNotFound,
-    /// No such registration, or one the caller may not see: 404.
-    #[error("Registration not found.")]
-    RegistrationNotFound,
-    /// A producer reaching for another user: 403, `reason` = `not_owner`.
-    #[error("You may only access your own user.")]
-    NotOwner,
-    /// Sign-up with a registered e-mail: 409, `reason` = `email_already_registered`.
-    #[error("This e-mail is already registered.")]
-    EmailTaken,
-    /// Sign-up with a registered document: 409, `reason` = `document_already_registered`.
-    #[error("This document is already registered.")]
-    DocumentTaken,
-    /// Approval or rejection of a user that is not `PENDING`: 409, `reason` =
-    /// `invalid_status_transition`.
-    #[error("Only a PENDING user can be approved or rejected; this one is {0}.")]
-    NotPending(UserStatus),
-    /// The Idempotency-Key was used with another body: 422 `idempotency_key_reused`.
-    #[error("This Idempotency-Key was already used with a different request body.")]
-    IdempotencyKeyReused,
-    /// The request holding this Idempotency-Key is still running: 409, `reason` =
-    /// `idempotency_key_in_flight`.
-    #[error("A request with this Idempotency-Key is still being processed; retry later.")]
-    IdempotencyKeyInFlight,
-    /// Wrong e-mail or password (or an account that cannot sign in yet): 401
-    /// `invalid_credentials`.
-    #[error("The e-mail or password is incorrect.")]
-    InvalidCredentials,
-    /// The database or its pool failed ([`tessera_http::db::StoreError`]: 503 when unreachable,
-    /// else 500).
-    #[error(transparent)]
-    Store(StoreError),
+tessera_http::service_error! {
+    /// An operation's failure.
+    pub enum Error {
+        /// No such user, or one the caller may not see: 404.
+        #[error("User not found.")]
+        UserNotFound,
+        /// No such registration, or one the caller may not see: 404.
+        #[error("Registration not found.")]
+        RegistrationNotFound,
+        /// A producer reaching for another user: 403, `reason` = `not_owner`.
+        #[error("You may only access your own user.")]
+        NotOwner,
+        /// Sign-up with a registered e-mail: 409, `reason` = `email_already_registered`.
+        #[error("This e-mail is already registered.")]
+        EmailTaken,
+        /// Sign-up with a registered document: 409, `reason` = `document_already_registered`.
+        #[error("This document is already registered.")]
+        DocumentTaken,
+        /// Approval or rejection of a user that is not `PENDING`: 409, `reason` =
+        /// `invalid_status_transition`.
+        #[error("Only a PENDING user can be approved or rejected; this one is {0}.")]
+        NotPending(UserStatus),
+        /// The Idempotency-Key was used with another body: 422 `idempotency_key_reused`.
+        #[error("This Idempotency-Key was already used with a different request body.")]
+        IdempotencyKeyReused,
+        /// The request holding this Idempotency-Key is still running: 409, `reason` =
+        /// `idempotency_key_in_flight`.
+        #[error("A request with this Idempotency-Key is still being processed; retry later.")]
+        IdempotencyKeyInFlight,
+        /// Wrong e-mail or password (or an account that cannot sign in yet): 401
+        /// `invalid_credentials`.
+        #[error("The e-mail or password is incorrect.")]
+        InvalidCredentials,
+    }
 }
-
-tessera_http::store_error!(Error::Store);
 
 impl From<Taken> for Error {
     fn from(t: Taken) -> Self {
