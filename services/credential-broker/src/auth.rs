@@ -4,6 +4,9 @@
 use actix_web::HttpRequest;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::error::Error;
+use crate::state::AppState;
+
 /// Name recorded in the audit log for the authenticated auth proxy.
 pub const PROXY: &str = "auth-proxy";
 /// Name recorded for a caller without a valid credential.
@@ -13,4 +16,15 @@ pub const ANONYMOUS: &str = "anonymous";
 /// [`tessera_http::secrets_equal`]).
 pub fn presents(req: &HttpRequest, expected: &SecretString) -> bool {
     tessera_http::bearer_matches(req, expected.expose_secret())
+}
+
+/// The operator API's guard: the request presents `BROKER_ADMIN_TOKEN` (unset: nobody may call).
+///
+/// # Errors
+/// [`Error::NotOperator`] (401) otherwise.
+pub fn operator(state: &AppState, req: &HttpRequest) -> Result<(), Error> {
+    match &state.config.broker_admin_token {
+        Some(t) if presents(req, t) => Ok(()),
+        _ => Err(Error::NotOperator),
+    }
 }

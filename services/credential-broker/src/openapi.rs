@@ -3,7 +3,7 @@
 
 use tessera_http::openapi::UNPROCESSABLE;
 
-use crate::routes::{admin, token};
+use crate::routes::{audit, bindings, token, wallet};
 
 tessera_http::api! {
 service = "credential-broker";
@@ -31,6 +31,8 @@ modifiers = [&UNPROCESSABLE];
 pub struct ApiDoc;
 operations = [
     token::{issue_token},
-    admin::{create_binding, list_bindings, delete_binding, suspend_binding, reactivate_binding, put_wallet, list_audit},
+    bindings::{create_binding, list_bindings, delete_binding, suspend_binding, reactivate_binding},
+    wallet::{put_wallet},
+    audit::{list_audit},
 ];
 }

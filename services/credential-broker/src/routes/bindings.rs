@@ -1,32 +1,23 @@
-//! The operator API (bearer `BROKER_ADMIN_TOKEN`): bindings, wallet credentials, the audit log.
+//! The operator API's bindings (bearer `BROKER_ADMIN_TOKEN`): which sandbox may obtain which
+//! agent's upstream tokens, and their suspension.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tessera_http::pagination::{PageMeta, PageParams};
 use tessera_http::{ApiError, FieldErrors};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::audit_log::AuditView;
+use crate::auth::operator;
 use crate::db::binding_status::{self, OperatorChange};
-use crate::db::bindings::UpstreamView;
-use crate::db::bindings::{BindingFilter, BindingView};
-use crate::db::{audit_log, bindings};
+use crate::db::bindings;
+use crate::db::bindings::{BindingFilter, BindingView, UpstreamView};
 use crate::domain::BindingStatus;
 use crate::error::Error;
 use crate::hosts;
 use crate::state::AppState;
-use crate::wallet::Wallet;
-
-fn operator(state: &AppState, req: &HttpRequest) -> Result<(), Error> {
-    match &state.config.broker_admin_token {
-        Some(t) if crate::auth::presents(req, t) => Ok(()),
-        _ => Err(Error::NotOperator),
-    }
-}
 
 /// `POST /api/bindings` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,45 +43,6 @@ pub struct BindingList {
     pub data: Vec<BindingView>,
     /// Page metadata.
     pub meta: PageMeta,
-}
-
-/// A page of audit rows.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditList {
-    /// Rows, newest first.
-    pub data: Vec<AuditView>,
-    /// Page metadata.
-    pub meta: PageMeta,
-}
-
-/// `?sandbox_id=&page=&per_page=`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxFilter {
-    /// Only this sandbox.
-    pub sandbox_id: Option<String>,
-    /// 1-based page number.
-    pub page: Option<u32>,
-    /// Items per page, 1..=100 (default 20).
-    pub per_page: Option<u32>,
-}
-
-impl SandboxFilter {
-    fn page(&self) -> PageParams {
-        PageParams {
-            page: self.page,
-            per_page: self.per_page,
-        }
-    }
-}
-
-/// `PUT /api/wallet/…` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WalletPut {
-    /// The user's OAuth refresh token for the upstream (stored sealed, never returned).
-    #[schema(value_type = String, format = Password)]
-    pub refresh_token: SecretString,
 }
 
 fn validate(body: &BindingCreate) -> Result<Vec<(String, Vec<String>)>, ApiError> {
@@ -327,55 +279,4 @@ pub async fn delete_binding(
     } else {
         Err(Error::BindingNotFound.into())
     }
-}
-
-/// Stores a user's refresh token for an upstream (oauth wallet only).
-#[utoipa::path(put, path = "/api/wallet/{agent_id}/{upstream_host}", tag = "operator", security(("adminToken" = [])),
-    params(("agent_id" = Uuid, Path), ("upstream_host" = String, Path)), request_body = WalletPut,
-    responses((status = 204), (status = 401, body = tessera_http::ErrorEnvelope),
-              (status = 409, description = "The wallet backend is static", body = tessera_http::ErrorEnvelope),
-              (status = 422, body = tessera_http::ErrorEnvelope)))]
-pub async fn put_wallet(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(Uuid, String)>,
-    body: web::Json<WalletPut>,
-) -> Result<HttpResponse, ApiError> {
-    operator(&state, &req)?;
-    let Wallet::OAuth(wallet) = &state.wallet else {
-        return Err(Error::StaticWallet.into());
-    };
-    let (agent_id, host) = path.into_inner();
-    let host = hosts::normalise(&host)
-        .ok_or_else(|| ApiError::invalid_field("upstream_host", "A plain lower-case host name."))?;
-    if secrecy::ExposeSecret::expose_secret(&body.refresh_token).is_empty() {
-        return Err(ApiError::invalid_field(
-            "refresh_token",
-            "The refresh_token field is required.",
-        ));
-    }
-    let mut conn = state.pool.get().await?;
-    wallet
-        .put_refresh_token(&mut conn, agent_id, &host, &body.refresh_token)
-        .await
-        .map_err(ApiError::unavailable)?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// The audit log, newest first (optionally one sandbox's).
-#[utoipa::path(get, path = "/api/audit", tag = "operator", security(("adminToken" = [])), params(SandboxFilter),
-    responses((status = 200, body = AuditList), (status = 401, body = tessera_http::ErrorEnvelope)))]
-pub async fn list_audit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    filter: web::Query<SandboxFilter>,
-) -> Result<HttpResponse, ApiError> {
-    operator(&state, &req)?;
-    let page = filter.page();
-    let (limit, offset) = page.limit_offset()?;
-    let mut conn = state.pool.get().await?;
-    let (data, total) =
-        audit_log::list_audit(&mut conn, filter.sandbox_id.as_deref(), limit, offset).await?;
-    let meta = page.meta(total);
-    Ok(tessera_http::pagination::page_response(&req, &meta).json(AuditList { data, meta }))
 }
