@@ -175,12 +175,20 @@ pub struct SuspendRequest {
     pub reason: String,
 }
 
-fn status_change(change: OperatorChange) -> Result<(), Error> {
-    match change {
-        OperatorChange::Changed => Ok(()),
-        OperatorChange::NotFound => Err(Error::BindingNotFound),
-        OperatorChange::Revoked => Err(Error::BindingRevoked),
+/// Sets binding `sandbox_id`'s status as an operator (`reason`: suspend with it; `None`:
+/// reactivate) and answers with its view: 404 for no such binding, 409 for a revoked one.
+async fn operator_set_status(
+    state: &AppState,
+    sandbox_id: &str,
+    reason: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.pool.get().await?;
+    match binding_status::operator_set_status(&mut conn, sandbox_id, reason).await? {
+        OperatorChange::Changed => {}
+        OperatorChange::NotFound => return Err(Error::BindingNotFound.into()),
+        OperatorChange::Revoked => return Err(Error::BindingRevoked.into()),
     }
+    Ok(HttpResponse::Ok().json(view_of(&mut conn, sandbox_id).await?))
 }
 
 /// Suspends a binding: its sandbox gets no tokens until an operator reactivates it (identity
@@ -205,9 +213,7 @@ pub async fn suspend_binding(
             "The reason field must have 1 to 500 characters.",
         ));
     }
-    let mut conn = state.pool.get().await?;
-    status_change(binding_status::operator_set_status(&mut conn, &path, Some(reason)).await?)?;
-    Ok(HttpResponse::Ok().json(view_of(&mut conn, &path).await?))
+    operator_set_status(&state, &path, Some(reason)).await
 }
 
 /// Reactivates a suspended binding, whoever suspended it (an operator, the agent's
@@ -223,9 +229,7 @@ pub async fn reactivate_binding(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     operator(&state, &req)?;
-    let mut conn = state.pool.get().await?;
-    status_change(binding_status::operator_set_status(&mut conn, &path, None).await?)?;
-    Ok(HttpResponse::Ok().json(view_of(&mut conn, &path).await?))
+    operator_set_status(&state, &path, None).await
 }
 
 /// Lists bindings by sandbox id, filtered by sandbox, status, tenant, agent and upstream host.
