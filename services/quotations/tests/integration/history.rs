@@ -21,7 +21,19 @@ async fn a_collected_quote_is_stored_once_and_published() {
         .unwrap();
     let app = TestApp::spawn().await;
     mount_json(&app.stub, "/json/last/USD-BRL", 200, awesome_usd_brl()).await;
-    let first = post(&app, "/api/quotation/USD-BRL", None).await;
+    // Request ids of this test's own: the tap sees every concurrent test's USDBRL collections.
+    let rid = |n: u8| format!("collect-{n}-{}", uuid::Uuid::new_v4().simple());
+    let (first_rid, again_rid) = (rid(1), rid(2));
+    let first = app
+        .api
+        .call(
+            Method::POST,
+            "/api/quotation/USD-BRL",
+            None,
+            None,
+            &[("x-request-id", &first_rid)],
+        )
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
     let data = &first.body["data"];
     assert_eq!(data["symbol"], "USDBRL");
@@ -29,23 +41,31 @@ async fn a_collected_quote_is_stored_once_and_published() {
     assert_eq!(data["status"], "valid");
     assert_eq!(data["source"], "awesome_api");
     let id = data["id"].as_i64().unwrap();
-    let again = post(
-        &app,
-        "/api/quotation/usdbrl",
-        Some(json!({"type": "currency", "provider": "awesome_api"})),
-    )
-    .await;
+    let again = app
+        .api
+        .call(
+            Method::POST,
+            "/api/quotation/usdbrl",
+            None,
+            Some(json!({"type": "currency", "provider": "awesome_api"})),
+            &[("x-request-id", &again_rid)],
+        )
+        .await;
     assert_eq!(again.status, 200, "deduplicated: {}", again.body);
     assert_eq!(again.body["data"]["id"], id);
     let (event, _) = tap
-        .next_matching(Duration::from_secs(10), |e| e["data"]["symbol"] == "USDBRL")
+        .next_matching(Duration::from_secs(10), |e| {
+            e["request_id"] == first_rid.as_str()
+        })
         .await
         .expect("quotations.quotation.collected");
+    assert_eq!(event["data"]["symbol"], "USDBRL");
     assert_eq!(event["data"]["price"], "5.01230000");
     assert_eq!(event["data"]["source"], "awesome_api");
     assert_eq!(event["data"]["quotedAt"], "2025-11-22T05:40:00.000Z");
     assert!(
-        tap.next_matching(Duration::from_secs(1), |e| e["data"]["symbol"] == "USDBRL")
+        tap.next_matching(Duration::from_secs(1), |e| e["request_id"]
+            == again_rid.as_str())
             .await
             .is_none(),
         "no event for the duplicate"
