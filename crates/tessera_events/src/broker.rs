@@ -46,8 +46,10 @@ pub(crate) const PRIVATE_EXCHANGE_PREFIX: &str = "tessera.events.test-";
 
 /// Declares the durable topic exchange `name`. A test's private exchange
 /// (`tessera.events.test-<uuid>`) is also auto-delete: the broker removes it with its last
-/// binding, when the test's queue is deleted or expires, even if a consumer still shutting down
-/// declared it again after the test's own clean-up.
+/// binding, when the test deletes its queue or the queue expires (also when a consumer still
+/// shutting down declared and bound them again after the test's clean-up). One case stays: a
+/// consumer stopped between declaring the exchange again and binding its queue leaves an empty
+/// exchange, which nothing removes.
 ///
 /// # Errors
 /// When the broker refuses.

@@ -119,57 +119,38 @@ pub async fn tap(
 /// # Panics
 /// When the broker is unreachable.
 pub async fn delete_queues(queue: &str, retries: u32) {
-    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
-    names.extend((1..=retries).map(|n| format!("{queue}.retry.{n}")));
-    tidy(&names, &[]).await;
-}
-
-/// Deletes `queues`, then `exchanges`, from the broker at [`amqp_url`]; one already gone is not
-/// an error.
-async fn tidy(queues: &[String], exchanges: &[&str]) {
-    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-    use lapin::types::ShortString;
     #[expect(clippy::expect_used, reason = "test helper")]
     let conn = crate::broker::connect(&amqp_url(), "test-cleanup")
         .await
-        .expect("RabbitMQ reachable to delete the test's queues and exchanges");
+        .expect("RabbitMQ reachable to delete the test's queues");
     #[expect(clippy::expect_used, reason = "test helper")]
     let ch = conn.create_channel().await.expect("a channel");
-    for name in queues {
+    let mut names = vec![queue.to_owned(), format!("{queue}.dlq")];
+    names.extend((1..=retries).map(|n| format!("{queue}.retry.{n}")));
+    for name in names {
         let _ = ch
             .queue_delete(
-                ShortString::from(name.as_str()),
-                QueueDeleteOptions::default(),
+                lapin::types::ShortString::from(name),
+                lapin::options::QueueDeleteOptions::default(),
             )
             .await;
     }
-    for name in exchanges {
-        let _ = ch
-            .exchange_delete(ShortString::from(*name), ExchangeDeleteOptions::default())
-            .await;
-    }
-    let _ = conn.close(200, ShortString::from("done")).await;
+    let _ = conn
+        .close(200, lapin::types::ShortString::from("done"))
+        .await;
 }
 
 /// A fresh exchange name, `tessera.events.test-<uuid>`, for a test whose consumer must see only
 /// the events the test itself publishes (the shared [`crate::EXCHANGE`] carries every concurrent
-/// test's events). Delete it with [`delete_exchange`]; it is declared auto-delete
-/// ([`crate::broker::declare_exchange`]), so the broker removes it anyway with its last binding.
+/// test's events). Nothing to delete afterwards: it is declared auto-delete
+/// ([`crate::broker::declare_exchange`]), so the broker removes it with its last binding, when
+/// the test deletes its queues ([`delete_queues`]) or they expire.
 pub fn private_exchange() -> String {
     format!(
         "{}{}",
         crate::broker::PRIVATE_EXCHANGE_PREFIX,
         uuid::Uuid::new_v4().simple()
     )
-}
-
-/// Deletes the exchange `name` from the broker at [`amqp_url`] (best effort: one already gone is
-/// not an error).
-///
-/// # Panics
-/// When the broker is unreachable.
-pub async fn delete_exchange(name: &str) {
-    tidy(&[], &[name]).await;
 }
 
 /// [`delete_queues`] for the queues of `config`: its queue, its retry queues and its dead letters.

@@ -125,6 +125,5 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
     tessera_testkit::metrics::assert_catalogued("credential-broker", text);
     // Tidy the broker: this test's queues.
     tessera_events::testing::delete_queues(&queue, 5).await;
-    tessera_events::testing::delete_exchange(&exchange).await;
     publisher.close().await;
 }

@@ -202,6 +202,5 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
     assert!(r.body.get("suspended_by").is_none(), "{}", r.body);
 
     tessera_events::testing::delete_queues(&queue, 5).await;
-    tessera_events::testing::delete_exchange(&exchange).await;
     publisher.close().await;
 }
