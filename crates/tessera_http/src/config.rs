@@ -25,7 +25,7 @@ impl AppEnv {
 }
 
 mod vars;
-pub use vars::{from_env, from_env_prefixed, from_vars, group};
+pub use vars::{from_env, from_vars, group};
 
 pub mod show;
 

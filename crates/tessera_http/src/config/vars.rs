@@ -12,19 +12,11 @@ pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
     from_vars(std::env::vars(), "")
 }
 
-/// Reads `T` from the variables starting with `prefix` (`ARGON2_` + `MEMORY_KIB` for a field
-/// `memory_kib`).
-///
-/// # Errors
-/// One line naming the missing or invalid variable.
-pub fn from_env_prefixed<T: DeserializeOwned>(prefix: &str) -> Result<T, String> {
-    from_vars(std::env::vars(), prefix)
-}
-
 /// A group of variables a service's `Config` flattens and reads apart in its
 /// [`ServiceConfig::finish`](super::ServiceConfig::finish) (`ARGON2_*`, the `AUTH_*` lockout, the `JWT_*` keys, `MAIL_*`): read
-/// from the process environment with `prefix` ([`from_env_prefixed`]; `""` when the fields are
-/// the variables' full names), then checked by `check`, whose error names the variable.
+/// from the process environment with `prefix` (`ARGON2_` + `MEMORY_KIB` for a field
+/// `memory_kib`; `""` when the fields are the variables' full names), then checked by `check`,
+/// whose error names the variable.
 ///
 /// ```text
 /// self.argon2 = tessera_http::config::group("ARGON2_", HashSettings::check)?;
@@ -36,12 +28,12 @@ pub fn group<T: DeserializeOwned, E: std::fmt::Display>(
     prefix: &str,
     check: impl FnOnce(&T) -> Result<(), E>,
 ) -> Result<T, String> {
-    let group: T = from_env_prefixed(prefix)?;
+    let group: T = from_vars(std::env::vars(), prefix)?;
     check(&group).map_err(|e| e.to_string())?;
     Ok(group)
 }
 
-/// [`from_env`] / [`from_env_prefixed`] over the given variables.
+/// [`from_env`] / [`group`] over the given variables, read with `prefix`.
 ///
 /// envy's own message for a value that does not parse names the problem but not the variable;
 /// the variable is found by asking again without each candidate in turn: the one whose absence
