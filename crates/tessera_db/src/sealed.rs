@@ -29,14 +29,10 @@ pub enum SealError {
 }
 
 /// An AES-256-GCM key for values at rest. `Debug` never shows the key.
+#[derive(derive_more::Debug)]
+#[debug("SealingKey(<redacted>)")]
 pub struct SealingKey {
     key: RandomizedNonceKey,
-}
-
-impl std::fmt::Debug for SealingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SealingKey(<redacted>)")
-    }
 }
 
 impl SealingKey {

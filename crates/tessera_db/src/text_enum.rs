@@ -4,8 +4,8 @@
 //! constraint, which keeps migrations plain and the rows readable in `psql`. In Rust they are
 //! enums, so an impossible value cannot be written and every `match` is exhaustive. The macro
 //! writes the enum, its wire string (`as_str`, `Display`, `FromStr`) and diesel's `ToSql` /
-//! `FromSql` for `Text` on PostgreSQL; derive serde and utoipa on the enum as usual (the wire
-//! string is then the serde name, which the caller keeps equal to the stored one).
+//! `FromSql` for `Text` on PostgreSQL. [`wire_enum!`](macro@crate::wire_enum) declares one that
+//! is also in JSON bodies and OpenAPI documents, its serde name being its stored string.
 
 /// The error of parsing a [`text_enum!`](macro@crate::text_enum) from a string the set does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +103,44 @@ macro_rules! text_enum {
             /// Parsed from the value's bytes in place (no `String` per row).
             fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
                 Ok(::std::str::from_utf8(bytes.as_bytes())?.parse::<Self>()?)
+            }
+        }
+    };
+}
+
+/// Declares a [`text_enum!`](macro@crate::text_enum) that is also on the wire: it derives serde's
+/// `Serialize`/`Deserialize` and utoipa's `ToSchema` with each variant renamed to its stored
+/// string, so JSON bodies, the OpenAPI document's `enum` and the database hold the same strings
+/// (the caller depends on `serde` and `utoipa`). Each string is taken as a plain token (`tt`):
+/// utoipa does not read a `rename` whose value comes wrapped as a macro `literal` fragment.
+///
+/// ```
+/// tessera_db::wire_enum! {
+///     /// A user's status.
+///     pub enum UserStatus {
+///         /// Waiting.
+///         Pending = "PENDING",
+///         /// May sign in.
+///         Approved = "APPROVED",
+///     }
+/// }
+/// assert_eq!(serde_json::to_string(&UserStatus::Pending).unwrap(), r#""PENDING""#);
+/// assert_eq!(serde_json::from_str::<UserStatus>(r#""APPROVED""#).unwrap(), UserStatus::Approved);
+/// assert!(serde_json::from_str::<UserStatus>(r#""approved""#).is_err());
+/// ```
+#[macro_export]
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
+        }
+    ) => {
+        $crate::text_enum! {
+            $(#[$meta])*
+            #[derive(::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+            $vis enum $name {
+                $( $(#[$vmeta])* #[serde(rename = $text)] $variant = $text ),+
             }
         }
     };

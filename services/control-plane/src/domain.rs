@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 /// A white label's id: 1–63 characters of `[a-z0-9._-]`, starting with a letter or digit
 /// (it is a JWT `sub`/`aud` and a path segment, so nothing needs escaping).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -59,10 +57,8 @@ impl fmt::Display for WlId {
     }
 }
 
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// A white label's or relationship's status: only `active` ones take part in peer tokens.
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
     pub enum Status {
         /// In use.
         Active = "active",

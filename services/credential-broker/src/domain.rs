@@ -1,12 +1,8 @@
 //! credential-broker's domain types (STYLE.md §2): the closed sets its rows hold.
 
-use serde::{Deserialize, Serialize};
-
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// A binding's status (seed 003): only an `active`, unexpired binding yields tokens (the
     /// rule itself is the database's `token_check`, said once).
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
     pub enum BindingStatus {
         /// Yields tokens.
         Active = "active",
@@ -17,10 +13,8 @@ tessera_db::text_enum! {
     }
 }
 
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// How a token request ended, as audited.
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
     pub enum AuditOutcome {
         /// A token was issued.
         Issued = "issued",
@@ -31,11 +25,9 @@ tessera_db::text_enum! {
     }
 }
 
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// Who suspended a binding (`bindings.suspended_by`; issue #20). Only a binding suspended by
     /// role revocations comes back by itself, when the agent has those roles again.
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
     pub enum SuspendedBy {
         /// An operator (`POST /api/bindings/{sandbox_id}/suspend`); only an operator reactivates.
         Operator = "operator",

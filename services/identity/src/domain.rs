@@ -2,13 +2,9 @@
 //!
 //! Roles stay text: which roles exist is configuration (`IDENTITY_ROLES`), not code.
 
-use serde::{Deserialize, Serialize};
-
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// An agent's status (seed 002): a disabled agent cannot sign in and its sessions are
     /// revoked.
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "snake_case")]
     pub enum AgentStatus {
         /// May sign in.
         Active = "active",

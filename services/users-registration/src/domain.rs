@@ -2,15 +2,12 @@
 //! Roles carry the scope rules (seed 004 "Políticas de segurança e autorização"); the
 //! authenticated caller of a request is a [`Principal`] (extracted by `crate::auth`).
 
-use serde::{Deserialize, Serialize};
 use tessera_http::ApiError;
 use uuid::Uuid;
 
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// A user's status (seed 004 "User.status"): a sign-up waits as `PENDING` until an analyst
     /// approves or rejects it; only `APPROVED` users sign in.
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "UPPERCASE")]
     pub enum UserStatus {
         /// Submitted, waiting for an analyst.
         Pending = "PENDING",
@@ -32,10 +29,8 @@ pub const ADMIN_USERS: &str = "admin:users";
 /// Every scope the service knows.
 pub const SCOPES: [&str; 4] = [USERS_READ, USERS_WRITE, REGISTRATIONS_WRITE, ADMIN_USERS];
 
-tessera_db::text_enum! {
+tessera_db::wire_enum! {
     /// A user's role (seed 004 "User.role").
-    #[derive(Serialize, Deserialize, utoipa::ToSchema)]
-    #[serde(rename_all = "lowercase")]
     pub enum Role {
         /// A rural producer: own data only.
         Producer = "producer",
