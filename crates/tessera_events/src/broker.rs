@@ -117,15 +117,11 @@ pub async fn private_consumer(
 }
 
 /// A channel in confirm mode on its own connection.
+#[derive(derive_more::Debug)]
+#[debug("Publisher")]
 pub struct Publisher {
     connection: Connection,
     channel: Channel,
-}
-
-impl std::fmt::Debug for Publisher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Publisher")
-    }
 }
 
 /// Headers as an AMQP table of long strings.

@@ -208,7 +208,7 @@ fn default_shutdown() -> u64 {
 /// The settings every service reads the same way (ARCHITECTURE.md §2 "Configuration"); a
 /// service's own `Config` holds them as `base` next to its own variables, and reads both with
 /// [`from_env`] (two reads: envy cannot flatten typed fields).
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize, derive_more::Debug)]
 pub struct ServiceSettings {
     /// `APP_ENV` = `local` | `testing` | `production` (default `local`).
     #[serde(default = "AppEnv::default_local")]
@@ -222,50 +222,42 @@ pub struct ServiceSettings {
     pub app_port: u16,
     /// `APP_DEBUG`: include `details` in error envelopes (default false).
     #[serde(default)]
+    #[debug(skip)]
     pub app_debug: bool,
     /// `APP_WORKERS`: HTTP worker threads (default: one per CPU).
     #[serde(default)]
     pub app_workers: Option<usize>,
     /// `DATABASE_URL` (required), e.g. `postgres://postgres@127.0.0.1:5432/<service>`.
     #[serde(serialize_with = "show::url")]
+    #[debug(skip)]
     pub database_url: String,
     /// `DB_POOL_SIZE` (default 10).
     #[serde(default = "default_pool")]
     pub db_pool_size: usize,
     /// `RUN_MIGRATIONS`: migrate at start-up (default: true when `APP_ENV=local`).
     #[serde(default)]
+    #[debug(skip)]
     pub run_migrations: Option<bool>,
     /// `AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
     #[serde(default = "default_amqp", serialize_with = "show::url")]
+    #[debug(skip)]
     pub amqp_url: String,
     /// `GATEWAY_SECRET`: the shared secret the gateway sends as `X-Gateway-Secret`.
     #[serde(default, serialize_with = "show::secret_if_set")]
+    #[debug(skip)]
     pub gateway_secret: Option<String>,
     /// `GATEWAY_ENFORCE_SOURCE`: refuse requests without a valid gateway secret (default false).
     #[serde(default)]
     pub gateway_enforce_source: bool,
     /// `SHUTDOWN_TIMEOUT_SECONDS`: grace period for in-flight requests on SIGTERM (default 30).
     #[serde(default = "default_shutdown")]
+    #[debug(skip)]
     pub shutdown_timeout_seconds: u64,
     /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR networks of the proxies whose
     /// `X-Forwarded-For` is believed when finding a client's address for throttles (default
     /// none: the TCP peer is the client). See [`crate::client_addr`].
     #[serde(default)]
     pub trusted_proxies: crate::client_addr::TrustedProxies,
-}
-
-impl std::fmt::Debug for ServiceSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSettings")
-            .field("app_env", &self.app_env)
-            .field("app_host", &self.app_host)
-            .field("app_port", &self.app_port)
-            .field("app_workers", &self.app_workers)
-            .field("db_pool_size", &self.db_pool_size)
-            .field("gateway_enforce_source", &self.gateway_enforce_source)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Default for ServiceSettings {
@@ -396,6 +388,24 @@ mod tests {
             demo.finish().unwrap_err(),
             "invalid environment variable DEMO_LIMIT: must be at least 1"
         );
+    }
+
+    #[test]
+    fn the_shared_settings_debug_leaves_out_secrets_and_urls() {
+        let settings = ServiceSettings {
+            database_url: "postgres://app:db-password-123@127.0.0.1/demo".to_owned(),
+            amqp_url: "amqp://guest:mq-password-456@127.0.0.1:5672/%2f".to_owned(),
+            gateway_secret: Some("gw-secret-789".to_owned()),
+            app_port: 8099,
+            ..ServiceSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        for secret in ["db-password-123", "mq-password-456", "gw-secret-789"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.starts_with("ServiceSettings { app_env: "), "{shown}");
+        assert!(shown.contains("app_port: 8099"), "{shown}");
+        assert!(shown.ends_with(", .. }"), "{shown}");
     }
 
     #[test]

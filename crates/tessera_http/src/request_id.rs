@@ -165,6 +165,8 @@ where
 }
 
 /// An error response already rendered inside the request scope (status, headers, body).
+#[derive(derive_more::Debug)]
+#[debug("rendered {} response", status)]
 struct Rendered {
     status: actix_web::http::StatusCode,
     headers: actix_web::http::header::HeaderMap,
@@ -187,12 +189,6 @@ impl Rendered {
             headers,
             body,
         }
-    }
-}
-
-impl std::fmt::Debug for Rendered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "rendered {} response", self.status)
     }
 }
 

@@ -55,37 +55,25 @@ impl From<jsonwebtoken::errors::Error> for KeyError {
 }
 
 /// One signing key with its schedule.
-#[derive(Clone)]
+#[derive(Clone, derive_more::Debug)]
 pub struct SigningKey {
     kid: String,
     alg: Algorithm,
+    #[debug(skip)]
     encoding: EncodingKey,
+    #[debug(skip)]
     decoding: DecodingKey,
     /// Public JWK with `kid`, `alg`, `use: sig`; `None` for HS256 (a secret is never published).
+    #[debug(skip)]
     public_jwk: Option<Jwk>,
     activates_at: DateTime<Utc>,
     retires_at: Option<DateTime<Utc>>,
 }
 
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("activates_at", &self.activates_at)
-            .field("retires_at", &self.retires_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A freshly generated private key as PKCS#8 PEM (write it to a file or a Secret).
+#[derive(derive_more::Debug)]
+#[debug("GeneratedPem(<redacted>)")]
 pub struct GeneratedPem(pub String);
-
-impl std::fmt::Debug for GeneratedPem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GeneratedPem(<redacted>)")
-    }
-}
 
 fn pem_encode(der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);

@@ -235,17 +235,11 @@ enum Source {
 }
 
 /// A verifier over a static JWKS, a [`RemoteJwks`], or an HS256 shared secret.
+#[derive(derive_more::Debug)]
 pub struct Verifier {
     config: VerifierConfig,
+    #[debug(skip)]
     source: Source,
-}
-
-impl std::fmt::Debug for Verifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Verifier {

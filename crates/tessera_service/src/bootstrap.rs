@@ -60,6 +60,8 @@ impl<'a> FoundationSettings<'a> {
 }
 
 /// The shared parts of a running service.
+#[derive(derive_more::Debug)]
+#[debug("Foundation {{ .. }}")]
 pub struct Foundation {
     /// The service's database pool.
     pub pool: DbPool,
@@ -67,12 +69,6 @@ pub struct Foundation {
     pub relay: RelayHandle,
     /// RED metrics middleware and its registry (register service counters on it).
     pub prometheus: PrometheusMetrics,
-}
-
-impl std::fmt::Debug for Foundation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Foundation").finish_non_exhaustive()
-    }
 }
 
 impl Foundation {
@@ -238,20 +234,17 @@ impl Foundation {
 }
 
 /// A built, bound, not yet running service.
+#[derive(derive_more::Debug)]
 pub struct Running {
     port: u16,
+    #[debug(skip)]
     server: Server,
+    #[debug(skip)]
     relay: RelayHandle,
+    #[debug(skip)]
     pool: DbPool,
+    #[debug(skip)]
     background: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
-}
-
-impl std::fmt::Debug for Running {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Running {

@@ -178,15 +178,11 @@ fn unreachable_server(base: &str, e: &reqwest::Error) -> ! {
 }
 
 /// A queue bound to one routing key on `tessera.events`, on the real broker.
+#[derive(derive_more::Debug)]
+#[debug("EventTap")]
 pub struct EventTap {
     _conn: lapin::Connection,
     consumer: lapin::Consumer,
-}
-
-impl std::fmt::Debug for EventTap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EventTap")
-    }
 }
 
 impl EventTap {

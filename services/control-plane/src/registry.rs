@@ -25,19 +25,15 @@ enum CachedValue {
 }
 
 /// The hot-path look-ups with a per-replica TTL cache (module docs).
+#[derive(derive_more::Debug)]
 pub struct Registry {
+    #[debug(skip)]
     pool: DbPool,
     ttl: Duration,
+    #[debug(skip)]
     creds: Cached<[u8; 32]>,
+    #[debug(skip)]
     pairs: Cached<(String, String)>,
-}
-
-impl std::fmt::Debug for Registry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
 }
 
 fn cache_get<K: std::hash::Hash + Eq>(

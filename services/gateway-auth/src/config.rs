@@ -20,10 +20,11 @@ pub struct TrustedIssuer {
 
 /// The settings. Variable names are the field names upper-cased.
 #[serde_inline_default]
-#[derive(Clone, Deserialize, serde::Serialize)]
+#[derive(Clone, Deserialize, serde::Serialize, derive_more::Debug)]
 pub struct Config {
     /// `APP_HOST` (default 127.0.0.1).
     #[serde_inline_default("127.0.0.1".to_owned())]
+    #[debug(skip)]
     pub app_host: String,
     /// `APP_PORT` (default 8079).
     #[serde_inline_default(8079)]
@@ -40,16 +41,19 @@ pub struct Config {
     /// enters the cache only once its key set was fetched and valid, and the least valuable
     /// entry is evicted when it is full (moka's TinyLFU), so strangers cannot fill it.
     #[serde_inline_default(1024)]
+    #[debug(skip)]
     pub gateway_max_tenants: usize,
     /// `GATEWAY_NEGATIVE_CACHE_SECONDS`: how long an issuer whose key set answered 404 (an
     /// unknown tenant) is refused without asking identity again (default 30).
     #[serde_inline_default(30)]
+    #[debug(skip)]
     pub gateway_negative_cache_seconds: u64,
     /// `AMQP_URL`: the broker carrying `identity.session.revoked` (default the local RabbitMQ).
     #[serde(
         default = "default_amqp",
         serialize_with = "tessera_http::config::show::url"
     )]
+    #[debug(skip)]
     pub amqp_url: String,
     /// `GATEWAY_REVOCATION_FEED`: consume revocations from `AMQP_URL` (default true). Off, every
     /// identity token is checked with identity (`GET /tenants/{slug}/session`), its answer kept
@@ -60,31 +64,19 @@ pub struct Config {
     /// so a scraper can be let in on it (Kubernetes NetworkPolicy) without reaching `/verify`,
     /// whose answers carry the gateway secret (default unset).
     #[serde(default)]
+    #[debug(skip)]
     pub gateway_metrics_port: Option<u16>,
     /// `GATEWAY_SECRET`: when set, every 200 from `/verify` also carries `X-Gateway-Secret`, for
     /// gateways that copy auth-response headers onto the forwarded request instead of holding
     /// the secret themselves (the Kubernetes Ingress: `auth-response-headers`).
     #[serde(default, serialize_with = "tessera_http::config::show::secret_if_set")]
+    #[debug("{:?}", gateway_secret.as_ref().map(|_| "[redacted]"))]
     pub gateway_secret: Option<SecretString>,
     /// `GATEWAY_DOCS`: comma-separated names of the services whose API reference the gateway
     /// forwards at `/docs/<name>/`; `GET /docs` links each (default none: an empty index).
     #[serde(default)]
+    #[debug(skip)]
     pub gateway_docs: String,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app_port", &self.app_port)
-            .field("gateway_trusted_issuers", &self.gateway_trusted_issuers)
-            .field("gateway_audience", &self.gateway_audience)
-            .field("gateway_revocation_feed", &self.gateway_revocation_feed)
-            .field(
-                "gateway_secret",
-                &self.gateway_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .finish_non_exhaustive()
-    }
 }
 
 impl Config {

@@ -132,24 +132,22 @@ struct Answer {
 /// Verifies bearer JWTs of the trusted issuers: one verifier per tenant, cached only after
 /// the tenant's key set was fetched and valid (bounded, with eviction); unknown or unreachable
 /// issuers are remembered briefly so strangers cannot make every request cost a fetch.
+#[derive(derive_more::Debug)]
 pub struct Authenticator {
     issuers: Vec<TrustedIssuer>,
+    #[debug(skip)]
     gateway_secret: Option<HeaderValue>,
     audience: String,
+    #[debug(skip)]
     tenants: moka::future::Cache<String, Arc<Tenant>>,
+    #[debug(skip)]
     failures: moka::future::Cache<String, VerifyError>,
+    #[debug(skip)]
     revocations: Arc<Revocations>,
+    #[debug(skip)]
     answers: moka::future::Cache<String, Answer>,
+    #[debug(skip)]
     client: tessera_telemetry::http::HttpClient,
-}
-
-impl std::fmt::Debug for Authenticator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator")
-            .field("issuers", &self.issuers)
-            .field("audience", &self.audience)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A tenant slug as identity makes them: 1–63 of `[a-z0-9-]`, starting alphanumeric.

@@ -24,15 +24,11 @@ const INDEX_KEY_INFO: &[u8] = b"tessera users-registration documentId blind inde
 const VISIBLE: usize = 2;
 
 /// The sealing and blind-index keys derived from `DOCUMENT_ENCRYPTION_KEY`.
+#[derive(derive_more::Debug)]
+#[debug("DocumentKeys(<redacted>)")]
 pub struct DocumentKeys {
     seal: SealingKey,
     index: hmac::Key,
-}
-
-impl std::fmt::Debug for DocumentKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DocumentKeys(<redacted>)")
-    }
 }
 
 /// A document ready to store: sealed value and blind index.

@@ -58,14 +58,10 @@ pub const ALL: [SchemaDoc; 6] = [
 ];
 
 /// The compiled validators, built once at start-up.
+#[derive(derive_more::Debug)]
 pub struct Schemas {
+    #[debug(skip)]
     validators: Vec<(&'static str, jsonschema::Validator)>,
-}
-
-impl std::fmt::Debug for Schemas {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Schemas").finish_non_exhaustive()
-    }
 }
 
 /// A schema that does not parse or compile (a defect in the committed files).

@@ -34,19 +34,13 @@ pub struct ApiKeyInfo {
 }
 
 /// A freshly issued API key: shown once, stored as SHA-256 only.
+#[derive(derive_more::Debug)]
 pub struct NewApiKey {
     /// The key's metadata.
     pub info: ApiKeyInfo,
     /// The plaintext key (`cpk_…`).
+    #[debug(skip)]
     pub plaintext: String,
-}
-
-impl std::fmt::Debug for NewApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewApiKey")
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
 }
 
 /// SHA-256 of an API key.
