@@ -58,6 +58,20 @@ impl<S: Service> Spawned<S> {
     pub async fn replica(&self) -> Api {
         start::<S>(&self.config).await.0
     }
+
+    /// A connection of the test's own to the test's database ([`connect`]).
+    pub async fn conn(&self) -> AsyncPgConnection {
+        connect(&self.db).await
+    }
+}
+
+impl<S: Service> std::ops::Deref for Spawned<S> {
+    type Target = Api;
+
+    /// `spawned.call(…)` is its client's.
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 /// A connection of the test's own to its database (to arrange rows or read what the server

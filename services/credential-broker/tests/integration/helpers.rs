@@ -1,13 +1,12 @@
 //! The real server on a free port over a fresh database, publishing to the real RabbitMQ.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use tessera_credential_broker::cli::CredentialBroker;
 use tessera_credential_broker::config::Config;
 use tessera_credential_broker::db::bindings;
 use tessera_credential_broker::db::schema::audit_log;
-use tessera_db::testing::TestDatabase;
 pub use tessera_testkit::{Reply, Spawned};
 use uuid::Uuid;
 
@@ -15,10 +14,16 @@ pub const CALLER: &str = "test-caller-token-0123456789";
 pub const GRAPH_TOKEN: &str = "upstream-secret-graph-7f3a9c1e55d2";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
-pub struct TestApp {
-    pub api: tessera_testkit::Api,
-    pub config: Config,
-    pub db: TestDatabase,
+/// credential-broker under test, with the wallet's static tokens set; `api`, `config`, `db`,
+/// `replica()` and `conn()` are its [`Spawned`]'s, through `Deref`.
+pub struct TestApp(Spawned<CredentialBroker>);
+
+impl std::ops::Deref for TestApp {
+    type Target = Spawned<CredentialBroker>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestApp {
@@ -27,28 +32,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let s = Spawned::<CredentialBroker>::spawn(|config, _| {
-            config.wallet_static_tokens =
-                Some(format!("graph.microsoft.com={GRAPH_TOKEN},api.github.com=gh-token-1").into());
-            configure(config);
-        })
-        .await;
-        Self {
-            api: s.api,
-            config: s.config,
-            db: s.db,
-        }
-    }
-
-    /// One more instance on the same database (a replica).
-    pub async fn replica(&self) -> tessera_testkit::Api {
-        tessera_testkit::start::<CredentialBroker>(&self.config)
-            .await
-            .0
-    }
-
-    pub async fn conn(&self) -> AsyncPgConnection {
-        tessera_testkit::connect(&self.db).await
+        Self(
+            Spawned::<CredentialBroker>::spawn(|config, _| {
+                config.wallet_static_tokens = Some(
+                    format!("graph.microsoft.com={GRAPH_TOKEN},api.github.com=gh-token-1").into(),
+                );
+                configure(config);
+            })
+            .await,
+        )
     }
 
     /// Binds `sandbox` to a fresh agent of tenant `acme`, allowing graph.microsoft.com (one

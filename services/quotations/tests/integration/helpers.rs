@@ -1,7 +1,6 @@
 //! The real server on a free port over a fresh database; providers stubbed by wiremock.
 
 use serde_json::{Value, json};
-use tessera_db::testing::TestDatabase;
 use tessera_events::testing::amqp_url;
 use tessera_quotations::cli::Quotations;
 use tessera_quotations::config::Config;
@@ -12,22 +11,20 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PASSWORD: &str = "password-for-tests";
 
+/// quotations under test, its market-data providers stubbed; `api`, `config`, `db`,
+/// `replica()`, `conn()` and `call(…)` are its [`Spawned`]'s, through `Deref`.
 pub struct TestApp {
-    pub api: tessera_testkit::Api,
-    pub config: Config,
+    spawned: Spawned<Quotations>,
     pub stub: MockServer,
     /// Where the file mailer writes `.eml` files.
     pub mail_dir: tempfile::TempDir,
-    /// Kept alive for the test's duration (dropping it drops the database).
-    db: TestDatabase,
 }
 
 impl std::ops::Deref for TestApp {
-    type Target = tessera_testkit::Api;
+    type Target = Spawned<Quotations>;
 
-    /// `app.call(…)` is the API client's.
     fn deref(&self) -> &Self::Target {
-        &self.api
+        &self.spawned
     }
 }
 
@@ -47,25 +44,20 @@ impl TestApp {
         })
         .await;
         Self {
-            api: s.api,
-            config: s.config,
+            spawned: s,
             stub,
             mail_dir,
-            db: s.db,
         }
     }
 
     /// Creates a user with the CLI's code path and returns a token for it.
     pub async fn user_token(&self, email: &str, admin: bool) -> String {
-        use diesel_async::AsyncConnection;
         let hash = tessera_password::Hasher::new(&tessera_password::HashSettings::for_tests())
             .unwrap()
             .hash(secrecy::SecretString::from(PASSWORD))
             .await
             .unwrap();
-        let mut c = diesel_async::AsyncPgConnection::establish(self.db.url())
-            .await
-            .unwrap();
+        let mut c = self.conn().await;
         let id =
             tessera_quotations::db::users::upsert_user(&mut c, "Test User", email, &hash, admin)
                 .await
@@ -75,19 +67,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// One more instance on the same database (a replica).
-    pub async fn replica(&self) -> tessera_testkit::Api {
-        tessera_testkit::start::<Quotations>(&self.config).await.0
-    }
-
     /// A browser-like client of this instance.
     pub fn web(&self) -> WebClient {
         WebClient::new(&self.api.base)
-    }
-
-    /// A direct connection to the test database.
-    pub async fn conn(&self) -> diesel_async::AsyncPgConnection {
-        tessera_testkit::connect(&self.db).await
     }
 
     /// One SQL scalar as text.

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use diesel_async::AsyncPgConnection;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tessera_db::testing::TestDatabase;
 pub use tessera_testkit::{EventTap, Reply, Spawned};
 use tessera_users_registration::auth::Role;
 use tessera_users_registration::cli::UsersRegistration;
@@ -19,10 +17,16 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-pub struct TestApp {
-    pub api: tessera_testkit::Api,
-    pub config: Config,
-    pub db: TestDatabase,
+/// users-registration under test; `api`, `config`, `db`, `replica()` and `conn()` are its
+/// [`Spawned`]'s, through `Deref`.
+pub struct TestApp(Spawned<UsersRegistration>);
+
+impl std::ops::Deref for TestApp {
+    type Target = Spawned<UsersRegistration>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 /// A valid sign-up body for `email` and `document`.
@@ -59,23 +63,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let s = Spawned::<UsersRegistration>::spawn(|config, _| configure(config)).await;
-        Self {
-            api: s.api,
-            config: s.config,
-            db: s.db,
-        }
-    }
-
-    /// One more instance on the same database (a replica).
-    pub async fn replica(&self) -> tessera_testkit::Api {
-        tessera_testkit::start::<UsersRegistration>(&self.config)
-            .await
-            .0
-    }
-
-    pub async fn conn(&self) -> AsyncPgConnection {
-        tessera_testkit::connect(&self.db).await
+        Self(Spawned::<UsersRegistration>::spawn(|config, _| configure(config)).await)
     }
 
     pub async fn call(
