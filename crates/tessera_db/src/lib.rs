@@ -14,6 +14,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub mod attempts;
 pub mod one_time;
+pub mod page;
 pub mod prepared;
 pub mod sealed;
 #[cfg(feature = "testing")]

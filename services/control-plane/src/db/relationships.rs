@@ -76,20 +76,17 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<Relationship>, i64)> {
-    let rows = wl_relationships::table
-        .filter(wl_relationships::importer_id.eq(importer))
-        .order(wl_relationships::target_id.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(Relationship::as_select())
-        .load(conn)
-        .await?;
-    let total = wl_relationships::table
-        .filter(wl_relationships::importer_id.eq(importer))
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok((rows, total))
+    let of_importer = || wl_relationships::table.filter(wl_relationships::importer_id.eq(importer));
+    tessera_db::page::load(
+        conn,
+        of_importer()
+            .order(wl_relationships::target_id.asc())
+            .select(Relationship::as_select()),
+        of_importer().count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// Deletes a relationship.

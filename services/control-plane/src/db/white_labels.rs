@@ -81,15 +81,16 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<WhiteLabel>, i64)> {
-    let rows = white_labels::table
-        .order(white_labels::id.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(WhiteLabel::as_select())
-        .load(conn)
-        .await?;
-    let total = white_labels::table.count().get_result(conn).await?;
-    Ok((rows, total))
+    tessera_db::page::load(
+        conn,
+        white_labels::table
+            .order(white_labels::id.asc())
+            .select(WhiteLabel::as_select()),
+        white_labels::table.count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// One white label, if it exists.

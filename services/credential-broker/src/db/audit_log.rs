@@ -64,17 +64,16 @@ pub async fn list_audit(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<AuditView>, i64)> {
-    let mut q = audit_log::table.into_boxed();
-    let mut c = audit_log::table.into_boxed();
-    if let Some(id) = sandbox_id {
-        q = q.filter(audit_log::sandbox_id.eq(id.to_owned()));
-        c = c.filter(audit_log::sandbox_id.eq(id.to_owned()));
-    }
-    let rows = q
-        .order(audit_log::id.desc())
-        .limit(limit)
-        .offset(offset)
-        .select((
+    let listing = || {
+        let mut q = audit_log::table.into_boxed();
+        if let Some(id) = sandbox_id {
+            q = q.filter(audit_log::sandbox_id.eq(id.to_owned()));
+        }
+        q
+    };
+    tessera_db::page::load(
+        conn,
+        listing().order(audit_log::id.desc()).select((
             audit_log::id,
             audit_log::at,
             audit_log::request_id,
@@ -84,11 +83,12 @@ pub async fn list_audit(
             audit_log::scopes,
             audit_log::outcome,
             audit_log::reason,
-        ))
-        .load(conn)
-        .await?;
-    let total = c.count().get_result(conn).await?;
-    Ok((rows, total))
+        )),
+        listing().count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// The group commit of the audit log: each item is one request's audit row with its

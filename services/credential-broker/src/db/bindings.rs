@@ -187,15 +187,16 @@ pub async fn list_bindings(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<BindingView>, i64)> {
-    let c = filtered(filter);
-    let rows: Vec<Binding> = filtered(filter)
-        .order(bindings::sandbox_id.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(Binding::as_select())
-        .load(conn)
-        .await?;
-    let total = c.count().get_result(conn).await?;
+    let (rows, total): (Vec<Binding>, i64) = tessera_db::page::load(
+        conn,
+        filtered(filter)
+            .order(bindings::sandbox_id.asc())
+            .select(Binding::as_select()),
+        filtered(filter).count(),
+        limit,
+        offset,
+    )
+    .await?;
     let ids: Vec<&str> = rows.iter().map(|b| b.sandbox_id.as_str()).collect();
     let ups: Vec<(String, String, Vec<String>)> = binding_upstreams::table
         .filter(binding_upstreams::sandbox_id.eq_any(&ids))

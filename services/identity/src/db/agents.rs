@@ -214,15 +214,16 @@ pub async fn list_agents(
         }
         q
     };
-    let total = query().count().get_result(conn).await?;
-    let rows = query()
-        .order((agents::email.asc(), agents::id.asc()))
-        .limit(limit)
-        .offset(offset)
-        .select(AgentSummary::as_select())
-        .load(conn)
-        .await?;
-    Ok((rows, total))
+    tessera_db::page::load(
+        conn,
+        query()
+            .order((agents::email.asc(), agents::id.asc()))
+            .select(AgentSummary::as_select()),
+        query().count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// The admin's view of one agent of `tenant_id`.

@@ -45,29 +45,27 @@ pub async fn list_roles(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<RoleRow>, i64)> {
-    let rows = role_assignments::table
-        .inner_join(agents::table)
-        .filter(role_assignments::tenant_id.eq(tenant_id))
-        .order((
-            role_assignments::assigned_at.asc(),
-            role_assignments::agent_id.asc(),
-        ))
-        .limit(limit)
-        .offset(offset)
-        .select((
-            role_assignments::agent_id,
-            agents::email,
-            role_assignments::role,
-            role_assignments::assigned_at,
-        ))
-        .load(conn)
-        .await?;
-    let total = role_assignments::table
-        .filter(role_assignments::tenant_id.eq(tenant_id))
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok((rows, total))
+    let of_tenant = role_assignments::tenant_id.eq(tenant_id);
+    tessera_db::page::load(
+        conn,
+        role_assignments::table
+            .inner_join(agents::table)
+            .filter(of_tenant)
+            .order((
+                role_assignments::assigned_at.asc(),
+                role_assignments::agent_id.asc(),
+            ))
+            .select((
+                role_assignments::agent_id,
+                agents::email,
+                role_assignments::role,
+                role_assignments::assigned_at,
+            )),
+        role_assignments::table.filter(of_tenant).count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// Creates or replaces the agent's role. Returns the row and the previous role (`None` when

@@ -239,13 +239,14 @@ pub async fn list_live(
             .filter(sessions::mfa_pending.eq(false))
             .filter(sessions::expires_at.gt(now))
     };
-    let total = live().count().get_result(conn).await?;
-    let rows = live()
-        .order((sessions::created_at.desc(), sessions::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .select(LiveSession::as_select())
-        .load(conn)
-        .await?;
-    Ok((rows, total))
+    tessera_db::page::load(
+        conn,
+        live()
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .select(LiveSession::as_select()),
+        live().count(),
+        limit,
+        offset,
+    )
+    .await
 }

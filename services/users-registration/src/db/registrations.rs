@@ -84,19 +84,20 @@ pub async fn list(
         }
         q
     };
-    let total: i64 = query().count().get_result(conn).await?;
-    let rows = query()
-        .order((registrations::submitted_at.asc(), registrations::id.asc()))
-        .limit(limit)
-        .offset(offset)
-        .select((
-            registrations::id,
-            registrations::submitted_at,
-            UserRow::as_select(),
-        ))
-        .load(conn)
-        .await?;
-    Ok((rows, total))
+    tessera_db::page::load(
+        conn,
+        query()
+            .order((registrations::submitted_at.asc(), registrations::id.asc()))
+            .select((
+                registrations::id,
+                registrations::submitted_at,
+                UserRow::as_select(),
+            )),
+        query().count(),
+        limit,
+        offset,
+    )
+    .await
 }
 
 /// Everything a sign-up writes ([`submit`]).

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 
 use crate::db::schema::users;
 use crate::db::users::UserRow;
@@ -76,13 +76,14 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<UserRow>, i64), DbError> {
-    let total: i64 = filtered(f).count().get_result(conn).await?;
-    let rows = filtered(f)
-        .order((users::created_at.desc(), users::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .select(UserRow::as_select())
-        .load(conn)
-        .await?;
-    Ok((rows, total))
+    tessera_db::page::load(
+        conn,
+        filtered(f)
+            .order((users::created_at.desc(), users::id.desc()))
+            .select(UserRow::as_select()),
+        filtered(f).count(),
+        limit,
+        offset,
+    )
+    .await
 }
