@@ -197,6 +197,29 @@ pub async fn list_bindings(
         offset,
     )
     .await?;
+    Ok((with_upstreams(conn, rows).await?, total))
+}
+
+/// Binding `sandbox_id` as the operator API shows it, if it exists (the binding, then its
+/// upstreams: two statements).
+///
+/// # Errors
+/// Database errors.
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    sandbox_id: &str,
+) -> QueryResult<Option<BindingView>> {
+    let Some(row) = binding(conn, sandbox_id).await? else {
+        return Ok(None);
+    };
+    Ok(with_upstreams(conn, vec![row]).await?.pop())
+}
+
+/// `rows` with their upstreams (one statement for all of them), in the same order.
+async fn with_upstreams(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<Binding>,
+) -> QueryResult<Vec<BindingView>> {
     let ids: Vec<&str> = rows.iter().map(|b| b.sandbox_id.as_str()).collect();
     let ups: Vec<(String, String, Vec<String>)> = binding_upstreams::table
         .filter(binding_upstreams::sandbox_id.eq_any(&ids))
@@ -211,7 +234,7 @@ pub async fn list_bindings(
         ))
         .load(conn)
         .await?;
-    let views = rows
+    Ok(rows
         .into_iter()
         .map(|b| BindingView {
             upstreams: ups
@@ -231,8 +254,7 @@ pub async fn list_bindings(
             suspended_roles: b.suspended_roles,
             expires_at: b.expires_at,
         })
-        .collect();
-    Ok((views, total))
+        .collect())
 }
 
 /// Deletes a binding (its upstreams go with it); returns whether it existed.

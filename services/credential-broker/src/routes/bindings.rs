@@ -138,12 +138,9 @@ async fn view_of(
     conn: &mut diesel_async::AsyncPgConnection,
     sandbox_id: &str,
 ) -> Result<BindingView, ApiError> {
-    let filter = BindingFilter {
-        sandbox_id: Some(sandbox_id.to_owned()),
-        ..BindingFilter::default()
-    };
-    let (mut views, _) = bindings::list_bindings(conn, &filter, 1, 0).await?;
-    Ok(views.pop().ok_or(Error::BindingNotFound)?)
+    Ok(bindings::view(conn, sandbox_id)
+        .await?
+        .ok_or(Error::BindingNotFound)?)
 }
 
 /// `?sandbox_id=&status=&tenant=&agent_id=&upstream_host=&page=&per_page=`: filters combine
