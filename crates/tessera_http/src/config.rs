@@ -258,6 +258,17 @@ pub struct ServiceSettings {
     /// none: the TCP peer is the client). See [`crate::client_addr`].
     #[serde(default)]
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Not a variable: a test points the service's events — the outbox relay's publishing and
+    /// every consumer's binding — at a private exchange, so that no other test's events reach
+    /// it. `None` (every deployment): `tessera_events::EXCHANGE`.
+    #[serde(skip)]
+    pub events_exchange: Option<String>,
+    /// Not a variable: when set, the broker deletes the service's consumer queues (with their
+    /// retry and dead-letter queues) once unused this long (`tessera_events::ConsumerConfig::
+    /// expires`), so a test's throw-away queues do not collect later events. `None` in a
+    /// deployment; [`ServiceSettings::for_tests`] sets 300 s.
+    #[serde(skip)]
+    pub consumer_queue_expires: Option<std::time::Duration>,
 }
 
 impl Default for ServiceSettings {
@@ -278,6 +289,8 @@ impl Default for ServiceSettings {
             gateway_enforce_source: false,
             shutdown_timeout_seconds: default_shutdown(),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            events_exchange: None,
+            consumer_queue_expires: None,
         }
     }
 }
@@ -315,7 +328,8 @@ impl ServiceSettings {
     }
 
     /// Settings for tests: `APP_ENV=testing` on 127.0.0.1, a free port, two workers, five
-    /// connections, no migrations at start-up (the test database is migrated), a 5 s shutdown.
+    /// connections, no migrations at start-up (the test database is migrated), a 5 s shutdown,
+    /// consumer queues that expire 300 s after their last use.
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Self {
         Self {
             app_env: AppEnv::Testing,
@@ -327,6 +341,7 @@ impl ServiceSettings {
             run_migrations: Some(false),
             amqp_url: amqp_url.to_owned(),
             shutdown_timeout_seconds: 5,
+            consumer_queue_expires: Some(std::time::Duration::from_secs(300)),
             ..Self::default()
         }
     }

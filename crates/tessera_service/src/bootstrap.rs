@@ -14,7 +14,7 @@ use tessera_http::metrics::{PrometheusMetrics, prometheus_metrics};
 use tessera_http::{ExtractorOptions, GatewayGuard, Probe, Readiness};
 use tokio::sync::watch;
 
-use tessera_events::{Relay, RelayConfig, RelayHandle};
+use tessera_events::{ConsumerConfig, Relay, RelayConfig, RelayHandle};
 
 mod command;
 mod metrics;
@@ -29,6 +29,9 @@ pub struct FoundationSettings<'a> {
     pub database_url: &'a str,
     /// `AMQP_URL`.
     pub amqp_url: &'a str,
+    /// The exchange the outbox relay publishes to ([`tessera_events::EXCHANGE`] unless a test
+    /// set [`ServiceSettings::events_exchange`]).
+    pub exchange: &'a str,
     /// Apply `migrations` first (`RUN_MIGRATIONS`).
     pub migrate: bool,
     /// The service's migration sources, in order (the outbox tables first).
@@ -41,7 +44,8 @@ pub struct FoundationSettings<'a> {
 
 impl<'a> FoundationSettings<'a> {
     /// The settings of service `service` from its [`ServiceSettings`] (`DATABASE_URL`,
-    /// `AMQP_URL`, `RUN_MIGRATIONS`, `DB_POOL_SIZE`, `APP_DEBUG`) and its `migrations`.
+    /// `AMQP_URL`, `RUN_MIGRATIONS`, `DB_POOL_SIZE`, `APP_DEBUG`, the events exchange) and its
+    /// `migrations`.
     pub fn new(
         service: &'static str,
         base: &'a ServiceSettings,
@@ -51,12 +55,35 @@ impl<'a> FoundationSettings<'a> {
             service,
             database_url: &base.database_url,
             amqp_url: &base.amqp_url,
+            exchange: events_exchange(base),
             migrate: base.migrate_on_start(),
             migrations,
             pool_size: base.db_pool_size,
             debug: base.app_debug,
         }
     }
+}
+
+/// The exchange a service's events go through: [`ServiceSettings::events_exchange`] when a
+/// test set one, else [`tessera_events::EXCHANGE`].
+fn events_exchange(base: &ServiceSettings) -> &str {
+    base.events_exchange
+        .as_deref()
+        .unwrap_or(tessera_events::EXCHANGE)
+}
+
+/// A consumer of the service's events: `queue` bound to `bindings` on the service's events
+/// exchange, its queues expiring as [`ServiceSettings::consumer_queue_expires`] says; the other
+/// settings are [`ConsumerConfig::new`]'s defaults (5 attempts, 1 s back-off, prefetch 16).
+pub fn consumer_config(
+    base: &ServiceSettings,
+    queue: &str,
+    bindings: Vec<String>,
+) -> ConsumerConfig {
+    let mut config = ConsumerConfig::new(&base.amqp_url, queue, bindings);
+    events_exchange(base).clone_into(&mut config.exchange);
+    config.expires = base.consumer_queue_expires;
+    config
 }
 
 /// The shared parts of a running service.
@@ -108,8 +135,9 @@ impl Foundation {
                 ..Default::default()
             },
         )?;
-        let relay =
-            Relay::new(events_pool.clone(), RelayConfig::new(s.amqp_url, s.service)).spawn();
+        let mut relay_config = RelayConfig::new(s.amqp_url, s.service);
+        s.exchange.clone_into(&mut relay_config.exchange);
+        let relay = Relay::new(events_pool.clone(), relay_config).spawn();
         let prometheus = prometheus_metrics(s.service).map_err(|e| anyhow::anyhow!(e))?;
         metrics::register(
             &prometheus.registry,
@@ -272,5 +300,37 @@ impl Running {
         tracing::info!("HTTP server stopped; flushing the outbox");
         self.relay.shutdown(Duration::from_secs(10)).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_uses_the_platform_exchange_and_durable_queues() {
+        let base = ServiceSettings::default();
+        assert_eq!(
+            FoundationSettings::new("svc", &base, &[]).exchange,
+            tessera_events::EXCHANGE
+        );
+        let consumer = consumer_config(&base, "svc.events", vec!["a.b".to_owned()]);
+        assert_eq!(consumer.exchange, tessera_events::EXCHANGE);
+        assert_eq!(consumer.expires, None);
+        assert_eq!(consumer.bindings, ["a.b"]);
+    }
+
+    #[test]
+    fn a_tests_private_exchange_reaches_the_relay_and_every_consumer() {
+        let mut base = ServiceSettings::for_tests("postgres://x/db", "amqp://x");
+        base.events_exchange = Some("tessera.events.test-1".to_owned());
+        assert_eq!(
+            FoundationSettings::new("svc", &base, &[]).exchange,
+            "tessera.events.test-1"
+        );
+        let consumer = consumer_config(&base, "svc.events", vec![]);
+        assert_eq!(consumer.exchange, "tessera.events.test-1");
+        assert_eq!(consumer.amqp_url, "amqp://x");
+        assert_eq!(consumer.expires, Some(Duration::from_secs(300)));
     }
 }

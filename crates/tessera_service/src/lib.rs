@@ -28,7 +28,7 @@ pub fn now() -> DateTime<Utc> {
 
 pub use bootstrap::{
     ConfigAction, Foundation, FoundationSettings, Running, Service, ServiceCommand,
-    print_effective, serve,
+    consumer_config, print_effective, serve,
 };
 pub use diesel_migrations::EmbeddedMigrations;
 pub use dlq::DlqCommand;

@@ -63,15 +63,6 @@ tessera_http::service_config! {
         /// `credential-broker.identity`; empty disables the consumer).
         #[serde_inline_default(crate::consumer::QUEUE.to_owned())]
         pub broker_identity_queue: String,
-        /// Not a variable: tests set it so their throw-away queues vanish once unused
-        /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
-        #[serde(skip)]
-        pub consumer_queue_expires: Option<Duration>,
-        /// Not a variable: tests point the consumer at a private exchange so that no other
-        /// test's `identity.*` events reach it; `None` (a deployment) binds to
-        /// `tessera_events::EXCHANGE`.
-        #[serde(skip)]
-        pub consumer_exchange: Option<String>,
     }
     default_port = 8084, finish = Config::validate
 }
@@ -175,13 +166,14 @@ impl Config {
     }
 
     /// A configuration for tests: the given database and broker, fixed caller, operator and
-    /// audit keys, no wallet cache, no identity consumer (a test starts its own), queues that
-    /// expire once unused; everything else its documented default.
+    /// audit keys, no wallet cache, no identity consumer (a test starts its own); everything
+    /// else its documented default (the shared settings: [`ServiceSettings::for_tests`], whose
+    /// consumer queues expire once unused).
     ///
     /// # Errors
     /// As [`tessera_http::config::for_tests`].
     pub fn for_tests(database_url: &str, amqp_url: &str) -> Result<Self, String> {
-        let mut config: Self = tessera_http::config::for_tests(
+        tessera_http::config::for_tests(
             database_url,
             amqp_url,
             &[
@@ -194,8 +186,6 @@ impl Config {
                 ("WALLET_MEMORY_CACHE_SECONDS", "0"),
                 ("BROKER_IDENTITY_QUEUE", ""),
             ],
-        )?;
-        config.consumer_queue_expires = Some(Duration::from_secs(300));
-        Ok(config)
+        )
     }
 }

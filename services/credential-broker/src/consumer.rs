@@ -13,6 +13,7 @@
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
+use tessera_http::config::ServiceSettings;
 use uuid::Uuid;
 
 use crate::db::binding_status as bindings;
@@ -79,10 +80,11 @@ pub const ROLE_REVOKED: &str = "identity.role.revoked";
 /// `identity.role.assigned`.
 pub const ROLE_ASSIGNED: &str = "identity.role.assigned";
 
-/// The consumer's configuration for `amqp_url` and `queue`.
-pub fn config(amqp_url: &str, queue: &str) -> ConsumerConfig {
-    ConsumerConfig::new(
-        amqp_url,
+/// The consumer's configuration: `queue` bound to the three `identity.*` keys on the service's
+/// events exchange ([`tessera_service::consumer_config`]).
+pub fn config(base: &ServiceSettings, queue: &str) -> ConsumerConfig {
+    tessera_service::consumer_config(
+        base,
         queue,
         vec![
             AGENT_DISABLED.to_owned(),

@@ -45,15 +45,9 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
         },
     )?;
     let consumer = (!config.broker_identity_queue.is_empty()).then(|| {
-        let mut consumer_config =
-            crate::consumer::config(&config.base.amqp_url, &config.broker_identity_queue);
-        consumer_config.expires = config.consumer_queue_expires;
-        if let Some(exchange) = &config.consumer_exchange {
-            consumer_config.exchange.clone_from(exchange);
-        }
         Consumer::new(
             consumer_pool.clone(),
-            consumer_config,
+            crate::consumer::config(&config.base, &config.broker_identity_queue),
             Arc::new(crate::consumer::FollowIdentity),
         )
         .spawn()

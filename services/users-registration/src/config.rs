@@ -85,10 +85,6 @@ tessera_http::service_config! {
         /// 72 h).
         #[serde_inline_default(72 * 3600)]
         pub password_setup_ttl_seconds: u64,
-        /// Not a variable: tests set it so their throw-away dispatcher queues vanish once unused
-        /// (`tessera_events::ConsumerConfig::expires`); `None` in a deployment.
-        #[serde(skip)]
-        pub notify_queue_expires: Option<Duration>,
     }
     default_port = 8085, finish = Config::complete
 }
@@ -195,7 +191,6 @@ impl Config {
             ],
         )?;
         config.base.db_pool_size = 10;
-        config.notify_queue_expires = Some(Duration::from_secs(300));
         config.argon2 = HashSettings::for_tests();
         Ok(config)
     }

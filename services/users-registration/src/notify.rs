@@ -28,6 +28,7 @@ use diesel_async::AsyncPgConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tessera_events::{ConsumerConfig, EventEnvelope, EventHandler};
+use tessera_http::config::ServiceSettings;
 use uuid::Uuid;
 
 use crate::db::users;
@@ -261,11 +262,17 @@ impl EventHandler for Dispatcher {
     }
 }
 
-/// The dispatcher's consumer configuration: `queue` bound to the three `users.user.*` keys,
-/// `max_attempts` tries with `backoff` doubling.
-pub fn config(amqp_url: &str, queue: &str, max_attempts: u32, backoff: Duration) -> ConsumerConfig {
-    let mut c = ConsumerConfig::new(
-        amqp_url,
+/// The dispatcher's consumer configuration: `queue` bound to the three `users.user.*` keys on the
+/// service's events exchange ([`tessera_service::consumer_config`]), `max_attempts` tries with
+/// `backoff` doubling.
+pub fn config(
+    base: &ServiceSettings,
+    queue: &str,
+    max_attempts: u32,
+    backoff: Duration,
+) -> ConsumerConfig {
+    let mut c = tessera_service::consumer_config(
+        base,
         queue,
         vec![
             REGISTERED.to_owned(),

@@ -64,13 +64,12 @@ pub async fn build(config: Config) -> anyhow::Result<Running> {
                     ..Default::default()
                 },
             )?;
-            let mut consumer_config = crate::notify::config(
-                &config.base.amqp_url,
+            let consumer_config = crate::notify::config(
+                &config.base,
                 &config.notify_queue,
                 config.notify_max_attempts,
                 Duration::from_millis(config.notify_backoff_ms),
             );
-            consumer_config.expires = config.notify_queue_expires;
             let consumer = Consumer::new(pool, consumer_config, d);
             // The queue exists before the first event can be published.
             consumer.declare_now(Duration::from_secs(5)).await;

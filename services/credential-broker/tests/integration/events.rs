@@ -20,7 +20,7 @@ async fn identity_agent_disabled_suspends_the_agents_bindings() {
     let exchange = tessera_events::testing::private_exchange();
     let app = TestApp::spawn_with(|c| {
         c.broker_identity_queue = queue.clone();
-        c.consumer_exchange = Some(exchange.clone());
+        c.base.events_exchange = Some(exchange.clone());
     })
     .await;
     let agent = app.bind("sb-of-disabled-agent").await;

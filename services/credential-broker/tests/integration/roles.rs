@@ -85,7 +85,7 @@ async fn a_revoked_role_suspends_and_its_reassignment_restores_only_those_bindin
     let exchange = tessera_events::testing::private_exchange();
     let app = TestApp::spawn_with(|c| {
         c.broker_identity_queue = queue.clone();
-        c.consumer_exchange = Some(exchange.clone());
+        c.base.events_exchange = Some(exchange.clone());
     })
     .await;
     let agent = Uuid::new_v4();
