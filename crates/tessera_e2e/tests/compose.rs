@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{FieldTable, ShortString};
 use reqwest::Method;
@@ -94,12 +94,11 @@ async fn durable_queue(amqp: &str, name: &str) {
     )
     .await
     .unwrap();
-    ch.queue_bind(
-        ShortString::from(name),
-        ShortString::from(tessera_events::EXCHANGE),
-        ShortString::from("control-plane.peer_token.issued"),
-        QueueBindOptions::default(),
-        FieldTable::default(),
+    tessera_events::broker::bind(
+        &ch,
+        name,
+        tessera_events::EXCHANGE,
+        "control-plane.peer_token.issued",
     )
     .await
     .unwrap();

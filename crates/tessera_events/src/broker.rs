@@ -82,7 +82,7 @@ pub async fn private_consumer(
     name: &str,
     routing_key: &str,
 ) -> Result<(Connection, lapin::Consumer), BrokerError> {
-    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::options::{BasicConsumeOptions, QueueDeclareOptions};
     let conn = connect(amqp_url, name).await?;
     let ch = conn.create_channel().await?;
     declare_exchange(&ch, crate::EXCHANGE).await?;
@@ -97,14 +97,7 @@ pub async fn private_consumer(
             FieldTable::default(),
         )
         .await?;
-    ch.queue_bind(
-        q.name().clone(),
-        ShortString::from(crate::EXCHANGE),
-        ShortString::from(routing_key),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await?;
+    bind(&ch, q.name().as_str(), crate::EXCHANGE, routing_key).await?;
     let consumer = ch
         .basic_consume(
             q.name().clone(),
@@ -114,6 +107,30 @@ pub async fn private_consumer(
         )
         .await?;
     Ok((conn, consumer))
+}
+
+/// Binds `queue` to `exchange` for `routing_key` (a topic pattern: `*` one word, `#` any),
+/// without arguments. Binding again is a no-op.
+///
+/// # Errors
+/// [`BrokerError`] when the broker refuses (an unknown queue or exchange) or the channel is
+/// closed.
+pub async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    routing_key: &str,
+) -> Result<(), BrokerError> {
+    channel
+        .queue_bind(
+            ShortString::from(queue),
+            ShortString::from(exchange),
+            ShortString::from(routing_key),
+            lapin::options::QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
 }
 
 /// A channel in confirm mode on its own connection.

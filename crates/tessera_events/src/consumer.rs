@@ -16,9 +16,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use tessera_db::DbPool;
 use tokio::sync::watch;
@@ -137,14 +135,7 @@ impl Consumer {
         ch.queue_declare(ShortString::from(cfg.queue.as_str()), durable, main_args)
             .await?;
         for key in &cfg.bindings {
-            ch.queue_bind(
-                ShortString::from(cfg.queue.as_str()),
-                ShortString::from(cfg.exchange.as_str()),
-                ShortString::from(key.as_str()),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+            crate::broker::bind(ch, &cfg.queue, &cfg.exchange, key).await?;
         }
         for attempt in 1..cfg.max_attempts.max(1) {
             let mut args = cfg.base_arguments();

@@ -534,7 +534,7 @@ async fn dead_letters_are_listed_and_replayed_once_each() {
 /// not (durable, never auto-deleted).
 #[tokio::test]
 async fn a_private_exchange_goes_with_its_last_queue_and_the_shared_one_stays() {
-    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};
     let exists = |name: String| async move {
         let conn = connect(&amqp_url(), "test-exchange-probe").await.unwrap();
         let ch = conn.create_channel().await.unwrap();
@@ -568,15 +568,9 @@ async fn a_private_exchange_goes_with_its_last_queue_and_the_shared_one_stays() 
         )
         .await
         .unwrap();
-    ch.queue_bind(
-        queue.name().clone(),
-        ShortString::from(exchange.as_str()),
-        ShortString::from("identity.*"),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await
-    .unwrap();
+    tessera_events::broker::bind(ch, queue.name().as_str(), &exchange, "identity.*")
+        .await
+        .unwrap();
     assert!(exists(exchange.clone()).await, "declared and bound");
     ch.queue_delete(queue.name().clone(), Default::default())
         .await

@@ -19,6 +19,12 @@ fn emails(body: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// `GET /tenants/acme/agents?{query}` as `admin`.
+async fn list(app: &TestApp, admin: &str, query: &str) -> tessera_testkit::Reply {
+    let path = format!("/tenants/acme/agents?{query}");
+    app.call(Method::GET, &path, Some(admin), None).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenant_admin_lists_and_searches_agents() {
     let app = TestApp::spawn().await;
@@ -65,26 +71,12 @@ async fn a_tenant_admin_lists_and_searches_agents() {
         ("q=zed", vec![]),
         ("page=2&per_page=2", vec!["cid@acme.test"]),
     ] {
-        let r = app
-            .call(
-                Method::GET,
-                &format!("/tenants/acme/agents?{query}"),
-                Some(&admin),
-                None,
-            )
-            .await;
+        let r = list(&app, &admin, query).await;
         assert_eq!(r.status, 200, "{query}: {}", r.body);
         assert_eq!(emails(&r.body), expected, "{query}");
     }
     for query in ["per_page=0", "q=", "sort=email", "status=locked"] {
-        let r = app
-            .call(
-                Method::GET,
-                &format!("/tenants/acme/agents?{query}"),
-                Some(&admin),
-                None,
-            )
-            .await;
+        let r = list(&app, &admin, query).await;
         assert_eq!(r.status, 422, "{query}: {}", r.body);
         assert_eq!(r.body["error_code"], "validation_error", "{query}");
     }

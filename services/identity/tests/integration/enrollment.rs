@@ -30,14 +30,20 @@ async fn stored_hashes_of(app: &TestApp, token: &str) -> i64 {
     .n
 }
 
+/// `POST /tenants/{tenant}/agents` with `bearer`.
+async fn create_in(
+    app: &TestApp,
+    tenant: &str,
+    bearer: Option<&str>,
+    body: Value,
+) -> crate::helpers::Reply {
+    let path = format!("/tenants/{tenant}/agents");
+    app.call(Method::POST, &path, bearer, Some(body)).await
+}
+
+/// An `acme` agent created by `admin`.
 async fn create(app: &TestApp, admin: &str, body: Value) -> crate::helpers::Reply {
-    app.call(
-        Method::POST,
-        "/tenants/acme/agents",
-        Some(admin),
-        Some(body),
-    )
-    .await
+    create_in(app, "acme", Some(admin), body).await
 }
 
 async fn enroll(app: &TestApp, tenant: &str, token: &str, password: &str) -> crate::helpers::Reply {
@@ -157,23 +163,9 @@ async fn creating_agents_is_refused_to_non_admins_and_for_bad_input() {
 
     let forbidden = create(&app, &agent, body.clone()).await;
     assert_eq!(forbidden.status, 403, "{}", forbidden.body);
-    let anonymous = app
-        .call(
-            Method::POST,
-            "/tenants/acme/agents",
-            None,
-            Some(body.clone()),
-        )
-        .await;
+    let anonymous = create_in(&app, "acme", None, body.clone()).await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
-    let other_tenant = app
-        .call(
-            Method::POST,
-            "/tenants/nope/agents",
-            Some(&admin),
-            Some(body),
-        )
-        .await;
+    let other_tenant = create_in(&app, "nope", Some(&admin), body).await;
     assert_eq!(other_tenant.status, 404, "{}", other_tenant.body);
 
     let both = create(

@@ -45,14 +45,14 @@ async fn count(app: &TestApp, sql: &str, arg: &str) -> i64 {
     n.n
 }
 
+/// `POST /auth/password` with `body`.
+async fn post_password(app: &TestApp, body: Value) -> tessera_testkit::Reply {
+    app.call(Method::POST, "/auth/password", None, Some(body))
+        .await
+}
+
 async fn set_password(app: &TestApp, token: &str, password: &str) -> tessera_testkit::Reply {
-    app.call(
-        Method::POST,
-        "/auth/password",
-        None,
-        Some(json!({"token": token, "password": password})),
-    )
-    .await
+    post_password(app, json!({"token": token, "password": password})).await
 }
 
 /// A stored, usable token for `user` (the dispatcher's own code path stores them so).
@@ -186,14 +186,7 @@ async fn unknown_expired_and_spent_links_are_refused_and_change_nothing() {
     assert_eq!(unknown.body["error_code"], "invalid_token");
 
     // A bad body: 400 naming each field, whatever the token.
-    let bad = app
-        .call(
-            Method::POST,
-            "/auth/password",
-            None,
-            Some(json!({"password": "pw7!xyz"})),
-        )
-        .await;
+    let bad = post_password(&app, json!({"password": "pw7!xyz"})).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(bad.body["error_code"], "validation_error");
     assert!(bad.body["errors"]["token"].is_array(), "{}", bad.body);
