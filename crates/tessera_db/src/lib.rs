@@ -13,6 +13,7 @@ use diesel_async::pooled_connection::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub mod attempts;
+pub mod id;
 pub mod one_time;
 pub mod page;
 pub mod prepared;

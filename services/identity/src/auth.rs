@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::db::sessions::Session;
 use crate::db::tenants::Tenant;
 use crate::db::{sessions, tenants};
-use crate::domain::AgentStatus;
+use crate::domain::{AgentId, AgentStatus, SessionId};
 use crate::state::AppState;
 
 /// `client_id` of every access token (RFC 9068 §2.2): the identity service itself issues them
@@ -113,7 +113,7 @@ pub struct Authenticated {
     /// The tenant of the path.
     pub tenant: Tenant,
     /// The agent.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// The session.
     pub session: Session,
     /// The agent's current role.
@@ -155,6 +155,7 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     else {
         return Err(tessera_http::bearer::invalid_token());
     };
+    let (agent_id, sid) = (AgentId::from(agent_id), SessionId::from(sid));
     // One round trip: the session in the active tenant `slug`, its agent's status and role.
     let found = {
         let mut conn = state.pool.get().await?;

@@ -1,4 +1,8 @@
-//! identity's domain types (STYLE.md §2): the closed sets its rows and bodies hold.
+//! identity's domain types (STYLE.md §2): its ids, and the closed sets its rows and bodies hold.
+//!
+//! The ids are the tables' `UUID` keys as types of their own (`tessera_db::uuid_id!`): a query
+//! that takes a tenant and an agent cannot be called with the two swapped. Bodies and events
+//! carry them as the same UUID strings as before.
 //!
 //! Roles stay text: which roles exist is configuration (`IDENTITY_ROLES`), not code.
 
@@ -21,4 +25,19 @@ tessera_db::text_enum! {
         /// Switched off.
         Disabled = "disabled",
     }
+}
+
+tessera_db::uuid_id! {
+    /// A tenant's id (`tenants.id`; `tenant_id` in `agents` and `sessions`).
+    pub struct TenantId;
+}
+
+tessera_db::uuid_id! {
+    /// An agent's id (`agents.id`; `agent_id` elsewhere; the `sub` of its access tokens).
+    pub struct AgentId;
+}
+
+tessera_db::uuid_id! {
+    /// A session's id (`sessions.id`; the `sid` of its access tokens).
+    pub struct SessionId;
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use tessera_service::EventSource;
-use uuid::Uuid;
+
+use crate::domain::{AgentId, SessionId};
 
 /// identity as the `source` of its events; [`EventSource::enqueue`] writes them.
 pub const OUTBOX: EventSource = EventSource("identity");
@@ -56,7 +57,7 @@ pub enum RevocationReason {
 #[serde(rename_all = "camelCase")]
 pub struct RevokedSession {
     /// The session id (the tokens' `sid`).
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     /// When the session, and so each of its tokens, expires anyway (RFC 3339).
     pub expires_at: DateTime<Utc>,
 }
@@ -68,7 +69,7 @@ pub struct SessionRevoked {
     /// Tenant slug.
     pub tenant: String,
     /// Agent id.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// Why.
     pub reason: RevocationReason,
     /// The sessions whose tokens are revoked (at least one).
@@ -83,7 +84,7 @@ pub struct SessionRevoked {
 pub async fn revoke_live_sessions(
     conn: &mut AsyncPgConnection,
     tenant: &str,
-    agent_id: Uuid,
+    agent_id: AgentId,
     reason: RevocationReason,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
@@ -105,7 +106,7 @@ pub async fn revoke_live_sessions(
 pub async fn enqueue_revoked(
     conn: &mut AsyncPgConnection,
     tenant: &str,
-    agent_id: Uuid,
+    agent_id: AgentId,
     reason: RevocationReason,
     sessions: Vec<RevokedSession>,
     now: DateTime<Utc>,
@@ -129,7 +130,7 @@ pub struct AgentEvent {
     /// Tenant slug.
     pub tenant: String,
     /// Agent id.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// The role assigned or revoked; absent for the `identity.agent.*` events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,

@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::db::tenants::Tenant;
 use tessera_db::one_time::{self, Lookup, Purpose};
 
 use crate::db::{agent_credentials, agents, role_assignments};
-use crate::domain::AgentStatus;
+use crate::domain::{AgentId, AgentStatus};
 use crate::error::Error;
 use crate::events::{self, AgentEvent};
 
@@ -24,7 +23,7 @@ use crate::events::{self, AgentEvent};
 pub async fn change_agent_status(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     status: AgentStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, Error> {
@@ -53,7 +52,7 @@ pub async fn change_agent_status(
 }
 
 /// `identity.agent.*` data for `agent_id` of `tenant`.
-fn agent_event(tenant: &Tenant, agent_id: Uuid) -> AgentEvent {
+fn agent_event(tenant: &Tenant, agent_id: AgentId) -> AgentEvent {
     AgentEvent {
         tenant: tenant.slug.clone(),
         agent_id,
@@ -66,7 +65,7 @@ fn agent_event(tenant: &Tenant, agent_id: Uuid) -> AgentEvent {
 async fn publish_agent_event(
     c: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     kind: &str,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
@@ -82,7 +81,7 @@ async fn publish_agent_event(
 pub async fn unlock_agent(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     conn.transaction::<(), Error, _>(async |c| {
@@ -103,7 +102,7 @@ pub async fn unlock_agent(
 pub async fn revoke_agent_sessions(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     conn.transaction::<usize, Error, _>(async |c| {
@@ -122,7 +121,7 @@ pub async fn revoke_agent_sessions(
 async fn revoke_sessions_in(
     c: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     reason: events::RevocationReason,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
@@ -143,7 +142,7 @@ async fn revoke_sessions_in(
 pub async fn reset_agent_mfa(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     conn.transaction::<(), Error, _>(async |c| {
@@ -165,7 +164,7 @@ pub async fn reset_agent_mfa(
 pub async fn regenerate_recovery_codes(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     hashes: &[Vec<u8>],
     now: DateTime<Utc>,
 ) -> Result<bool, Error> {
@@ -194,7 +193,7 @@ pub async fn regenerate_recovery_codes(
 #[derive(Debug)]
 pub struct CreatedAgent {
     /// The new agent (no password yet).
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// The enrollment token (only its hash is stored; shown once, in the link).
     pub token: String,
     /// When the link stops working.
@@ -213,20 +212,21 @@ pub async fn create_agent(
     tenant: &Tenant,
     email: &tessera_http::email::Email,
     role: Option<&str>,
-    admin_id: Uuid,
+    admin_id: AgentId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<CreatedAgent, Error> {
     conn.transaction::<CreatedAgent, Error, _>(async |c| {
-        let agent = agents::create_agent(c, Uuid::now_v7(), tenant.id, email.as_str(), None, None)
-            .await
-            .map_err(|e| {
-                if tessera_http::db::is_unique_violation(&e) {
-                    Error::EmailTaken
-                } else {
-                    Error::from(e)
-                }
-            })?;
+        let agent =
+            agents::create_agent(c, AgentId::now_v7(), tenant.id, email.as_str(), None, None)
+                .await
+                .map_err(|e| {
+                    if tessera_http::db::is_unique_violation(&e) {
+                        Error::EmailTaken
+                    } else {
+                        Error::from(e)
+                    }
+                })?;
         if let Some(role) = role {
             role_assignments::put_role(c, &agent, role, admin_id, now).await?;
             let data = AgentEvent {
@@ -237,7 +237,8 @@ pub async fn create_agent(
                 .enqueue(c, events::ROLE_ASSIGNED, data, now)
                 .await?;
         }
-        let token = one_time::issue(c, Purpose::ENROLLMENT, agent.id, now, expires_at).await?;
+        let token =
+            one_time::issue(c, Purpose::ENROLLMENT, agent.id.into(), now, expires_at).await?;
         let data = AgentEvent {
             role: role.map(str::to_owned),
             ..agent_event(tenant, agent.id)
@@ -263,7 +264,7 @@ pub async fn create_agent(
 pub async fn reissue_enrollment(
     conn: &mut AsyncPgConnection,
     tenant: &Tenant,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<String, Error> {
@@ -274,8 +275,8 @@ pub async fn reissue_enrollment(
         if agent.password_hash.is_some() {
             return Err(Error::AlreadyEnrolled);
         }
-        one_time::spend_all(c, Purpose::ENROLLMENT, agent_id, now).await?;
-        Ok(one_time::issue(c, Purpose::ENROLLMENT, agent_id, now, expires_at).await?)
+        one_time::spend_all(c, Purpose::ENROLLMENT, agent_id.into(), now).await?;
+        Ok(one_time::issue(c, Purpose::ENROLLMENT, agent_id.into(), now, expires_at).await?)
     })
     .await
 }
@@ -293,11 +294,12 @@ pub async fn enroll_agent(
     token: &str,
     password_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Uuid, Error> {
-    conn.transaction::<Uuid, Error, _>(async |c| {
-        let agent_id = one_time::redeem(c, Purpose::ENROLLMENT, token, now)
+) -> Result<AgentId, Error> {
+    conn.transaction::<AgentId, Error, _>(async |c| {
+        let agent_id: AgentId = one_time::redeem(c, Purpose::ENROLLMENT, token, now)
             .await?
-            .map_err(Error::Token)?;
+            .map_err(Error::Token)?
+            .into();
         // A token of another tenant's agent is unknown here, like every cross-tenant look-up.
         if agents::agent(c, tenant.id, agent_id).await?.is_none() {
             return Err(Error::Token(Lookup::Unknown));

@@ -4,10 +4,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tessera_db::sealed::SealingKey;
-use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::{agents, recovery_codes, role_assignments, tenants};
+use crate::domain::AgentId;
 use crate::mfa;
 use crate::password::Hasher;
 
@@ -15,7 +15,7 @@ use crate::password::Hasher;
 #[derive(Debug, Serialize)]
 pub struct CreatedAgent {
     /// Id.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// Tenant slug.
     pub tenant: String,
     /// Stored (normalised) e-mail.
@@ -72,7 +72,7 @@ pub async fn create_agent(
     );
     let tenant = tenant(conn, slug).await?;
     let hash = Hasher::new(&config.argon2)?.hash(password).await?;
-    let id = Uuid::now_v7();
+    let id = AgentId::now_v7();
     let secret = with_mfa.then(mfa::new_secret);
     let key = SealingKey::from_base64(config.identity_mfa_encryption_key.expose_secret())?;
     let sealed = secret

@@ -26,6 +26,7 @@ pub use crate::domain::{
     ADMIN_USERS, Principal, REGISTRATIONS_WRITE, Role, SCOPES, USERS_READ, USERS_WRITE,
     effective_scopes,
 };
+use crate::domain::{SessionId, UserId};
 use crate::state::AppState;
 
 /// `typ` header of access tokens (RFC 9068 §2.1).
@@ -58,8 +59,8 @@ pub struct AccessClaims {
 /// 500 if signing fails.
 pub fn issue_access_token(
     state: &AppState,
-    user_id: Uuid,
-    sid: Uuid,
+    user_id: UserId,
+    sid: SessionId,
     role: Role,
     scopes: &[String],
     now: DateTime<Utc>,
@@ -97,6 +98,7 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     else {
         return Err(tessera_http::bearer::invalid_token());
     };
+    let (user_id, sid) = (UserId::from(user_id), SessionId::from(sid));
     let found = {
         let mut conn = state.pool.get().await?;
         sessions::session_principal(&mut conn, sid, now).await?

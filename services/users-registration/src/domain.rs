@@ -1,9 +1,26 @@
-//! users-registration's domain types (STYLE.md §2): the closed sets its rows and bodies hold.
+//! users-registration's domain types (STYLE.md §2): its ids, and the closed sets its rows and
+//! bodies hold. The ids are the tables' `UUID` keys as types of their own
+//! (`tessera_db::uuid_id!`): a query that takes a session and a user cannot be called with the
+//! two swapped; bodies and events carry them as the same UUID strings as before.
 //! Roles carry the scope rules (seed 004 "Políticas de segurança e autorização"); the
 //! authenticated caller of a request is a [`Principal`] (extracted by `crate::auth`).
 
 use tessera_http::ApiError;
-use uuid::Uuid;
+
+tessera_db::uuid_id! {
+    /// A user's id (`users.id`; `user_id` elsewhere; the `sub` of its access tokens).
+    pub struct UserId;
+}
+
+tessera_db::uuid_id! {
+    /// A login session's id (`sessions.id`; the `sid` of its access tokens).
+    pub struct SessionId;
+}
+
+tessera_db::uuid_id! {
+    /// A registration's id (`registrations.id`).
+    pub struct RegistrationId;
+}
 
 tessera_db::wire_enum! {
     /// A user's status (seed 004 "User.status"): a sign-up waits as `PENDING` until an analyst
@@ -80,9 +97,9 @@ pub fn effective_scopes(role: Role, explicit: Option<&[String]>) -> Vec<String> 
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The user id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The login session.
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     /// Current role.
     pub role: Role,
     /// Current effective scopes.
@@ -112,7 +129,7 @@ impl Principal {
 
     /// Whether the caller may read the data of user `owner`: its own (with `users:read`), or
     /// anyone's for analysts and auditors.
-    pub fn may_read(&self, owner: Uuid) -> bool {
+    pub fn may_read(&self, owner: UserId) -> bool {
         self.has(USERS_READ) && (owner == self.user_id || self.role.sees_everyone())
     }
 }

@@ -2,11 +2,10 @@
 //! table), written to the outbox in the transaction of the change that causes them.
 
 use crate::auth::Role;
-use crate::domain::UserStatus;
+use crate::domain::{RegistrationId, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_service::EventSource;
-use uuid::Uuid;
 
 /// users-registration as the `source` of its events; [`EventSource::enqueue`] writes them.
 pub const OUTBOX: EventSource = EventSource("users-registration");
@@ -38,7 +37,7 @@ pub struct UserCandidate {
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
     /// The registration id.
-    pub registration_id: Uuid,
+    pub registration_id: RegistrationId,
     /// The candidate.
     pub user_candidate: UserCandidate,
     /// RFC 3339.
@@ -51,7 +50,7 @@ pub struct Registered {
 #[serde(rename_all = "camelCase")]
 pub struct StatusChanged {
     /// The user id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// `APPROVED` | `REJECTED`.
     pub status: UserStatus,
     /// The analyst's reason (always present for a rejection).

@@ -32,6 +32,7 @@ use tessera_http::config::ServiceSettings;
 use uuid::Uuid;
 
 use crate::db::users;
+use crate::domain::{RegistrationId, UserId};
 use crate::events::{APPROVED, REGISTERED, REJECTED, Registered, StatusChanged};
 use tessera_db::one_time::{self, Purpose};
 
@@ -68,9 +69,9 @@ pub struct Notification {
     /// The rejection reason, if any.
     pub reason: Option<String>,
     /// The user, for approvals and rejections.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// The registration, for sign-ups.
-    pub registration_id: Option<Uuid>,
+    pub registration_id: Option<RegistrationId>,
     /// The event this notification is for (also the `Idempotency-Key`).
     pub event_id: Uuid,
     /// When the event happened (RFC 3339).
@@ -199,12 +200,18 @@ impl Dispatcher {
     async fn password_setup_link(
         &self,
         conn: &mut AsyncPgConnection,
-        user_id: Uuid,
+        user_id: UserId,
     ) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
         let now = tessera_service::now();
         let expires_at = now + self.password_setup.ttl;
-        let token =
-            one_time::issue(conn, Purpose::PASSWORD_SETUP, user_id, now, expires_at).await?;
+        let token = one_time::issue(
+            conn,
+            Purpose::PASSWORD_SETUP,
+            user_id.into(),
+            now,
+            expires_at,
+        )
+        .await?;
         Ok((
             format!("{}#token={token}", self.password_setup.url),
             expires_at,

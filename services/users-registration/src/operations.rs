@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::db::users::{self, StatusChange};
-use crate::domain::UserStatus;
+use crate::domain::{UserId, UserStatus};
 use crate::events::{self, StatusChanged};
 
 /// An analyst's decision on a `PENDING` user (seed 004): `status` (`APPROVED` or `REJECTED`)
@@ -18,10 +17,10 @@ use crate::events::{self, StatusChanged};
 /// Database errors (nothing is written then).
 pub async fn decide_registration(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     status: UserStatus,
     reason: Option<&str>,
-    actor_id: Uuid,
+    actor_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<StatusChange, diesel::result::Error> {
     conn.transaction::<_, diesel::result::Error, _>(async |c| {

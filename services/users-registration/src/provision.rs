@@ -14,13 +14,13 @@ use crate::db::users;
 use crate::db::users::NewUser;
 use crate::db::users::Taken;
 use crate::document::{self, DocumentKeys};
-use crate::domain::UserStatus;
+use crate::domain::{UserId, UserStatus};
 
 /// What `user create` prints.
 #[derive(Debug, Serialize)]
 pub struct CreatedUser {
     /// The new user's id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// E-mail (normalised).
     pub email: String,
     /// Role.
@@ -70,12 +70,12 @@ pub async fn create_user(
     ))?;
     let hasher = tessera_password::Hasher::new(&config.argon2)?;
     let hash = hasher.hash(spec.password).await?;
-    let id = Uuid::now_v7();
+    let id = UserId::now_v7();
     let normalised = document::normalise(spec.document_id);
     if normalised.is_empty() {
         anyhow::bail!("--document-id has no letters or digits");
     }
-    let stored = keys.protect(id, &normalised)?;
+    let stored = keys.protect(id.into(), &normalised)?;
     let email = spec.email.trim().to_lowercase();
     let now = tessera_service::now();
     let user = NewUser {

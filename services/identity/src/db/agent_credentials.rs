@@ -6,10 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::schema::agents;
-use crate::domain::AgentStatus;
+use crate::domain::{AgentId, AgentStatus, TenantId};
 
 /// Counts a failed password; the `max`-th consecutive failure locks the agent until
 /// `now + lockout_seconds` and restarts the count. One statement, so concurrent failures on
@@ -19,7 +18,7 @@ use crate::domain::AgentStatus;
 /// Database errors.
 pub async fn record_password_failure(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     max: u32,
     lockout_seconds: u64,
     now: DateTime<Utc>,
@@ -42,7 +41,7 @@ pub async fn record_password_failure(
 /// Database errors.
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     password_hash: &str,
 ) -> QueryResult<bool> {
     diesel::update(agents::table.find(agent_id))
@@ -62,7 +61,7 @@ pub async fn set_password(
 /// Database errors.
 pub async fn record_code_failure(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     max: u32,
     lockout_seconds: u64,
     now: DateTime<Utc>,
@@ -81,7 +80,7 @@ pub async fn record_code_failure(
 async fn record_failure(
     conn: &mut AsyncPgConnection,
     counter: &'static str,
-    agent_id: Uuid,
+    agent_id: AgentId,
     max: u32,
     lockout_seconds: u64,
     now: DateTime<Utc>,
@@ -115,7 +114,7 @@ async fn record_failure(
 /// Database errors.
 pub async fn accept_totp_step(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     step: i64,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
@@ -149,7 +148,7 @@ pub async fn accept_totp_step(
 /// Database errors.
 pub async fn set_pending_mfa_secret(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     sealed: &[u8],
 ) -> QueryResult<bool> {
     let n = diesel::update(
@@ -170,7 +169,7 @@ pub async fn set_pending_mfa_secret(
 /// Database errors.
 pub async fn enable_mfa(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     step: i64,
     code_hashes: &[Vec<u8>],
 ) -> QueryResult<bool> {
@@ -199,8 +198,8 @@ pub async fn enable_mfa(
 /// Database errors.
 pub async fn unlock(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         agents::table
@@ -224,8 +223,8 @@ pub async fn unlock(
 /// Database errors.
 pub async fn clear_mfa(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         agents::table

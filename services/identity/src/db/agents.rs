@@ -7,9 +7,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
-use crate::domain::{AgentStatus, TenantStatus};
+use crate::domain::{AgentId, AgentStatus, TenantId, TenantStatus};
 
 use crate::db::schema::{agents, role_assignments, tenants};
 use crate::db::tenants::Tenant;
@@ -19,9 +18,9 @@ use crate::db::tenants::Tenant;
 #[diesel(table_name = agents)]
 pub struct Agent {
     /// Id (`sub` of its tokens).
-    pub id: Uuid,
+    pub id: AgentId,
     /// Owning tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// Lower-cased e-mail.
     pub email: String,
     /// Argon2id PHC string; `None` until an agent created through the API redeems its
@@ -60,7 +59,7 @@ pub fn normalise_email(email: &str) -> String {
 /// Database errors.
 pub async fn agent_by_email(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     email: &str,
 ) -> QueryResult<Option<Agent>> {
     agents::table
@@ -105,8 +104,8 @@ pub async fn login_candidate(
 /// Database errors.
 pub async fn agent(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
 ) -> QueryResult<Option<Agent>> {
     agents::table
         .filter(agents::tenant_id.eq(tenant_id))
@@ -123,8 +122,8 @@ pub async fn agent(
 /// Unique violation when the e-mail is taken in the tenant.
 pub async fn create_agent(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    tenant_id: Uuid,
+    id: AgentId,
+    tenant_id: TenantId,
     email: &str,
     password_hash: Option<&str>,
     mfa_secret: Option<&[u8]>,
@@ -150,8 +149,8 @@ pub async fn create_agent(
 /// Database errors.
 pub async fn set_agent_status(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
     status: AgentStatus,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
@@ -175,7 +174,7 @@ pub async fn set_agent_status(
 #[diesel(table_name = agents)]
 pub struct AgentSummary {
     /// Id.
-    pub id: Uuid,
+    pub id: AgentId,
     /// Lower-cased e-mail.
     pub email: String,
     /// `active` or `disabled`.
@@ -195,7 +194,7 @@ pub struct AgentSummary {
 /// Database errors.
 pub async fn list_agents(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     status: Option<AgentStatus>,
     search: Option<&str>,
     limit: i64,
@@ -232,8 +231,8 @@ pub async fn list_agents(
 /// Database errors.
 pub async fn agent_summary(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
 ) -> QueryResult<Option<AgentSummary>> {
     agents::table
         .filter(agents::tenant_id.eq(tenant_id))

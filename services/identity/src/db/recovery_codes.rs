@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::schema::{agents, recovery_codes};
+use crate::domain::AgentId;
 
 /// Marks an unused recovery code of the agent used; returns whether one was. Call in a
 /// transaction with the lock checks done by the caller.
@@ -14,7 +14,7 @@ use crate::db::schema::{agents, recovery_codes};
 /// Database errors.
 pub async fn use_recovery_code(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     code_hash: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
@@ -42,7 +42,7 @@ pub async fn use_recovery_code(
 /// Database errors.
 pub async fn replace_recovery_codes(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     code_hashes: &[Vec<u8>],
 ) -> QueryResult<()> {
     diesel::delete(recovery_codes::table.filter(recovery_codes::agent_id.eq(agent_id)))
@@ -70,7 +70,7 @@ pub async fn replace_recovery_codes(
 /// Database errors.
 pub async fn delete_recovery_codes(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
 ) -> QueryResult<usize> {
     diesel::delete(recovery_codes::table.filter(recovery_codes::agent_id.eq(agent_id)))
         .execute(conn)

@@ -3,17 +3,16 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::agents::Agent;
 use crate::db::schema::{agents, role_assignments};
-use crate::domain::AgentStatus;
+use crate::domain::{AgentId, AgentStatus, TenantId};
 
 /// A role assignment joined with its agent's e-mail.
 #[derive(Debug, Clone, Queryable)]
 pub struct RoleRow {
     /// Agent.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// Agent e-mail.
     pub agent_email: String,
     /// Role.
@@ -26,7 +25,10 @@ pub struct RoleRow {
 ///
 /// # Errors
 /// Database errors.
-pub async fn role_of(conn: &mut AsyncPgConnection, agent_id: Uuid) -> QueryResult<Option<String>> {
+pub async fn role_of(
+    conn: &mut AsyncPgConnection,
+    agent_id: AgentId,
+) -> QueryResult<Option<String>> {
     role_assignments::table
         .filter(role_assignments::agent_id.eq(agent_id))
         .select(role_assignments::role)
@@ -41,7 +43,7 @@ pub async fn role_of(conn: &mut AsyncPgConnection, agent_id: Uuid) -> QueryResul
 /// Database errors.
 pub async fn list_roles(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<RoleRow>, i64)> {
@@ -77,7 +79,7 @@ pub async fn put_role(
     conn: &mut AsyncPgConnection,
     agent: &Agent,
     role: &str,
-    assigned_by: Uuid,
+    assigned_by: AgentId,
     now: DateTime<Utc>,
 ) -> QueryResult<(RoleRow, Option<String>)> {
     let previous = role_assignments::table
@@ -128,8 +130,8 @@ pub async fn put_role(
 /// Database errors.
 pub async fn delete_role(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    agent_id: Uuid,
+    tenant_id: TenantId,
+    agent_id: AgentId,
 ) -> QueryResult<Option<String>> {
     diesel::delete(
         role_assignments::table
@@ -148,7 +150,7 @@ pub async fn delete_role(
 /// Database errors.
 pub async fn count_active_with_role(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     role: &str,
 ) -> QueryResult<i64> {
     role_assignments::table

@@ -9,18 +9,18 @@ use uuid::Uuid;
 
 use crate::db::schema::{agents, role_assignments, sessions, tenants};
 use crate::db::tenants::Tenant;
-use crate::domain::{AgentStatus, TenantStatus};
+use crate::domain::{AgentId, AgentStatus, SessionId, TenantId, TenantStatus};
 
 /// A session (`sessions` row).
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
     /// Id (`session_id`, and `sid` in access tokens).
-    pub id: Uuid,
+    pub id: SessionId,
     /// Tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// Agent.
-    pub agent_id: Uuid,
+    pub agent_id: AgentId,
     /// Authenticator assurance level reached, 1 or 2.
     pub aal: i16,
     /// Waiting for the second factor.
@@ -47,7 +47,7 @@ impl Session {
 /// Database errors.
 pub async fn open_session(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     mfa_pending: bool,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -68,7 +68,7 @@ pub async fn open_session(
         )
         .bind::<SqlUuid, _>(agent_id)
         .bind::<Timestamptz, _>(now)
-        .bind::<SqlUuid, _>(Uuid::new_v4())
+        .bind::<SqlUuid, _>(SessionId::from(Uuid::new_v4()))
         .bind::<diesel::sql_types::Bool, _>(mfa_pending)
         .bind::<Timestamptz, _>(expires_at),
     )
@@ -85,7 +85,7 @@ pub async fn open_session(
 pub async fn session_context(
     conn: &mut AsyncPgConnection,
     slug: &str,
-    id: Uuid,
+    id: SessionId,
 ) -> QueryResult<Option<(Tenant, Session, AgentStatus, Option<String>)>> {
     sessions::table
         .inner_join(agents::table.inner_join(tenants::table))
@@ -111,8 +111,8 @@ pub async fn session_context(
 /// Database errors.
 pub async fn session(
     conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    id: Uuid,
+    tenant_id: TenantId,
+    id: SessionId,
 ) -> QueryResult<Option<Session>> {
     sessions::table
         .filter(sessions::tenant_id.eq(tenant_id))
@@ -130,7 +130,7 @@ pub async fn session(
 /// Database errors.
 pub async fn complete_mfa(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: SessionId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Session>> {
     diesel::update(
@@ -153,7 +153,7 @@ pub async fn complete_mfa(
 /// Database errors.
 pub async fn revoke_session(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: SessionId,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let n = diesel::update(
@@ -174,9 +174,9 @@ pub async fn revoke_session(
 /// Database errors.
 pub async fn live_sessions(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<(Uuid, DateTime<Utc>)>> {
+) -> QueryResult<Vec<(SessionId, DateTime<Utc>)>> {
     sessions::table
         .filter(sessions::agent_id.eq(agent_id))
         .filter(sessions::revoked_at.is_null())
@@ -193,7 +193,7 @@ pub async fn live_sessions(
 /// Database errors.
 pub async fn revoke_all(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -211,7 +211,7 @@ pub async fn revoke_all(
 #[diesel(table_name = sessions)]
 pub struct LiveSession {
     /// Id (the tokens' `sid`).
-    pub id: Uuid,
+    pub id: SessionId,
     /// Authenticator assurance level reached: 1 password, 2 with the second factor.
     pub aal: i16,
     /// Opened.
@@ -227,7 +227,7 @@ pub struct LiveSession {
 /// Database errors.
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
-    agent_id: Uuid,
+    agent_id: AgentId,
     now: DateTime<Utc>,
     limit: i64,
     offset: i64,

@@ -1,18 +1,16 @@
 //! `tenants`: the tenants agents belong to, by URL slug.
 
+use crate::db::schema::tenants;
+use crate::domain::{TenantId, TenantStatus};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
-
-use crate::db::schema::tenants;
-use crate::domain::TenantStatus;
 
 /// A tenant (`tenants` row).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     /// Id.
-    pub id: Uuid,
+    pub id: TenantId,
     /// URL slug, unique.
     pub slug: String,
     /// Display name.
@@ -49,7 +47,7 @@ pub async fn create_tenant(
 ) -> QueryResult<Tenant> {
     diesel::insert_into(tenants::table)
         .values((
-            tenants::id.eq(Uuid::now_v7()),
+            tenants::id.eq(TenantId::now_v7()),
             tenants::slug.eq(slug),
             tenants::name.eq(name),
         ))

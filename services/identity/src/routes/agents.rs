@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::Admin;
 use crate::db::agents;
-use crate::domain::AgentStatus;
+use crate::domain::{AgentId, AgentStatus, TenantId};
 use crate::operations::{self, change_agent_status};
 use crate::routes::roles::agent_id;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub struct AgentRead {
 impl From<agents::AgentSummary> for AgentRead {
     fn from(a: agents::AgentSummary) -> Self {
         Self {
-            agent_id: a.id,
+            agent_id: a.id.into(),
             email: a.email,
             status: a.status,
             mfa_enabled: a.mfa_enabled,
@@ -90,7 +90,11 @@ pub struct SessionsRevoked {
 
 /// The answer after a change to agent `id`: the relay woken for its events, 200 with the agent
 /// as it is now.
-async fn changed(state: &AppState, tenant_id: Uuid, id: Uuid) -> Result<HttpResponse, ApiError> {
+async fn changed(
+    state: &AppState,
+    tenant_id: TenantId,
+    id: AgentId,
+) -> Result<HttpResponse, ApiError> {
     state.relay_wake.notify_one();
     let mut conn = state.pool.get().await?;
     let agent = agents::agent_summary(&mut conn, tenant_id, id)
@@ -329,7 +333,7 @@ pub async fn list_sessions(
             data: rows
                 .into_iter()
                 .map(|s| SessionRead {
-                    session_id: s.id,
+                    session_id: s.id.into(),
                     aal: s.aal,
                     created_at: s.created_at,
                     expires_at: s.expires_at,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::{ADMIN_ROLE, Admin};
 use crate::db::role_assignments::RoleRow;
 use crate::db::{agents, role_assignments};
+use crate::domain::AgentId;
 use crate::events::{self, AgentEvent};
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ pub struct RoleAssignmentRead {
 impl From<RoleRow> for RoleAssignmentRead {
     fn from(r: RoleRow) -> Self {
         Self {
-            agent_id: r.agent_id,
+            agent_id: r.agent_id.into(),
             agent_email: r.agent_email,
             role: r.role,
             assigned_at: r.assigned_at,
@@ -77,8 +78,10 @@ impl TxError {
 }
 
 /// Parses an agent id of the path; a malformed one is simply not found.
-pub fn agent_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("Agent not found."))
+pub fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
+    Uuid::parse_str(raw)
+        .map(AgentId::from)
+        .map_err(|_| ApiError::not_found("Agent not found."))
 }
 
 /// Lists the tenant's role assignments, oldest first: a JSON array (seed 002's shape), paged
@@ -211,8 +214,9 @@ pub async fn delete_role(
     Admin(who): Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let agent_id =
-        Uuid::parse_str(&path.1).map_err(|_| ApiError::not_found("Role assignment not found."))?;
+    let agent_id = Uuid::parse_str(&path.1)
+        .map(AgentId::from)
+        .map_err(|_| ApiError::not_found("Role assignment not found."))?;
     let now = state.now();
     let tenant = who.tenant.clone();
     let mut conn = state.pool.get().await?;

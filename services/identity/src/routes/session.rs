@@ -15,7 +15,7 @@ use crate::auth::{self, Authenticated};
 use crate::db::agent_credentials;
 use crate::db::sessions::Session;
 use crate::db::tenants::Tenant;
-use crate::db::{agents, role_assignments, sessions};
+use crate::db::{agents, sessions};
 use crate::state::AppState;
 
 mod second_factor;
@@ -89,30 +89,23 @@ fn validate_login(body: &TenantLoginRequest) -> Result<(), ApiError> {
     ApiError::fail_if_any(errors)
 }
 
-/// The response for a session, with an access token when it is fully authenticated.
-/// `known_role` is the agent's role when the caller already read it (`Some(None)`: no role).
-async fn session_response(
+/// The response for a session, with an access token carrying the agent's `role` when the
+/// session is fully authenticated (none while it waits for its second factor).
+fn session_response(
     state: &AppState,
     tenant: &Tenant,
     session: &Session,
-    known_role: Option<Option<String>>,
+    role: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, ApiError> {
     let access_token = if session.mfa_pending {
         None
     } else {
-        let role = match known_role {
-            Some(role) => role,
-            None => {
-                let mut conn = state.pool.get().await?;
-                role_assignments::role_of(&mut conn, session.agent_id).await?
-            }
-        };
         Some(auth::issue_access_token(state, tenant, session, role, now)?)
     };
     let body = TenantLoginResponse {
-        session_id: session.id,
-        agent_id: session.agent_id,
+        session_id: session.id.into(),
+        agent_id: session.agent_id.into(),
         mfa_required: session.mfa_pending,
         expires_at: session.expires_at,
         // Rounded up: storage keeps microseconds, so a fresh session shows the full timeout.
@@ -235,7 +228,7 @@ async fn sign_in(
         return Err(invalid_credentials(BAD_CREDENTIALS));
     };
     tracing::info!(agent_id = %agent.id, session_id = %session.id, mfa_required = session.mfa_pending, "login accepted");
-    session_response(state, &tenant, &session, Some(role), now).await
+    session_response(state, &tenant, &session, role, now)
 }
 
 /// Ends the session of the presented access token; the token stops working at once here, and
@@ -320,8 +313,8 @@ pub async fn current_session(who: Authenticated) -> HttpResponse {
             tessera_http::extract::NO_STORE,
         ))
         .json(TenantSessionRead {
-            session_id: who.session.id,
-            agent_id: who.agent_id,
+            session_id: who.session.id.into(),
+            agent_id: who.agent_id.into(),
             roles: who.role.into_iter().collect(),
             expires_at: who.session.expires_at,
             aal: format!("aal{}", who.session.aal),

@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::Value;
 use tessera_identity::db::schema::{agents, recovery_codes};
+use tessera_identity::domain::AgentId;
 
 use crate::helpers::{EventTap, PASSWORD, TestApp, event_for_agent};
 
@@ -99,7 +100,7 @@ async fn unlock_reset_mfa_and_revoke_sessions_take_effect_and_are_published() {
         .await;
     let zed = app.agent("globex", "zed@globex.test", false, None).await;
     let admin = app.token("acme", "ana@acme.test").await;
-    let path = |id: &uuid::Uuid, action: &str| format!("/tenants/acme/agents/{id}/{action}");
+    let path = |id: &AgentId, action: &str| format!("/tenants/acme/agents/{id}/{action}");
 
     // Unlock: a locked agent cannot sign in even with its password; after the unlock it can.
     #[expect(clippy::disallowed_methods, reason = "the test's own clock")]
@@ -205,7 +206,7 @@ async fn unlock_reset_mfa_and_revoke_sessions_take_effect_and_are_published() {
         )
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
-    let unknown = uuid::Uuid::new_v4();
+    let unknown = AgentId::from(uuid::Uuid::new_v4());
     for id in [&zed.agent_id, &unknown] {
         for (method, action) in [
             (Method::POST, "unlock"),

@@ -5,14 +5,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::schema::refresh_tokens;
-use crate::domain::Principal;
+use crate::domain::{Principal, SessionId};
 
 pub(crate) async fn insert_refresh(
     conn: &mut AsyncPgConnection,
-    session_id: Uuid,
+    session_id: SessionId,
     refresh_hash: &[u8],
     now: DateTime<Utc>,
     ttl: TimeDelta,
@@ -53,7 +52,7 @@ pub async fn rotate_refresh(
     now: DateTime<Utc>,
     ttl: TimeDelta,
 ) -> Result<Rotation, DbError> {
-    let rotated: Option<Uuid> = diesel::update(
+    let rotated: Option<SessionId> = diesel::update(
         refresh_tokens::table
             .find(presented)
             .filter(refresh_tokens::rotated_at.is_null())
@@ -65,7 +64,7 @@ pub async fn rotate_refresh(
     .await
     .optional()?;
     let Some(session_id) = rotated else {
-        let known: Option<(Uuid, Option<DateTime<Utc>>)> = refresh_tokens::table
+        let known: Option<(SessionId, Option<DateTime<Utc>>)> = refresh_tokens::table
             .find(presented)
             .select((refresh_tokens::session_id, refresh_tokens::rotated_at))
             .first(conn)
@@ -95,7 +94,7 @@ pub async fn rotate_refresh(
 pub async fn session_of_refresh(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
-) -> Result<Option<Uuid>, DbError> {
+) -> Result<Option<SessionId>, DbError> {
     refresh_tokens::table
         .find(token_hash)
         .select(refresh_tokens::session_id)

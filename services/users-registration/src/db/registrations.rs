@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use tessera_events::outbox::OutboxMessage;
 
 use crate::db::schema::{registrations, user_attachments, users};
 use crate::db::users::{LEGACY_DOCUMENT_IS, NewUser, Taken, UserRow};
+use crate::domain::RegistrationId;
 
 /// An attachment of a registration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -27,9 +27,9 @@ pub struct Attachment {
 /// Database errors.
 pub async fn registration(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<Option<(Uuid, DateTime<Utc>, UserRow, Vec<Attachment>)>, DbError> {
-    let found: Option<(Uuid, DateTime<Utc>, UserRow)> = registrations::table
+    id: RegistrationId,
+) -> Result<Option<(RegistrationId, DateTime<Utc>, UserRow, Vec<Attachment>)>, DbError> {
+    let found: Option<(RegistrationId, DateTime<Utc>, UserRow)> = registrations::table
         .inner_join(users::table)
         .filter(registrations::id.eq(id))
         .select((
@@ -67,7 +67,7 @@ pub async fn list(
     submitted: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
     limit: i64,
     offset: i64,
-) -> Result<(Vec<(Uuid, DateTime<Utc>, UserRow)>, i64), DbError> {
+) -> Result<(Vec<(RegistrationId, DateTime<Utc>, UserRow)>, i64), DbError> {
     let query = || {
         let mut q = registrations::table
             .inner_join(users::table)
@@ -106,7 +106,7 @@ pub struct Submission<'a> {
     /// The user, `PENDING`.
     pub user: &'a NewUser<'a>,
     /// The registration's id.
-    pub registration_id: Uuid,
+    pub registration_id: RegistrationId,
     /// Its attachments, in order.
     pub attachments: &'a [Attachment],
     /// `users.user.registered`, for the outbox.

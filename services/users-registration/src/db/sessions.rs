@@ -4,11 +4,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::schema::{sessions, users};
-use crate::domain::UserStatus;
 use crate::domain::{Principal, Role, effective_scopes};
+use crate::domain::{SessionId, UserId, UserStatus};
 
 /// Starts a login session for `user_id` with its first refresh token (stored as its SHA-256).
 ///
@@ -16,8 +15,8 @@ use crate::domain::{Principal, Role, effective_scopes};
 /// Database errors.
 pub async fn create_session(
     conn: &mut AsyncPgConnection,
-    session_id: Uuid,
-    user_id: Uuid,
+    session_id: SessionId,
+    user_id: UserId,
     refresh_hash: &[u8],
     now: DateTime<Utc>,
     ttl: TimeDelta,
@@ -41,7 +40,7 @@ pub async fn create_session(
 /// Database errors.
 pub async fn revoke_session(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: SessionId,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
@@ -65,10 +64,10 @@ pub async fn revoke_session(
 /// Database errors.
 pub async fn session_principal(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: SessionId,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbError> {
-    let found: Option<(Uuid, String, Option<Vec<String>>)> = sessions::table
+    let found: Option<(UserId, String, Option<Vec<String>>)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(id))
         .filter(sessions::revoked_at.is_null())
@@ -95,8 +94,8 @@ pub async fn session_principal(
 /// Database errors.
 pub async fn session_owner(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<Option<Uuid>, DbError> {
+    id: SessionId,
+) -> Result<Option<UserId>, DbError> {
     sessions::table
         .find(id)
         .select(sessions::user_id)

@@ -6,9 +6,8 @@ use diesel::prelude::*;
 use diesel::result::Error as DbError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::domain::UserStatus;
+use crate::domain::{UserId, UserStatus};
 
 use crate::db::schema::{user_events, users};
 use crate::document::StoredDocument;
@@ -28,7 +27,7 @@ pub const REJECTED: &str = "REJECTED";
 #[diesel(table_name = users)]
 pub struct UserRow {
     /// Id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Name.
     pub name: String,
     /// Normalised e-mail.
@@ -69,7 +68,7 @@ impl UserRow {
 #[derive(Debug)]
 pub struct NewUser<'a> {
     /// Id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Name.
     pub name: &'a str,
     /// Normalised e-mail.
@@ -176,9 +175,9 @@ pub async fn which_taken(conn: &mut AsyncPgConnection, email: &str) -> Result<Ta
 /// Database errors.
 pub async fn record_history(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     kind: &str,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), DbError> {
@@ -199,7 +198,7 @@ pub async fn record_history(
 ///
 /// # Errors
 /// Database errors.
-pub async fn user(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<UserRow>, DbError> {
+pub async fn user(conn: &mut AsyncPgConnection, id: UserId) -> Result<Option<UserRow>, DbError> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -228,7 +227,7 @@ pub async fn user_by_email(
 ///
 /// # Errors
 /// Database errors.
-pub async fn has_password(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, DbError> {
+pub async fn has_password(conn: &mut AsyncPgConnection, id: UserId) -> Result<bool, DbError> {
     diesel::select(diesel::dsl::exists(
         users::table
             .find(id)
@@ -244,7 +243,7 @@ pub async fn has_password(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool
 /// Database errors.
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
@@ -273,7 +272,7 @@ pub struct ProfileChange {
 /// Database errors.
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     change: &ProfileChange,
     now: DateTime<Utc>,
 ) -> Result<Option<UserRow>, DbError> {
@@ -327,10 +326,10 @@ pub enum StatusChange {
 /// Database errors.
 pub async fn change_status(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     status: UserStatus,
     reason: Option<&str>,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<StatusChange, DbError> {
     let updated = diesel::update(

@@ -11,6 +11,7 @@ use tessera_http::ApiError;
 use tessera_service::one_time::refused;
 
 use crate::db::users;
+use crate::domain::UserId;
 use crate::state::AppState;
 use crate::validation::PASSWORD_SETUP;
 
@@ -56,9 +57,11 @@ pub async fn set_password(
     let mut conn = state.pool.get().await?;
     let user_id = conn
         .transaction::<_, ApiError, _>(async |c| {
-            let user_id = one_time::redeem(c, Purpose::PASSWORD_SETUP, token, now)
-                .await?
-                .map_err(refused)?;
+            let user_id = UserId::from(
+                one_time::redeem(c, Purpose::PASSWORD_SETUP, token, now)
+                    .await?
+                    .map_err(refused)?,
+            );
             users::set_password(c, user_id, &password_hash, now).await?;
             users::record_history(c, user_id, "password_set", None, None, now).await?;
             Ok(user_id)

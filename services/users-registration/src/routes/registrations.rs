@@ -17,7 +17,7 @@ use crate::db::registrations::Attachment;
 use crate::db::users::NewUser;
 use crate::db::users::Taken;
 use crate::document;
-use crate::domain::UserStatus;
+use crate::domain::{RegistrationId, UserId, UserStatus};
 use crate::error::Error;
 use crate::events::{self, Registered, UserCandidate};
 use crate::idempotency::{self, StoredResponse};
@@ -94,11 +94,11 @@ pub async fn submit(
         return Ok(replayed(stored));
     }
     let normalised = document::normalise(&r.document_id);
-    let user_id = Uuid::now_v7();
-    let registration_id = Uuid::now_v7();
+    let user_id = UserId::now_v7();
+    let registration_id = RegistrationId::now_v7();
     let stored_document = state
         .documents
-        .protect(user_id, &normalised)
+        .protect(user_id.into(), &normalised)
         .map_err(ApiError::internal)?;
     let password_hash = match r.password.clone() {
         Some(p) => Some(state.hasher.hash(p).await.map_err(ApiError::internal)?),
@@ -107,7 +107,7 @@ pub async fn submit(
     let email = r.email.trim().to_lowercase();
     let name = r.name.trim().to_owned();
     let created = RegistrationCreated {
-        registration_id,
+        registration_id: registration_id.into(),
         status: UserStatus::Pending,
     };
     let response = StoredResponse {
@@ -217,7 +217,7 @@ pub async fn list(
         .into_iter()
         .map(|(id, submitted_at, user)| {
             Ok(RegistrationSummary {
-                id,
+                id: id.into(),
                 user_candidate: User::of(user, &who, &state.documents)?,
                 submitted_at,
             })
@@ -238,7 +238,9 @@ pub async fn get(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = Uuid::parse_str(&path).map_err(|_| Error::RegistrationNotFound)?;
+    let id = Uuid::parse_str(&path)
+        .map(RegistrationId::from)
+        .map_err(|_| Error::RegistrationNotFound)?;
     let mut conn = state.pool.get().await?;
     let found = registrations::registration(&mut conn, id).await?;
     let Some((id, submitted_at, user, attachments)) = found else {
@@ -248,7 +250,7 @@ pub async fn get(
         return Err(Error::RegistrationNotFound.into());
     }
     Ok(HttpResponse::Ok().json(Registration {
-        id,
+        id: id.into(),
         user_candidate: User::of(user, &who, &state.documents)?,
         attachments,
         submitted_at,

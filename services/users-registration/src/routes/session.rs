@@ -13,12 +13,11 @@ use serde_json::Value;
 use tessera_db::attempts::SignIn;
 use tessera_http::ApiError;
 use tessera_http::extract::NO_STORE;
-use uuid::Uuid;
 
 use crate::auth::{self, Principal};
 use crate::db::refresh_tokens::Rotation;
 use crate::db::{refresh_tokens, sessions, users};
-use crate::domain::UserStatus;
+use crate::domain::{SessionId, UserStatus};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::validation::{LOGIN, REFRESH};
@@ -151,7 +150,7 @@ async fn sign_in_with(
     }
     let now = state.now();
     let (refresh, refresh_hash) = new_refresh_token()?;
-    let session_id = Uuid::now_v7();
+    let session_id = SessionId::now_v7();
     {
         let mut conn = state.pool.get().await?;
         sessions::create_session(

@@ -12,7 +12,7 @@ use crate::auth::{ADMIN_USERS, Principal, Role, USERS_READ, USERS_WRITE};
 use crate::db::users;
 use crate::db::users::ProfileChange;
 use crate::db::users::StatusChange;
-use crate::domain::UserStatus;
+use crate::domain::{UserId, UserStatus};
 use crate::error::Error;
 use crate::operations;
 use crate::routes::listing::{self, ListQuery, Page};
@@ -20,8 +20,10 @@ use crate::state::AppState;
 use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
 
-fn user_id(path: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(path).map_err(|_| Error::UserNotFound)
+fn user_id(path: &str) -> Result<UserId, Error> {
+    Uuid::parse_str(path)
+        .map(UserId::from)
+        .map_err(|_| Error::UserNotFound)
 }
 
 /// Lists users for analysts and auditors, newest first, filtered by `status`, `role`, creation

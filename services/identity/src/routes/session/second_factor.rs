@@ -5,7 +5,8 @@ use super::*;
 use crate::auth::{self};
 use crate::db::agent_credentials;
 use crate::db::agents::Agent;
-use crate::db::{agents, recovery_codes, sessions};
+use crate::db::{agents, recovery_codes, role_assignments, sessions};
+use crate::domain::SessionId;
 use crate::mfa;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -107,7 +108,9 @@ pub async fn verify_mfa(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = auth::tenant(&state, &path).await?;
     let not_found = || ApiError::not_found("Session not found.");
-    let sid = Uuid::parse_str(body.session_id.trim()).map_err(|_| not_found())?;
+    let sid = Uuid::parse_str(body.session_id.trim())
+        .map(SessionId::from)
+        .map_err(|_| not_found())?;
     let now = state.now();
     let (session, agent) = {
         let mut conn = state.pool.get().await?;
@@ -145,14 +148,16 @@ pub async fn verify_mfa(
         tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor refused");
         return Err(invalid_credentials(BAD_CODE));
     }
-    let session = {
+    let (session, role) = {
         let mut conn = state.pool.get().await?;
-        sessions::complete_mfa(&mut conn, session.id, now)
+        let session = sessions::complete_mfa(&mut conn, session.id, now)
             .await?
             .ok_or_else(|| {
                 ApiError::unauthenticated("The session has expired or was revoked; sign in again.")
-            })?
+            })?;
+        let role = role_assignments::role_of(&mut conn, session.agent_id).await?;
+        (session, role)
     };
     tracing::info!(agent_id = %agent.id, session_id = %session.id, "second factor accepted");
-    session_response(&state, &tenant, &session, None, now).await
+    session_response(&state, &tenant, &session, role, now)
 }
