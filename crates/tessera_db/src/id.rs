@@ -21,6 +21,8 @@
 /// assert_eq!(uuid::Uuid::from(id), raw);
 /// assert_eq!(id.to_string(), raw.to_string());
 /// assert_eq!(id.as_bytes(), raw.as_bytes());
+/// assert_eq!(raw.to_string().parse::<AgentId>().unwrap(), id);
+/// assert!("not-a-uuid".parse::<AgentId>().is_err());
 /// assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{raw}\""));
 /// assert_eq!(serde_json::from_str::<AgentId>(&format!("\"{raw}\"")).unwrap(), id);
 /// ```
@@ -63,6 +65,15 @@ macro_rules! uuid_id {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        /// Parses the UUID's text forms ([`uuid::Uuid::parse_str`]): a path segment, a `sub`.
+        impl ::std::str::FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s).map(Self)
             }
         }
 

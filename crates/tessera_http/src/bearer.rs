@@ -14,6 +14,23 @@ pub fn invalid_token() -> ApiError {
     ApiError::unauthenticated("The access token is missing, invalid or expired.")
 }
 
+/// The subject and the session of a verified access token (its `sub` and `sid` claims) as the
+/// service's id types (e.g. `AgentId`, `SessionId`). A claim that does not parse is
+/// [`invalid_token`], like any other bad token: a signed token with a malformed subject is not
+/// a credential.
+///
+/// # Errors
+/// [`invalid_token`].
+pub fn subject_and_session<U: std::str::FromStr, S: std::str::FromStr>(
+    sub: &str,
+    sid: &str,
+) -> Result<(U, S), ApiError> {
+    match (sub.parse(), sid.parse()) {
+        (Ok(subject), Ok(session)) => Ok((subject, session)),
+        _ => Err(invalid_token()),
+    }
+}
+
 /// Whether two shared secrets are equal, in constant time: their SHA-256 digests are compared,
 /// so neither the content nor the length of the expected secret leaks through timing.
 pub fn secrets_equal(expected: &[u8], presented: &[u8]) -> bool {
@@ -45,6 +62,17 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+
+    #[test]
+    fn a_subject_or_session_that_does_not_parse_is_invalid_token() {
+        let ok: (u64, u32) = subject_and_session("7", "9").unwrap();
+        assert_eq!(ok, (7, 9));
+        for (sub, sid) in [("x", "9"), ("7", "x"), ("", "")] {
+            let e = subject_and_session::<u64, u32>(sub, sid).unwrap_err();
+            assert_eq!(e.status(), actix_web::http::StatusCode::UNAUTHORIZED);
+            assert_eq!(e.code(), invalid_token().code());
+        }
+    }
 
     #[test]
     fn reads_only_non_empty_bearer_credentials() {

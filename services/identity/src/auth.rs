@@ -151,11 +151,8 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated, ApiError> {
     if claims.tenant != slug || claims.iss != state.config.issuer(slug) {
         return Err(tenant_not_found());
     }
-    let (Ok(agent_id), Ok(sid)) = (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid))
-    else {
-        return Err(tessera_http::bearer::invalid_token());
-    };
-    let (agent_id, sid) = (AgentId::from(agent_id), SessionId::from(sid));
+    let (agent_id, sid): (AgentId, SessionId) =
+        tessera_http::bearer::subject_and_session(&claims.sub, &claims.sid)?;
     // One round trip: the session in the active tenant `slug`, its agent's status and role.
     let found = {
         let mut conn = state.pool.get().await?;

@@ -94,11 +94,8 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
         .verify(&token, now)
         .await
         .map_err(|_| tessera_http::bearer::invalid_token())?;
-    let (Ok(user_id), Ok(sid)) = (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid))
-    else {
-        return Err(tessera_http::bearer::invalid_token());
-    };
-    let (user_id, sid) = (UserId::from(user_id), SessionId::from(sid));
+    let (user_id, sid): (UserId, SessionId) =
+        tessera_http::bearer::subject_and_session(&claims.sub, &claims.sid)?;
     let found = {
         let mut conn = state.pool.get().await?;
         sessions::session_principal(&mut conn, sid, now).await?

@@ -79,8 +79,7 @@ impl TxError {
 
 /// Parses an agent id of the path; a malformed one is simply not found.
 pub fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(AgentId::from)
+    raw.parse()
         .map_err(|_| ApiError::not_found("Agent not found."))
 }
 
@@ -214,8 +213,9 @@ pub async fn delete_role(
     Admin(who): Admin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let agent_id = Uuid::parse_str(&path.1)
-        .map(AgentId::from)
+    let agent_id: AgentId = path
+        .1
+        .parse()
         .map_err(|_| ApiError::not_found("Role assignment not found."))?;
     let now = state.now();
     let tenant = who.tenant.clone();

@@ -9,7 +9,6 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_http::ApiError;
-use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
 use crate::db::registrations;
@@ -238,9 +237,7 @@ pub async fn get(
     who: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = Uuid::parse_str(&path)
-        .map(RegistrationId::from)
-        .map_err(|_| Error::RegistrationNotFound)?;
+    let id: RegistrationId = path.parse().map_err(|_| Error::RegistrationNotFound)?;
     let mut conn = state.pool.get().await?;
     let found = registrations::registration(&mut conn, id).await?;
     let Some((id, submitted_at, user, attachments)) = found else {

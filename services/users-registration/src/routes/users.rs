@@ -6,7 +6,6 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_http::ApiError;
-use uuid::Uuid;
 
 use crate::auth::{ADMIN_USERS, Principal, Role, USERS_READ, USERS_WRITE};
 use crate::db::users;
@@ -21,9 +20,7 @@ use crate::validation::{STATUS_CHANGE, USER_UPDATE};
 use crate::view::User;
 
 fn user_id(path: &str) -> Result<UserId, Error> {
-    Uuid::parse_str(path)
-        .map(UserId::from)
-        .map_err(|_| Error::UserNotFound)
+    path.parse().map_err(|_| Error::UserNotFound)
 }
 
 /// Lists users for analysts and auditors, newest first, filtered by `status`, `role`, creation

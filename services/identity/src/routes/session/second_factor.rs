@@ -15,7 +15,6 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use tessera_http::ApiError;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// The one answer for a wrong, replayed or used code, or a locked agent.
 pub(super) const BAD_CODE: &str = "The code is invalid or already used, or the account is locked.";
@@ -108,9 +107,7 @@ pub async fn verify_mfa(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = auth::tenant(&state, &path).await?;
     let not_found = || ApiError::not_found("Session not found.");
-    let sid = Uuid::parse_str(body.session_id.trim())
-        .map(SessionId::from)
-        .map_err(|_| not_found())?;
+    let sid: SessionId = body.session_id.trim().parse().map_err(|_| not_found())?;
     let now = state.now();
     let (session, agent) = {
         let mut conn = state.pool.get().await?;
