@@ -106,18 +106,20 @@ pub enum IssueError {
     Database(#[from] diesel::result::Error),
 }
 
-/// Issues a token for `subject_id`, usable for `purpose` until `expires_at`; returns the token
-/// (to put in a link: it is not stored).
+/// Issues a token for `subject_id` (a `Uuid` or a service's id type over one, e.g. `AgentId`),
+/// usable for `purpose` until `expires_at`; returns the token (to put in a link: it is not
+/// stored).
 ///
 /// # Errors
 /// [`IssueError`].
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     purpose: Purpose,
-    subject_id: Uuid,
+    subject_id: impl Into<Uuid>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<String, IssueError> {
+    let subject_id: Uuid = subject_id.into();
     let (token, token_hash) = new_token().map_err(|_| IssueError::Rng)?;
     diesel::insert_into(one_time_tokens::table)
         .values((
@@ -163,16 +165,18 @@ pub async fn lock(
     })
 }
 
-/// Marks every unused token of `subject_id` for `purpose` used at `now`; returns how many.
+/// Marks every unused token of `subject_id` (as in [`issue`]) for `purpose` used at `now`;
+/// returns how many.
 ///
 /// # Errors
 /// Database errors.
 pub async fn spend_all(
     conn: &mut AsyncPgConnection,
     purpose: Purpose,
-    subject_id: Uuid,
+    subject_id: impl Into<Uuid>,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
+    let subject_id: Uuid = subject_id.into();
     diesel::update(
         one_time_tokens::table
             .filter(one_time_tokens::purpose.eq(purpose.as_str()))

@@ -237,8 +237,7 @@ pub async fn create_agent(
                 .enqueue(c, events::ROLE_ASSIGNED, data, now)
                 .await?;
         }
-        let token =
-            one_time::issue(c, Purpose::ENROLLMENT, agent.id.into(), now, expires_at).await?;
+        let token = one_time::issue(c, Purpose::ENROLLMENT, agent.id, now, expires_at).await?;
         let data = AgentEvent {
             role: role.map(str::to_owned),
             ..agent_event(tenant, agent.id)
@@ -275,8 +274,8 @@ pub async fn reissue_enrollment(
         if agent.password_hash.is_some() {
             return Err(Error::AlreadyEnrolled);
         }
-        one_time::spend_all(c, Purpose::ENROLLMENT, agent_id.into(), now).await?;
-        Ok(one_time::issue(c, Purpose::ENROLLMENT, agent_id.into(), now, expires_at).await?)
+        one_time::spend_all(c, Purpose::ENROLLMENT, agent_id, now).await?;
+        Ok(one_time::issue(c, Purpose::ENROLLMENT, agent_id, now, expires_at).await?)
     })
     .await
 }

@@ -11,11 +11,11 @@
 //! Responses show it masked (all but the last two characters replaced by `*`) except to
 //! analysts.
 
+use crate::domain::UserId;
 use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tessera_db::sealed::{SealError, SealingKey};
-use uuid::Uuid;
 
 /// HKDF `info` of the blind-index key (RFC 5869 §3.2: binds the key to its purpose).
 const INDEX_KEY_INFO: &[u8] = b"tessera users-registration documentId blind index v1";
@@ -67,11 +67,12 @@ impl DocumentKeys {
             .to_vec()
     }
 
-    /// Seals and indexes a normalised document for the row of `user_id`.
+    /// Seals and indexes a normalised document for the row of `user_id` (its associated data:
+    /// the sealed value opens only for that user).
     ///
     /// # Errors
     /// [`SealError::Seal`] if the crypto library refuses.
-    pub fn protect(&self, user_id: Uuid, normalised: &str) -> Result<StoredDocument, SealError> {
+    pub fn protect(&self, user_id: UserId, normalised: &str) -> Result<StoredDocument, SealError> {
         Ok(StoredDocument {
             sealed: self.seal.seal(normalised.as_bytes(), user_id.as_bytes())?,
             index: self.blind_index(normalised),
@@ -82,7 +83,7 @@ impl DocumentKeys {
     ///
     /// # Errors
     /// [`SealError::Open`] when it was sealed by another key, for another row, or altered.
-    pub fn reveal(&self, user_id: Uuid, sealed: &[u8]) -> Result<String, SealError> {
+    pub fn reveal(&self, user_id: UserId, sealed: &[u8]) -> Result<String, SealError> {
         let plain = self.seal.open(sealed, user_id.as_bytes())?;
         String::from_utf8(plain).map_err(|_| SealError::Open)
     }
@@ -127,7 +128,7 @@ mod tests {
     #[test]
     fn seals_per_row_and_indexes_deterministically() {
         let k = keys();
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (UserId::now_v7(), UserId::now_v7());
         let s = k.protect(a, "12345678901").unwrap();
         assert!(!s.sealed.windows(11).any(|w| w == b"12345678901"));
         assert_eq!(k.reveal(a, &s.sealed).unwrap(), "12345678901");

@@ -204,14 +204,8 @@ impl Dispatcher {
     ) -> anyhow::Result<(String, chrono::DateTime<chrono::Utc>)> {
         let now = tessera_service::now();
         let expires_at = now + self.password_setup.ttl;
-        let token = one_time::issue(
-            conn,
-            Purpose::PASSWORD_SETUP,
-            user_id.into(),
-            now,
-            expires_at,
-        )
-        .await?;
+        let token =
+            one_time::issue(conn, Purpose::PASSWORD_SETUP, user_id, now, expires_at).await?;
         Ok((
             format!("{}#token={token}", self.password_setup.url),
             expires_at,

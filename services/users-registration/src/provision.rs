@@ -75,7 +75,7 @@ pub async fn create_user(
     if normalised.is_empty() {
         anyhow::bail!("--document-id has no letters or digits");
     }
-    let stored = keys.protect(id.into(), &normalised)?;
+    let stored = keys.protect(id, &normalised)?;
     let email = spec.email.trim().to_lowercase();
     let now = tessera_service::now();
     let user = NewUser {
@@ -148,7 +148,7 @@ pub async fn backfill(
                 let (mut encrypted, mut conflicts) = (0u64, Vec::new());
                 for (id, plain) in &rows {
                     let normalised = document::normalise(plain);
-                    let stored = keys.protect(*id, &normalised)?;
+                    let stored = keys.protect(UserId::from(*id), &normalised)?;
                     let clash: i64 = schema::users::table
                         .filter(schema::users::document_id_index.eq(&stored.index))
                         .count()

@@ -51,9 +51,7 @@ impl User {
     pub fn of(row: UserRow, viewer: &Principal, keys: &DocumentKeys) -> Result<Self, ApiError> {
         let clear = viewer.role == Role::Analyst;
         let normalised = match (&row.document_id_sealed, &row.document_id) {
-            (Some(sealed), _) => keys
-                .reveal(row.id.into(), sealed)
-                .map_err(ApiError::internal)?,
+            (Some(sealed), _) => keys.reveal(row.id, sealed).map_err(ApiError::internal)?,
             (None, Some(legacy)) => document::normalise(legacy),
             (None, None) => String::new(),
         };

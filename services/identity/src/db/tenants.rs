@@ -1,9 +1,10 @@
 //! `tenants`: the tenants agents belong to, by URL slug.
 
-use crate::db::schema::tenants;
-use crate::domain::{TenantId, TenantStatus};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::tenants;
+use crate::domain::{TenantId, TenantStatus};
 
 /// A tenant (`tenants` row).
 #[derive(Debug, Clone, Queryable, Selectable)]

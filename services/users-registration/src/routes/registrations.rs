@@ -97,7 +97,7 @@ pub async fn submit(
     let registration_id = RegistrationId::now_v7();
     let stored_document = state
         .documents
-        .protect(user_id.into(), &normalised)
+        .protect(user_id, &normalised)
         .map_err(ApiError::internal)?;
     let password_hash = match r.password.clone() {
         Some(p) => Some(state.hasher.hash(p).await.map_err(ApiError::internal)?),
